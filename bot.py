@@ -1,0 +1,115 @@
+"""The entry point: ``python bot.py <command>``. It only wires config, database, channels, web.
+
+Commands: ``run`` (Telegram when a token is set, else the local chat), ``chat``, ``db upgrade``,
+``demo load``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from channels.local import LocalChat
+from channels.telegram import TelegramChannel
+from config import ConfigError, Settings, load_settings
+from db.database import Database
+from db.demo import load_demo
+from db.migrate import upgrade
+from handlers.engine import Engine
+from logs import setup_logging
+from web.app import build_app
+
+log = logging.getLogger("bot")
+
+
+async def serve_telegram(settings: Settings, db: Database, engine: Engine) -> None:
+    """Runs Telegram (polling or webhook) and the web app until SIGINT/SIGTERM."""
+    telegram = TelegramChannel(settings.telegram, engine.handle)
+    app = build_app(db=db, telegram=telegram if settings.telegram.mode == "webhook" else None, telegram_config=settings.telegram)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    await telegram.start()
+    log.info("telegram %s mode; web on %s:%s", settings.telegram.mode, settings.web.host, settings.web.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await telegram.stop()
+        await runner.cleanup()
+
+
+async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
+    """Runs the local chat in this terminal."""
+    await LocalChat(engine.handle).run()
+
+
+async def run(settings: Settings, *, local: bool) -> None:
+    """Builds the database and engine, then serves the chosen channel."""
+    db = Database(settings.database.url, echo=settings.database.echo)
+    engine = Engine(db, settings)
+    try:
+        if local or not settings.telegram.token:
+            await serve_local(settings, db, engine)
+        else:
+            await serve_telegram(settings, db, engine)
+    finally:
+        await db.dispose()
+
+
+async def demo(settings: Settings, force: bool) -> int:
+    """Loads the demo puskesmas and posyandu."""
+    db = Database(settings.database.url)
+    try:
+        return await load_demo(db, only_if_empty=not force)
+    finally:
+        await db.dispose()
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="bot.py", description="ILP posyandu chat bot")
+    p.add_argument("--config", help="configuration file (default: config.yaml)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+    sub.add_parser("run", help="start the bot: Telegram if TELEGRAM_BOT_TOKEN is set, else the local chat")
+    sub.add_parser("chat", help="chat with the bot in this terminal as a family")
+    db_cmd = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True, metavar="db_command")
+    db_cmd.add_parser("upgrade", help="apply the migrations")
+    demo_cmd = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True, metavar="demo_command")
+    load = demo_cmd.add_parser("load", help="load the demo puskesmas and posyandu into an empty database")
+    load.add_argument("--force", action="store_true", help="load even when the database has data")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parses the command line and runs the command."""
+    args = parser().parse_args(argv)
+    setup_logging()
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "db":
+        upgrade(settings.database.url)
+        print("database is up to date")
+    elif args.command == "demo":
+        added = asyncio.run(demo(settings, args.force))
+        print(f"demo data: {added} posyandu added" if added else "demo data: database not empty, nothing added")
+    else:
+        try:
+            asyncio.run(run(settings, local=args.command == "chat"))
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Transports. A channel only translates: provider payload -> Incoming, Reply -> provider call."""

@@ -1,0 +1,61 @@
+"""The local chat: a person types in the terminal as a family; a line is a message.
+
+Choices are shown numbered; the person can type the number or the label. Nothing leaves the
+machine, so the bot can be tried and kaders trained without any account.
+"""
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from channels.messages import Incoming, Reply
+
+Handler = Callable[[Incoming], Awaitable[list[Reply]]]
+CHANNEL = "local"
+QUIT_WORDS = {"/quit", "/keluar", "/exit"}
+
+
+def render(replies: list[Reply]) -> str:
+    """Replies as terminal text with numbered choices."""
+    blocks = []
+    for reply in replies:
+        lines = [reply.text]
+        if reply.image is not None:
+            lines.append(f"[gambar {len(reply.image)} byte]")
+        lines += [f"  {i}) {choice.label}" for i, choice in enumerate(reply.choices, 1)]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+class LocalChat:
+    """Turns typed lines into Incoming messages for one local user."""
+
+    def __init__(self, handle: Handler, address: str = "terminal") -> None:
+        self.handle = handle
+        self.address = address
+
+    def incoming(self, line: str) -> Incoming:
+        """The message for one typed line."""
+        return Incoming(channel=CHANNEL, address=self.address, text=line)
+
+    async def send(self, line: str) -> list[Reply]:
+        """Sends one line and returns the bot's replies."""
+        return await self.handle(self.incoming(line))
+
+    async def run(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+        """Reads lines until end of input or /keluar, printing the replies."""
+        stdout.write("Obrolan lokal / local chat. Ketik /keluar untuk berhenti (/quit to exit).\n")
+        stdout.write(render(await self.send("/start")) + "\n")
+        loop = asyncio.get_running_loop()
+        while True:
+            stdout.write("> ")
+            stdout.flush()
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line or line.strip().lower() in QUIT_WORDS:
+                stdout.write("\n")
+                return
+            if not line.strip():
+                continue
+            stdout.write(render(await self.send(line.rstrip("\n"))) + "\n")

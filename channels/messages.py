@@ -1,0 +1,38 @@
+"""The channel-neutral messages that flow between channels and the handlers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One inbound message or button press, whatever the channel."""
+
+    channel: str  # "telegram" | "whatsapp" | "local"
+    address: str  # chat id, WhatsApp id, local user name
+    message_id: str | None = None  # provider id; a message id seen twice is answered once
+    text: str | None = None
+    choice: str | None = None  # the data of a pressed button
+    contact: str | None = None  # a shared phone number
+    location: tuple[float, float] | None = None
+    media: str | None = None  # kind of non-text content: photo, sticker, voice, video, document
+    language_hint: str | None = None  # the client's language, e.g. Telegram's language_code
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button: what the person sees and the data that comes back when pressed."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One outbound message: text, optional choices, optional PNG image."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    image: bytes | None = None

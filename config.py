@@ -1,0 +1,247 @@
+"""Configuration: ``config.yaml`` with every key overridable from the environment.
+
+``ILPBOT_<SECTION>_<KEY>`` overrides ``section.key`` (for example ``ILPBOT_DATABASE_URL``); the
+Telegram token is read from ``TELEGRAM_BOT_TOKEN``. A bad value stops the start with a
+:class:`ConfigError` naming the key, as starlette's ``config.py`` does.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_FILE = ROOT / "config.yaml"
+ENV_PREFIX = "ILPBOT_"
+SUPPORTED_LOCALES = ("id", "en")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str
+    echo: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class LocaleConfig:
+    default: str = "id"
+    available: tuple[str, ...] = SUPPORTED_LOCALES
+
+
+@dataclass(frozen=True)
+class TimezoneConfig:
+    default: str = "Asia/Jakarta"
+    puskesmas: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str | None = None
+    mode: str = "polling"
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class CareConfig:
+    je: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseConfig
+    locale: LocaleConfig
+    timezone: TimezoneConfig
+    telegram: TelegramConfig
+    web: WebConfig
+    care: CareConfig
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The YAML file as a dict of sections."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must be a mapping of sections")
+    return data
+
+
+def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """One section of the file, checked to be a mapping."""
+    value = data.get(name) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: must be a mapping of keys")
+    return dict(value)
+
+
+def _apply_env(section: str, values: dict[str, Any], keys: tuple[str, ...], env: Mapping[str, str]) -> dict[str, Any]:
+    """Values of one section with ``ILPBOT_<SECTION>_<KEY>`` overrides applied."""
+    out = dict(values)
+    for key in keys:
+        name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+        if name in env:
+            out[key] = env[name]
+            out.setdefault("__from__", {})[key] = name
+    return out
+
+
+class _Reader:
+    """Reads typed values from one section, naming ``section.key`` (and its env var) on error."""
+
+    def __init__(self, section: str, values: dict[str, Any]) -> None:
+        self.section = section
+        self.values = values
+        self.sources: dict[str, str] = values.pop("__from__", {})
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        source = self.sources.get(key)
+        where = f" (from {source})" if source else ""
+        return ConfigError(f"{self.section}.{key}: {problem}{where}")
+
+    def str(self, key: str, default: str) -> str:
+        value = self.values.get(key, default)
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)):
+            raise self.fail(key, f"expected text, got {value!r}")
+        return str(value).strip()
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.values.get(key, default)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise self.fail(key, f"expected true or false, got {value!r}")
+
+    def int(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.values.get(key, default)
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise self.fail(key, f"expected a whole number, got {value!r}") from None
+        if not low <= number <= high:
+            raise self.fail(key, f"expected {low} to {high}, got {number}")
+        return number
+
+    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
+        value = self.str(key, default)
+        if value not in options:
+            raise self.fail(key, f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.values.get(key, default)
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise self.fail(key, f"expected a non-empty list, got {value!r}")
+        return tuple(str(v) for v in value)
+
+    def mapping(self, key: str) -> dict[str, str]:
+        value = self.values.get(key) or {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping, got {value!r}")
+        return {str(k): str(v) for k, v in value.items()}
+
+    def zone(self, key: str, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(key, f"unknown time zone {value!r}") from None
+        return value
+
+
+def _database_url(reader: _Reader) -> str:
+    """The database URL, normalised to an async driver."""
+    url = reader.str("url", "sqlite+aiosqlite:///var/ilpbot.sqlite3")
+    if url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    elif url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if not url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+        raise reader.fail("url", "expected sqlite+aiosqlite:///<file> or postgresql+asyncpg://<host>/<db>")
+    if url.startswith("sqlite+aiosqlite:///"):
+        path = url[len("sqlite+aiosqlite:///"):]
+        if path and path != ":memory:" and not path.startswith("/"):
+            url = f"sqlite+aiosqlite:///{ROOT / path}"
+    return url
+
+
+def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``path`` (default ``config.yaml``) with the environment's overrides."""
+    env = os.environ if env is None else env
+    data = _read_file(Path(env.get("ILPBOT_CONFIG", path or DEFAULT_FILE)))
+
+    def reader(name: str, keys: tuple[str, ...]) -> _Reader:
+        return _Reader(name, _apply_env(name, _section(data, name), keys, env))
+
+    db = reader("database", ("url", "echo"))
+    database = DatabaseConfig(url=_database_url(db), echo=db.bool("echo", False))
+
+    loc = reader("locale", ("default", "available"))
+    available = loc.list("available", SUPPORTED_LOCALES)
+    for lang in available:
+        if lang not in SUPPORTED_LOCALES:
+            raise loc.fail("available", f"unsupported language {lang!r} (have {', '.join(SUPPORTED_LOCALES)})")
+    locale = LocaleConfig(default=loc.choice("default", "id", available), available=available)
+
+    tz = reader("timezone", ("default",))
+    zones = tz.mapping("puskesmas")
+    for code, zone in zones.items():
+        tz.zone(f"puskesmas.{code}", zone)
+    timezone = TimezoneConfig(default=tz.zone("default", tz.str("default", "Asia/Jakarta")), puskesmas=zones)
+
+    tg = reader("telegram", ("mode", "base_url", "base_file_url", "webhook_url", "webhook_secret"))
+    telegram = TelegramConfig(
+        token=(env.get("TELEGRAM_BOT_TOKEN") or "").strip() or None,
+        mode=tg.choice("mode", "polling", ("polling", "webhook")),
+        base_url=tg.str("base_url", TelegramConfig.base_url).rstrip("/"),
+        base_file_url=tg.str("base_file_url", TelegramConfig.base_file_url).rstrip("/"),
+        webhook_url=tg.str("webhook_url", ""),
+        webhook_secret=tg.str("webhook_secret", ""),
+    )
+    if not telegram.base_url.startswith(("http://", "https://")):
+        raise tg.fail("base_url", "expected an http(s) URL")
+    if telegram.mode == "webhook" and telegram.token:
+        if not telegram.webhook_url.startswith("https://") and not telegram.webhook_url.startswith("http://127."):
+            raise tg.fail("webhook_url", "webhook mode needs a public https URL")
+        if not _SECRET_RE.match(telegram.webhook_secret):
+            raise tg.fail("webhook_secret", "webhook mode needs a secret of 1-256 characters A-Z a-z 0-9 _ -")
+
+    web_reader = reader("web", ("host", "port"))
+    web = WebConfig(host=web_reader.str("host", "127.0.0.1"), port=web_reader.int("port", 8080, 1, 65535))
+
+    care_reader = reader("care", ("je",))
+    care = CareConfig(je=care_reader.bool("je", False))
+    return Settings(database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care)

@@ -1,0 +1,277 @@
+"""The core tables of DESIGN.md as SQLAlchemy 2 declarative models. Times are UTC."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Puskesmas(Base):
+    __tablename__ = "puskesmas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    district_code: Mapped[str] = mapped_column(String(16))
+    district_name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    posyandu: Mapped[list[Posyandu]] = relationship(back_populates="puskesmas")
+
+
+class Posyandu(Base):
+    __tablename__ = "posyandu"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    village_code: Mapped[str] = mapped_column(String(16), index=True)
+    village_name: Mapped[str] = mapped_column(String(120))
+    #: the recurring day, e.g. {"monthly_day": 12} or {"nth": 2, "weekday": "tuesday"}
+    schedule: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+    puskesmas: Mapped[Puskesmas] = relationship(back_populates="posyandu")
+
+
+class Family(Base):
+    __tablename__ = "family"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posyandu_id: Mapped[int] = mapped_column(ForeignKey("posyandu.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    dusun: Mapped[str | None] = mapped_column(String(80))
+    rt: Mapped[str | None] = mapped_column(String(4))
+    rw: Mapped[str | None] = mapped_column(String(4))
+    registered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    posyandu: Mapped[Posyandu] = relationship()
+    members: Mapped[list[Person]] = relationship(
+        back_populates="family", cascade="all, delete-orphan", order_by="Person.id"
+    )
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    sex: Mapped[str] = mapped_column(String(1))  # "M" or "F"
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    hpht: Mapped[date | None] = mapped_column(Date)  # first day of the last period
+    due_date: Mapped[date | None] = mapped_column(Date)  # HPL
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    nik: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    family: Mapped[Family] = relationship(back_populates="members")
+
+
+class Identity(Base):
+    """One chat address (a Telegram chat, a WhatsApp number, a local chat user)."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(8))
+    role: Mapped[str] = mapped_column(String(8), default="family")  # family | kader | staff | admin
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("family.id", ondelete="SET NULL"), index=True)
+    posyandu_id: Mapped[int | None] = mapped_column(ForeignKey("posyandu.id"))
+    puskesmas_id: Mapped[int | None] = mapped_column(ForeignKey("puskesmas.id"))
+    consent: Mapped[str | None] = mapped_column(String(8))  # given | refused | None (not asked yet)
+    consent_version: Mapped[str | None] = mapped_column(String(16))
+    consent_at: Mapped[datetime | None]
+    opted_out_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None]
+    last_inbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    family: Mapped[Family | None] = relationship()
+
+
+class ConsentRecord(Base):
+    """What was agreed to (or refused), when, and which version of the text."""
+
+    __tablename__ = "consent_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(8))  # given | refused | withdrawn
+    version: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime]
+
+
+class ConversationState(Base):
+    __tablename__ = "conversation_state"
+
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), primary_key=True)
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """Inbound message ids already handled: a message seen twice is answered once."""
+
+    __tablename__ = "inbound_message"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Visit(Base):
+    __tablename__ = "visit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    posyandu_id: Mapped[int] = mapped_column(ForeignKey("posyandu.id"), index=True)
+    kader_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    visited_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(8))  # posyandu | home
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Measurement(Base):
+    __tablename__ = "measurement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # weight_kg, length_cm, head_cm, muac_cm, sbp, dbp, ...
+    value: Mapped[float] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(String(16))  # e.g. "l" / "h" for length or height
+
+
+class Immunization(Base):
+    __tablename__ = "immunization"
+    __table_args__ = (UniqueConstraint("person_id", "dose", "given_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    dose: Mapped[str] = mapped_column(String(16))
+    given_on: Mapped[date] = mapped_column(Date)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(8))  # family | kader | staff
+    created_at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """A message to send; the unique key makes planning idempotent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_outbox_due", "state", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160))  # recipient, kind, subject, due date
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(24))
+    body: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    not_before: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    error: Mapped[str | None] = mapped_column(String(200))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcast"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    audience: Mapped[dict[str, Any]]
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    created_at: Mapped[datetime]
+
+
+class Invite(Base):
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    role: Mapped[str] = mapped_column(String(8))
+    posyandu_id: Mapped[int | None] = mapped_column(ForeignKey("posyandu.id"))
+    puskesmas_id: Mapped[int | None] = mapped_column(ForeignKey("puskesmas.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str | None] = mapped_column(String(24))
+    target_id: Mapped[int | None]
+    detail: Mapped[dict[str, Any]]
+
+
+class ErasureTally(Base):
+    """Anonymous counts left behind when a family erases its data."""
+
+    __tablename__ = "erasure_tally"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posyandu_id: Mapped[int | None] = mapped_column(ForeignKey("posyandu.id"))
+    erased_on: Mapped[date] = mapped_column(Date)
+    members: Mapped[int] = mapped_column(Integer)
+    stages: Mapped[dict[str, Any]]  # stage code -> count on the day of erasure

@@ -1,0 +1,67 @@
+"""Queries shared by the handlers; each takes an open session and returns plain results."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Family, Person, Posyandu, Puskesmas
+
+FAMILY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+FAMILY_CODE_LENGTH = 6
+
+
+async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
+    """Inserts a row unless its key exists; True when a row was written."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+async def find_posyandu(session: AsyncSession, query: str, limit: int = 8) -> Sequence[tuple[Posyandu, Puskesmas]]:
+    """Posyandu whose village or name contains ``query`` (each word tried when the whole fails)."""
+    words = [query] + [w for w in query.split() if len(w) >= 3 and w != query]
+    for word in words:
+        pattern = f"%{word.lower()}%"
+        rows = await session.execute(
+            select(Posyandu, Puskesmas)
+            .join(Puskesmas, Posyandu.puskesmas_id == Puskesmas.id)
+            .where(or_(func.lower(Posyandu.village_name).like(pattern), func.lower(Posyandu.name).like(pattern)))
+            .order_by(Posyandu.village_name, Posyandu.name)
+            .limit(limit)
+        )
+        found = [(p, k) for p, k in rows.all()]
+        if found:
+            return found
+    return []
+
+
+async def new_family_code(session: AsyncSession) -> str:
+    """A family code not yet used, e.g. ``K-7QX2MA``."""
+    while True:
+        code = "K-" + "".join(secrets.choice(FAMILY_CODE_ALPHABET) for _ in range(FAMILY_CODE_LENGTH))
+        exists = await session.scalar(select(Family.id).where(Family.code == code))
+        if exists is None:
+            return code
+
+
+async def family_members(session: AsyncSession, family_id: int) -> list[Person]:
+    """The members of a family in the order they were added."""
+    rows = await session.scalars(select(Person).where(Person.family_id == family_id).order_by(Person.id))
+    return list(rows)
+
+
+async def family_timezone(session: AsyncSession, family_id: int) -> str | None:
+    """The time zone of the puskesmas a family belongs to."""
+    return await session.scalar(
+        select(Puskesmas.timezone)
+        .join(Posyandu, Posyandu.puskesmas_id == Puskesmas.id)
+        .join(Family, Family.posyandu_id == Posyandu.id)
+        .where(Family.id == family_id)
+    )

@@ -1,0 +1,1 @@
+"""The conversations, written against channel-neutral messages (channels.messages)."""

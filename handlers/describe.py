@@ -1,0 +1,84 @@
+"""How people, stages and ages are put into words for the person reading."""
+from __future__ import annotations
+
+from datetime import date
+
+from care.stages import Stage, age_parts, gestational_age, stages_on, days_since_delivery
+from content.i18n import N_, _, format_date, n_
+from db.models import Person
+
+STAGE_LABELS = {
+    Stage.PREGNANT: N_("Ibu hamil"),
+    Stage.POSTPARTUM: N_("Ibu nifas"),
+    Stage.NEWBORN: N_("Bayi baru lahir"),
+    Stage.INFANT: N_("Bayi"),
+    Stage.TODDLER: N_("Balita"),
+    Stage.PRESCHOOL: N_("Anak prasekolah"),
+    Stage.SCHOOL: N_("Anak usia sekolah"),
+    Stage.ADOLESCENT: N_("Remaja"),
+    Stage.ADULT: N_("Usia dewasa"),
+    Stage.ELDERLY: N_("Lansia"),
+}
+
+
+def sex_label(sex: str) -> str:
+    """``Laki-laki`` / ``Perempuan`` in the current language."""
+    return _("Laki-laki") if sex == "M" else _("Perempuan")
+
+
+def age_text(birth: date, on: date) -> str:
+    """A short age: ``12 hari``, ``5 bulan``, ``2 tahun 3 bulan``, ``34 tahun``."""
+    age = age_parts(birth, on)
+    if age.years == 0 and age.months == 0:
+        return n_("{n} hari", "{n} hari", age.days)
+    if age.years == 0:
+        return n_("{n} bulan", "{n} bulan", age.months)
+    if age.years < 5 and age.months:
+        return _("{years} thn {months} bln", years=age.years, months=age.months)
+    return n_("{n} tahun", "{n} tahun", age.years)
+
+
+def stage_text(person: Person, on: date) -> str:
+    """The person's stages, with the week of pregnancy or the day of nifas where it applies."""
+    parts: list[str] = []
+    for stage in stages_on(on, birth=person.birth_date, hpht=person.hpht, delivered_on=person.delivered_on):
+        label = _(STAGE_LABELS[stage])
+        if stage is Stage.PREGNANT and person.hpht:
+            weeks, _days = gestational_age(person.hpht, on)
+            label = _("{stage} {weeks} minggu", stage=label, weeks=weeks)
+        elif stage is Stage.POSTPARTUM:
+            label = _("{stage} hari ke-{day}", stage=label, day=days_since_delivery(person.delivered_on, on))
+        parts.append(label)
+    return ", ".join(parts) if parts else _("belum ada tahap")
+
+
+def person_line(person: Person, on: date) -> str:
+    """One line about a member: name, sex, age and stage(s)."""
+    facts = [sex_label(person.sex)]
+    if person.birth_date:
+        facts.append(age_text(person.birth_date, on))
+    line = _("{name} ({facts}): {stages}", name=person.name, facts=", ".join(facts), stages=stage_text(person, on))
+    if person.due_date and person.hpht and stages_on(on, hpht=person.hpht, delivered_on=person.delivered_on):
+        line += "\n   " + _("perkiraan lahir {date}", date=format_date(person.due_date))
+    return line
+
+
+WEEKDAYS = {
+    "monday": N_("Senin"), "tuesday": N_("Selasa"), "wednesday": N_("Rabu"), "thursday": N_("Kamis"),
+    "friday": N_("Jumat"), "saturday": N_("Sabtu"), "sunday": N_("Minggu"),
+}
+ORDINALS = {1: N_("pertama"), 2: N_("kedua"), 3: N_("ketiga"), 4: N_("keempat"), -1: N_("terakhir")}
+
+
+def schedule_text(schedule: dict | None) -> str:
+    """A posyandu's recurring day in words: ``setiap tanggal 12`` / ``setiap Selasa kedua``."""
+    schedule = schedule or {}
+    if "monthly_day" in schedule:
+        return _("setiap tanggal {day}", day=schedule["monthly_day"])
+    if "nth" in schedule and schedule.get("weekday") in WEEKDAYS:
+        return _(
+            "setiap {weekday} {ordinal} tiap bulan",
+            weekday=_(WEEKDAYS[schedule["weekday"]]),
+            ordinal=_(ORDINALS.get(int(schedule["nth"]), ORDINALS[1])),
+        )
+    return _("belum ditentukan")

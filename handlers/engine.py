@@ -1,0 +1,332 @@
+"""One message in, replies out: identity and state from the database, one step, one transaction.
+
+``Engine.handle(incoming)`` loads the identity and its conversation state, runs one step of the
+current flow (or a global word or command), writes the domain rows and the new state in the same
+transaction and returns the replies. A message id seen before is answered with nothing. Buttons
+carry the state version they were drawn for, so a stale or doubled press is recognised.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from channels.messages import Choice, Incoming, Reply
+from content.i18n import _, current_language, set_language, use_locale
+from db.database import Database
+from db.models import ConversationState, Identity, InboundMessage
+from db.queries import family_timezone, insert_ignore
+from handlers import flows
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
+from handlers.parsing import normalize
+from handlers.words import FLOW_COMMANDS, global_word, split_command
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 1000
+MENU = Goto("menu")
+IDLE_FLOWS = {None, "menu"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def match_choice(question: Question, text: str) -> str | None:
+    """The value of the choice ``text`` names, by its number or its label."""
+    if not question.choices:
+        return None
+    t = normalize(text).rstrip(".)")
+    if t.isdigit() and 1 <= int(t) <= len(question.choices):
+        return question.choices[int(t) - 1][1]
+    for label, value in question.choices:
+        if normalize(label) == t:
+            return value
+    return None
+
+
+class Engine:
+    """Runs the flows for incoming messages; built once and shared by every channel."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings,
+        *,
+        clock: Callable[[], datetime] = _now,
+        flow_table: Mapping[str, Flow] | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.flows = dict(flow_table or flows.FLOWS)
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """The replies to one incoming message (empty for a message seen before)."""
+        for attempt in range(3):
+            try:
+                return await self._handle_once(incoming)
+            except (OperationalError, DBAPIError) as exc:
+                if attempt == 2 or not _is_transient(exc):
+                    log.exception("database error on %s message", incoming.channel)
+                    break
+            except Exception:
+                log.exception("step failed on %s message", incoming.channel)
+                break
+        with use_locale(self.settings.locale.default):
+            return [Reply(_("Maaf, terjadi gangguan. Silakan coba lagi sebentar lagi."))]
+
+    async def _handle_once(self, incoming: Incoming) -> list[Reply]:
+        """One attempt at handling a message inside one write transaction."""
+        async with self.db.write() as session:
+            if incoming.message_id is not None:
+                fresh = await insert_ignore(
+                    session,
+                    InboundMessage.__table__,
+                    {"channel": incoming.channel, "message_id": incoming.message_id, "received_at": incoming.at},
+                )
+                if not fresh:
+                    return []
+            identity = await self._identity(session, incoming)
+            state = await self._state(session, identity)
+            now = self.clock()
+            ctx = Ctx(
+                session=session,
+                identity=identity,
+                state=state,
+                now=now,
+                today=now.astimezone(await self._zone(session, identity)).date(),
+                settings=self.settings,
+                data=copy.deepcopy(state.data or {}),
+            )
+            with use_locale(identity.language):
+                await self._dispatch(ctx, incoming)
+                return await self._finish(ctx)
+
+    async def _identity(self, session, incoming: Incoming) -> Identity:
+        """The identity of the sender, created on first contact and locked for this turn."""
+        now = self.clock()
+        await insert_ignore(
+            session,
+            Identity.__table__,
+            {
+                "channel": incoming.channel,
+                "address": incoming.address,
+                "language": self.settings.locale.default,
+                "role": "family",
+                "created_at": now,
+            },
+        )
+        query = select(Identity).where(Identity.channel == incoming.channel, Identity.address == incoming.address)
+        if not self.db.is_sqlite:
+            query = query.with_for_update()
+        return (await session.scalars(query)).one()
+
+    async def _state(self, session, identity: Identity) -> ConversationState:
+        """The identity's conversation state (an empty one on first contact)."""
+        state = await session.get(ConversationState, identity.id)
+        if state is None:
+            state = ConversationState(identity_id=identity.id, flow=None, step=None, data={}, version=0, updated_at=self.clock())
+            session.add(state)
+        return state
+
+    async def _zone(self, session, identity: Identity) -> ZoneInfo:
+        """The time zone of the identity's puskesmas (the configured default before that is known)."""
+        zone = None
+        if identity.family_id is not None:
+            zone = await family_timezone(session, identity.family_id)
+        return ZoneInfo(zone or self.settings.timezone.default)
+
+    async def _finish(self, ctx: Ctx) -> list[Reply]:
+        """Saves the new state and renders the queued messages with versioned buttons."""
+        ctx.flush_notes()
+        state = ctx.state
+        if ctx.erased:
+            version = 0
+        else:
+            state.version = (state.version or 0) + 1
+            state.data = ctx.data
+            state.updated_at = ctx.now
+            version = state.version
+        return [
+            Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image)
+            for text, choices, image in ctx.outgoing
+        ]
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    async def _dispatch(self, ctx: Ctx, incoming: Incoming) -> None:
+        """Routes one message: a button, a global word or command, or an answer to the step."""
+        ctx.identity.last_inbound_at = incoming.at
+        if incoming.choice is not None:
+            version, _sep, value = incoming.choice.partition(".")
+            if version != str(ctx.state.version):
+                ctx.note(_("Tombol itu sudah tidak berlaku. Silakan jawab pertanyaan terakhir ini:"))
+                await self._ask(ctx)
+                return
+            await self._answer(ctx, Answer(choice=value))
+            return
+        if incoming.text is None:
+            await self._answer(ctx, Answer(media=incoming.media or "other"))
+            return
+        text = incoming.text.strip()
+        if len(text) > MAX_TEXT:
+            ctx.note(_("Pesan Anda terlalu panjang ({count} huruf). Mohon kirim jawaban singkat.", count=len(text)))
+            await self._ask(ctx)
+            return
+        if not text:
+            await self._ask(ctx)
+            return
+        command, args = split_command(text)
+        action = command or global_word(text)
+        if action:
+            await self._action(ctx, action, args)
+            return
+        await self._answer(ctx, Answer(text=text))
+
+    def _flow(self, ctx: Ctx) -> Flow:
+        """The current flow: the start flow before consent, the menu when idle."""
+        if ctx.state.flow in self.flows and ctx.state.step:
+            return self.flows[ctx.state.flow]
+        name = "menu" if ctx.identity.consent == "given" else "start"
+        ctx.state.flow, ctx.state.step = name, self.flows[name].first
+        return self.flows[name]
+
+    async def _ask(self, ctx: Ctx) -> None:
+        """Asks the current step's question again (or for the first time)."""
+        if ctx.identity.consent != "given" and ctx.state.flow != "start":
+            ctx.state.flow, ctx.state.step = "start", self.flows["start"].first
+        flow = self._flow(ctx)
+        question = await flow.steps[ctx.state.step].ask(ctx)
+        ctx.say(question.text, question.choices)
+
+    async def _answer(self, ctx: Ctx, answer: Answer) -> None:
+        """Gives the answer to the current step and moves on, or asks again with a hint."""
+        if ctx.identity.consent != "given" and ctx.state.flow != "start":
+            await self._go(ctx, Goto("start"))
+            return
+        flow = self._flow(ctx)
+        step = flow.steps[ctx.state.step]
+        if answer.media is not None:
+            ctx.note(_("Maaf, saya belum bisa membaca foto, stiker atau suara di sini. Mohon ketik jawabannya."))
+            await self._ask(ctx)
+            return
+        if answer.choice is None:
+            question = await step.ask(ctx)
+            picked = match_choice(question, answer.text)
+            if picked is not None:
+                answer = Answer(text=answer.text, choice=picked)
+        try:
+            nxt = await step.answer(ctx, answer)
+        except Invalid as invalid:
+            ctx.note(invalid.hint)
+            await self._ask(ctx)
+            return
+        await self._go(ctx, nxt)
+
+    async def _go(self, ctx: Ctx, nxt: Next) -> None:
+        """Moves to the next step, flow or the end, then asks what comes next."""
+        for _hop in range(10):
+            if ctx.erased:
+                return
+            if isinstance(nxt, _End):
+                back = ctx.data.get("_return")
+                if back:
+                    ctx.state.flow, ctx.state.step, ctx.data = back["flow"], back["step"], dict(back["data"])
+                    await self._ask(ctx)
+                    return
+                ctx.data = {}
+                if ctx.identity.consent != "given":
+                    ctx.state.flow = ctx.state.step = None
+                    return
+                nxt = MENU
+            if isinstance(nxt, Goto):
+                flow = self.flows[nxt.flow]
+                ctx.state.flow, ctx.data = flow.name, dict(nxt.data)
+                if nxt.step is not None:
+                    nxt = nxt.step
+                elif flow.enter is not None:
+                    ctx.state.step = flow.first
+                    nxt = await flow.enter(ctx)
+                    continue
+                else:
+                    nxt = flow.first
+            ctx.state.step = nxt
+            await self._ask(ctx)
+            return
+        raise RuntimeError("flow redirected too many times")
+
+    # -- global words and commands -----------------------------------------------------------
+
+    async def _action(self, ctx: Ctx, action: str, args: str) -> None:
+        """Carries out a global word or a command, keeping the current step where it can."""
+        identity = ctx.identity
+        busy = ctx.state.flow not in IDLE_FLOWS and ctx.state.step is not None
+        if action == "help":
+            ctx.note(flows.help_text(ctx))
+            await self._ask(ctx)
+        elif action == "language":
+            await self._language(ctx, args)
+        elif identity.consent != "given":
+            if action == "stop":
+                ctx.note(_("Tidak ada data Anda yang kami simpan, jadi tidak ada pengingat yang dikirim."))
+            await self._go(ctx, Goto("start"))
+        elif action == "cancel":
+            if busy:
+                ctx.note(flows.cancelled_text(ctx))
+            else:
+                ctx.note(_("Tidak ada yang sedang berjalan."))
+            await self._go(ctx, END)
+        elif action == "stop":
+            identity.opted_out_at = identity.opted_out_at or ctx.now
+            ctx.note(_("Pengingat dihentikan. Data Anda tetap tersimpan. Ketik /mulai untuk menerima pengingat lagi, atau /hapus untuk menghapus data."))
+            await self._ask(ctx)
+        elif action == "resume":
+            if identity.opted_out_at is not None:
+                identity.opted_out_at = None
+                ctx.note(_("Pengingat aktif kembali. Terima kasih!"))
+            else:
+                ctx.note(_("Pengingat Anda sudah aktif."))
+            await self._ask(ctx)
+        elif action in ("start", "menu"):
+            if busy:
+                ctx.note(_("Kita lanjutkan. Ketik batal untuk kembali ke menu."))
+            await self._ask(ctx)
+        elif action in FLOW_COMMANDS:
+            if busy and ctx.state.flow != action:
+                ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk berhenti."))
+                await self._ask(ctx)
+            else:
+                await self._go(ctx, Goto(action))
+        else:
+            word = action.split(":", 1)[-1]
+            ctx.note(_("Perintah /{word} tidak dikenal.", word=word[:30]) + "\n" + flows.commands_text())
+            await self._ask(ctx)
+
+    async def _language(self, ctx: Ctx, args: str) -> None:
+        """Switches language at once (``/bahasa en``) or asks which one, then continues."""
+        lang = flows.language_from_text(args, ctx.settings.locale.available)
+        if lang:
+            ctx.identity.language = lang
+            set_language(lang)
+            ctx.note(_("Bahasa diganti ke {language}.", language=flows.LANGUAGE_NAMES[lang]))
+            await self._ask(ctx)
+            return
+        back = None
+        if ctx.state.flow not in IDLE_FLOWS and ctx.state.flow != "language" and ctx.state.step:
+            back = {"flow": ctx.state.flow, "step": ctx.state.step, "data": ctx.data}
+        await self._go(ctx, Goto("language", data={"_return": back} if back else {}))
+
+
+def _is_transient(exc: Exception) -> bool:
+    """Whether a database error is worth another try (lock, deadlock, serialization)."""
+    text = str(exc).lower()
+    return any(word in text for word in ("database is locked", "deadlock", "could not serialize", "busy"))
+
+
+__all__ = ["Engine", "match_choice", "current_language"]

@@ -1,0 +1,356 @@
+"""A household's members: the list, and adding, editing or removing one (``/keluarga``).
+
+Registration ends here too (``mode: register``): members are added one by one and the family is
+marked registered when the person picks *Selesai*.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from care.stages import add_months, age_years, due_date_from_hpht, gestational_age, hpht_from_due_date
+from content.i18n import _, format_date
+from db.models import Family, Person, Posyandu
+from db.queries import family_members
+from handlers.describe import person_line, schedule_text
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days
+
+MAX_MEMBERS = 20
+MAX_AGE_YEARS = 120
+PREGNANCY_AGE = (10, 55)
+MAX_GESTATION_WEEKS = 44
+MAX_DUE_MONTHS = 10
+
+
+async def enter(ctx: Ctx) -> Next:
+    """A person without a family is sent to registration first."""
+    if ctx.identity.family_id is None:
+        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        return Goto("register")
+    return "menu"
+
+
+def date_hint(code: str, example: str) -> str:
+    """Why a typed date was not understood, with an example."""
+    if code == "no_such_day":
+        return _("Tanggal itu tidak ada di kalender. Periksa lagi, misalnya: {example}", example=example)
+    return _("Maaf, tanggalnya tidak terbaca. Tulis seperti: {example}", example=example)
+
+
+async def _members(ctx: Ctx) -> list[Person]:
+    return await family_members(ctx.session, ctx.identity.family_id)
+
+
+async def _person(ctx: Ctx, person_id: int | None) -> Person | None:
+    """A member of the person's own family by id (never another family's)."""
+    if person_id is None:
+        return None
+    person = await ctx.session.get(Person, person_id)
+    return person if person is not None and person.family_id == ctx.identity.family_id else None
+
+
+def _member_choices(members: list[Person]) -> tuple[tuple[str, str], ...]:
+    return tuple((m.name, str(m.id)) for m in members)
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+async def ask_menu(ctx: Ctx) -> Question:
+    members = await _members(ctx)
+    family = await ctx.session.get(Family, ctx.identity.family_id)
+    if members:
+        lines = [f"{i}. {person_line(m, ctx.today)}" for i, m in enumerate(members, 1)]
+        text = _("Anggota keluarga {name}:", name=family.name) + "\n" + "\n".join(lines)
+    else:
+        text = _("Keluarga {name} belum punya anggota.", name=family.name)
+    choices = [(_("Tambah anggota"), "add")]
+    if members:
+        choices += [(_("Ubah anggota"), "edit"), (_("Hapus anggota"), "remove")]
+    choices.append((_("Selesai"), "done"))
+    return Question(text, tuple(choices))
+
+
+async def on_menu(ctx: Ctx, answer: Answer) -> Next:
+    """Stores nothing; asks about the member to add, edit or remove, or finishes."""
+    members = await _members(ctx)
+    if answer.choice == "add":
+        if len(members) >= MAX_MEMBERS:
+            raise Invalid(_("Satu keluarga paling banyak {max} anggota.", max=MAX_MEMBERS))
+        ctx.data.update(m={}, person_id=None, single=None)
+        return "member_name"
+    if answer.choice in ("edit", "remove") and members:
+        return "pick_edit" if answer.choice == "edit" else "pick_remove"
+    if answer.choice == "done":
+        return await _finish(ctx, members)
+    raise Invalid(_("Pilih salah satu: tambah, ubah, hapus anggota, atau selesai."))
+
+
+async def _finish(ctx: Ctx, members: list[Person]) -> Next:
+    """Marks a new family registered and shows the summary; ends the flow."""
+    if not members:
+        raise Invalid(_("Tambahkan paling sedikit satu anggota keluarga dulu."))
+    family = await ctx.session.get(Family, ctx.identity.family_id)
+    if ctx.data.get("mode") == "register" or family.registered_at is None:
+        family.registered_at = ctx.now
+        posyandu = await ctx.session.get(Posyandu, family.posyandu_id)
+        lines = "\n".join(f"{i}. {person_line(m, ctx.today)}" for i, m in enumerate(members, 1))
+        ctx.note(
+            _(
+                "Pendaftaran selesai! Keluarga {name}, {posyandu} (Desa {village}), jadwal posyandu {schedule}.\n"
+                "Kode keluarga: {code}\n{members}\n\n"
+                "Kami akan mengingatkan jadwal posyandu dan imunisasi setiap anggota.",
+                name=family.name, posyandu=posyandu.name, village=posyandu.village_name,
+                schedule=schedule_text(posyandu.schedule), code=family.code, members=lines,
+            )
+        )
+    else:
+        ctx.note(_("Data keluarga tersimpan."))
+    family.updated_at = ctx.now
+    return END
+
+
+# -- one member, question by question ---------------------------------------------------------
+
+async def ask_member_name(ctx: Ctx) -> Question:
+    if ctx.data.get("mode") == "register" and not await _members(ctx):
+        return Question(_("Siapa anggota keluarga pertama? Ketik namanya, misalnya nama ibu."))
+    return Question(_("Nama anggota keluarga?"))
+
+
+async def on_member_name(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the member's name; asks the sex next."""
+    try:
+        name = clean_name(answer.text)
+    except ParseError as exc:
+        if exc.code == "too_long":
+            raise Invalid(_("Nama terlalu panjang, paling banyak 60 huruf.")) from None
+        raise Invalid(_("Ketik nama dengan huruf, misalnya: Ni Made Sari")) from None
+    ctx.data.setdefault("m", {})["name"] = name
+    return await _next_or_save(ctx, "member_sex")
+
+
+async def ask_member_sex(ctx: Ctx) -> Question:
+    return Question(
+        _("Jenis kelamin {name}?", name=ctx.data["m"].get("name", "")),
+        ((_("Laki-laki"), "M"), (_("Perempuan"), "F")),
+    )
+
+
+async def on_member_sex(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the sex; asks the birth date next."""
+    if answer.choice not in ("M", "F"):
+        raise Invalid(_("Pilih Laki-laki atau Perempuan."))
+    ctx.data["m"]["sex"] = answer.choice
+    return await _next_or_save(ctx, "member_birth")
+
+
+async def ask_member_birth(ctx: Ctx) -> Question:
+    return Question(_("Tanggal lahir {name}? Contoh: 12-03-2024 atau 12 Maret 2024", name=ctx.data["m"].get("name", "")))
+
+
+async def on_member_birth(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the birth date; asks about a pregnancy next (women 10-55), else saves."""
+    try:
+        birth = parse_date(answer.text, ctx.today)
+    except ParseError as exc:
+        raise Invalid(date_hint(exc.code, "12-03-2024")) from None
+    if birth > ctx.today:
+        raise Invalid(_("Tanggal lahir tidak boleh setelah hari ini ({today}).", today=format_date(ctx.today)))
+    if age_years(birth, ctx.today) > MAX_AGE_YEARS:
+        raise Invalid(_("Umur lebih dari {max} tahun tidak mungkin. Periksa tahunnya.", max=MAX_AGE_YEARS))
+    ctx.data["m"]["birth"] = birth.isoformat()
+    sex = ctx.data["m"].get("sex")
+    if ctx.data.get("single") or sex != "F" or not PREGNANCY_AGE[0] <= age_years(birth, ctx.today) <= PREGNANCY_AGE[1]:
+        return await _save(ctx)
+    return "member_pregnant"
+
+
+async def ask_member_pregnant(ctx: Ctx) -> Question:
+    return Question(_("Apakah {name} sedang hamil?", name=ctx.data["m"].get("name", "")), ((_("Ya"), "yes"), (_("Tidak"), "no")))
+
+
+async def on_member_pregnant(ctx: Ctx, answer: Answer) -> Next:
+    """Stores whether she is pregnant; asks how the pregnancy is dated next, or saves."""
+    if answer.choice == "no":
+        ctx.data["m"].update(hpht=None, due=None)
+        return await _save(ctx)
+    if answer.choice == "yes":
+        return "pregnancy_kind"
+    raise Invalid(_("Pilih Ya atau Tidak."))
+
+
+async def ask_pregnancy_kind(ctx: Ctx) -> Question:
+    return Question(
+        _("Apa yang Anda ketahui tentang kehamilannya?"),
+        (
+            (_("Hari pertama haid terakhir (HPHT)"), "hpht"),
+            (_("Perkiraan tanggal lahir (HPL)"), "due"),
+            (_("Usia kehamilan"), "weeks"),
+        ),
+    )
+
+
+async def on_pregnancy_kind(ctx: Ctx, answer: Answer) -> Next:
+    """Stores how the pregnancy will be dated; asks for that date or age next."""
+    if answer.choice not in ("hpht", "due", "weeks"):
+        raise Invalid(_("Pilih HPHT, HPL, atau usia kehamilan."))
+    ctx.data["pregnancy_kind"] = answer.choice
+    return "pregnancy_value"
+
+
+async def ask_pregnancy_value(ctx: Ctx) -> Question:
+    kind = ctx.data.get("pregnancy_kind")
+    if kind == "hpht":
+        return Question(_("Tanggal hari pertama haid terakhir (HPHT)? Contoh: 5-08-2026"))
+    if kind == "due":
+        return Question(_("Perkiraan tanggal lahir (HPL)? Contoh: 14-05-2027"))
+    return Question(_("Berapa usia kehamilannya? Contoh: 20 minggu atau 5 bulan"))
+
+
+async def on_pregnancy_value(ctx: Ctx, answer: Answer) -> Next:
+    """Stores HPHT and HPL computed from what was typed; saves the member."""
+    kind = ctx.data.get("pregnancy_kind")
+    if kind == "weeks":
+        try:
+            days = parse_gestation_days(answer.text)
+        except ParseError:
+            raise Invalid(_("Tulis usia kehamilan seperti 20 minggu atau 5 bulan.")) from None
+        if not 7 <= days <= MAX_GESTATION_WEEKS * 7:
+            raise Invalid(_("Usia kehamilan harus antara 1 dan {max} minggu.", max=MAX_GESTATION_WEEKS))
+        hpht = ctx.today - timedelta(days=days)
+    else:
+        try:
+            typed = parse_date(answer.text, ctx.today, prefer_future=kind == "due")
+        except ParseError as exc:
+            raise Invalid(date_hint(exc.code, "14-05-2027" if kind == "due" else "5-08-2026")) from None
+        hpht = typed if kind == "hpht" else hpht_from_due_date(typed)
+        if kind == "hpht" and typed > ctx.today:
+            raise Invalid(_("HPHT tidak boleh setelah hari ini."))
+        if kind == "due" and typed < ctx.today:
+            raise Invalid(_("HPL itu sudah lewat. Jika bayinya sudah lahir, selesaikan dulu lalu pakai /lahir."))
+        if kind == "due" and typed > add_months(ctx.today, MAX_DUE_MONTHS):
+            raise Invalid(_("HPL lebih dari {months} bulan lagi tidak mungkin. Periksa tanggalnya.", months=MAX_DUE_MONTHS))
+    weeks, _days = gestational_age(hpht, ctx.today)
+    if weeks > MAX_GESTATION_WEEKS:
+        raise Invalid(_("Itu berarti hamil lebih dari {max} minggu. Jika bayinya sudah lahir, pakai /lahir.", max=MAX_GESTATION_WEEKS))
+    ctx.data["m"].update(hpht=hpht.isoformat(), due=due_date_from_hpht(hpht).isoformat())
+    return await _save(ctx)
+
+
+async def _next_or_save(ctx: Ctx, nxt: str) -> Next:
+    """In a one-field edit the member is saved now; otherwise the next question follows."""
+    if ctx.data.get("single"):
+        return await _save(ctx)
+    return nxt
+
+
+async def _save(ctx: Ctx) -> Next:
+    """Writes the member from the draft (a new one, or the one being edited); back to the list."""
+    draft = ctx.data.get("m", {})
+    person = await _person(ctx, ctx.data.get("person_id"))
+    if person is None:
+        person = Person(family_id=ctx.identity.family_id, created_at=ctx.now)
+        ctx.session.add(person)
+    person.name = draft["name"]
+    person.sex = draft["sex"]
+    if person.sex == "M":
+        draft.update(hpht=None, due=None)
+    person.birth_date = date.fromisoformat(draft["birth"]) if draft.get("birth") else None
+    if "hpht" in draft:
+        person.hpht = date.fromisoformat(draft["hpht"]) if draft["hpht"] else None
+        person.due_date = date.fromisoformat(draft["due"]) if draft.get("due") else None
+    person.updated_at = ctx.now
+    await ctx.session.flush()
+    ctx.note(_("Tersimpan: {line}", line=person_line(person, ctx.today)))
+    ctx.data.update(m={}, person_id=None, single=None, pregnancy_kind=None)
+    return "menu"
+
+
+# -- edit and remove --------------------------------------------------------------------------
+
+async def ask_pick_edit(ctx: Ctx) -> Question:
+    return Question(_("Anggota mana yang ingin diubah?"), _member_choices(await _members(ctx)))
+
+
+async def on_pick_edit(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the member to edit (as a draft); asks which detail next."""
+    person = await _person(ctx, int(answer.choice) if answer.choice and answer.choice.isdigit() else None)
+    if person is None:
+        raise Invalid(_("Pilih nama dari daftar."))
+    ctx.data.update(
+        person_id=person.id,
+        m={
+            "name": person.name, "sex": person.sex,
+            "birth": person.birth_date.isoformat() if person.birth_date else None,
+        },
+    )
+    return "edit_field"
+
+
+async def ask_edit_field(ctx: Ctx) -> Question:
+    draft = ctx.data.get("m", {})
+    choices = [(_("Nama"), "name"), (_("Jenis kelamin"), "sex"), (_("Tanggal lahir"), "birth")]
+    if draft.get("sex") == "F":
+        choices.append((_("Kehamilan"), "pregnancy"))
+    return Question(_("Apa yang ingin diubah dari {name}?", name=draft.get("name", "")), tuple(choices))
+
+
+async def on_edit_field(ctx: Ctx, answer: Answer) -> Next:
+    """Stores which detail is edited; asks for its new value next."""
+    steps = {"name": "member_name", "sex": "member_sex", "birth": "member_birth", "pregnancy": "member_pregnant"}
+    if answer.choice not in steps or (answer.choice == "pregnancy" and ctx.data["m"].get("sex") != "F"):
+        raise Invalid(_("Pilih salah satu dari daftar."))
+    ctx.data["single"] = answer.choice != "pregnancy"
+    return steps[answer.choice]
+
+
+async def ask_pick_remove(ctx: Ctx) -> Question:
+    return Question(_("Anggota mana yang ingin dihapus?"), _member_choices(await _members(ctx)))
+
+
+async def on_pick_remove(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the member to remove; asks for confirmation next."""
+    person = await _person(ctx, int(answer.choice) if answer.choice and answer.choice.isdigit() else None)
+    if person is None:
+        raise Invalid(_("Pilih nama dari daftar."))
+    ctx.data["person_id"] = person.id
+    return "confirm_remove"
+
+
+async def ask_confirm_remove(ctx: Ctx) -> Question:
+    person = await _person(ctx, ctx.data.get("person_id"))
+    name = person.name if person else ""
+    return Question(_("Hapus {name} dari keluarga? Datanya akan hilang.", name=name), ((_("Ya, hapus"), "yes"), (_("Tidak"), "no")))
+
+
+async def on_confirm_remove(ctx: Ctx, answer: Answer) -> Next:
+    """Deletes the member when confirmed; back to the list."""
+    if answer.choice not in ("yes", "no"):
+        raise Invalid(_("Pilih Ya, hapus, atau Tidak."))
+    person = await _person(ctx, ctx.data.get("person_id"))
+    if answer.choice == "yes" and person is not None:
+        await ctx.session.delete(person)
+        await ctx.session.flush()
+        ctx.note(_("{name} sudah dihapus.", name=person.name))
+    ctx.data["person_id"] = None
+    return "menu"
+
+
+FAMILY = Flow(
+    name="family",
+    first="menu",
+    enter=enter,
+    steps={
+        "menu": Step(ask_menu, on_menu),
+        "member_name": Step(ask_member_name, on_member_name),
+        "member_sex": Step(ask_member_sex, on_member_sex),
+        "member_birth": Step(ask_member_birth, on_member_birth),
+        "member_pregnant": Step(ask_member_pregnant, on_member_pregnant),
+        "pregnancy_kind": Step(ask_pregnancy_kind, on_pregnancy_kind),
+        "pregnancy_value": Step(ask_pregnancy_value, on_pregnancy_value),
+        "pick_edit": Step(ask_pick_edit, on_pick_edit),
+        "edit_field": Step(ask_edit_field, on_edit_field),
+        "pick_remove": Step(ask_pick_remove, on_pick_remove),
+        "confirm_remove": Step(ask_confirm_remove, on_confirm_remove),
+    },
+)

@@ -1,0 +1,118 @@
+"""The building blocks of a conversation: steps, flows, the per-message context.
+
+A flow is one readable table ``{step name: Step(ask, answer)}``. ``ask`` renders the step's
+question (it has no side effects and may run more than once); ``answer`` stores what the person
+said and returns the name of the next step, a :class:`Goto` into another flow, or :data:`END`.
+An answer it cannot use raises :class:`Invalid` with a short hint; the engine then asks again.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ConversationState, Identity
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a step asks: text and optional choices as (label, value) pairs."""
+
+    text: str
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the person answered: the picked choice value, or typed text, or a media kind."""
+
+    text: str = ""
+    choice: str | None = None
+    media: str | None = None
+
+
+class Invalid(Exception):
+    """The answer cannot be used; ``hint`` tells the person what is expected."""
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(hint)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Goto:
+    """Continue in another flow at ``step`` (its first step when None), with fresh flow data."""
+
+    flow: str
+    step: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _End:
+    def __repr__(self) -> str:
+        return "END"
+
+
+#: Returned by an answer when its flow is finished: the person is back at the main menu.
+END = _End()
+
+Next = str | Goto | _End
+AskFn = Callable[["Ctx"], Awaitable[Question]]
+AnswerFn = Callable[["Ctx", Answer], Awaitable[Next]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of a flow and what to do with its answer."""
+
+    ask: AskFn
+    answer: AnswerFn
+
+
+EnterFn = Callable[["Ctx"], Awaitable[Next]]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A named table of steps; the conversation starts at ``first``, or where ``enter`` says."""
+
+    name: str
+    first: str
+    steps: Mapping[str, Step]
+    enter: EnterFn | None = None
+
+
+@dataclass
+class Ctx:
+    """Everything one step may use while handling one message."""
+
+    session: AsyncSession
+    identity: Identity
+    state: ConversationState
+    now: datetime
+    today: date
+    settings: Any
+    data: dict[str, Any]
+    erased: bool = False
+    outgoing: list[tuple[str, tuple[tuple[str, str], ...], bytes | None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Text to put before the next message sent in this turn."""
+        self.notes.append(text)
+
+    def say(self, text: str, choices: tuple[tuple[str, str], ...] = (), image: bytes | None = None) -> None:
+        """Queues a message (with any notes in front of it)."""
+        if self.notes:
+            text = "\n\n".join([*self.notes, text])
+            self.notes.clear()
+        self.outgoing.append((text, tuple(choices), image))
+
+    def flush_notes(self) -> None:
+        """Sends pending notes as a message of their own."""
+        if self.notes:
+            self.outgoing.append(("\n\n".join(self.notes), (), None))
+            self.notes.clear()

@@ -1,0 +1,47 @@
+"""The table of every flow, and the texts shared by the global words."""
+from __future__ import annotations
+
+from content.i18n import _
+from handlers.birth import BIRTH
+from handlers.erase import ERASE
+from handlers.family import FAMILY
+from handlers.flow import Ctx, Flow
+from handlers.language import LANGUAGE, LANGUAGE_NAMES, language_from_text
+from handlers.menu import MENU
+from handlers.register import REGISTER
+from handlers.start import START
+
+FLOWS: dict[str, Flow] = {
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE)
+}
+
+__all__ = ["FLOWS", "LANGUAGE_NAMES", "language_from_text", "help_text", "commands_text", "cancelled_text"]
+
+
+def commands_text() -> str:
+    """The list of commands, one per line."""
+    return _(
+        "Perintah:\n"
+        "/keluarga - anggota keluarga\n"
+        "/lahir - catat kelahiran\n"
+        "/bahasa - ganti bahasa\n"
+        "/berhenti - hentikan pengingat, /mulai - aktifkan lagi\n"
+        "/hapus - hapus semua data\n"
+        "batal - batalkan langkah ini"
+    )
+
+
+def help_text(ctx: Ctx) -> str:
+    """Help for where the person is now, then the commands."""
+    if ctx.identity.consent != "given":
+        return _("Saya asisten posyandu. Sebelum mulai, saya perlu persetujuan Anda untuk menyimpan data keluarga.")
+    if ctx.state.flow not in (None, "menu"):
+        return _("Jawab pertanyaan di bawah, atau ketik batal untuk kembali ke menu.") + "\n\n" + commands_text()
+    return commands_text()
+
+
+def cancelled_text(ctx: Ctx) -> str:
+    """What cancelling the current flow means for what was already typed."""
+    if ctx.state.flow == "family" and ctx.data.get("mode") == "register":
+        return _("Dibatalkan. Anggota yang sudah tersimpan tetap ada; lanjutkan kapan saja dengan /keluarga.")
+    return _("Dibatalkan.")

@@ -1,0 +1,41 @@
+"""Switching language (``/bahasa``) from anywhere; the interrupted step continues after it."""
+from __future__ import annotations
+
+from content.i18n import LANGUAGES, _, set_language
+from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.parsing import normalize
+
+LANGUAGE_NAMES = LANGUAGES
+_ALIASES = {
+    "id": "id", "indonesia": "id", "bahasa indonesia": "id", "indonesian": "id", "ind": "id",
+    "en": "en", "english": "en", "inggris": "en", "bahasa inggris": "en", "eng": "en",
+}
+
+
+def language_choices() -> tuple[tuple[str, str], ...]:
+    """One choice per language, each named in its own language."""
+    return tuple((name, code) for code, name in LANGUAGE_NAMES.items())
+
+
+def language_from_text(text: str, available: tuple[str, ...]) -> str | None:
+    """The language code a typed word names (``en``, ``English``, ``indonesia``), if available."""
+    code = _ALIASES.get(normalize(text))
+    return code if code in available else None
+
+
+async def ask_pick(ctx: Ctx) -> Question:
+    return Question(_("Pilih bahasa:"), language_choices())
+
+
+async def on_pick(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the chosen language; returns to where the person was."""
+    code = answer.choice or language_from_text(answer.text, ctx.settings.locale.available)
+    if code not in LANGUAGE_NAMES:
+        raise Invalid(_("Mohon pilih salah satu bahasa."))
+    ctx.identity.language = code
+    set_language(code)
+    ctx.note(_("Bahasa diganti ke {language}.", language=LANGUAGE_NAMES[code]))
+    return END
+
+
+LANGUAGE = Flow(name="language", first="pick", steps={"pick": Step(ask_pick, on_pick)})

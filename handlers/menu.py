@@ -1,0 +1,43 @@
+"""The main menu: where a person is when no other flow is running."""
+from __future__ import annotations
+
+from content.i18n import _
+from db.queries import family_members
+from handlers.flow import Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from care.stages import is_pregnant
+
+
+async def _has_pregnancy(ctx: Ctx) -> bool:
+    """Whether a member of the family is pregnant today."""
+    if ctx.identity.family_id is None:
+        return False
+    members = await family_members(ctx.session, ctx.identity.family_id)
+    return any(is_pregnant(m.hpht, ctx.today, m.delivered_on) for m in members)
+
+
+async def ask_main(ctx: Ctx) -> Question:
+    if ctx.identity.family_id is None:
+        return Question(
+            _("Apa yang ingin Anda lakukan?"),
+            ((_("Daftarkan keluarga"), "register"), (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
+        )
+    choices = [(_("Keluarga saya"), "family")]
+    if await _has_pregnancy(ctx):
+        choices.append((_("Catat kelahiran"), "birth"))
+    choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
+    return Question(_("Apa yang ingin Anda lakukan?"), tuple(choices))
+
+
+async def on_main(ctx: Ctx, answer: Answer) -> Next:
+    """Stores nothing; opens the chosen flow."""
+    from handlers.flows import help_text
+
+    if answer.choice == "help":
+        ctx.note(help_text(ctx))
+        return "main"
+    if answer.choice in ("register", "family", "birth", "language"):
+        return Goto(answer.choice)
+    raise Invalid(_("Maaf, saya tidak mengerti. Pilih dari menu di bawah, atau ketik bantuan."))
+
+
+MENU = Flow(name="menu", first="main", steps={"main": Step(ask_main, on_main)})

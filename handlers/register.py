@@ -1,0 +1,130 @@
+"""Registering a household: posyandu by village, household name, dusun and RT/RW, then members."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from content.i18n import _
+from db.models import Family, Posyandu, Puskesmas
+from db.queries import find_posyandu, new_family_code
+from handlers.flow import Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.parsing import ParseError, clean_name, normalize, parse_rt_rw
+
+MAX_PLACE = 60
+
+
+async def enter(ctx: Ctx) -> Next:
+    """A family already registered goes to its member list instead."""
+    if ctx.identity.family_id is not None:
+        ctx.note(_("Keluarga Anda sudah terdaftar."))
+        return Goto("family")
+    return "village"
+
+
+async def ask_village(ctx: Ctx) -> Question:
+    return Question(_("Di desa/kelurahan mana Anda tinggal? Ketik namanya, misalnya: Nagasepaha"))
+
+
+async def on_village(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the posyandu found for the typed village; asks to pick one next."""
+    query = normalize(answer.text)
+    if len(query) < 3 or len(query) > MAX_PLACE:
+        raise Invalid(_("Ketik nama desa, paling sedikit 3 huruf."))
+    found = await find_posyandu(ctx.session, query)
+    if not found:
+        raise Invalid(_("Desa \u201c{query}\u201d belum ada di daftar posyandu kami. Periksa ejaannya dan coba lagi.", query=answer.text[:40]))
+    ctx.data["matches"] = [posyandu.id for posyandu, _pkm in found]
+    return "posyandu"
+
+
+async def ask_posyandu(ctx: Ctx) -> Question:
+    rows = await ctx.session.execute(
+        select(Posyandu, Puskesmas)
+        .join(Puskesmas, Posyandu.puskesmas_id == Puskesmas.id)
+        .where(Posyandu.id.in_(ctx.data.get("matches", [])))
+        .order_by(Posyandu.village_name, Posyandu.name)
+    )
+    choices = tuple((f"{p.name} ({p.village_name})", str(p.id)) for p, _k in rows.all())
+    return Question(_("Pilih posyandu Anda:"), choices + ((_("Cari desa lain"), "again"),))
+
+
+async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the chosen posyandu; asks the household name next."""
+    if answer.choice == "again":
+        return "village"
+    if answer.choice is None or not answer.choice.isdigit() or int(answer.choice) not in ctx.data.get("matches", []):
+        raise Invalid(_("Mohon pilih posyandu dari daftar."))
+    ctx.data["posyandu_id"] = int(answer.choice)
+    return "household"
+
+
+async def ask_household(ctx: Ctx) -> Question:
+    return Question(_("Nama kepala keluarga? Misalnya: Wayan Sudarma"))
+
+
+async def on_household(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the household name; asks the dusun next."""
+    text = re.sub(r"^(keluarga|kel\.|family)\s+", "", answer.text.strip(), flags=re.IGNORECASE)
+    try:
+        ctx.data["family_name"] = clean_name(text, max_len=MAX_PLACE)
+    except ParseError:
+        raise Invalid(_("Ketik nama dengan huruf saja (2 sampai {max} huruf).", max=MAX_PLACE)) from None
+    return "dusun"
+
+
+async def ask_dusun(ctx: Ctx) -> Question:
+    return Question(_("Nama dusun atau banjar? Ketik - jika tidak ada."))
+
+
+async def on_dusun(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the dusun (or none); asks RT/RW next."""
+    text = " ".join(answer.text.split())
+    if text in ("-", ""):
+        ctx.data["dusun"] = None
+    elif len(text) > MAX_PLACE or not any(ch.isalpha() for ch in text):
+        raise Invalid(_("Ketik nama dusun (paling banyak {max} huruf), atau - jika tidak ada.", max=MAX_PLACE))
+    else:
+        ctx.data["dusun"] = text
+    return "rt_rw"
+
+
+async def ask_rt_rw(ctx: Ctx) -> Question:
+    return Question(_("RT/RW? Contoh: 003/002. Ketik - jika tidak tahu."))
+
+
+async def on_rt_rw(ctx: Ctx, answer: Answer) -> Next:
+    """Stores RT/RW and creates the family; asks for the first member next."""
+    try:
+        rt, rw = parse_rt_rw(answer.text)
+    except ParseError:
+        raise Invalid(_("Tulis RT/RW seperti 003/002 atau RT 3 RW 2, atau - jika tidak tahu.")) from None
+    family = Family(
+        posyandu_id=ctx.data["posyandu_id"],
+        code=await new_family_code(ctx.session),
+        name=ctx.data["family_name"],
+        dusun=ctx.data.get("dusun"),
+        rt=rt,
+        rw=rw,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(family)
+    await ctx.session.flush()
+    ctx.identity.family_id = family.id
+    ctx.note(_("Keluarga {name} dibuat. Sekarang kita catat anggotanya satu per satu.", name=family.name))
+    return Goto("family", "member_name", {"mode": "register"})
+
+
+REGISTER = Flow(
+    name="register",
+    first="village",
+    enter=enter,
+    steps={
+        "village": Step(ask_village, on_village),
+        "posyandu": Step(ask_posyandu, on_posyandu),
+        "household": Step(ask_household, on_household),
+        "dusun": Step(ask_dusun, on_dusun),
+        "rt_rw": Step(ask_rt_rw, on_rt_rw),
+    },
+)

@@ -1,0 +1,41 @@
+"""The words and commands every step understands, in Indonesian and English."""
+from __future__ import annotations
+
+#: Global words: typed alone (with or without a leading slash) they work in every step.
+GLOBAL_WORDS = {
+    "batal": "cancel", "cancel": "cancel",
+    "bantuan": "help", "help": "help", "tolong": "help",
+    "berhenti": "stop", "stop": "stop",
+}
+
+#: Commands: the word after "/" -> what it does.
+COMMANDS = {
+    "start": "start", "mulai": "resume", "resume": "resume",
+    "menu": "menu",
+    "daftar": "register", "register": "register",
+    "keluarga": "family", "family": "family",
+    "lahir": "birth", "birth": "birth", "kelahiran": "birth",
+    "bahasa": "language", "language": "language",
+    "hapus": "erase", "delete": "erase",
+    "batal": "cancel", "cancel": "cancel",
+    "bantuan": "help", "help": "help",
+    "berhenti": "stop", "stop": "stop",
+}
+
+#: Words that open a flow from the main menu; they stay inside the current flow otherwise.
+FLOW_COMMANDS = {"register", "family", "birth", "erase"}
+
+
+def split_command(text: str) -> tuple[str | None, str]:
+    """``("family", args)`` for ``/keluarga args`` (also ``/keluarga@IlpBot``); None when not a command."""
+    if not text.startswith("/"):
+        return None, text
+    head, _, rest = text[1:].partition(" ")
+    word = head.split("@", 1)[0].lower()
+    return COMMANDS.get(word, f"unknown:{word}"), rest.strip()
+
+
+def global_word(text: str) -> str | None:
+    """The global action of a message that is only a global word (``batal``, ``HELP``, ...)."""
+    word = text.strip().lower().rstrip("!.")
+    return GLOBAL_WORDS.get(word)

@@ -1,0 +1,42 @@
+"""Logging set-up with a filter that masks phone numbers, NIK and bot tokens in every record."""
+from __future__ import annotations
+
+import logging
+import re
+
+_PATTERNS = (
+    (re.compile(r"\bbot\d{5,}:[A-Za-z0-9_-]{20,}"), "bot<token>"),
+    (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b"), "<token>"),
+    (re.compile(r"(?<!\d)\d{16}(?!\d)"), "<nik>"),
+    (re.compile(r"(?<![\w])(?:\+?62|0)8\d{7,12}(?!\d)"), "<phone>"),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with phone numbers, NIK and tokens replaced by placeholders."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message with :func:`redact` before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Root logging to stderr, redacted; chatty HTTP client loggers quietened (they print URLs)."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""The aiohttp app: webhooks and health."""

@@ -1,0 +1,61 @@
+"""HTTP side of the bot: the Telegram webhook (secret-token checked) and a health check."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from urllib.parse import urlparse
+
+from aiohttp import web
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+MAX_BODY = 1024 * 1024
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The local path Telegram posts to, taken from the configured public URL."""
+    path = urlparse(webhook_url).path if webhook_url else ""
+    return path if path and path != "/" else DEFAULT_WEBHOOK_PATH
+
+
+def build_app(*, db, telegram=None, telegram_config=None) -> web.Application:
+    """The aiohttp application with the routes of the channels that are configured."""
+    app = web.Application(client_max_size=MAX_BODY)
+
+    async def health(_request: web.Request) -> web.Response:
+        try:
+            async with db.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unavailable")
+            return web.json_response({"status": "error", "database": "unavailable"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/healthz", health)
+    if telegram is not None and telegram_config is not None:
+        app.router.add_post(webhook_path(telegram_config.webhook_url), _telegram_webhook(telegram, telegram_config.webhook_secret))
+    return app
+
+
+def _telegram_webhook(telegram, secret: str):
+    """The handler for Telegram's POSTs: 403 without the secret, 200 after the update is handled."""
+    expected = secret.encode()
+
+    async def handler(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not expected or not hmac.compare_digest(given, expected):
+            return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+        try:
+            payload = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"ok": False, "error": "bad json"}, status=400)
+        if not isinstance(payload, dict) or "update_id" not in payload:
+            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        await telegram.process_webhook(payload)
+        return web.json_response({"ok": True})
+
+    return handler
