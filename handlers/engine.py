@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 1000
 MENU = Goto("menu")
 IDLE_FLOWS = {None, "menu"}
+#: Steps where opening another flow loses nothing that was typed.
+FLOW_HOME = {"family": ("menu",)}
 
 
 def _now() -> datetime:
@@ -298,7 +300,7 @@ class Engine:
                 ctx.note(_("Kita lanjutkan. Ketik batal untuk kembali ke menu."))
             await self._ask(ctx)
         elif action in FLOW_COMMANDS:
-            if busy and ctx.state.flow != action:
+            if busy and ctx.state.step not in FLOW_HOME.get(ctx.state.flow, ()):
                 ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk berhenti."))
                 await self._ask(ctx)
             else:

@@ -1,0 +1,166 @@
+"""The engine's promises: global words in every step, bad input answered, nothing lost, no trace."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from db.models import ConversationState, ErasureTally, Family, Identity, Person
+from tests.helpers import ChatDriver, add_member, consent, make_family, register_household
+
+
+async def _registered(engine) -> ChatDriver:
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Ni Made Sari", "Perempuan", "12-03-1996", pregnant="38 minggu")
+    await chat.press("Tambah anggota")
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    await chat.press("Selesai")
+    return chat
+
+
+async def test_a_button_pressed_twice_is_answered_without_acting_twice(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    menu = chat.replies
+    await chat.press("Tambah anggota", replies=menu)
+    assert "Nama anggota keluarga" in chat.text
+    await chat.press("Selesai", replies=menu)  # a stale button from the earlier message
+    assert "tidak berlaku" in chat.text and "Nama anggota keluarga" in chat.text
+    async with demo_db.read() as session:
+        assert (await session.scalar(select(Family.registered_at))) is None
+
+
+async def test_forged_button_data_is_treated_as_stale(engine):
+    chat = ChatDriver(engine)
+    await chat.say("/start")
+    from channels.messages import Incoming
+
+    await chat.send(Incoming("local", chat.address, message_id="x1", choice="garbage-without-version"))
+    assert "tidak berlaku" in chat.text and "setuju" in chat.text
+
+
+async def test_global_words_work_in_every_step(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.say("bantuan")
+    assert "batal" in chat.text and "Jenis kelamin Ni Made Sari" in chat.text
+    await chat.say("STOP")
+    assert "Pengingat dihentikan" in chat.text and "Jenis kelamin Ni Made Sari" in chat.text
+    async with demo_db.read() as session:
+        assert (await session.scalar(select(Identity.opted_out_at))) is not None
+    await chat.say("/mulai")
+    assert "aktif kembali" in chat.text
+    await chat.say("batal")
+    assert "Dibatalkan" in chat.text and "Apa yang ingin Anda lakukan" in chat.text
+
+
+async def test_language_switch_mid_flow_returns_to_the_same_question(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.say("/bahasa")
+    await chat.press("English")
+    assert "Jenis kelamin" not in chat.text
+    assert chat.labels == ["Male", "Female"]
+    await chat.say("/bahasa id")
+    assert chat.labels == ["Laki-laki", "Perempuan"]
+
+
+async def test_bad_input_gets_a_hint_and_the_question_again(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.media("photo")
+    assert "foto" in chat.text and "Jenis kelamin" in chat.text
+    await chat.media("sticker")
+    assert "Jenis kelamin" in chat.text
+    await chat.say("x" * 4000)
+    assert "terlalu panjang" in chat.text and "Jenis kelamin" in chat.text
+    await chat.say("/terbang")
+    assert "/terbang tidak dikenal" in chat.text and "Jenis kelamin" in chat.text
+    await chat.say("mungkin")
+    assert "Pilih Laki-laki atau Perempuan" in chat.text
+    await chat.say("/keluarga")
+    assert "Selesaikan dulu" in chat.text
+    await chat.press("Perempuan")
+    assert "Tanggal lahir Ni Made Sari" in chat.text
+
+
+async def test_every_reply_is_non_empty_for_odd_inputs(engine):
+    chat = ChatDriver(engine)
+    for text in ["", "   ", "🙂", "/", "/start@IlpBot", "1", "99", "<b>hi</b>", "'; DROP TABLE family; --"]:
+        replies = await chat.say(text)
+        assert replies and all(r.text.strip() for r in replies), text
+
+
+async def test_birth_turns_pregnancy_into_nifas_and_a_baby(engine, demo_db, clock):
+    chat = await _registered(engine)
+    await chat.press("Catat kelahiran")
+    await chat.press("Kemarin")
+    await chat.press("Laki-laki")
+    await chat.say("Gede Wira")
+    assert "Kelahiran tercatat" in chat.text
+    assert "Ibu nifas hari ke-1" in chat.text
+    assert "Gede Wira (Laki-laki, 1 hari): Bayi baru lahir, Bayi" in chat.text
+    async with demo_db.read() as session:
+        mother = (await session.scalars(select(Person).where(Person.name == "Ni Made Sari"))).one()
+        baby = (await session.scalars(select(Person).where(Person.name == "Gede Wira"))).one()
+    assert mother.delivered_on == date(2026, 11, 22) and baby.birth_date == date(2026, 11, 22)
+
+
+async def test_birth_without_pregnancy_says_so(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    await chat.press("Selesai")
+    await chat.say("/lahir")
+    assert "tidak ada anggota keluarga yang tercatat sedang hamil" in chat.text.lower()
+
+
+async def test_erase_leaves_only_anonymous_counts(engine, demo_db):
+    chat = await _registered(engine)
+    await chat.say("/hapus")
+    assert "dihapus permanen" in chat.text
+    await chat.press("Tidak")
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Person)) == 2
+    await chat.say("/hapus")
+    await chat.press("Ya, hapus")
+    assert "sudah dihapus" in chat.text
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Person)) == 0
+        assert await session.scalar(select(func.count()).select_from(Family)) == 0
+        assert await session.scalar(select(func.count()).select_from(Identity)) == 0
+        assert await session.scalar(select(func.count()).select_from(ConversationState)) == 0
+        tally = (await session.scalars(select(ErasureTally))).one()
+    assert tally.members == 2 and tally.stages == {"ibu_hamil": 1, "dewasa": 1, "balita": 1}
+    await chat.say("halo")
+    assert "Apakah Anda setuju" in chat.text
+
+
+async def test_family_menu_lists_members_with_stage(engine, demo_db):
+    await make_family(demo_db, identity_address="628111")
+    chat = ChatDriver(engine, address="628111")
+    await chat.say("/keluarga")
+    assert "Ni Luh Sari (Perempuan, 31 tahun): Usia dewasa" in chat.text
+    assert "Putu Adi (Laki-laki, 1 thn 2 bln): Balita" in chat.text
+
+
+async def test_a_family_cannot_touch_another_familys_member(engine, demo_db):
+    other = await make_family(demo_db, name="Other Family")
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    await chat.press("Hapus anggota")
+    async with demo_db.read() as session:
+        stranger = (await session.scalars(select(Person).where(Person.family_id == other.id))).first()
+    version = chat.button("Putu Ayu").split(".")[0]
+    from channels.messages import Incoming
+
+    await chat.send(Incoming("local", chat.address, message_id="forge1", choice=f"{version}.{stranger.id}"))
+    assert "Pilih nama dari daftar" in chat.text
+    async with demo_db.read() as session:
+        assert await session.get(Person, stranger.id) is not None

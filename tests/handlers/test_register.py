@@ -1,0 +1,162 @@
+"""Registering a household through the engine, as a family would by chat."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from channels.messages import Incoming
+from db.models import ConsentRecord, Family, Identity, Person
+from handlers.engine import Engine
+from tests.helpers import ChatDriver, add_member, consent, register_household
+
+
+async def test_family_registers_pregnant_mother_and_two_children(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    assert "anggota keluarga pertama" in chat.text
+    await add_member(chat, "Ni Made Sari", "Perempuan", "12 Maret 1996", pregnant="20 minggu")
+    assert "Ibu hamil 20 minggu" in chat.text and "Usia dewasa" in chat.text
+    await chat.press("Tambah anggota")
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    assert "Putu Ayu (Perempuan, 4 thn 9 bln): Balita" in chat.text
+    await chat.press("Tambah anggota")
+    await add_member(chat, "Kadek Bayu", "Laki-laki", "5-09-2026")
+    assert "Kadek Bayu (Laki-laki, 2 bulan): Bayi" in chat.text
+    await chat.press("Selesai")
+    assert "Pendaftaran selesai" in chat.text
+    assert "Posyandu Mawar (Desa Nagasepaha)" in chat.text
+
+    async with demo_db.read() as session:
+        family = (await session.scalars(select(Family))).one()
+        members = list(await session.scalars(select(Person).order_by(Person.id)))
+    assert family.name == "Wayan Sudarma" and family.rt == "003" and family.rw == "002"
+    assert family.registered_at is not None
+    assert [(m.name, m.sex, m.birth_date) for m in members] == [
+        ("Ni Made Sari", "F", date(1996, 3, 12)),
+        ("Putu Ayu", "F", date(2022, 2, 1)),
+        ("Kadek Bayu", "M", date(2026, 9, 5)),
+    ]
+    mother = members[0]
+    assert (date(2026, 11, 23) - mother.hpht).days == 140
+    assert (mother.due_date - mother.hpht).days == 280
+    assert family.code in chat.text
+
+
+async def test_a_restart_mid_registration_continues_where_it_stopped(demo_db, settings, clock):
+    first = ChatDriver(Engine(demo_db, settings, clock=clock))
+    await register_household(first)
+    await first.say("Ni Made Sari")
+    # a new engine (as after a restart) continues from the database
+    second = ChatDriver(Engine(demo_db, settings, clock=clock), address=first.address)
+    await second.press("Perempuan", replies=first.replies)
+    assert "Tanggal lahir Ni Made Sari" in second.text
+
+
+async def test_pregnancy_by_due_date_and_hpht(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.press("Perempuan")
+    await chat.say("12-03-1996")
+    await chat.press("Ya")
+    await chat.press("Perkiraan tanggal lahir")
+    await chat.say("1 Juni 2026")
+    assert "sudah lewat" in chat.text
+    await chat.say("14/5/28")
+    assert "lebih dari 10 bulan" in chat.text
+    await chat.say("14 May 2027")
+    assert "Tersimpan" in chat.text
+    async with demo_db.read() as session:
+        mother = (await session.scalars(select(Person))).one()
+    assert mother.due_date == date(2027, 5, 14)
+
+
+async def test_birth_dates_that_cannot_be(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Putu Ayu")
+    await chat.press("Perempuan")
+    for wrong, hint in [
+        ("31-02-2024", "tidak ada di kalender"),
+        ("besok", "tidak terbaca"),
+        ("1-1-2027", "tidak boleh setelah hari ini"),
+        ("1 Januari 1890", "lebih dari 120 tahun"),
+    ]:
+        await chat.say(wrong)
+        assert hint in chat.text, wrong
+        assert "Tanggal lahir Putu Ayu" in chat.text  # asked again
+
+
+async def test_consent_refused_stores_only_the_refusal(engine, demo_db):
+    chat = ChatDriver(engine)
+    await chat.say("halo")
+    assert "Apakah Anda setuju" in chat.text
+    await chat.press("Tidak")
+    assert "tidak menyimpan" in chat.text
+    async with demo_db.read() as session:
+        identity = (await session.scalars(select(Identity))).one()
+        records = list(await session.scalars(select(ConsentRecord)))
+        families = await session.scalar(select(func.count()).select_from(Family))
+    assert identity.consent == "refused" and identity.family_id is None and identity.phone is None
+    assert [r.decision for r in records] == ["refused"]
+    assert families == 0
+    await chat.say("Nagasepaha")  # anything later asks for consent again
+    assert "Apakah Anda setuju" in chat.text
+
+
+async def test_english_consent_and_registration(engine):
+    chat = ChatDriver(engine)
+    await chat.say("/start")
+    await chat.press("English")
+    await chat.press("Yes")
+    await chat.press("English")
+    assert "village" in chat.text.lower()
+    await chat.say("Alasangker")
+    await chat.press("Posyandu Melati")
+    await chat.say("Made Wirawan")
+    await chat.say("-")
+    await chat.say("RT 1 RW 3")
+    await chat.say("Komang Tri")
+    await chat.press("Male")
+    await chat.say("12 March 2024")
+    assert "Toddler" in chat.text
+
+
+async def test_edit_and_remove_a_member_before_finishing(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    await chat.press("Tambah anggota")
+    await add_member(chat, "Kadek Salah", "Laki-laki", "1/2/2023")
+    await chat.press("Ubah anggota")
+    await chat.press("Putu Ayu")
+    await chat.press("Tanggal lahir")
+    await chat.say("2/2/2022")
+    assert "Tersimpan: Putu Ayu" in chat.text
+    await chat.press("Hapus anggota")
+    await chat.press("Kadek Salah")
+    await chat.press("Ya, hapus")
+    assert "Kadek Salah sudah dihapus" in chat.text
+    await chat.press("Selesai")
+    async with demo_db.read() as session:
+        members = list(await session.scalars(select(Person)))
+    assert [(m.name, m.birth_date) for m in members] == [("Putu Ayu", date(2022, 2, 2))]
+
+
+async def test_village_not_found_and_choice_by_number(engine):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    await chat.say("Atlantis")
+    assert "belum ada di daftar" in chat.text
+    await chat.say("jineng")
+    await chat.say("1")
+    assert "kepala keluarga" in chat.text
+
+
+async def test_same_message_id_is_answered_once(engine):
+    chat = ChatDriver(engine)
+    message = Incoming("telegram", "5550001", message_id="5550001:1", text="/start")
+    first = await engine.handle(message)
+    again = await engine.handle(message)
+    assert first and again == []

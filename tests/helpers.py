@@ -1,0 +1,145 @@
+"""Test helpers: a fixed clock, a chat driver over the engine, and factories with realistic defaults."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from channels.messages import Incoming, Reply
+from db.database import Database
+from db.models import Family, Identity, Person, Posyandu
+
+#: 10:00 in Bali (WITA) on Monday 23 November 2026.
+DEFAULT_NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+@dataclass
+class FixedClock:
+    """A clock tests move by hand."""
+
+    now: datetime = DEFAULT_NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class ChatDriver:
+    """Talks to the engine as one person: types text, presses buttons, reads replies."""
+
+    engine: object
+    address: str = "628100000001"
+    channel: str = "local"
+    replies: list[Reply] = field(default_factory=list)
+    history: list[Reply] = field(default_factory=list)
+
+    async def send(self, incoming: Incoming) -> list[Reply]:
+        self.replies = await self.engine.handle(incoming)
+        self.history.extend(self.replies)
+        return self.replies
+
+    async def say(self, text: str) -> list[Reply]:
+        """Types ``text`` as a new message."""
+        return await self.send(Incoming(self.channel, self.address, message_id=f"m{next(_ids)}", text=text))
+
+    async def press(self, label: str, replies: list[Reply] | None = None) -> list[Reply]:
+        """Presses the button whose label starts with ``label`` (case-insensitive)."""
+        data = self.button(label, replies)
+        return await self.send(Incoming(self.channel, self.address, message_id=f"c{next(_ids)}", choice=data))
+
+    def button(self, label: str, replies: list[Reply] | None = None) -> str:
+        """The data of a button in the last replies."""
+        for reply in replies if replies is not None else self.replies:
+            for choice in reply.choices:
+                if choice.label.lower().startswith(label.lower()):
+                    return choice.data
+        raise AssertionError(f"no button {label!r} in {[c.label for r in self.replies for c in r.choices]}")
+
+    async def media(self, kind: str = "photo") -> list[Reply]:
+        return await self.send(Incoming(self.channel, self.address, message_id=f"p{next(_ids)}", media=kind))
+
+    @property
+    def text(self) -> str:
+        """All text of the last replies."""
+        return "\n\n".join(r.text for r in self.replies)
+
+    @property
+    def labels(self) -> list[str]:
+        return [c.label for r in self.replies for c in r.choices]
+
+
+async def consent(chat: ChatDriver, language: str = "Bahasa Indonesia") -> None:
+    """Starts, consents and picks a language."""
+    await chat.say("/start")
+    await chat.press("Ya" if language == "Bahasa Indonesia" else "Yes")
+    await chat.press(language)
+
+
+async def register_household(
+    chat: ChatDriver,
+    *,
+    village: str = "Nagasepaha",
+    head: str = "Wayan Sudarma",
+    dusun: str = "Banjar Kaja",
+    rt_rw: str = "003/002",
+) -> None:
+    """Consents and registers a household up to the first member's name question."""
+    await consent(chat)
+    await chat.say(village)
+    await chat.press("Posyandu")
+    await chat.say(head)
+    await chat.say(dusun)
+    await chat.say(rt_rw)
+
+
+async def add_member(chat: ChatDriver, name: str, sex: str, birth: str, *, pregnant: str | None = None) -> None:
+    """Adds one member from the member-name question; ``pregnant`` like ``20 minggu``."""
+    await chat.say(name)
+    await chat.press(sex)
+    await chat.say(birth)
+    if "sedang hamil?" in chat.text:
+        if pregnant is None:
+            await chat.press("Tidak")
+        else:
+            await chat.press("Ya")
+            await chat.press("Usia kehamilan")
+            await chat.say(pregnant)
+
+
+async def make_family(
+    db: Database,
+    *,
+    village_code: str = "51.08.06.2014",
+    name: str = "Komang Ariawan",
+    members: tuple[tuple[str, str, date | None], ...] = (
+        ("Ni Luh Sari", "F", date(1995, 4, 2)),
+        ("Putu Adi", "M", date(2025, 9, 14)),
+    ),
+    identity_address: str | None = None,
+    now: datetime = DEFAULT_NOW,
+) -> Family:
+    """A registered family of the posyandu in ``village_code`` (default: Nagasepaha)."""
+    async with db.write() as session:
+        posyandu = (await session.scalars(select(Posyandu).where(Posyandu.village_code == village_code))).one()
+        family = Family(
+            posyandu_id=posyandu.id, code=f"K-T{next(_ids):05d}", name=name, dusun="Banjar Kelod",
+            rt="001", rw="004", registered_at=now, created_at=now, updated_at=now,
+        )
+        session.add(family)
+        await session.flush()
+        for person_name, sex, birth in members:
+            session.add(Person(family_id=family.id, name=person_name, sex=sex, birth_date=birth, created_at=now, updated_at=now))
+        if identity_address:
+            session.add(
+                Identity(
+                    channel="local", address=identity_address, language="id", role="family", family_id=family.id,
+                    consent="given", consent_version="2026-11", consent_at=now, created_at=now,
+                )
+            )
+        return family
