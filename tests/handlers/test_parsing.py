@@ -1,0 +1,85 @@
+"""Reading typed dates, gestational ages, RT/RW and names."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days, parse_rt_rw
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12-03-2024", date(2024, 3, 12)),
+        ("12/3/24", date(2024, 3, 12)),
+        ("12.03.2024", date(2024, 3, 12)),
+        ("12 Maret 2024", date(2024, 3, 12)),
+        ("12 maret 2024", date(2024, 3, 12)),
+        ("12 March 2024", date(2024, 3, 12)),
+        ("12 Mar 2024", date(2024, 3, 12)),
+        ("March 12, 2024", date(2024, 3, 12)),
+        ("2024-03-12", date(2024, 3, 12)),
+        ("1 Agt 2025", date(2025, 8, 1)),
+        ("17 Agustus 1945", date(1945, 8, 17)),
+        ("29/2/2024", date(2024, 2, 29)),
+        ("12/3/60", date(1960, 3, 12)),  # two digits after this year: last century
+        ("23/11/26", date(2026, 11, 23)),
+        ("  5 - 6 - 2020 ", date(2020, 6, 5)),
+    ],
+)
+def test_dates(text, expected):
+    assert parse_date(text, TODAY) == expected
+
+
+def test_two_digit_years_prefer_the_future_for_due_dates():
+    assert parse_date("14/5/27", TODAY, prefer_future=True) == date(2027, 5, 14)
+    assert parse_date("14/5/27", TODAY) == date(1927, 5, 14)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("31-02-2024", "no_such_day"), ("29/2/2023", "no_such_day"), ("12/13/2024", "format"),
+     ("besok", "format"), ("12 foo 2024", "format"), ("", "format"), ("2024", "format")],
+)
+def test_dates_that_are_not(text, code):
+    with pytest.raises(ParseError) as info:
+        parse_date(text, TODAY)
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [("20 minggu", 140), ("20 mgg", 140), ("20 weeks", 140), ("5 bulan", 152), ("5 months", 152), ("5,5 bulan", 167)],
+)
+def test_gestational_age(text, days):
+    assert parse_gestation_days(text) == days
+
+
+@pytest.mark.parametrize("text", ["20", "twenty weeks", "20 tahun"])
+def test_gestational_age_needs_a_unit(text):
+    with pytest.raises(ParseError):
+        parse_gestation_days(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("003/002", ("003", "002")), ("3/2", ("003", "002")), ("RT 3 RW 2", ("003", "002")),
+     ("rt03 rw02", ("003", "002")), ("RT 5", ("005", None)), ("-", (None, None))],
+)
+def test_rt_rw(text, expected):
+    assert parse_rt_rw(text) == expected
+
+
+@pytest.mark.parametrize("name", ["Ni Made Sari", "I Gusti Ngurah O'Neil", "Ni Luh-Putu", "Siti Nur'aini", "M. Yusuf"])
+def test_names(name):
+    assert clean_name(name) == name
+
+
+@pytest.mark.parametrize(("name", "code"), [("a", "too_short"), ("123", "format"), ("x" * 61, "too_long"), ("<b>", "format")])
+def test_names_refused(name, code):
+    with pytest.raises(ParseError) as info:
+        clean_name(name)
+    assert info.value.code == code

@@ -1,0 +1,67 @@
+"""Configuration: the file's defaults, environment overrides, and errors that name the key."""
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, load_settings
+
+
+def test_defaults_from_config_yaml():
+    settings = load_settings(env={})
+    assert settings.database.url.startswith("sqlite+aiosqlite:///") and settings.database.url.endswith("var/ilpbot.sqlite3")
+    assert settings.locale.default == "id"
+    assert settings.telegram.mode == "polling" and settings.telegram.token is None
+    assert settings.web.port == 8080
+
+
+def test_environment_overrides_every_section():
+    settings = load_settings(
+        env={
+            "ILPBOT_DATABASE_URL": "postgresql://bot@db.example/ilp",
+            "ILPBOT_TELEGRAM_BASE_URL": "http://127.0.0.1:8081/bot",
+            "ILPBOT_LOCALE_DEFAULT": "en",
+            "ILPBOT_WEB_PORT": "9000",
+            "ILPBOT_TIMEZONE_DEFAULT": "Asia/Jayapura",
+            "ILPBOT_CARE_JE": "true",
+            "TELEGRAM_BOT_TOKEN": "123:abc",
+        }
+    )
+    assert settings.database.url == "postgresql+asyncpg://bot@db.example/ilp"
+    assert settings.telegram.base_url == "http://127.0.0.1:8081/bot"
+    assert settings.locale.default == "en"
+    assert settings.web.port == 9000
+    assert settings.timezone.default == "Asia/Jayapura"
+    assert settings.care.je is True
+    assert settings.telegram.token == "123:abc"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ILPBOT_TELEGRAM_MODE": "poll"}, "telegram.mode"),
+        ({"ILPBOT_WEB_PORT": "eighty"}, "web.port"),
+        ({"ILPBOT_WEB_PORT": "70000"}, "web.port"),
+        ({"ILPBOT_DATABASE_URL": "mysql://x/y"}, "database.url"),
+        ({"ILPBOT_LOCALE_DEFAULT": "fr"}, "locale.default"),
+        ({"ILPBOT_TIMEZONE_DEFAULT": "Mars/Olympus"}, "timezone.default"),
+        ({"ILPBOT_CARE_JE": "maybe"}, "care.je"),
+        ({"ILPBOT_TELEGRAM_MODE": "webhook", "TELEGRAM_BOT_TOKEN": "1:a", "ILPBOT_TELEGRAM_WEBHOOK_URL": "https://bot.example/tg"}, "telegram.webhook_secret"),
+        ({"ILPBOT_TELEGRAM_MODE": "webhook", "TELEGRAM_BOT_TOKEN": "1:a", "ILPBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret"}, "telegram.webhook_url"),
+    ],
+)
+def test_a_bad_value_names_its_key(env, named):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=env)
+    assert str(info.value).startswith(named)
+    if any(k.startswith("ILPBOT_") and named.split(".")[1].upper() in k for k in env):
+        assert "ILPBOT_" in str(info.value)
+
+
+def test_a_bad_file_is_reported(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("database: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(path, env={})
+    path.write_text("web:\n  port: 0\n")
+    with pytest.raises(ConfigError, match="web.port"):
+        load_settings(path, env={})
