@@ -112,7 +112,12 @@ class Engine:
 
     async def _identity(self, session, incoming: Incoming) -> Identity:
         """The identity of the sender, created on first contact and locked for this turn."""
-        now = self.clock()
+        query = select(Identity).where(Identity.channel == incoming.channel, Identity.address == incoming.address)
+        if not self.db.is_sqlite:
+            query = query.with_for_update()
+        identity = (await session.scalars(query)).one_or_none()
+        if identity is not None:
+            return identity
         await insert_ignore(
             session,
             Identity.__table__,
@@ -121,12 +126,9 @@ class Engine:
                 "address": incoming.address,
                 "language": self.settings.locale.default,
                 "role": "family",
-                "created_at": now,
+                "created_at": self.clock(),
             },
         )
-        query = select(Identity).where(Identity.channel == incoming.channel, Identity.address == incoming.address)
-        if not self.db.is_sqlite:
-            query = query.with_for_update()
         return (await session.scalars(query)).one()
 
     async def _state(self, session, identity: Identity) -> ConversationState:
