@@ -1,0 +1,71 @@
+"""End to end: the real bot process, polling a fake Bot API on 127.0.0.1, registers a family."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.demo import load_demo
+from db.models import Family, Person
+from tests.channels.telegram_bot import BotProcess, press
+from tests.fakes.telegram_api import FakeTelegram
+
+CHAT = 770001
+
+
+async def _turn(fake: FakeTelegram, action, expect: str, timeout: float = 15) -> str:
+    """Does one user action and waits for a bot message containing ``expect``; returns its text."""
+    before = len(fake.messages_to(CHAT))
+    action()
+    await fake.wait_for(
+        lambda: any(expect in (m.text or "") for m in fake.messages_to(CHAT)[before:]), timeout=timeout
+    )
+    return "\n".join(m.text or "" for m in fake.messages_to(CHAT)[before:])
+
+
+async def test_family_registers_over_telegram_across_a_restart(db, db_url):
+    await load_demo(db)
+    async with FakeTelegram() as fake:
+        bot = BotProcess(fake, db_url)
+        await bot.start()
+        try:
+            await _turn(fake, lambda: fake.push_text(CHAT, "/start"), "Apakah Anda setuju")
+            await _turn(fake, lambda: press(fake, CHAT, "Ya, saya setuju"), "Pilih bahasa")
+            await _turn(fake, lambda: press(fake, CHAT, "Bahasa Indonesia"), "desa/kelurahan")
+            await _turn(fake, lambda: fake.push_text(CHAT, "Jinengdalem"), "Pilih posyandu")
+            await _turn(fake, lambda: press(fake, CHAT, "Posyandu Kenanga"), "kepala keluarga")
+            await _turn(fake, lambda: fake.push_text(CHAT, "Gede Artawan"), "dusun")
+            await _turn(fake, lambda: fake.push_text(CHAT, "Banjar Tegal"), "RT/RW")
+            await _turn(fake, lambda: fake.push_text(CHAT, "RT 2 RW 1"), "anggota keluarga pertama")
+            await _turn(fake, lambda: fake.push_text(CHAT, "Luh Sukerti"), "Jenis kelamin")
+            await _turn(fake, lambda: press(fake, CHAT, "Perempuan"), "Tanggal lahir")
+            await _turn(fake, lambda: fake.push_text(CHAT, "3 Juli 1994"), "sedang hamil")
+        finally:
+            assert await bot.stop() == 0
+
+        # the bot is down; the mother answers anyway, then the bot comes back
+        press(fake, CHAT, "Ya")
+        bot = BotProcess(fake, db_url)
+        await bot.start()
+        try:
+            await fake.wait_for(lambda: any("kehamilannya" in (m.text or "") for m in fake.messages_to(CHAT)), timeout=15)
+            await _turn(fake, lambda: press(fake, CHAT, "Usia kehamilan"), "Berapa usia")
+            await _turn(fake, lambda: fake.push_text(CHAT, "7 bulan"), "Tersimpan")
+            await _turn(fake, lambda: press(fake, CHAT, "Tambah anggota"), "Nama anggota")
+            await _turn(fake, lambda: fake.push_text(CHAT, "Komang Dita"), "Jenis kelamin")
+            await _turn(fake, lambda: press(fake, CHAT, "Perempuan"), "Tanggal lahir")
+            text = await _turn(fake, lambda: fake.push_text(CHAT, "14/02/2023"), "Tersimpan")
+            assert "Balita" in text
+            await _turn(fake, lambda: fake.push_photo(CHAT), "foto")
+            text = await _turn(fake, lambda: press(fake, CHAT, "Selesai"), "Pendaftaran selesai")
+            assert "Posyandu Kenanga (Desa Jinengdalem)" in text
+        finally:
+            assert await bot.stop() == 0
+
+        assert fake.answered_callbacks, "button presses are answered"
+        duplicates = {pair: n for pair, n in fake.count_texts().items() if n > 1 and "Tersimpan" in (pair[1] or "")}
+        assert not duplicates
+
+    async with db.read() as session:
+        family = (await session.scalars(select(Family))).one()
+        names = [p.name for p in await session.scalars(select(Person).order_by(Person.id))]
+    assert family.name == "Gede Artawan" and family.registered_at is not None
+    assert names == ["Luh Sukerti", "Komang Dita"]
