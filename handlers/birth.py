@@ -79,7 +79,7 @@ async def on_birth_date(ctx: Ctx, answer: Answer) -> Next:
     if born > ctx.today:
         raise Invalid(_("Tanggal lahir tidak boleh setelah hari ini ({today}).", today=format_date(ctx.today)))
     if mother.hpht and born < mother.hpht + timedelta(weeks=EARLIEST_WEEKS):
-        raise Invalid(_("Tanggal itu terlalu dekat dengan HPHT ({hpht}). Periksa lagi.", hpht=format_date(mother.hpht)))
+        raise Invalid(_("Tanggal itu kurang dari {weeks} minggu setelah HPHT ({hpht}). Periksa lagi.", weeks=EARLIEST_WEEKS, hpht=format_date(mother.hpht)))
     ctx.data["born"] = born.isoformat()
     return "baby_sex"
 

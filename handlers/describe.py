@@ -45,7 +45,7 @@ def stage_text(person: Person, on: date) -> str:
         label = _(STAGE_LABELS[stage])
         if stage is Stage.PREGNANT and person.hpht:
             weeks, _days = gestational_age(person.hpht, on)
-            label = _("{stage} {weeks} minggu", stage=label, weeks=weeks)
+            label = n_("{stage} {n} minggu", "{stage} {n} minggu", weeks, stage=label)
         elif stage is Stage.POSTPARTUM:
             label = _("{stage} hari ke-{day}", stage=label, day=days_since_delivery(person.delivered_on, on))
         parts.append(label)
@@ -76,9 +76,7 @@ def schedule_text(schedule: dict | None) -> str:
     if "monthly_day" in schedule:
         return _("setiap tanggal {day}", day=schedule["monthly_day"])
     if "nth" in schedule and schedule.get("weekday") in WEEKDAYS:
-        return _(
-            "setiap {weekday} {ordinal} tiap bulan",
-            weekday=_(WEEKDAYS[schedule["weekday"]]),
-            ordinal=_(ORDINALS.get(int(schedule["nth"]), ORDINALS[1])),
-        )
+        weekday = WEEKDAYS[schedule["weekday"]]
+        ordinal = ORDINALS.get(int(schedule["nth"]), ORDINALS[1])
+        return _("{weekday} {ordinal} setiap bulan", weekday=_(weekday), ordinal=_(ordinal))
     return _("belum ditentukan")

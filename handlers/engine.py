@@ -180,7 +180,7 @@ class Engine:
             return
         text = incoming.text.strip()
         if len(text) > MAX_TEXT:
-            ctx.note(_("Pesan Anda terlalu panjang ({count} huruf). Mohon kirim jawaban singkat.", count=len(text)))
+            ctx.note(_("Pesan Anda terlalu panjang ({count} karakter). Mohon kirim jawaban singkat.", count=len(text)))
             await self._ask(ctx)
             return
         if not text:
@@ -303,7 +303,7 @@ class Engine:
             await self._ask(ctx)
         elif action in FLOW_COMMANDS:
             if busy and ctx.state.step not in FLOW_HOME.get(ctx.state.flow, ()):
-                ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk berhenti."))
+                ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk membatalkannya."))
                 await self._ask(ctx)
             else:
                 await self._go(ctx, Goto(action))

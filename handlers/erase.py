@@ -6,7 +6,7 @@ from collections import Counter
 from sqlalchemy import delete, update
 
 from care.stages import stages_on
-from content.i18n import _
+from content.i18n import _, n_
 from db.models import AuditLog, ConversationState, ErasureTally, Family, Identity
 from db.queries import family_members
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
@@ -15,10 +15,12 @@ from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 async def ask_confirm(ctx: Ctx) -> Question:
     members = await family_members(ctx.session, ctx.identity.family_id) if ctx.identity.family_id else []
     return Question(
-        _(
-            "Semua data Anda akan dihapus permanen: keluarga, {count} anggota, jadwal dan pengingat. "
+        n_(
+            "Semua data Anda akan dihapus permanen: keluarga, {n} anggota, jadwal dan pengingat. "
             "Yang tersisa hanya jumlah tanpa nama untuk laporan. Lanjutkan?",
-            count=len(members),
+            "Semua data Anda akan dihapus permanen: keluarga, {n} anggota, jadwal dan pengingat. "
+            "Yang tersisa hanya jumlah tanpa nama untuk laporan. Lanjutkan?",
+            len(members),
         ),
         ((_("Ya, hapus semua data"), "yes"), (_("Tidak, batalkan"), "no")),
     )

@@ -123,7 +123,7 @@ async def on_member_name(ctx: Ctx, answer: Answer) -> Next:
         name = clean_name(answer.text)
     except ParseError as exc:
         if exc.code == "too_long":
-            raise Invalid(_("Nama terlalu panjang, paling banyak 60 huruf.")) from None
+            raise Invalid(_("Nama terlalu panjang, paling banyak {max} huruf.", max=60)) from None
         raise Invalid(_("Ketik nama dengan huruf, misalnya: Ni Made Sari")) from None
     ctx.data.setdefault("m", {})["name"] = name
     return await _next_or_save(ctx, "member_sex")

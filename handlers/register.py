@@ -30,7 +30,7 @@ async def on_village(ctx: Ctx, answer: Answer) -> Next:
     """Stores the posyandu found for the typed village; asks to pick one next."""
     query = normalize(answer.text)
     if len(query) < 3 or len(query) > MAX_PLACE:
-        raise Invalid(_("Ketik nama desa, paling sedikit 3 huruf."))
+        raise Invalid(_("Ketik nama desa, 3 sampai {max} huruf.", max=MAX_PLACE))
     found = await find_posyandu(ctx.session, query)
     if not found:
         raise Invalid(_("Desa \u201c{query}\u201d belum ada di daftar posyandu kami. Periksa ejaannya dan coba lagi.", query=answer.text[:40]))
