@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from care.calendar import next_session
 from care.stages import add_months, age_years, due_date_from_hpht, gestational_age, hpht_from_due_date
 from content.i18n import _, format_date
 from db.models import Family, Person, Posyandu
@@ -96,11 +97,13 @@ async def _finish(ctx: Ctx, members: list[Person]) -> Next:
         lines = "\n".join(f"{i}. {person_line(m, ctx.today)}" for i, m in enumerate(members, 1))
         ctx.note(
             _(
-                "Pendaftaran selesai! Keluarga {name}, {posyandu} (Desa {village}), jadwal posyandu {schedule}.\n"
+                "Pendaftaran selesai! Keluarga {name}, {posyandu} (Desa {village}), jadwal posyandu {schedule}; "
+                "berikutnya {next}.\n"
                 "Kode keluarga: {code}\n{members}\n\n"
                 "Kami akan mengingatkan jadwal posyandu dan imunisasi setiap anggota.",
                 name=family.name, posyandu=posyandu.name, village=posyandu.village_name,
                 schedule=schedule_text(posyandu.schedule), code=family.code, members=lines,
+                next=format_date(next_session(posyandu.schedule, ctx.today), "day"),
             )
         )
     else:
