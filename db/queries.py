@@ -57,11 +57,13 @@ async def family_members(session: AsyncSession, family_id: int) -> list[Person]:
     return list(rows)
 
 
-async def family_timezone(session: AsyncSession, family_id: int) -> str | None:
-    """The time zone of the puskesmas a family belongs to."""
-    return await session.scalar(
-        select(Puskesmas.timezone)
+async def family_timezone(session: AsyncSession, family_id: int) -> tuple[str, str] | None:
+    """(puskesmas code, stored time zone) of the puskesmas a family belongs to."""
+    row = await session.execute(
+        select(Puskesmas.code, Puskesmas.timezone)
         .join(Posyandu, Posyandu.puskesmas_id == Puskesmas.id)
         .join(Family, Family.posyandu_id == Posyandu.id)
         .where(Family.id == family_id)
     )
+    found = row.first()
+    return (found[0], found[1]) if found else None

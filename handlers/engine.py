@@ -141,10 +141,13 @@ class Engine:
 
     async def _zone(self, session, identity: Identity) -> ZoneInfo:
         """The time zone of the identity's puskesmas (the configured default before that is known)."""
-        zone = None
+        zone = self.settings.timezone.default
         if identity.family_id is not None:
-            zone = await family_timezone(session, identity.family_id)
-        return ZoneInfo(zone or self.settings.timezone.default)
+            found = await family_timezone(session, identity.family_id)
+            if found:
+                code, stored = found
+                zone = self.settings.timezone.puskesmas.get(code, stored)
+        return ZoneInfo(zone)
 
     async def _finish(self, ctx: Ctx) -> list[Reply]:
         """Saves the new state and renders the queued messages with versioned buttons."""

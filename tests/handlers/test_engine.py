@@ -164,3 +164,28 @@ async def test_a_family_cannot_touch_another_familys_member(engine, demo_db):
     assert "Pilih nama dari daftar" in chat.text
     async with demo_db.read() as session:
         assert await session.get(Person, stranger.id) is not None
+
+
+async def test_today_is_the_puskesmas_local_date(demo_db, settings, clock):
+    """At 23:30 WIB it is already tomorrow in Bali (WITA): ages follow the family's puskesmas."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from handlers.engine import Engine
+
+    clock.now = datetime(2026, 11, 23, 16, 30, tzinfo=UTC)  # 23:30 WIB, 00:30 WITA on the 24th
+    await make_family(demo_db, identity_address="bali", members=(("Bayi Bali", "M", date(2026, 10, 24)),))
+    await make_family(
+        demo_db, village_code="18.10.01.2011", identity_address="lampung", members=(("Bayi Lampung", "M", date(2026, 10, 24)),)
+    )
+    engine = Engine(demo_db, settings, clock=clock)
+    bali, lampung = ChatDriver(engine, address="bali"), ChatDriver(engine, address="lampung")
+    await bali.say("/keluarga")
+    await lampung.say("/keluarga")
+    assert "Bayi Bali (Laki-laki, 1 bulan)" in bali.text
+    assert "Bayi Lampung (Laki-laki, 30 hari)" in lampung.text
+    # the configuration can move a puskesmas to another zone
+    moved = replace(settings, timezone=replace(settings.timezone, puskesmas={"P1810010101": "Asia/Makassar"}))
+    lampung = ChatDriver(Engine(demo_db, moved, clock=clock), address="lampung")
+    await lampung.say("/keluarga")
+    assert "Bayi Lampung (Laki-laki, 1 bulan)" in lampung.text
