@@ -68,6 +68,8 @@ class WebConfig:
 @dataclass(frozen=True)
 class CareConfig:
     je: bool = False
+    #: the district's changes to content/care/*.yaml, e.g. {"doses": {"MR2": {"recommended_months": 18}}}
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,16 @@ def _database_url(reader: _Reader) -> str:
     return url
 
 
+def _check_care(care: CareConfig) -> None:
+    """Applies the care overrides once so that a wrong key stops the start, named."""
+    from care.schedule import apply_overrides
+
+    try:
+        apply_overrides({"je": care.je, **care.overrides})
+    except ValueError as exc:
+        raise ConfigError(f"care.overrides.{exc}") from None
+
+
 def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``path`` (default ``config.yaml``) with the environment's overrides."""
     env = os.environ if env is None else env
@@ -243,5 +255,9 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     web = WebConfig(host=web_reader.str("host", "127.0.0.1"), port=web_reader.int("port", 8080, 1, 65535))
 
     care_reader = reader("care", ("je",))
-    care = CareConfig(je=care_reader.bool("je", False))
+    overrides = care_reader.values.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise care_reader.fail("overrides", "expected a mapping")
+    care = CareConfig(je=care_reader.bool("je", False), overrides=overrides)
+    _check_care(care)
     return Settings(database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care)

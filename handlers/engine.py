@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from care.schedule import apply_overrides
 from channels.messages import Choice, Incoming, Reply
 from content.i18n import _, current_language, set_language, use_locale
 from db.database import Database
@@ -67,6 +68,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.flows = dict(flow_table or flows.FLOWS)
+        self.schedule = apply_overrides({"je": settings.care.je, **settings.care.overrides})
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """The replies to one incoming message (empty for a message seen before)."""
@@ -105,6 +107,7 @@ class Engine:
                 today=now.astimezone(await self._zone(session, identity)).date(),
                 settings=self.settings,
                 data=copy.deepcopy(state.data or {}),
+                schedule=self.schedule,
             )
             with use_locale(identity.language):
                 await self._dispatch(ctx, incoming)

@@ -96,6 +96,7 @@ class Ctx:
     today: date
     settings: Any
     data: dict[str, Any]
+    schedule: Any = None  # the care schedule with the district's overrides (care.schedule.Schedule)
     erased: bool = False
     outgoing: list[tuple[str, tuple[tuple[str, str], ...], bytes | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

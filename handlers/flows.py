@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from content.i18n import _
 from handlers.birth import BIRTH
+from handlers.care_views import IMMUNIZATION, SCHEDULE
 from handlers.erase import ERASE
 from handlers.family import FAMILY
 from handlers.flow import Ctx, Flow
@@ -12,7 +13,7 @@ from handlers.register import REGISTER
 from handlers.start import START
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION)
 }
 
 __all__ = ["FLOWS", "LANGUAGE_NAMES", "language_from_text", "help_text", "commands_text", "cancelled_text"]
@@ -22,6 +23,8 @@ def commands_text() -> str:
     """The list of commands, one per line."""
     return _(
         "Perintah:\n"
+        "/jadwal - jadwal posyandu dan layanan\n"
+        "/imunisasi - imunisasi anak\n"
         "/keluarga - anggota keluarga\n"
         "/lahir - catat kelahiran\n"
         "/bahasa - ganti bahasa\n"

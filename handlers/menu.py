@@ -21,7 +21,7 @@ async def ask_main(ctx: Ctx) -> Question:
             _("Apa yang ingin Anda lakukan?"),
             ((_("Daftarkan keluarga"), "register"), (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
-    choices = [(_("Keluarga saya"), "family")]
+    choices = [(_("Jadwal"), "schedule"), (_("Imunisasi anak"), "immunization"), (_("Keluarga saya"), "family")]
     if await _has_pregnancy(ctx):
         choices.append((_("Catat kelahiran"), "birth"))
     choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
@@ -35,7 +35,7 @@ async def on_main(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "help":
         ctx.note(help_text(ctx))
         return "main"
-    if answer.choice in ("register", "family", "birth", "language"):
+    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization"):
         return Goto(answer.choice)
     raise Invalid(_("Maaf, saya tidak mengerti. Pilih dari menu di bawah, atau ketik bantuan."))
 

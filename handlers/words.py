@@ -17,13 +17,16 @@ COMMANDS = {
     "lahir": "birth", "birth": "birth", "kelahiran": "birth",
     "bahasa": "language", "language": "language",
     "hapus": "erase", "delete": "erase",
+    "jadwal": "schedule", "schedule": "schedule",
+    "imunisasi": "immunization", "imunization": "immunization", "immunization": "immunization",
+    "immunisation": "immunization", "vaksin": "immunization", "vaccines": "immunization",
     "batal": "cancel", "cancel": "cancel",
     "bantuan": "help", "help": "help",
     "berhenti": "stop", "stop": "stop",
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

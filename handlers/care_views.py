@@ -1,0 +1,175 @@
+"""What a family sees of the care rules: ``/jadwal`` (next posyandu day and the coming 60 days)
+and ``/imunisasi`` (each child's doses: given, due, catch-up, missed, next)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import select
+
+from care.calendar import next_session
+from care.immunization import child_summary
+from care.schedule import DOSE_LABELS, SERVICE_LABELS
+from care.services import OVERDUE, UPCOMING, services_due
+from care.stages import age_months
+from content.i18n import _, format_date
+from db.models import Family, Immunization, Person, Posyandu
+from db.queries import family_members
+from handlers.describe import age_text, schedule_text
+from handlers.flow import END, Ctx, Flow, Goto, Next
+
+HORIZON_DAYS = 60
+#: Children up to this age (months) have an immunisation card.
+IMMUNIZATION_AGE_MONTHS = 71
+
+
+def short_date(day: date, today: date) -> str:
+    """``5 Des`` this year, ``5 Des 2027`` otherwise."""
+    return format_date(day, "d MMM" if day.year == today.year else "d MMM y")
+
+
+def window(earliest: date | None, latest: date | None, today: date) -> str:
+    """A date window in words: ``sampai 5 Jan``, ``mulai 5 Des``, ``5 Des - 5 Jan``."""
+    if earliest is not None and earliest > today:
+        if latest is None:
+            return _("mulai {start}", start=short_date(earliest, today))
+        return _("{start} - {end}", start=short_date(earliest, today), end=short_date(latest, today))
+    if latest is not None:
+        return _("sampai {end}", end=short_date(latest, today))
+    return _("sekarang")
+
+
+async def _given(ctx: Ctx, people: list[Person]) -> dict[int, dict[str, date]]:
+    """Doses given per person id: dose code -> date (the latest valid record wins)."""
+    given: dict[int, dict[str, date]] = defaultdict(dict)
+    if not people:
+        return given
+    rows = await ctx.session.execute(
+        select(Immunization.person_id, Immunization.dose, Immunization.given_on)
+        .where(Immunization.person_id.in_([p.id for p in people]))
+        .order_by(Immunization.given_on)
+    )
+    for person_id, dose, given_on in rows.all():
+        given[person_id][dose] = given_on
+    return given
+
+
+def grouped(items: list[tuple[str, str]]) -> str:
+    """``A, B (when); C (other)``: labels sharing a window are listed together, in order."""
+    order: dict[str, list[str]] = {}
+    for label, when in items:
+        order.setdefault(when, []).append(label)
+    return "; ".join(f"{', '.join(labels)} ({when})" if when else ", ".join(labels) for when, labels in order.items())
+
+
+async def enter_schedule(ctx: Ctx) -> Next:
+    """Shows the next posyandu day and what each member is due for in the coming 60 days."""
+    if ctx.identity.family_id is None:
+        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        return Goto("register")
+    family = await ctx.session.get(Family, ctx.identity.family_id)
+    posyandu = await ctx.session.get(Posyandu, family.posyandu_id)
+    members = await family_members(ctx.session, family.id)
+    given = await _given(ctx, members)
+    lines = [
+        _("Posyandu berikutnya: {day} di {posyandu} ({schedule}).",
+          day=format_date(next_session(posyandu.schedule, ctx.today), "day"),
+          posyandu=posyandu.name, schedule=schedule_text(posyandu.schedule)),
+    ]
+    for person in members:
+        now, soon = member_items(ctx, person, given.get(person.id, {}))
+        if not now and not soon:
+            continue
+        lines.append("")
+        lines.append(f"{person.name}:")
+        if now:
+            lines.append("  " + _("Sekarang: {items}", items=grouped(now)))
+        if soon:
+            lines.append("  " + _("Segera: {items}", items=grouped(soon)))
+    if len(lines) == 1:
+        lines.append(_("Dalam {days} hari ke depan tidak ada layanan yang jatuh tempo. Tetap datang ke posyandu setiap bulan.", days=HORIZON_DAYS))
+    else:
+        lines.append("")
+        lines.append(_("Detail imunisasi anak: /imunisasi"))
+    ctx.note("\n".join(lines))
+    return END
+
+
+def member_items(ctx: Ctx, person: Person, given: dict[str, date]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """One member's items due now and within the horizon, as (label, window) pairs."""
+    now: list[tuple[str, str]] = []
+    soon: list[tuple[str, str]] = []
+    horizon = ctx.today.toordinal() + HORIZON_DAYS
+    if person.birth_date and 0 <= age_months(person.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS:
+        summary = child_summary(person.birth_date, given, ctx.today, je=ctx.settings.care.je, schedule=ctx.schedule)
+        for code, _state in (*summary.due, *summary.invalid):
+            now.append((_(DOSE_LABELS[code]), ""))
+        for code, _state in summary.catch_up:
+            now.append((_(DOSE_LABELS[code]), _("kejar")))
+        for code, state in summary.next_upcoming:
+            if state.earliest and state.earliest.toordinal() <= horizon:
+                soon.append((_(DOSE_LABELS[code]), _("mulai {start}", start=short_date(state.earliest, ctx.today))))
+    services = services_due(
+        ctx.today, sex=person.sex, birth=person.birth_date, hpht=person.hpht, delivered_on=person.delivered_on,
+        horizon_days=HORIZON_DAYS, schedule=ctx.schedule,
+    )
+    for service in services:
+        label = _(SERVICE_LABELS.get(service.code, service.code))
+        if service.state == OVERDUE:
+            now.append((label, _("terlambat")))
+        elif service.state == UPCOMING or (service.earliest and service.earliest > ctx.today):
+            soon.append((label, _("mulai {start}", start=short_date(service.earliest, ctx.today))))
+        else:
+            now.append((label, ""))
+    return now, soon
+
+
+async def enter_immunization(ctx: Ctx) -> Next:
+    """Shows each child's immunisation card: given, due now, catch-up, missed, next."""
+    if ctx.identity.family_id is None:
+        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        return Goto("register")
+    members = await family_members(ctx.session, ctx.identity.family_id)
+    children = [
+        p for p in members
+        if p.birth_date and 0 <= age_months(p.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS
+    ]
+    if not children:
+        ctx.note(_("Tidak ada anak balita di keluarga ini. Imunisasi anak ditampilkan sampai usia 6 tahun."))
+        return END
+    given = await _given(ctx, children)
+    ctx.note("\n\n".join(child_card(ctx, child, given.get(child.id, {})) for child in children))
+    return END
+
+
+def child_card(ctx: Ctx, child: Person, given: dict[str, date]) -> str:
+    """A short immunisation card for one child."""
+    today = ctx.today
+    summary = child_summary(child.birth_date, given, today, je=ctx.settings.care.je, schedule=ctx.schedule)
+
+    def names(items, with_window: bool = True) -> str:
+        return grouped(
+            [(_(DOSE_LABELS[code]), window(state.earliest, state.latest, today) if with_window else "") for code, state in items]
+        )
+
+    lines = [_("{name} ({age})", name=child.name, age=age_text(child.birth_date, today))]
+    if summary.given:
+        done = ", ".join(f"{_(DOSE_LABELS[c])} {short_date(s.given_on, today)}" for c, s in summary.given if s.given_on)
+        lines.append(_("\u2713 Sudah: {doses}", doses=done))
+    if summary.due:
+        lines.append(_("\u25cf Waktunya sekarang: {doses}", doses=names(summary.due)))
+    if summary.invalid:
+        lines.append(_("! Perlu diulang: {doses}", doses=names(summary.invalid)))
+    if summary.catch_up:
+        lines.append(_("\u25cb Terlambat, masih bisa dikejar: {doses}", doses=names(summary.catch_up)))
+    if summary.missed:
+        lines.append(_("\u2717 Terlewat: {doses}", doses=names(summary.missed, with_window=False)))
+    if summary.next_upcoming:
+        lines.append(_("\u2192 Berikutnya: {doses}", doses=names(summary.next_upcoming)))
+    if len(lines) == 1:
+        lines.append(_("Imunisasi dasar dan lanjutan sudah lengkap."))
+    return "\n".join(lines)
+
+
+SCHEDULE = Flow(name="schedule", first="show", steps={}, enter=enter_schedule)
+IMMUNIZATION = Flow(name="immunization", first="show", steps={}, enter=enter_immunization)
