@@ -1,0 +1,102 @@
+"""The Telegram adapter in-process against the fake Bot API: translation both ways and error mapping."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from channels.errors import PermanentFailure, RateLimited, Unreachable
+from channels.messages import Choice, Incoming, Reply
+from channels.telegram import TelegramChannel, keyboard, split_text, to_incoming
+from config import TelegramConfig
+from tests.fakes.telegram_api import FakeTelegram
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _update(name: str) -> Update:
+    return Update.de_json(json.loads((FIXTURES / name).read_text()), None)
+
+
+def test_text_update_becomes_incoming():
+    incoming = to_incoming(_update("update_text_message.json"))
+    assert incoming.channel == "telegram" and incoming.text
+    assert incoming.message_id.endswith(":" + incoming.message_id.split(":")[1])
+    assert incoming.at.tzinfo is not None
+
+
+def test_callback_update_becomes_a_choice():
+    update = _update("update_callback_query.json")
+    incoming = to_incoming(update)
+    assert incoming.choice == update.callback_query.data
+    assert incoming.message_id == f"cb:{update.callback_query.id}"
+
+
+@pytest.mark.parametrize(("name", "kind"), [("update_photo_message.json", "photo"), ("update_sticker_message.json", "sticker")])
+def test_media_where_text_is_expected_is_marked(name, kind):
+    incoming = to_incoming(_update(name))
+    assert incoming.text is None and incoming.media == kind
+
+
+def test_keyboard_and_long_text():
+    reply = Reply("x", (Choice("Ya", "3.yes"), Choice("Tidak", "3.no")))
+    markup = keyboard(reply)
+    assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [["3.yes"], ["3.no"]]
+    pieces = split_text(("baris\n" * 1500).strip())
+    assert all(len(p) <= 4096 for p in pieces) and "".join(pieces).count("baris") == 1500
+
+
+async def _channel(fake: FakeTelegram, replies: list[Reply]):
+    seen: list[Incoming] = []
+
+    async def handle(incoming: Incoming) -> list[Reply]:
+        seen.append(incoming)
+        return replies
+
+    config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
+    channel = TelegramChannel(config, handle, rate_limit=False)
+    await channel.app.initialize()
+    return channel, seen
+
+
+async def test_replies_are_sent_with_keyboards_and_photos():
+    async with FakeTelegram() as fake:
+        replies = [Reply("Grafik pertumbuhan", image=PNG), Reply("Pilih:", (Choice("Ya", "1.yes"),))]
+        channel, seen = await _channel(fake, replies)
+        try:
+            await channel.on_update(Update.de_json(fake.text_update(4242, "halo"), channel.app.bot))
+            calls = fake.sent_to(4242)
+            assert [c.method for c in calls] == ["sendPhoto", "sendMessage"]
+            assert calls[0].files["photo"].data == PNG and calls[0].text == "Grafik pertumbuhan"
+            assert calls[1].reply_markup == {"inline_keyboard": [[{"text": "Ya", "callback_data": "1.yes"}]]}
+            assert seen[0].text == "halo"
+            # a button press is answered and its keyboard removed before the reply goes out
+            await channel.on_update(Update.de_json(fake.callback_update(4242, "1.yes"), channel.app.bot))
+            assert fake.answered_callbacks and seen[1].choice == "1.yes"
+            assert any(c.method == "editMessageReplyMarkup" for c in fake.sent_to(4242))
+        finally:
+            await channel.app.shutdown()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_provider_errors_map_to_shared_classes():
+    async with FakeTelegram() as fake:
+        channel, _ = await _channel(fake, [])
+        try:
+            fake.fail_next("sendMessage", error_code=429, retry_after=7)
+            with pytest.raises(RateLimited) as limited:
+                await channel.send(5151, [Reply("a")])
+            assert limited.value.retry_after == 7 and limited.value.retryable
+            fake.block(5151)
+            with pytest.raises(Unreachable) as blocked:
+                await channel.send(5151, [Reply("b")])
+            assert not blocked.value.retryable
+            fake.unblock(5151)
+            fake.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
+            with pytest.raises(PermanentFailure):
+                await channel.send(5151, [Reply("c")])
+        finally:
+            await channel.app.shutdown()
