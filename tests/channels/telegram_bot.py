@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.fakes.telegram_api import FakeTelegram
@@ -35,11 +36,10 @@ class BotProcess:
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None
-        self.log = ROOT / "var" / f"bot-test-{self.port}.log"
+        self.log = Path(tempfile.gettempdir()) / f"ilpbot-test-{os.getpid()}-{self.port}.log"
 
     async def start(self) -> None:
         """Starts the bot and waits until it polls (or registered its webhook)."""
-        self.log.parent.mkdir(exist_ok=True)
         self._logfile = self.log.open("ab")
         polls_before = self._calls("getUpdates") + self._calls("setWebhook")
         self.process = await asyncio.create_subprocess_exec(
