@@ -60,9 +60,26 @@ class Posyandu(Base):
     village_name: Mapped[str] = mapped_column(String(120))
     #: the recurring day, e.g. {"monthly_day": 12} or {"nth": 2, "weekday": "tuesday"}
     schedule: Mapped[dict[str, Any]]
+    #: what happens to a session on a national holiday: "before" / "after" (nearest working day) or "flag"
+    holiday_policy: Mapped[str] = mapped_column(String(8), default="after", server_default="after")
     created_at: Mapped[datetime]
 
     puskesmas: Mapped[Puskesmas] = relationship(back_populates="posyandu")
+
+
+class PosyanduException(Base):
+    """A change to a posyandu's recurring days: a session moved, cancelled, or an extra one."""
+
+    __tablename__ = "posyandu_exception"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posyandu_id: Mapped[int] = mapped_column(ForeignKey("posyandu.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # moved | cancelled | extra
+    original_date: Mapped[date | None] = mapped_column(Date)  # the regular session it changes
+    new_date: Mapped[date | None] = mapped_column(Date)  # moved to / the extra session's day
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
 
 
 class Family(Base):
@@ -122,6 +139,8 @@ class Identity(Base):
     consent_version: Mapped[str | None] = mapped_column(String(16))
     consent_at: Mapped[datetime | None]
     opted_out_at: Mapped[datetime | None]
+    #: when daily reminders are delivered, local time: "morning" or "afternoon"
+    reminder_slot: Mapped[str] = mapped_column(String(10), default="morning", server_default="morning")
     unreachable_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -212,8 +231,11 @@ class Outbox(Base):
     key: Mapped[str] = mapped_column(String(160))  # recipient, kind, subject, due date
     identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))  # the chat to send to (copied from the identity)
     kind: Mapped[str] = mapped_column(String(24))
+    #: {"text": ..., "choices": [[label, data], ...], "lang": ..., "items": [...]} (items for templates)
     body: Mapped[dict[str, Any]]
+    timezone: Mapped[str] = mapped_column(String(64))  # local time of the recipient, for quiet hours
     state: Mapped[str] = mapped_column(String(12), default="pending")
     not_before: Mapped[datetime]
     expires_at: Mapped[datetime | None]
@@ -223,6 +245,25 @@ class Outbox(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error: Mapped[str | None] = mapped_column(String(200))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime]
+
+
+class ReminderItem(Base):
+    """One thing a person was reminded of; the key makes planning idempotent and counts repeats."""
+
+    __tablename__ = "reminder_item"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160))  # family, person, kind, subject, due date
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # posyandu | dose | service
+    subject: Mapped[str] = mapped_column(String(24))  # dose or service code, or the session date
+    due_on: Mapped[date] = mapped_column(Date)
+    times: Mapped[int] = mapped_column(Integer, default=0)
+    last_planned_on: Mapped[date | None] = mapped_column(Date)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 
 
