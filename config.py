@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,6 +73,21 @@ class CareConfig:
 
 
 @dataclass(frozen=True)
+class RemindersConfig:
+    plan_hour: int = 6  # local hour at which each time zone's day is planned
+    morning_hour: int = 7  # delivery slot "morning", local
+    afternoon_hour: int = 15  # delivery slot "afternoon", local
+    posyandu_days_before: tuple[int, ...] = (1, 0)  # remind the day before and the morning of
+    repeat_days: int = 7  # an overdue item is repeated at most every N days
+    max_times: int = 3  # ... and at most M times
+    quiet_start: int = 20  # no message from this local hour
+    quiet_end: int = 6  # ... until this one
+    telegram_rate: float = 30.0  # messages per second per bot (0 = unlimited)
+    per_chat_interval: float = 1.0  # seconds between two messages to one chat
+    dispatch_every: float = 2.0  # seconds between dispatcher runs
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseConfig
     locale: LocaleConfig
@@ -80,6 +95,7 @@ class Settings:
     telegram: TelegramConfig
     web: WebConfig
     care: CareConfig
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -154,6 +170,16 @@ class _Reader:
             raise self.fail(key, f"expected a whole number, got {value!r}") from None
         if not low <= number <= high:
             raise self.fail(key, f"expected {low} to {high}, got {number}")
+        return number
+
+    def float(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.values.get(key, default)
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise self.fail(key, f"expected a number, got {value!r}") from None
+        if not low <= number <= high:
+            raise self.fail(key, f"expected {low:g} to {high:g}, got {number:g}")
         return number
 
     def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
@@ -260,4 +286,36 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         raise care_reader.fail("overrides", "expected a mapping")
     care = CareConfig(je=care_reader.bool("je", False), overrides=overrides)
     _check_care(care)
-    return Settings(database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care)
+    rem = reader("reminders", tuple(f.name for f in fields(RemindersConfig)))
+    days = rem.list("posyandu_days_before", ("1", "0"))
+    try:
+        before = tuple(sorted({int(d) for d in days}, reverse=True))
+    except ValueError:
+        raise rem.fail("posyandu_days_before", f"expected whole numbers, got {days!r}") from None
+    if any(not 0 <= d <= 14 for d in before):
+        raise rem.fail("posyandu_days_before", "expected days from 0 to 14")
+    reminders = RemindersConfig(
+        plan_hour=rem.int("plan_hour", 6, 0, 23),
+        morning_hour=rem.int("morning_hour", 7, 0, 23),
+        afternoon_hour=rem.int("afternoon_hour", 15, 0, 23),
+        posyandu_days_before=before,
+        repeat_days=rem.int("repeat_days", 7, 1, 365),
+        max_times=rem.int("max_times", 3, 1, 100),
+        quiet_start=rem.int("quiet_start", 20, 0, 23),
+        quiet_end=rem.int("quiet_end", 6, 0, 23),
+        telegram_rate=rem.float("telegram_rate", 30.0, 0.0, 10_000.0),
+        per_chat_interval=rem.float("per_chat_interval", 1.0, 0.0, 3600.0),
+        dispatch_every=rem.float("dispatch_every", 2.0, 0.1, 3600.0),
+    )
+    for key in ("morning_hour", "afternoon_hour"):
+        hour = getattr(reminders, key)
+        if _in_quiet(hour, reminders.quiet_start, reminders.quiet_end):
+            raise rem.fail(key, f"{hour}:00 is inside the quiet hours {reminders.quiet_start}:00-{reminders.quiet_end}:00")
+    return Settings(
+        database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders
+    )
+
+
+def _in_quiet(hour: int, start: int, end: int) -> bool:
+    """Whether a local hour falls in quiet hours that may wrap midnight."""
+    return start <= hour or hour < end if start > end else start <= hour < end
