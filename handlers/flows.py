@@ -4,6 +4,7 @@ from __future__ import annotations
 from content.i18n import _
 from handlers.birth import BIRTH
 from handlers.care_views import IMMUNIZATION, SCHEDULE
+from handlers.reminder_settings import REMINDER_SETTINGS
 from handlers.erase import ERASE
 from handlers.family import FAMILY
 from handlers.flow import Ctx, Flow
@@ -13,7 +14,7 @@ from handlers.register import REGISTER
 from handlers.start import START
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS)
 }
 
 __all__ = ["FLOWS", "LANGUAGE_NAMES", "language_from_text", "help_text", "commands_text", "cancelled_text"]
@@ -26,6 +27,7 @@ def commands_text() -> str:
         "/jadwal - jadwal posyandu dan layanan\n"
         "/imunisasi - imunisasi anak\n"
         "/keluarga - anggota keluarga\n"
+        "/pengingat - pengingat: contoh dan jam kirim\n"
         "/lahir - catat kelahiran\n"
         "/bahasa - ganti bahasa\n"
         "/berhenti - hentikan pengingat, /mulai - aktifkan lagi\n"

@@ -18,6 +18,7 @@ COMMANDS = {
     "bahasa": "language", "language": "language",
     "hapus": "erase", "delete": "erase",
     "jadwal": "schedule", "schedule": "schedule",
+    "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
     "imunisasi": "immunization", "imunization": "immunization", "immunization": "immunization",
     "immunisation": "immunization", "vaksin": "immunization", "vaccines": "immunization",
     "batal": "cancel", "cancel": "cancel",
@@ -26,7 +27,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

@@ -63,3 +63,19 @@ async def test_views_ask_for_registration_first(engine):
     await chat.press("Bahasa Indonesia")
     await chat.say("/imunisasi")
     assert "Selesaikan dulu" in chat.text or "desa" in chat.text.lower()
+
+
+async def test_pengingat_shows_an_example_and_sets_the_afternoon_slot(engine, demo_db):
+    await _family_with_baby(demo_db)
+    chat = ChatDriver(engine, address="628222")
+    await chat.say("/pengingat")
+    assert "pagi, pukul 07.00" in chat.text
+    assert "Pengingat untuk keluarga Komang Ariawan" in chat.text and "Kadek Bayu: imunisasi" in chat.text
+    await chat.press("Sore")
+    assert "sore, pukul 15.00" in chat.text
+    from sqlalchemy import select
+
+    from db.models import Identity
+
+    async with demo_db.read() as session:
+        assert await session.scalar(select(Identity.reminder_slot).where(Identity.address == "628222")) == "afternoon"

@@ -1,0 +1,82 @@
+"""``/pengingat``: the family's coming reminders and the choice of morning or afternoon delivery."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from content.i18n import _
+from db.models import Family, Immunization, Posyandu
+from db.queries import family_members
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from reminders.messages import daily_text
+from reminders.planner import policy_from
+from reminders.rules import Item, Member, member_items
+from care.calendar import next_session
+
+
+async def enter(ctx: Ctx) -> Next:
+    """A person without a family registers first."""
+    if ctx.identity.family_id is None:
+        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        return Goto("register")
+    return "slot"
+
+
+def _slot_label(ctx: Ctx, slot: str) -> str:
+    r = ctx.settings.reminders
+    if slot == "afternoon":
+        return _("sore, pukul {hour}.00", hour=f"{r.afternoon_hour:02d}")
+    return _("pagi, pukul {hour}.00", hour=f"{r.morning_hour:02d}")
+
+
+async def _coming(ctx: Ctx) -> str:
+    """What the next reminders will say: the posyandu day and the items due now."""
+    family = await ctx.session.get(Family, ctx.identity.family_id)
+    posyandu = await ctx.session.get(Posyandu, family.posyandu_id)
+    people = await family_members(ctx.session, family.id)
+    rows = await ctx.session.execute(
+        select(Immunization.person_id, Immunization.dose, Immunization.given_on)
+        .where(Immunization.person_id.in_([p.id for p in people] or [0]))
+        .order_by(Immunization.given_on)
+    )
+    given: dict[int, dict] = {}
+    for person_id, dose, day in rows.all():
+        given.setdefault(person_id, {})[dose] = day
+    policy = policy_from(ctx.settings)
+    session_day = next_session(posyandu.schedule, ctx.today + timedelta(days=1))
+    items = [Item("posyandu", "before:1", session_day)]
+    for p in people:
+        member = Member(p.id, p.name, p.sex, p.birth_date, p.hpht, p.delivered_on, given.get(p.id, {}))
+        items += member_items(ctx.today, member, policy, ctx.schedule)
+    return daily_text(family.name, posyandu.name, items, session_day - timedelta(days=1), ctx.identity.language)
+
+
+async def ask_slot(ctx: Ctx) -> Question:
+    lines = []
+    if ctx.identity.opted_out_at is not None:
+        lines.append(_("Pengingat sedang dihentikan. Ketik /mulai untuk mengaktifkannya lagi."))
+    lines.append(_("Pengingat dikirim {slot}, paling banyak satu pesan sehari untuk seluruh keluarga.", slot=_slot_label(ctx, ctx.identity.reminder_slot)))
+    lines.append("")
+    lines.append(_("Contoh pengingat berikutnya:"))
+    lines.append(await _coming(ctx))
+    lines.append("")
+    lines.append(_("Kapan Anda ingin menerima pengingat?"))
+    return Question(
+        "\n".join(lines),
+        ((_("Pagi"), "morning"), (_("Sore"), "afternoon"), (_("Tidak diubah"), "keep")),
+    )
+
+
+async def on_slot(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the delivery slot; ends."""
+    if answer.choice == "keep":
+        return END
+    if answer.choice not in ("morning", "afternoon"):
+        raise Invalid(_("Pilih Pagi atau Sore."))
+    ctx.identity.reminder_slot = answer.choice
+    ctx.note(_("Baik, pengingat akan dikirim {slot}.", slot=_slot_label(ctx, answer.choice)))
+    return END
+
+
+REMINDER_SETTINGS = Flow(name="reminders", first="slot", enter=enter, steps={"slot": Step(ask_slot, on_slot)})
