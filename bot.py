@@ -1,7 +1,7 @@
 """The entry point: ``python bot.py <command>``. It only wires config, database, channels, web.
 
 Commands: ``run`` (Telegram when a token is set, else the local chat), ``chat``, ``db upgrade``,
-``demo load``.
+``demo load``, ``reminders plan --date D [--dry-run]``, ``reminders status``.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import date
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from db.database import Database
 from db.demo import load_demo
 from db.migrate import upgrade
 from handlers.engine import Engine
+from reminders.planner import Planner, outbox_status
 from logs import setup_logging
 from web.app import build_app
 
@@ -64,6 +66,30 @@ async def run(settings: Settings, *, local: bool) -> None:
         await db.dispose()
 
 
+async def reminders_command(settings: Settings, args: argparse.Namespace) -> None:
+    """``reminders plan`` and ``reminders status``."""
+    db = Database(settings.database.url)
+    try:
+        if args.reminders_command == "status":
+            rows = await outbox_status(db)
+            print(f"{'channel':<10}{'state':<10}{'count':>8}")
+            for channel, state, count in rows:
+                print(f"{channel:<10}{state:<10}{count:>8}")
+            if not rows:
+                print("(the outbox is empty)")
+            return
+        planner = Planner(db, settings, schedule=Engine(db, settings).schedule)
+        result = await planner.plan_day(args.date, zones=args.zone, dry_run=args.dry_run)
+        verb = "would plan" if result.dry_run else "planned"
+        print(f"{result.day}: {verb} {result.messages} messages for {result.families_with_items} of {result.families} families")
+        for kind, count in sorted(result.items.items()):
+            print(f"  {kind:<10}{count:>8} items")
+        for sample in result.samples:
+            print("\n--- sample ---\n" + sample)
+    finally:
+        await db.dispose()
+
+
 async def demo(settings: Settings, force: bool) -> int:
     """Loads the demo puskesmas and posyandu."""
     db = Database(settings.database.url)
@@ -85,6 +111,14 @@ def parser() -> argparse.ArgumentParser:
     demo_cmd = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True, metavar="demo_command")
     load = demo_cmd.add_parser("load", help="load the demo puskesmas and posyandu into an empty database")
     load.add_argument("--force", action="store_true", help="load even when the database has data")
+    rem = sub.add_parser("reminders", help="reminder planning and the outbox").add_subparsers(
+        dest="reminders_command", required=True, metavar="reminders_command"
+    )
+    plan = rem.add_parser("plan", help="plan one day's reminders into the outbox")
+    plan.add_argument("--date", type=date.fromisoformat, required=True, help="the local date, e.g. 2026-12-01")
+    plan.add_argument("--zone", action="append", help="only this time zone (repeatable), e.g. Asia/Makassar")
+    plan.add_argument("--dry-run", action="store_true", help="print what would be planned, write nothing")
+    rem.add_parser("status", help="outbox counts by channel and state")
     return p
 
 
@@ -100,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         upgrade(settings.database.url)
         print("database is up to date")
+    elif args.command == "reminders":
+        asyncio.run(reminders_command(settings, args))
     elif args.command == "demo":
         added = asyncio.run(demo(settings, args.force))
         print(f"demo data: {added} posyandu added" if added else "demo data: database not empty, nothing added")

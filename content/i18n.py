@@ -88,3 +88,11 @@ def format_number(value: float, digits: int = 1) -> str:
 def set_language(lang: str) -> None:
     """Switches the language of ``_()`` for the rest of the current ``use_locale`` block."""
     _current.set(lang)
+
+
+def grouped(items: list[tuple[str, str]]) -> str:
+    """``A, B (when); C (other)``: labels sharing a "when" are listed together, in order."""
+    order: dict[str, list[str]] = {}
+    for label, when in items:
+        order.setdefault(when, []).append(label)
+    return "; ".join(f"{', '.join(labels)} ({when})" if when else ", ".join(labels) for when, labels in order.items())

@@ -12,7 +12,7 @@ from care.immunization import child_summary
 from care.schedule import DOSE_LABELS, SERVICE_LABELS
 from care.services import OVERDUE, UPCOMING, services_due
 from care.stages import age_months
-from content.i18n import _, format_date
+from content.i18n import _, format_date, grouped
 from db.models import Family, Immunization, Person, Posyandu
 from db.queries import family_members
 from handlers.describe import age_text, schedule_text
@@ -52,14 +52,6 @@ async def _given(ctx: Ctx, people: list[Person]) -> dict[int, dict[str, date]]:
     for person_id, dose, given_on in rows.all():
         given[person_id][dose] = given_on
     return given
-
-
-def grouped(items: list[tuple[str, str]]) -> str:
-    """``A, B (when); C (other)``: labels sharing a window are listed together, in order."""
-    order: dict[str, list[str]] = {}
-    for label, when in items:
-        order.setdefault(when, []).append(label)
-    return "; ".join(f"{', '.join(labels)} ({when})" if when else ", ".join(labels) for when, labels in order.items())
 
 
 async def enter_schedule(ctx: Ctx) -> Next:

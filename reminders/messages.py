@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from care.schedule import DOSE_LABELS, SERVICE_LABELS
-from content.i18n import _, format_date, use_locale
+from content.i18n import _, format_date, grouped, use_locale
 from reminders.rules import Item
 
 
@@ -14,7 +14,7 @@ def _item_label(item: Item) -> str:
     code = item.subject.split(":", 1)[0]
     if item.kind == "dose":
         label = _(DOSE_LABELS.get(code, code))
-        return _("imunisasi {dose} (ulang)", dose=label) if item.subject.endswith(":again") else _("imunisasi {dose}", dose=label)
+        return _("{dose} (ulang)", dose=label) if item.subject.endswith(":again") else label
     return _(SERVICE_LABELS.get(code, code))
 
 
@@ -31,7 +31,7 @@ def daily_text(family_name: str, posyandu_name: str, items: Sequence[Item], toda
     """The daily reminder for a family in ``lang``: the posyandu day, then each member's items."""
     with use_locale(lang):
         lines = [_("Pengingat untuk keluarga {name}:", name=family_name)]
-        members: dict[str, list[str]] = {}
+        members: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         for item in items:
             if item.kind == "posyandu":
                 if item.due_on == today:
@@ -39,9 +39,12 @@ def daily_text(family_name: str, posyandu_name: str, items: Sequence[Item], toda
                 else:
                     lines.append("\u2022 " + _("{day} hari posyandu di {posyandu}. Bawa buku KIA.", day=_day_words(item.due_on, today), posyandu=posyandu_name))
                 continue
-            members.setdefault(item.person_name or "", []).append(f"{_item_label(item)} ({_when(item, today)})")
-        for name, labels in members.items():
-            lines.append(f"\u2022 {name}: " + "; ".join(labels))
+            doses, services = members.setdefault(item.person_name or "", ([], []))
+            (doses if item.kind == "dose" else services).append((_item_label(item), _when(item, today)))
+        for name, (doses, services) in members.items():
+            parts = [_("imunisasi {doses}", doses=grouped(doses))] if doses else []
+            parts += [grouped(services)] if services else []
+            lines.append(f"\u2022 {name}: " + "; ".join(parts))
         lines.append(_("Detail: /jadwal. Berhenti menerima pengingat: /berhenti."))
         return "\n".join(lines)
 

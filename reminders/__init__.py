@@ -1,0 +1,1 @@
+"""Reminders: the daily plan into the outbox (``planner``) and its delivery (``dispatcher``)."""
