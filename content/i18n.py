@@ -76,8 +76,14 @@ def format_locale(lang: str | None = None) -> Locale:
 
 def format_date(value: date, fmt: str = "long") -> str:
     """A date for the current language, e.g. ``12 Maret 2024`` / ``12 March 2024``."""
+    return _format_date_cached(value, fmt, _current.get())
+
+
+@lru_cache(maxsize=8192)
+def _format_date_cached(value: date, fmt: str, lang: str) -> str:
+    """Babel's date formatting is slow; a district's reminders repeat the same few hundred dates."""
     pattern = {"long": "d MMMM y", "short": "d MMM y", "day": "EEEE, d MMMM y"}.get(fmt, fmt)
-    return _babel_format_date(value, pattern, locale=format_locale())
+    return _babel_format_date(value, pattern, locale=format_locale(lang))
 
 
 def format_number(value: float, digits: int = 1) -> str:

@@ -207,7 +207,7 @@ class Planner:
                          "expires_at": slot_time(day, r.quiet_start, post.zone), "attempts": 0, "created_at": now}
                     )
             if new_items:
-                await session.execute(insert(ReminderItem).prefix_with("OR IGNORE") if self.db.is_sqlite else _pg_ignore(ReminderItem), new_items)
+                await session.execute(self._insert_ignore(ReminderItem), new_items)
             for start in range(0, len(repeated), 500):
                 keys = repeated[start:start + 500]
                 await session.execute(
@@ -216,14 +216,15 @@ class Planner:
                     .values(times=ReminderItem.times + 1, last_planned_on=day)
                 )
             if outbox_rows:
-                await session.execute(insert(Outbox).prefix_with("OR IGNORE") if self.db.is_sqlite else _pg_ignore(Outbox), outbox_rows)
+                await session.execute(self._insert_ignore(Outbox), outbox_rows)
 
+    def _insert_ignore(self, model):
+        """A Core INSERT that skips rows whose unique key exists (no ORM bookkeeping per row)."""
+        if self.db.is_sqlite:
+            return insert(model.__table__).prefix_with("OR IGNORE")
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-def _pg_ignore(model):
-    """PostgreSQL's INSERT ... ON CONFLICT DO NOTHING for a model."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    return pg_insert(model).on_conflict_do_nothing()
+        return pg_insert(model.__table__).on_conflict_do_nothing()
 
 
 async def outbox_status(db: Database) -> list[tuple[str, str, int]]:

@@ -1,0 +1,169 @@
+"""Plans one day of reminders for a synthetic district on SQLite: wall time, peak memory, rows written.
+
+    python bench/plan_reminders.py [--families 250000] [--date 2026-12-04] [--db var/bench-district.sqlite3] [--keep]
+
+A district of about 1,000,000 people in 250,000 families (an Indonesian age mix, about 2% pregnant, some
+doses missing) is generated once into the SQLite file (reused when it exists with --keep), then the day is
+planned in a fresh process so that the peak memory is the planner's own. Targets: at most 60 s, 500 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DOSES_BY_MONTH = [(0, "HB0"), (1, "BCG"), (1, "OPV1"), (2, "DPT_HB_HIB1"), (2, "OPV2"), (2, "PCV1"), (2, "RV1"),
+                  (3, "DPT_HB_HIB2"), (3, "OPV3"), (3, "PCV2"), (3, "RV2"), (4, "DPT_HB_HIB3"), (4, "OPV4"),
+                  (4, "IPV1"), (4, "RV3"), (9, "MR1"), (9, "IPV2"), (12, "PCV3"), (18, "DPT_HB_HIB4"), (18, "MR2")]
+
+
+def age_years(rng: random.Random) -> float:
+    """An age drawn from a rough Indonesian pyramid: 9% under five, 10% sixty and over."""
+    r = rng.random()
+    if r < 0.09:
+        return rng.uniform(0, 5)
+    if r < 0.25:
+        return rng.uniform(5, 15)
+    if r < 0.90:
+        return rng.uniform(15, 60)
+    return rng.uniform(60, 90)
+
+
+def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
+    """Writes the district into a migrated SQLite file; returns counts."""
+    from db.migrate import upgrade
+    from db.demo import load_demo
+    from db.database import Database
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+
+    async def demo() -> None:
+        db = Database(url)
+        await load_demo(db)
+        await db.dispose()
+
+    asyncio.run(demo())
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 23).isoformat(sep=" ")
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    posyandu = [row[0] for row in con.execute("SELECT id FROM posyandu")]
+    people = doses = 0
+    person_id = 0
+    batch_f, batch_i, batch_p, batch_d = [], [], [], []
+
+    def flush() -> None:
+        con.executemany("INSERT INTO family (id, posyandu_id, code, name, dusun, rt, rw, registered_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_f)
+        con.executemany("INSERT INTO identity (id, channel, address, language, role, family_id, consent, consent_version, consent_at, created_at, reminder_slot) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch_i)
+        con.executemany("INSERT INTO person (id, family_id, name, sex, birth_date, hpht, due_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)", batch_p)
+        con.executemany("INSERT INTO immunization (person_id, dose, given_on, source, created_at) VALUES (?,?,?,?,?)", batch_d)
+        batch_f.clear(), batch_i.clear(), batch_p.clear(), batch_d.clear()
+
+    for fid in range(1, families + 1):
+        batch_f.append((fid, posyandu[fid % len(posyandu)], f"K-B{fid:07d}", f"Keluarga {fid}", "Banjar", "001", "002", now, now, now))
+        batch_i.append((fid, "telegram", str(10_000_000 + fid), "id" if rng.random() < 0.9 else "en", "family", fid,
+                        "given", "2026-11", now, now, "morning" if rng.random() < 0.7 else "afternoon"))
+        for _ in range(rng.choice((2, 3, 4, 4, 5, 6))):
+            person_id += 1
+            people += 1
+            years = age_years(rng)
+            birth = day - timedelta(days=int(years * 365.25))
+            sex = rng.choice("MF")
+            hpht = due = None
+            if sex == "F" and 18 <= years <= 40 and rng.random() < 0.09:  # about 2% of everyone
+                hpht = day - timedelta(days=rng.randint(14, 280))
+                due = hpht + timedelta(days=280)
+            batch_p.append((person_id, fid, f"Anggota {person_id}", sex, birth.isoformat(), hpht and hpht.isoformat(), due and due.isoformat(), now, now))
+            if years < 5:
+                months = years * 12
+                for at, dose in DOSES_BY_MONTH:
+                    if at <= months and rng.random() < 0.8:  # some doses missing
+                        given = birth + timedelta(days=int(at * 30.44) + rng.randint(0, 20))
+                        if given <= day:
+                            batch_d.append((person_id, dose, given.isoformat(), "kader", now))
+                            doses += 1
+        if fid % 10_000 == 0:
+            flush()
+    flush()
+    con.commit()
+    con.close()
+    return {"families": families, "people": people, "doses": doses}
+
+
+def plan(path: Path, day: date) -> None:
+    """Plans ``day`` (child process): prints wall time, peak RSS and rows written."""
+    from dataclasses import replace
+
+    from config import load_settings
+    from db.database import Database
+    from reminders.planner import Planner
+
+    url = f"sqlite+aiosqlite:///{path}"
+    base = load_settings(env={})
+    settings = replace(base, database=replace(base.database, url=url))
+
+    async def run() -> None:
+        db = Database(url)
+        counts_before = _counts(path)
+        start = time.perf_counter()
+        result = await Planner(db, settings).plan_day(day)
+        wall = time.perf_counter() - start
+        await db.dispose()
+        counts_after = _counts(path)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"planned {day}: {result.messages} messages for {result.families_with_items} of {result.families} families; items {dict(result.items)}")
+        print(f"rows written: outbox {counts_after[0] - counts_before[0]}, reminder_item {counts_after[1] - counts_before[1]}")
+        print(f"wall {wall:.1f} s, peak RSS {peak_mb:.0f} MB")
+
+    asyncio.run(run())
+
+
+def _counts(path: Path) -> tuple[int, int]:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT count(*) FROM outbox").fetchone()[0], con.execute("SELECT count(*) FROM reminder_item").fetchone()[0]
+    finally:
+        con.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", type=int, default=250_000)
+    parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 12, 4))
+    parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench-district.sqlite3")
+    parser.add_argument("--keep", action="store_true", help="reuse an existing generated district")
+    parser.add_argument("--plan-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plan_only:
+        plan(args.db, args.date)
+        return
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}, {platform.platform()}")
+    print(f"command: python bench/plan_reminders.py --families {args.families} --date {args.date}")
+    if not (args.keep and args.db.exists()):
+        start = time.perf_counter()
+        counts = generate(args.db, args.families, args.date)
+        print(f"generated {counts} in {time.perf_counter() - start:.0f} s")
+    for attempt in ("first run (the day's items are new)", "second run (same day again: adds nothing)"):
+        print(f"-- {attempt}")
+        subprocess.run([sys.executable, __file__, "--plan-only", "--db", str(args.db), "--date", args.date.isoformat()], check=True)
+
+
+if __name__ == "__main__":
+    main()
