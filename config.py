@@ -240,8 +240,10 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     """Settings from ``path`` (default ``config.yaml``) with the environment's overrides."""
     env = os.environ if env is None else env
     data = _read_file(Path(env.get("ILPBOT_CONFIG", path or DEFAULT_FILE)))
+    known = {"ILPBOT_CONFIG"}
 
     def reader(name: str, keys: tuple[str, ...]) -> _Reader:
+        known.update(f"{ENV_PREFIX}{name.upper()}_{key.upper()}" for key in keys)
         return _Reader(name, _apply_env(name, _section(data, name), keys, env))
 
     db = reader("database", ("url", "echo"))
@@ -269,8 +271,9 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         webhook_url=tg.str("webhook_url", ""),
         webhook_secret=tg.str("webhook_secret", ""),
     )
-    if not telegram.base_url.startswith(("http://", "https://")):
-        raise tg.fail("base_url", "expected an http(s) URL")
+    for key in ("base_url", "base_file_url"):
+        if not getattr(telegram, key).startswith(("http://", "https://")):
+            raise tg.fail(key, "expected an http(s) URL")
     if telegram.mode == "webhook" and telegram.token:
         if not telegram.webhook_url.startswith("https://") and not telegram.webhook_url.startswith("http://127."):
             raise tg.fail("webhook_url", "webhook mode needs a public https URL")
@@ -279,6 +282,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
 
     web_reader = reader("web", ("host", "port"))
     web = WebConfig(host=web_reader.str("host", "127.0.0.1"), port=web_reader.int("port", 8080, 1, 65535))
+    if not web.host:
+        raise web_reader.fail("host", "expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
 
     care_reader = reader("care", ("je",))
     overrides = care_reader.values.get("overrides") or {}
@@ -307,6 +312,9 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         per_chat_interval=rem.float("per_chat_interval", 1.0, 0.0, 3600.0),
         dispatch_every=rem.float("dispatch_every", 2.0, 0.1, 3600.0),
     )
+    unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown setting (environment variables can set {', '.join(sorted(known))})")
     for key in ("morning_hour", "afternoon_hour"):
         hour = getattr(reminders, key)
         if _in_quiet(hour, reminders.quiet_start, reminders.quiet_end):

@@ -92,8 +92,10 @@ def sessions_from(rule: Mapping, on: date) -> Iterator[date]:
             year, month = year + 1, 1
 
 
-def next_session(rule: Mapping, on: date) -> date:
-    """The first posyandu day on or after ``on``."""
+def next_session(rule: Mapping, on: date) -> date | None:
+    """The first posyandu day on or after ``on`` (None for a posyandu without a readable rule)."""
+    if not rule or ("monthly_day" not in rule and not {"nth", "weekday"} <= set(rule)):
+        return None
     return next(sessions_from(rule, on))
 
 

@@ -10,7 +10,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Family, Person, Posyandu, Puskesmas
+from datetime import date
+
+from care.calendar import CalendarChange, Session, next_posyandu_day
+from db.models import Family, Person, Posyandu, PosyanduException, Puskesmas
 
 FAMILY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 FAMILY_CODE_LENGTH = 6
@@ -28,11 +31,17 @@ async def find_posyandu(session: AsyncSession, query: str, limit: int = 8) -> Se
     """Posyandu whose village or name contains ``query`` (each word tried when the whole fails)."""
     words = [query] + [w for w in query.split() if len(w) >= 3 and w != query]
     for word in words:
-        pattern = f"%{word.lower()}%"
+        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
         rows = await session.execute(
             select(Posyandu, Puskesmas)
             .join(Puskesmas, Posyandu.puskesmas_id == Puskesmas.id)
-            .where(or_(func.lower(Posyandu.village_name).like(pattern), func.lower(Posyandu.name).like(pattern)))
+            .where(
+                or_(
+                    func.lower(Posyandu.village_name).like(pattern, escape="\\"),
+                    func.lower(Posyandu.name).like(pattern, escape="\\"),
+                )
+            )
             .order_by(Posyandu.village_name, Posyandu.name)
             .limit(limit)
         )
@@ -67,3 +76,33 @@ async def family_timezone(session: AsyncSession, family_id: int) -> tuple[str, s
     )
     found = row.first()
     return (found[0], found[1]) if found else None
+
+
+async def posyandu_changes(session: AsyncSession, posyandu_ids: list[int]) -> dict[int, list[CalendarChange]]:
+    """The moved, cancelled and extra sessions of some posyandu."""
+    changes: dict[int, list[CalendarChange]] = {pid: [] for pid in posyandu_ids}
+    rows = await session.execute(
+        select(PosyanduException.posyandu_id, PosyanduException.kind, PosyanduException.original_date,
+               PosyanduException.new_date, PosyanduException.reason)
+        .where(PosyanduException.posyandu_id.in_(posyandu_ids))
+        .order_by(PosyanduException.id)
+    )
+    for pid, kind, original, new, reason in rows.all():
+        changes[pid].append(CalendarChange(kind, original, new, reason))
+    return changes
+
+
+def next_day_of(posyandu: Posyandu, on: date, changes: list[CalendarChange]) -> Session | None:
+    """A posyandu's next session on or after ``on``: its rule, its changes, the holidays."""
+    if not posyandu.schedule:
+        return None
+    try:
+        return next_posyandu_day(posyandu.schedule, on, changes=changes, policy=posyandu.holiday_policy or "after")
+    except (KeyError, ValueError):
+        return None
+
+
+async def next_posyandu_session(session: AsyncSession, posyandu: Posyandu, on: date) -> Session | None:
+    """:func:`next_day_of` with the posyandu's changes read from the database."""
+    changes = await posyandu_changes(session, [posyandu.id])
+    return next_day_of(posyandu, on, changes[posyandu.id])

@@ -8,7 +8,7 @@ from content.i18n import _, format_date
 from db.models import Person
 from db.queries import family_members
 from handlers.describe import person_line
-from handlers.family import date_hint
+from handlers.family import MAX_MEMBERS, date_hint
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.parsing import ParseError, clean_name, normalize, parse_date
 
@@ -27,6 +27,9 @@ async def enter(ctx: Ctx) -> Next:
     if ctx.identity.family_id is None:
         ctx.note(_("Anda belum mendaftarkan keluarga."))
         return Goto("register")
+    if len(await family_members(ctx.session, ctx.identity.family_id)) >= MAX_MEMBERS:
+        ctx.note(_("Satu keluarga paling banyak {max} anggota.", max=MAX_MEMBERS))
+        return END
     mothers = await _pregnant(ctx)
     if not mothers:
         ctx.note(_("Tidak ada anggota keluarga yang tercatat sedang hamil. Tambahkan kehamilan lewat /keluarga."))

@@ -7,15 +7,14 @@ from datetime import date
 
 from sqlalchemy import select
 
-from care.calendar import next_session
 from care.immunization import child_summary
 from care.schedule import DOSE_LABELS, SERVICE_LABELS
 from care.services import OVERDUE, UPCOMING, services_due
 from care.stages import age_months
 from content.i18n import _, format_date, grouped
 from db.models import Family, Immunization, Person, Posyandu
-from db.queries import family_members
-from handlers.describe import age_text, schedule_text
+from db.queries import family_members, next_posyandu_session
+from handlers.describe import age_text, schedule_text, session_text
 from handlers.flow import END, Ctx, Flow, Goto, Next
 
 HORIZON_DAYS = 60
@@ -65,7 +64,7 @@ async def enter_schedule(ctx: Ctx) -> Next:
     given = await _given(ctx, members)
     lines = [
         _("Posyandu berikutnya: {day} di {posyandu} ({schedule}).",
-          day=format_date(next_session(posyandu.schedule, ctx.today), "day"),
+          day=session_text(await next_posyandu_session(ctx.session, posyandu, ctx.today)),
           posyandu=posyandu.name, schedule=schedule_text(posyandu.schedule)),
     ]
     for person in members:

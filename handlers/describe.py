@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from care.stages import Stage, age_parts, gestational_age, stages_on, days_since_delivery
+from care.stages import Stage, age_parts, days_since_delivery, gestational_age, is_pregnant, stages_on
 from content.i18n import N_, _, format_date, n_
 from db.models import Person
 
@@ -58,7 +58,7 @@ def person_line(person: Person, on: date) -> str:
     if person.birth_date:
         facts.append(age_text(person.birth_date, on))
     line = _("{name} ({facts}): {stages}", name=person.name, facts=", ".join(facts), stages=stage_text(person, on))
-    if person.due_date and person.hpht and stages_on(on, hpht=person.hpht, delivered_on=person.delivered_on):
+    if person.due_date and is_pregnant(person.hpht, on, person.delivered_on):
         line += "\n   " + _("perkiraan lahir {date}", date=format_date(person.due_date))
     return line
 
@@ -80,3 +80,17 @@ def schedule_text(schedule: dict | None) -> str:
         ordinal = ORDINALS.get(int(schedule["nth"]), ORDINALS[1])
         return _("{weekday} {ordinal} setiap bulan", weekday=_(weekday), ordinal=_(ordinal))
     return _("belum ditentukan")
+
+
+def session_text(session) -> str:
+    """A posyandu session for people: ``Sabtu, 5 Desember 2026``, with why it moved if it did."""
+    if session is None:
+        return _("belum ditentukan")
+    text = format_date(session.day, "day")
+    if session.status == "holiday_moved":
+        return _("{day} (dipindah karena {reason})", day=text, reason=session.reason or _("hari libur"))
+    if session.status == "moved":
+        return _("{day} (dipindah)", day=text)
+    if session.status == "holiday_flagged":
+        return _("{day} (hari libur {reason}: tanyakan kader)", day=text, reason=session.reason or "")
+    return text

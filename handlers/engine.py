@@ -8,7 +8,10 @@ carry the state version they were drawn for, so a stale or doubled press is reco
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
+import re
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -30,6 +33,8 @@ from handlers.words import FLOW_COMMANDS, global_word, split_command
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000
+#: Control characters (NUL and friends) that no answer needs; newlines and tabs stay.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MENU = Goto("menu")
 IDLE_FLOWS = {None, "menu"}
 #: Steps where opening another flow loses nothing that was typed.
@@ -38,6 +43,11 @@ FLOW_HOME = {"family": ("menu",)}
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def message_key(incoming: Incoming) -> str:
+    """The stored form of a message id: a hash, so the table keeps no chat id after an erasure."""
+    return hashlib.blake2b(f"{incoming.address}|{incoming.message_id}".encode(), digest_size=16).hexdigest()
 
 
 def match_choice(question: Question, text: str) -> str | None:
@@ -92,7 +102,7 @@ class Engine:
                 fresh = await insert_ignore(
                     session,
                     InboundMessage.__table__,
-                    {"channel": incoming.channel, "message_id": incoming.message_id, "received_at": incoming.at},
+                    {"channel": incoming.channel, "message_id": message_key(incoming), "received_at": incoming.at},
                 )
                 if not fresh:
                     return []
@@ -138,7 +148,9 @@ class Engine:
         """The identity's conversation state (an empty one on first contact)."""
         state = await session.get(ConversationState, identity.id)
         if state is None:
-            state = ConversationState(identity_id=identity.id, flow=None, step=None, data={}, version=0, updated_at=self.clock())
+            state = ConversationState(
+                identity_id=identity.id, flow=None, step=None, data={}, version=secrets.randbelow(1 << 30), updated_at=self.clock()
+            )
             session.add(state)
         return state
 
@@ -184,7 +196,7 @@ class Engine:
         if incoming.text is None:
             await self._answer(ctx, Answer(media=incoming.media or "other"))
             return
-        text = incoming.text.strip()
+        text = CONTROL_CHARS.sub("", incoming.text).strip()
         if len(text) > MAX_TEXT:
             ctx.note(_("Pesan Anda terlalu panjang ({count} karakter). Mohon kirim jawaban singkat.", count=len(text)))
             await self._ask(ctx)
@@ -201,8 +213,9 @@ class Engine:
 
     def _flow(self, ctx: Ctx) -> Flow:
         """The current flow: the start flow before consent, the menu when idle."""
-        if ctx.state.flow in self.flows and ctx.state.step:
-            return self.flows[ctx.state.flow]
+        flow = self.flows.get(ctx.state.flow or "")
+        if flow is not None and ctx.state.step in flow.steps:
+            return flow
         name = "menu" if ctx.identity.consent == "given" else "start"
         ctx.state.flow, ctx.state.step = name, self.flows[name].first
         return self.flows[name]
@@ -327,8 +340,11 @@ class Engine:
             ctx.note(_("Bahasa diganti ke {language}.", language=flows.LANGUAGE_NAMES[lang]))
             await self._ask(ctx)
             return
+        if ctx.state.flow == "language":
+            await self._ask(ctx)
+            return
         back = None
-        if ctx.state.flow not in IDLE_FLOWS and ctx.state.flow != "language" and ctx.state.step:
+        if ctx.identity.consent == "given" and ctx.state.flow not in IDLE_FLOWS and ctx.state.step:
             back = {"flow": ctx.state.flow, "step": ctx.state.step, "data": ctx.data}
         await self._go(ctx, Goto("language", data={"_return": back} if back else {}))
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from care.calendar import next_session
 from care.stages import add_months, age_years, due_date_from_hpht, gestational_age, hpht_from_due_date
 from content.i18n import _, format_date
 from db.models import Family, Person, Posyandu
-from db.queries import family_members
-from handlers.describe import person_line, schedule_text
+from db.queries import family_members, next_posyandu_session
+from handlers.describe import person_line, schedule_text, session_text
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days
 
@@ -103,7 +102,7 @@ async def _finish(ctx: Ctx, members: list[Person]) -> Next:
                 "Kami akan mengingatkan jadwal posyandu dan imunisasi setiap anggota.",
                 name=family.name, posyandu=posyandu.name, village=posyandu.village_name,
                 schedule=schedule_text(posyandu.schedule), code=family.code, members=lines,
-                next=format_date(next_session(posyandu.schedule, ctx.today), "day"),
+                next=session_text(await next_posyandu_session(ctx.session, posyandu, ctx.today)),
             )
         )
     else:
@@ -233,6 +232,8 @@ async def on_pregnancy_value(ctx: Ctx, answer: Answer) -> Next:
             raise Invalid(_("HPL itu sudah lewat. Jika bayinya sudah lahir, selesaikan dulu lalu pakai /lahir."))
         if kind == "due" and typed > add_months(ctx.today, MAX_DUE_MONTHS):
             raise Invalid(_("HPL lebih dari {months} bulan lagi tidak mungkin. Periksa tanggalnya.", months=MAX_DUE_MONTHS))
+    if hpht > ctx.today:
+        raise Invalid(_("HPL itu lebih dari 40 minggu lagi, jadi kehamilannya belum dimulai. Periksa tanggalnya."))
     weeks, _days = gestational_age(hpht, ctx.today)
     if weeks > MAX_GESTATION_WEEKS:
         raise Invalid(_("Itu berarti hamil lebih dari {max} minggu. Jika bayinya sudah lahir, pakai /lahir.", max=MAX_GESTATION_WEEKS))
@@ -256,8 +257,10 @@ async def _save(ctx: Ctx) -> Next:
         ctx.session.add(person)
     person.name = draft["name"]
     person.sex = draft["sex"]
-    if person.sex == "M":
+    if person.sex == "M" or not _can_be_pregnant(draft, ctx.today):
         draft.update(hpht=None, due=None)
+    if person.sex == "M":
+        person.delivered_on = None
     person.birth_date = date.fromisoformat(draft["birth"]) if draft.get("birth") else None
     if "hpht" in draft:
         person.hpht = date.fromisoformat(draft["hpht"]) if draft["hpht"] else None
@@ -293,7 +296,7 @@ async def on_pick_edit(ctx: Ctx, answer: Answer) -> Next:
 async def ask_edit_field(ctx: Ctx) -> Question:
     draft = ctx.data.get("m", {})
     choices = [(_("Nama"), "name"), (_("Jenis kelamin"), "sex"), (_("Tanggal lahir"), "birth")]
-    if draft.get("sex") == "F":
+    if _can_be_pregnant(draft, ctx.today):
         choices.append((_("Kehamilan"), "pregnancy"))
     return Question(_("Apa yang ingin diubah dari {name}?", name=draft.get("name", "")), tuple(choices))
 
@@ -301,10 +304,19 @@ async def ask_edit_field(ctx: Ctx) -> Question:
 async def on_edit_field(ctx: Ctx, answer: Answer) -> Next:
     """Stores which detail is edited; asks for its new value next."""
     steps = {"name": "member_name", "sex": "member_sex", "birth": "member_birth", "pregnancy": "member_pregnant"}
-    if answer.choice not in steps or (answer.choice == "pregnancy" and ctx.data["m"].get("sex") != "F"):
+    if answer.choice not in steps or (answer.choice == "pregnancy" and not _can_be_pregnant(ctx.data["m"], ctx.today)):
         raise Invalid(_("Pilih salah satu dari daftar."))
     ctx.data["single"] = answer.choice != "pregnancy"
     return steps[answer.choice]
+
+
+def _can_be_pregnant(draft: dict, today: date) -> bool:
+    """A woman of 10-55 years (or of unknown age) can have a pregnancy recorded."""
+    if draft.get("sex") != "F":
+        return False
+    if not draft.get("birth"):
+        return True
+    return PREGNANCY_AGE[0] <= age_years(date.fromisoformat(draft["birth"]), today) <= PREGNANCY_AGE[1]
 
 
 async def ask_pick_remove(ctx: Ctx) -> Question:

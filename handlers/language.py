@@ -12,9 +12,9 @@ _ALIASES = {
 }
 
 
-def language_choices() -> tuple[tuple[str, str], ...]:
-    """One choice per language, each named in its own language."""
-    return tuple((name, code) for code, name in LANGUAGE_NAMES.items())
+def language_choices(available: tuple[str, ...] = tuple(LANGUAGE_NAMES)) -> tuple[tuple[str, str], ...]:
+    """One choice per available language, each named in its own language."""
+    return tuple((name, code) for code, name in LANGUAGE_NAMES.items() if code in available)
 
 
 def language_from_text(text: str, available: tuple[str, ...]) -> str | None:
@@ -24,13 +24,13 @@ def language_from_text(text: str, available: tuple[str, ...]) -> str | None:
 
 
 async def ask_pick(ctx: Ctx) -> Question:
-    return Question(_("Pilih bahasa:"), language_choices())
+    return Question(_("Pilih bahasa:"), language_choices(ctx.settings.locale.available))
 
 
 async def on_pick(ctx: Ctx, answer: Answer) -> Next:
     """Stores the chosen language; returns to where the person was."""
     code = answer.choice or language_from_text(answer.text, ctx.settings.locale.available)
-    if code not in LANGUAGE_NAMES:
+    if code not in LANGUAGE_NAMES or code not in ctx.settings.locale.available:
         raise Invalid(_("Mohon pilih salah satu bahasa."))
     ctx.identity.language = code
     set_language(code)

@@ -7,12 +7,11 @@ from sqlalchemy import select
 
 from content.i18n import _
 from db.models import Family, Immunization, Posyandu
-from db.queries import family_members
+from db.queries import family_members, next_posyandu_session
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from reminders.messages import daily_text
 from reminders.planner import policy_from
 from reminders.rules import Item, Member, member_items
-from care.calendar import next_session
 
 
 async def enter(ctx: Ctx) -> Next:
@@ -44,8 +43,9 @@ async def _coming(ctx: Ctx) -> str:
     for person_id, dose, day in rows.all():
         given.setdefault(person_id, {})[dose] = day
     policy = policy_from(ctx.settings)
-    session_day = next_session(posyandu.schedule, ctx.today + timedelta(days=1))
-    items = [Item("posyandu", "before:1", session_day)]
+    session = await next_posyandu_session(ctx.session, posyandu, ctx.today + timedelta(days=1))
+    session_day = session.day if session else ctx.today + timedelta(days=1)
+    items = [Item("posyandu", "before:1", session.day)] if session else []
     for p in people:
         member = Member(p.id, p.name, p.sex, p.birth_date, p.hpht, p.delivered_on, given.get(p.id, {}))
         items += member_items(ctx.today, member, policy, ctx.schedule)

@@ -10,7 +10,7 @@ CONSENT_VERSION = "2026-11"
 
 
 async def ask_consent(ctx: Ctx) -> Question:
-    other = "en" if ctx.identity.language == "id" else "id"
+    others = [code for code in ctx.settings.locale.available if code != ctx.identity.language]
     return Question(
         _(
             "Halo! Saya asisten posyandu ILP dari puskesmas Anda.\n\n"
@@ -23,7 +23,7 @@ async def ask_consent(ctx: Ctx) -> Question:
         (
             (_("Ya, saya setuju"), "yes"),
             (_("Tidak"), "no"),
-            (LANGUAGE_NAMES[other], f"lang_{other}"),
+            *((LANGUAGE_NAMES[code], f"lang_{code}") for code in others),
         ),
     )
 
@@ -31,8 +31,11 @@ async def ask_consent(ctx: Ctx) -> Question:
 async def on_consent(ctx: Ctx, answer: Answer) -> Next:
     """Stores the consent decision (or switches the text's language); asks the language next."""
     if answer.choice and answer.choice.startswith("lang_"):
-        ctx.identity.language = answer.choice[5:]
-        set_language(ctx.identity.language)
+        code = answer.choice[5:]
+        if code not in LANGUAGE_NAMES or code not in ctx.settings.locale.available:
+            raise Invalid(_("Mohon pilih: Ya, saya setuju, atau Tidak."))
+        ctx.identity.language = code
+        set_language(code)
         return "consent"
     if answer.choice not in ("yes", "no"):
         raise Invalid(_("Mohon pilih: Ya, saya setuju, atau Tidak."))
@@ -53,12 +56,12 @@ async def on_consent(ctx: Ctx, answer: Answer) -> Next:
 
 
 async def ask_language(ctx: Ctx) -> Question:
-    return Question(_("Terima kasih! Pilih bahasa:"), language_choices())
+    return Question(_("Terima kasih! Pilih bahasa:"), language_choices(ctx.settings.locale.available))
 
 
 async def on_language(ctx: Ctx, answer: Answer) -> Next:
     """Stores the language; registers the family next (or the menu if it is registered)."""
-    if answer.choice not in LANGUAGE_NAMES:
+    if answer.choice not in LANGUAGE_NAMES or answer.choice not in ctx.settings.locale.available:
         raise Invalid(_("Mohon pilih salah satu bahasa."))
     ctx.identity.language = answer.choice
     set_language(answer.choice)

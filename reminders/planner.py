@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 
-from care.calendar import next_session
 from db.database import Database
 from db.models import Family, Identity, Immunization, Outbox, Person, Posyandu, Puskesmas, ReminderItem
+from db.queries import next_day_of, posyandu_changes
 from reminders.messages import daily_text
 from reminders.rules import Member, ReminderPolicy, Seen, family_items
 
@@ -62,14 +62,14 @@ def zone_of(settings, code: str, stored: str) -> str:
 
 async def _posyandu(session, settings, day: date, zones: set[str] | None) -> dict[int, _Posyandu]:
     """The posyandu to plan, with each one's zone and next session on or after ``day``."""
-    rows = await session.execute(
-        select(Posyandu.id, Posyandu.name, Posyandu.schedule, Puskesmas.code, Puskesmas.timezone).join(Puskesmas)
-    )
+    rows = (await session.execute(select(Posyandu, Puskesmas.code, Puskesmas.timezone).join(Puskesmas))).all()
+    chosen = [(p, zone_of(settings, code, stored)) for p, code, stored in rows]
+    chosen = [(p, zone) for p, zone in chosen if zones is None or zone in zones]
+    changes = await posyandu_changes(session, [p.id for p, _zone in chosen])
     found: dict[int, _Posyandu] = {}
-    for pid, name, schedule, code, stored in rows.all():
-        zone = zone_of(settings, code, stored)
-        if zones is None or zone in zones:
-            found[pid] = _Posyandu(pid, name, zone, next_session(schedule, day) if schedule else None)
+    for p, zone in chosen:
+        session_day = next_day_of(p, day, changes[p.id])
+        found[p.id] = _Posyandu(p.id, p.name, zone, session_day.day if session_day else None)
     return found
 
 

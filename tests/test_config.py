@@ -65,3 +65,29 @@ def test_a_bad_file_is_reported(tmp_path):
     path.write_text("web:\n  port: 0\n")
     with pytest.raises(ConfigError, match="web.port"):
         load_settings(path, env={})
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ILPBOT_DATABSE_URL": "sqlite:///x"}, "ILPBOT_DATABSE_URL"),
+        ({"ILPBOT_TIMEZONE_PUSKESMAS": "x"}, "ILPBOT_TIMEZONE_PUSKESMAS"),
+        ({"ILPBOT_TELEGRAM_BASE_FILE_URL": "nope"}, "telegram.base_file_url"),
+        ({"ILPBOT_WEB_HOST": ""}, "web.host"),
+        ({"ILPBOT_REMINDERS_MORNING_HOUR": "21"}, "reminders.morning_hour"),
+        ({"ILPBOT_REMINDERS_POSYANDU_DAYS_BEFORE": "1,x"}, "reminders.posyandu_days_before"),
+    ],
+)
+def test_more_bad_values_name_their_key(env, named):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=env)
+    assert str(info.value).startswith(named)
+
+
+def test_care_overrides_are_checked_at_start(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("care:\n  overrides:\n    doses:\n      MR2: {recommended_monthz: 18}\n")
+    with pytest.raises(ConfigError, match="care.overrides.doses.MR2"):
+        load_settings(path, env={})
+    path.write_text("care:\n  je: true\n  overrides:\n    doses:\n      MR2: {recommended_months: 19}\n")
+    assert load_settings(path, env={}).care.je is True
