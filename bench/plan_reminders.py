@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKERS = int(os.environ.get("PLAN_WORKERS", os.cpu_count() or 1))
 sys.path.insert(0, str(ROOT))
 
 DOSES_BY_MONTH = [(0, "HB0"), (1, "BCG"), (1, "OPV1"), (2, "DPT_HB_HIB1"), (2, "OPV2"), (2, "PCV1"), (2, "RV1"),
@@ -123,14 +124,15 @@ def plan(path: Path, day: date) -> None:
         db = Database(url)
         counts_before = _counts(path)
         start = time.perf_counter()
-        result = await Planner(db, settings).plan_day(day)
+        result = await Planner(db, settings, workers=WORKERS).plan_day(day)
         wall = time.perf_counter() - start
         await db.dispose()
         counts_after = _counts(path)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"planned {day}: {result.messages} messages for {result.families_with_items} of {result.families} families; items {dict(result.items)}")
         print(f"rows written: outbox {counts_after[0] - counts_before[0]}, reminder_item {counts_after[1] - counts_before[1]}")
-        print(f"wall {wall:.1f} s, peak RSS {peak_mb:.0f} MB")
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"wall {wall:.1f} s, peak RSS {peak_mb:.0f} MB (each of {WORKERS} worker processes: at most {children:.0f} MB)")
 
     asyncio.run(run())
 

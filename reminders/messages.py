@@ -5,12 +5,24 @@ from collections.abc import Sequence
 from datetime import date
 
 from care.schedule import DOSE_LABELS, SERVICE_LABELS
-from content.i18n import _, format_date, grouped, use_locale
+from content.i18n import _, current_language, format_date, grouped, use_locale
 from reminders.rules import Item
 
 
+_LABELS: dict[tuple[str, str, str], str] = {}
+
+
 def _item_label(item: Item) -> str:
-    """The dose or service name of an item in the current language."""
+    """The dose or service name of an item in the current language (remembered per language)."""
+    key = (current_language(), item.kind, item.subject)
+    label = _LABELS.get(key)
+    if label is None:
+        label = _LABELS[key] = _make_label(item)
+    return label
+
+
+def _make_label(item: Item) -> str:
+    """The dose or service name of an item, translated now."""
     code = item.subject.split(":", 1)[0]
     if item.kind == "dose":
         label = _(DOSE_LABELS.get(code, code))

@@ -81,6 +81,33 @@ def posyandu_items(today: date, session_day: date | None, policy: ReminderPolicy
     return []
 
 
+#: services_due for people with no pregnancy, birth or history depends only on (day, sex, birth):
+#: a district of a million people has a few tens of thousands of those, so they are computed once.
+_PLAIN_SERVICES: dict[tuple, tuple] = {}
+_PLAIN_LIMIT = 200_000
+
+
+def _services(today: date, member: Member, schedule) -> tuple:
+    """The member's ServiceDue list, from the cache when nothing but age and sex matter."""
+    plain = member.hpht is None and member.delivered_on is None and not member.history
+    if plain:
+        key = (id(schedule), today, member.sex, member.birth)
+        found = _PLAIN_SERVICES.get(key)
+        if found is not None:
+            return found
+    result = tuple(
+        services_due(
+            today, sex=member.sex, birth=member.birth, hpht=member.hpht, delivered_on=member.delivered_on,
+            history=member.history, schedule=schedule,
+        )
+    )
+    if plain:
+        if len(_PLAIN_SERVICES) >= _PLAIN_LIMIT:
+            _PLAIN_SERVICES.clear()
+        _PLAIN_SERVICES[key] = result
+    return result
+
+
 def member_items(today: date, member: Member, policy: ReminderPolicy, schedule=None) -> list[Item]:
     """A member's doses and services due or overdue today."""
     items: list[Item] = []
@@ -90,10 +117,7 @@ def member_items(today: date, member: Member, policy: ReminderPolicy, schedule=N
                 # a dose's window can slide with the doses before it: its key counts from the birth
                 subject = f"{code}:again" if state.state == INVALID else code
                 items.append(Item("dose", subject, member.birth, member.id, member.name, state.state != DUE, state.latest))
-    for service in services_due(
-        today, sex=member.sex, birth=member.birth, hpht=member.hpht, delivered_on=member.delivered_on,
-        history=member.history, schedule=schedule,
-    ):
+    for service in _services(today, member, schedule):
         if service.code in REMINDED_SERVICES and service.earliest is not None:
             items.append(
                 Item("service", service.code, service.earliest, member.id, member.name,
