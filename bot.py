@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
-from datetime import date
+from datetime import UTC, date
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from channels.local import LocalChat
 from channels.telegram import TelegramChannel
@@ -21,21 +23,43 @@ from db.database import Database
 from db.demo import load_demo
 from db.migrate import upgrade
 from handlers.engine import Engine
+from reminders.dispatcher import Dispatcher
 from reminders.planner import Planner, outbox_status
+from reminders.scheduler import ReminderJobs
 from logs import setup_logging
 from web.app import build_app
 
 log = logging.getLogger("bot")
 
 
+async def start_reminders(settings: Settings, db: Database, engine: Engine, senders: dict) -> AsyncIOScheduler | None:
+    """The planner and the dispatcher, woken by APScheduler; None when reminders are switched off."""
+    r = settings.reminders
+    if not r.enabled:
+        return None
+    planner = Planner(db, settings, workers=os.cpu_count() or 1)
+    dispatcher = Dispatcher(
+        db, senders, rates={"telegram": r.telegram_rate or None},
+        per_chat_interval=r.per_chat_interval, quiet_hours=(r.quiet_start, r.quiet_end),
+    )
+    jobs = ReminderJobs(db, settings, planner, dispatcher)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    await jobs.install(scheduler)
+    scheduler.start()
+    asyncio.get_running_loop().create_task(jobs.catch_up())
+    return scheduler
+
+
 async def serve_telegram(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs Telegram (polling or webhook) and the web app until SIGINT/SIGTERM."""
+    """Runs Telegram (polling or webhook), the web app and the reminders until SIGINT/SIGTERM."""
     telegram = TelegramChannel(settings.telegram, engine.handle)
     app = build_app(db=db, telegram=telegram if settings.telegram.mode == "webhook" else None, telegram_config=settings.telegram)
+    await telegram.app.initialize()
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.web.host, settings.web.port).start()
     await telegram.start()
+    scheduler = await start_reminders(settings, db, engine, {"telegram": telegram.send_one})
     log.info("telegram %s mode; web on %s:%s", settings.telegram.mode, settings.web.host, settings.web.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -44,13 +68,22 @@ async def serve_telegram(settings: Settings, db: Database, engine: Engine) -> No
     try:
         await stop.wait()
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         await telegram.stop()
         await runner.cleanup()
 
 
 async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs the local chat in this terminal."""
-    await LocalChat(engine.handle).run()
+    """Runs the local chat in this terminal, reminders printed into it."""
+    logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
+    chat = LocalChat(engine.handle)
+    scheduler = await start_reminders(settings, db, engine, {"local": chat.deliver})
+    try:
+        await chat.run()
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 async def run(settings: Settings, *, local: bool) -> None:

@@ -74,6 +74,7 @@ class CareConfig:
 
 @dataclass(frozen=True)
 class RemindersConfig:
+    enabled: bool = True  # plan and send reminders in `run` / `chat`
     plan_hour: int = 6  # local hour at which each time zone's day is planned
     morning_hour: int = 7  # delivery slot "morning", local
     afternoon_hour: int = 15  # delivery slot "afternoon", local
@@ -300,6 +301,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     if any(not 0 <= d <= 14 for d in before):
         raise rem.fail("posyandu_days_before", "expected days from 0 to 14")
     reminders = RemindersConfig(
+        enabled=rem.bool("enabled", True),
         plan_hour=rem.int("plan_hour", 6, 0, 23),
         morning_hour=rem.int("morning_hour", 7, 0, 23),
         afternoon_hour=rem.int("afternoon_hour", 15, 0, 23),

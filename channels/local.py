@@ -36,6 +36,13 @@ class LocalChat:
         self.handle = handle
         self.address = address
 
+    async def deliver(self, address: str, reply: Reply) -> str:
+        """The outbox sender of the local chat: a reminder is printed into the conversation."""
+        self._sent = getattr(self, "_sent", 0) + 1
+        sys.stdout.write("\n" + render([reply]) + "\n> ")
+        sys.stdout.flush()
+        return f"local-{self._sent}"
+
     def incoming(self, line: str) -> Incoming:
         """The message for one typed line."""
         return Incoming(channel=CHANNEL, address=self.address, text=line)

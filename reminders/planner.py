@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
@@ -175,7 +176,11 @@ class Planner:
     def _executor(self) -> Executor:
         """Worker processes when configured (``workers`` > 1), else this process."""
         if self.workers > 1:
-            return ProcessPoolExecutor(self.workers, initializer=init_decider, initargs=(self.policy, self.care_overrides))
+            # forkserver, not fork: the bot has threads (database, stdin) that a forked child would inherit mid-lock
+            return ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                initializer=init_decider, initargs=(self.policy, self.care_overrides),
+            )
         init_decider(self.policy, self.care_overrides)
         return _InProcess()
 

@@ -33,6 +33,8 @@ class BotProcess:
             "ILPBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
             "ILPBOT_DATABASE_URL": db_url,
             "ILPBOT_WEB_PORT": str(self.port),
+            # reminders run on the real clock; the conversation tests keep the chat to themselves
+            "ILPBOT_REMINDERS_ENABLED": "false",
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None
