@@ -51,8 +51,9 @@ class ReminderJobs:
                 await self.plan_zone(zone)
 
     async def dispatch(self) -> None:
-        """Sends one batch of what is due."""
-        await self.dispatcher.run_once()
+        """Sends what is due, batch after batch, until nothing is left (the next tick comes back)."""
+        while (await self.dispatcher.run_once()).claimed:
+            pass
 
     async def prune(self) -> None:
         """Forgets inbound message ids older than a week."""

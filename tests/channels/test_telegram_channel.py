@@ -100,3 +100,26 @@ async def test_provider_errors_map_to_shared_classes():
                 await channel.send(5151, [Reply("c")])
         finally:
             await channel.app.shutdown()
+
+
+def test_split_counts_utf16_units():
+    text = "\U0001F600" * 3000  # 6,000 UTF-16 units
+    pieces = split_text(text)
+    from channels.telegram import utf16_len
+
+    assert all(utf16_len(p) <= 4096 for p in pieces) and "".join(pieces) == text
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_an_unanswerable_press_and_a_429_lose_no_reply():
+    async with FakeTelegram() as fake:
+        channel, seen = await _channel(fake, [Reply("Jawaban")])
+        try:
+            await channel.send(6161, [Reply("Pilih:", (Choice("Ya", "1.yes"),))])
+            fake.fail_next("answerCallbackQuery", error_code=400, description="Bad Request: query is too old")
+            fake.fail_next("sendMessage", error_code=429, retry_after=1)
+            await channel.on_update(Update.de_json(fake.callback_update(6161, "1.yes"), channel.app.bot))
+            assert seen and seen[0].choice == "1.yes"
+            assert fake.texts_to(6161)[-1] == "Jawaban"
+        finally:
+            await channel.app.shutdown()

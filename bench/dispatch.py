@@ -1,0 +1,250 @@
+"""Outbox dispatch through the fake Bot API: achieved rate at Telegram's limit, and unlimited throughput.
+
+A SQLite file (migrated with ``db.migrate.upgrade``) is filled with outbox rows for distinct chats;
+one :class:`reminders.dispatcher.Dispatcher` sends them through ``TelegramChannel.send_one`` to a
+FakeTelegram running in a separate process on 127.0.0.1 (so the fake's CPU is not the bot's).
+
+* rate run: the fake enforces Telegram's flood control (30/s global, 1/s per chat) and answers 429
+  when exceeded; the dispatcher runs at ``--rate`` (30/s). Pass: achieved >= 95% of the rate, no 429.
+  By default 3,000 rows (100 s); ``--rate-rows 20000`` for the full 20,000 (11 minutes).
+* unlimited run: no rate limit anywhere; 20,000 rows. Target: >= 500 messages per second.
+
+Both runs: duplicates counted by the fake (same chat and text twice) must be 0, every row "sent".
+Quiet hours are switched off (the bench must not depend on the hour it is run at).
+
+    python bench/dispatch.py [--rows 20000] [--rate-rows 3000] [--rate 30] [--only rate|unlimited] [--sender lean|ptb]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from channels.messages import Incoming, Reply  # noqa: E402
+from channels.telegram import TelegramChannel  # noqa: E402
+from config import TelegramConfig  # noqa: E402
+from db.database import Database  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.models import Identity, Outbox  # noqa: E402
+from reminders.dispatcher import FINAL_STATES, Dispatcher  # noqa: E402
+
+TEXT = ("Selamat pagi, Ibu {n}. Besok Selasa ada posyandu di Posyandu Nagasepaha jam 08.00 WITA. "
+        "Bawa buku KIA: imunisasi DPT-HB-Hib 2 dan vitamin A sudah waktunya.")
+
+
+# ------------------------------------------------------------------ the fake, in its own process
+
+
+async def _fake_server() -> None:
+    """Runs FakeTelegram; answers one-line commands on stdin with one JSON line on stdout."""
+    from tests.fakes.telegram_api import FakeTelegram
+
+    loop = asyncio.get_running_loop()
+    async with FakeTelegram() as fake:
+        print(json.dumps({"url": fake.base_url, "file_url": fake.base_file_url, "token": fake.token}), flush=True)
+        started_cpu = time.process_time()
+        while True:
+            line = (await loop.run_in_executor(None, sys.stdin.readline)).split()
+            if not line or line[0] == "quit":
+                return
+            if line[0] == "reset":
+                fake.reset()
+                started_cpu = time.process_time()
+                answer: dict = {"ok": True}
+            elif line[0] == "enforce":
+                fake.enforce_rate(per_chat_per_second=float(line[1]), global_per_second=float(line[2]))
+                answer = {"ok": True}
+            else:  # stats
+                sends = [c.at for c in fake.sent if c.method == "sendMessage"]
+                span = (max(sends) - min(sends)) if len(sends) > 1 else 0.0
+                answer = {
+                    "sent": len(sends),
+                    "distinct": len(fake.count_texts()),
+                    "duplicates": fake.duplicates,
+                    "rejected": len(fake.rejected),
+                    "too_many_requests": sum(1 for c in fake.rejected if c.error_code == 429),
+                    "rate_violations": fake.rate_violations,
+                    "span": span,
+                    "server_rate": (len(sends) - 1) / span if span else 0.0,
+                    "cpu": time.process_time() - started_cpu,
+                }
+            print(json.dumps(answer), flush=True)
+
+
+class FakeProcess:
+    """The fake Bot API in a child process, driven over its stdin/stdout."""
+
+    def __init__(self) -> None:
+        root = Path(__file__).resolve().parent.parent
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--fake-server"], cwd=root,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )
+        self.info = json.loads(self.proc.stdout.readline())
+
+    def ask(self, command: str) -> dict:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        try:
+            self.ask("quit")
+        except (BrokenPipeError, ValueError, json.JSONDecodeError):
+            pass
+        self.proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ one run
+
+
+async def _fill(db: Database, rows: int, now: datetime) -> None:
+    """``rows`` identities with one due outbox row each (distinct chats)."""
+    async with db.write() as session:
+        await session.execute(insert(Identity), [
+            {"channel": "telegram", "address": str(7_000_000_000 + i), "language": "id", "role": "family",
+             "consent": "given", "consent_version": "2026-11", "consent_at": now, "created_at": now}
+            for i in range(rows)
+        ])
+        ids = (await session.execute(select(Identity.id, Identity.address).order_by(Identity.id))).all()
+        await session.execute(insert(Outbox), [
+            {"key": f"daily:{identity_id}:bench", "identity_id": identity_id, "channel": "telegram", "address": address,
+             "kind": "daily", "body": {"text": TEXT.format(n=i), "lang": "id"}, "timezone": "Asia/Makassar",
+             "state": "pending", "not_before": now - timedelta(minutes=1), "expires_at": now + timedelta(days=1),
+             "attempts": 0, "created_at": now}
+            for i, (identity_id, address) in enumerate(ids)
+        ])
+
+
+async def _no_handler(incoming: Incoming) -> list[Reply]:
+    return []
+
+
+async def run(fake: FakeProcess, rows: int, rate: float | None, args) -> dict:
+    """Sends ``rows`` messages at ``rate`` (None: unlimited); returns the figures."""
+    fake.ask("reset")
+    if rate is not None:
+        fake.ask("enforce 1 30")  # Telegram's documented limits; 429 beyond them
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'dispatch.sqlite3'}"
+        await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+        db = Database(url)
+        await _fill(db, rows, datetime.now(UTC))
+        config = TelegramConfig(token=fake.info["token"], base_url=fake.info["url"], base_file_url=fake.info["file_url"])
+        channel = TelegramChannel(config, _no_handler, rate_limit=False)
+        sender = channel.send_one
+        if args.sender == "ptb":  # the same messages through PTB's Bot (for comparison)
+            await channel.app.bot.initialize()
+
+            async def ptb_send(address: str, reply: Reply) -> str:
+                return str((await channel.send(int(address), [reply]))[-1])
+
+            sender = ptb_send
+
+        dispatcher = Dispatcher(
+            db, {"telegram": sender}, rates={"telegram": rate}, quiet_hours=(0, 0),
+            batch=args.batch, concurrency=args.concurrency, idle_seconds=0.05,
+        )
+        stop = asyncio.Event()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        loop = asyncio.create_task(dispatcher.run(stop))
+        t = dispatcher.totals
+        while t.sent + t.failed + t.blocked + t.expired + t.cancelled < rows and not loop.done():
+            await asyncio.sleep(0.01)
+        stop.set()
+        await loop
+        elapsed, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        if args.sender == "ptb":
+            await channel.app.bot.shutdown()
+        await channel.stop()
+        async with db.read() as session:
+            by_state = dict((await session.execute(select(Outbox.state, func.count()).group_by(Outbox.state))).all())
+        await db.dispose()
+    server = fake.ask("stats")
+    return {
+        "rows": rows, "rate": rate, "sender": args.sender, "elapsed": elapsed, "achieved": t.sent / elapsed, "bot_cpu": cpu,
+        "states": by_state, "stats": t.as_dict(), "server": server,
+        "complete": set(by_state) <= FINAL_STATES and by_state.get("sent") == rows,
+    }
+
+
+def report(name: str, result: dict, target: float, *, rate_run: bool) -> bool:
+    server = result["server"]
+    print(f"\n== {name}: {result['rows']} rows, dispatcher rate {result['rate'] or 'unlimited'}, sender {result['sender']}")
+    print(f"  wall {result['elapsed']:.2f} s, achieved {result['achieved']:.1f} msg/s "
+          f"(fake's first to last send: {server['server_rate']:.1f} msg/s over {server['span']:.1f} s)")
+    print(f"  bot process CPU {result['bot_cpu']:.1f} s ({result['bot_cpu'] / result['elapsed']:.0%} of one core), "
+          f"fake process CPU {server['cpu']:.1f} s")
+    print(f"  outbox states {result['states']}")
+    print(f"  dispatcher {result['stats']}")
+    print(f"  fake: {server['sent']} sendMessage, {server['distinct']} distinct (chat, text), duplicates {server['duplicates']}, "
+          f"429s {server['too_many_requests']}, rejected {server['rejected']}")
+    ok = result["complete"] and server["duplicates"] == 0 and server["sent"] == result["rows"]
+    ok = ok and result["achieved"] >= target
+    if rate_run:
+        ok = ok and server["too_many_requests"] == 0
+    print(f"  target: >= {target:.1f} msg/s{', zero 429' if rate_run else ''}, zero duplicates -> {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def machine() -> str:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{platform.node()}: {os.cpu_count()} cores {model}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+
+
+async def main_async(args) -> int:
+    print(machine())
+    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    fake = FakeProcess()
+    ok = True
+    try:
+        if args.only in (None, "rate"):
+            result = await run(fake, args.rate_rows, args.rate, args)
+            ok &= report("rate", result, 0.95 * args.rate, rate_run=True)
+        if args.only in (None, "unlimited"):
+            result = await run(fake, args.rows, None, args)
+            ok &= report("unlimited", result, 500.0, rate_run=False)
+    finally:
+        fake.close()
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000, help="rows for the unlimited run")
+    parser.add_argument("--rate-rows", type=int, default=3_000, help="rows for the rate run (20000 = 11 minutes)")
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--only", choices=("rate", "unlimited"))
+    parser.add_argument("--sender", choices=("lean", "ptb"), default="lean",
+                        help="TelegramChannel.send_one (lean aiohttp) or PTB's Bot via TelegramChannel.send")
+    parser.add_argument("--fake-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.fake_server:
+        asyncio.run(_fake_server())
+        return
+    sys.exit(asyncio.run(main_async(args)))
+
+
+if __name__ == "__main__":
+    main()
