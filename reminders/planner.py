@@ -1,10 +1,12 @@
 """The daily plan: for one local date, every consenting family's reminder goes into the outbox.
 
-Per time zone, once a day (APScheduler only wakes it): families are read in chunks of consecutive ids;
-the pure rules of ``reminders.rules`` decide each family's items (in worker processes, so that a
-district of a million people plans in about a minute on two cores); the items are recorded
-(``reminder_item``, one row per item key) and one outbox row per reachable chat is written under the key
-``daily:<identity>:<date>``. Planning the same day twice adds nothing. The dispatcher sends what is due.
+Per time zone, once a day (APScheduler only wakes it). The families are cut into ranges of
+consecutive ids; for each range a worker reads the chats, members, doses given and items already
+reminded, the pure rules of ``reminders.rules`` decide the items, and the worker hands back rows ready
+to insert. The main process writes them: the items (``reminder_item``, one row per item key) and one
+outbox row per reachable chat under the key ``daily:<identity>:<date>``. Planning the same day twice
+adds nothing. Worker processes let a district of a million people plan in about a minute on two
+cores; without them (tests, small installations) the same code runs in the calling process.
 """
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ import json
 import logging
 import multiprocessing
 import os
+import sqlite3
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -32,6 +35,20 @@ log = logging.getLogger(__name__)
 
 CHUNK = 2000
 SAMPLES = 3
+
+IDENTITY_SQL = (
+    "SELECT id, family_id, channel, address, language, reminder_slot FROM identity "
+    "WHERE family_id BETWEEN {first} AND {last} AND consent = 'given' AND opted_out_at IS NULL AND unreachable_at IS NULL"
+)
+DOSE_SQL = (
+    "SELECT i.person_id, i.dose, i.given_on FROM immunization i JOIN person p ON p.id = i.person_id "
+    "WHERE p.family_id BETWEEN {first} AND {last} ORDER BY i.given_on"
+)
+PERSON_SQL = (
+    "SELECT id, family_id, name, sex, birth_date, hpht, delivered_on FROM person "
+    "WHERE family_id BETWEEN {first} AND {last} ORDER BY id"
+)
+SEEN_SQL = "SELECT key, times, last_planned_on FROM reminder_item WHERE family_id BETWEEN {first} AND {last}"
 
 
 @dataclass
@@ -57,6 +74,31 @@ class PosyanduPlan:
     session_day: date | None
 
 
+@dataclass(frozen=True)
+class RangeJob:
+    """One range of families to plan: everything a worker needs besides the database."""
+
+    day: date
+    families: list[tuple[int, str, int]]  # (id, name, posyandu id), ascending ids
+    posyandu: dict[int, PosyanduPlan]
+    slots: tuple[int, int, int]  # morning hour, afternoon hour, quiet start
+    created_at: datetime
+
+
+@dataclass
+class RangeOut:
+    """A worker's answer: rows to insert and what to count."""
+
+    new_items: list[tuple] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)
+    outbox: list[tuple] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    families: int = 0
+    with_items: int = 0
+    messages: int = 0
+    samples: list[str] = field(default_factory=list)
+
+
 def policy_from(settings) -> ReminderPolicy:
     """The rules' policy from the configuration."""
     r = settings.reminders
@@ -80,63 +122,141 @@ def _date(value) -> date | None:
     return date.fromisoformat(value[:10])
 
 
-# -- deciding (runs in worker processes) ---------------------------------------------------------
+def _sqlite_ts(value: datetime | None) -> str | None:
+    """A UTC datetime in the text form SQLAlchemy stores in SQLite (naive, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# -- the worker side: read a range, decide, shape rows ---------------------------------------------
 
 _WORKER: dict = {}
 
 
-def init_decider(policy: ReminderPolicy, care_overrides: dict) -> None:
-    """Prepares a process to decide chunks: the policy and the district's care schedule."""
+def init_worker(policy: ReminderPolicy, care_overrides: dict, url: str) -> None:
+    """Prepares a process to plan ranges: the policy, the district's schedule, a database reader."""
     from care.schedule import apply_overrides
 
-    _WORKER["policy"] = policy
-    _WORKER["schedule"] = apply_overrides(care_overrides)
+    _WORKER.clear()
+    _WORKER.update(policy=policy, schedule=apply_overrides(care_overrides), url=url, sqlite=url.startswith("sqlite"))
 
 
-def decide_chunk(day: date, chunk: dict, posyandu: dict[int, PosyanduPlan]) -> tuple[list, Counter, int, int, list[str]]:
-    """Items and texts of one chunk: (plans, item counts, families seen, families with items, samples)."""
-    policy, schedule = _WORKER["policy"], _WORKER["schedule"]
-    plans, counts, samples = [], Counter(), []
-    with_items = 0
-    seen = chunk["seen"]
-    for family_id, family_name, posyandu_id in chunk["families"]:
-        identities = chunk["identities"].get(family_id)
+def _rows_sqlite(sql: str) -> list[tuple]:
+    """Rows from SQLite through the standard driver (read-only, no async hops: much faster)."""
+    conn = _WORKER.get("sqlite_conn")
+    if conn is None:
+        path = _WORKER["url"].split(":///", 1)[1]
+        conn = _WORKER["sqlite_conn"] = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=10000")
+    return conn.execute(sql).fetchall()
+
+
+def _rows_async(sqls: list[str]) -> list[list[tuple]]:
+    """Rows from PostgreSQL through the project's async engine, on this worker's own loop."""
+    loop = _WORKER.get("loop")
+    if loop is None:
+        loop = _WORKER["loop"] = asyncio.new_event_loop()
+        _WORKER["db"] = Database(_WORKER["url"])
+
+    async def run() -> list[list[tuple]]:
+        async with _WORKER["db"].read() as session:
+            conn = await session.connection()
+            return [[tuple(r) for r in (await conn.execute(text(sql))).all()] for sql in sqls]
+
+    return loop.run_until_complete(run())
+
+
+def range_sql(first: int, last: int) -> list[str]:
+    """The four queries of a range of families."""
+    return [s.format(first=int(first), last=int(last)) for s in (IDENTITY_SQL, DOSE_SQL, PERSON_SQL, SEEN_SQL)]
+
+
+def read_range(first: int, last: int) -> dict:
+    """Chats, members, doses given and items seen for families ``first``..``last`` (in a worker)."""
+    sqls = range_sql(first, last)
+    rows = [_rows_sqlite(sql) for sql in sqls] if _WORKER["sqlite"] else _rows_async(sqls)
+    return range_data(*rows)
+
+
+def range_data(ident_rows, dose_rows, person_rows, seen_rows) -> dict:
+    """The rows of a range shaped for the rules."""
+    identities = defaultdict(list)
+    for iid, fid, channel, address, lang, slot in ident_rows:
+        identities[fid].append((iid, channel, address, lang, slot))
+    given = defaultdict(dict)
+    for person_id, dose, given_on in dose_rows:
+        given[person_id][dose] = _date(given_on)
+    people = defaultdict(list)
+    for pid, fid, name, sex, birth, hpht, delivered in person_rows:
+        people[fid].append(Member(pid, name, sex, _date(birth), _date(hpht), _date(delivered), given.get(pid, {})))
+    seen = {key: Seen(times, _date(last_planned)) for key, times, last_planned in seen_rows}
+    return {"identities": identities, "people": people, "seen": seen}
+
+
+def plan_range(job: RangeJob) -> RangeOut:
+    """A worker's task: reads one range of families and decides it."""
+    return decide_range(job, read_range(job.families[0][0], job.families[-1][0]))
+
+
+def decide_range(job: RangeJob, data: dict) -> RangeOut:
+    """Decides the items and texts of one range of families and shapes the rows to insert."""
+    policy, schedule, sqlite = _WORKER["policy"], _WORKER["schedule"], _WORKER["sqlite"]
+    seen = data["seen"]
+    day, (morning, afternoon, quiet_start) = job.day, job.slots
+    out = RangeOut(families=len(job.families))
+    created = _sqlite_ts(job.created_at) if sqlite else job.created_at
+    day_value = day.isoformat() if sqlite else day
+    slot_cache: dict[tuple[str, int], object] = {}
+
+    def at(zone: str, hour: int):
+        key = (zone, hour)
+        if key not in slot_cache:
+            moment = slot_time(day, hour, zone)
+            slot_cache[key] = _sqlite_ts(moment) if sqlite else moment
+        return slot_cache[key]
+
+    for family_id, family_name, posyandu_id in job.families:
+        identities = data["identities"].get(family_id)
         if not identities:
             continue
-        post = posyandu[posyandu_id]
-        items = family_items(day, family_id, chunk["people"].get(family_id, ()), post.session_day, seen, policy, schedule)
+        post = job.posyandu[posyandu_id]
+        items = family_items(day, family_id, data["people"].get(family_id, ()), post.session_day, seen, policy, schedule)
         if not items:
             continue
-        with_items += 1
-        counts.update(item.kind for item in items)
-        texts = {}
-        messages = []
-        for identity in identities:
-            lang = identity[3]
+        out.with_items += 1
+        out.counts.update(item.kind for item in items)
+        for item in items:
+            key = item.key(family_id)
+            if key in seen:
+                out.repeated.append(key)
+            else:
+                due = item.due_on.isoformat() if sqlite else item.due_on
+                out.new_items.append((key, family_id, item.person_id, item.kind, item.subject, due, 1, day_value, created))
+        summary = [[i.kind, i.subject, i.person_name] for i in items]
+        texts: dict[str, str] = {}
+        for identity_id, channel, address, lang, slot in identities:
             if lang not in texts:
                 texts[lang] = daily_text(family_name, post.name, items, day, lang)
-            messages.append((identity, texts[lang]))
-            if len(samples) < SAMPLES:
-                samples.append(texts[lang])
-        plans.append((family_id, post.zone, items, messages, [item.key(family_id) in seen for item in items]))
-    return plans, counts, len(chunk["families"]), with_items, samples
+            body = {"text": texts[lang], "lang": lang, "items": summary}
+            hour = afternoon if slot == "afternoon" else morning
+            out.outbox.append(
+                (f"daily:{identity_id}:{day.isoformat()}", identity_id, channel, address, "daily", post.zone,
+                 json.dumps(body, ensure_ascii=False) if sqlite else body, "pending",
+                 at(post.zone, hour), at(post.zone, quiet_start), 0, created)
+            )
+            out.messages += 1
+            if len(out.samples) < SAMPLES:
+                out.samples.append(texts[lang])
+    return out
 
 
-class _InProcess(Executor):
-    """Runs the decider in this process (tests, dry runs of a small district)."""
+# -- the main side: ranges out, rows in ---------------------------------------------------------------
 
-    def submit(self, fn, /, *args, **kwargs):
-        from concurrent.futures import Future
+ITEM_COLUMNS = ("key", "family_id", "person_id", "kind", "subject", "due_on", "times", "last_planned_on", "created_at")
+OUTBOX_COLUMNS = ("key", "identity_id", "channel", "address", "kind", "timezone", "body", "state", "not_before",
+                  "expires_at", "attempts", "created_at")
 
-        future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
-            future.set_exception(exc)
-        return future
-
-
-# -- the planner ----------------------------------------------------------------------------------
 
 class Planner:
     """Plans days into the outbox; built once with the database and the configuration."""
@@ -154,49 +274,53 @@ class Planner:
         result = PlanResult(day=day, dry_run=dry_run)
         async with self.db.read() as session:
             posyandu = await self._posyandu(session, day, set(zones) if zones is not None else None)
-        if not posyandu:
+            families = await self._families(session, posyandu) if posyandu else []
+        if not families:
             return result
-        executor = self._executor()
+        r = self.settings.reminders
+        slots = (r.morning_hour, r.afternoon_hour, r.quiet_start)
+        now = self.clock()
+        jobs = [RangeJob(day, families[i:i + chunk], posyandu, slots, now) for i in range(0, len(families), chunk)]
+        args = (self.policy, self.care_overrides, self.db.url)
+        if self.workers <= 1:
+            init_worker(*args)
+            for job in jobs:
+                data = await self._read(job.families[0][0], job.families[-1][0])
+                await self._take(decide_range(job, data), result, day, dry_run)
+            return result
+        # forkserver, not fork: the bot has threads (database, stdin) that a forked child would inherit mid-lock
+        executor = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("forkserver"), initializer=init_worker, initargs=args,
+        )
         loop = asyncio.get_running_loop()
-        decisions: deque = deque()
-        writing: asyncio.Task | None = None
         try:
-            async for data in self._chunks(posyandu, chunk):
-                decisions.append(loop.run_in_executor(executor, decide_chunk, day, data, posyandu))
-                while len(decisions) > max(1, self.workers):
-                    writing = await self._take(decisions.popleft(), result, day, dry_run, writing)
-            while decisions:
-                writing = await self._take(decisions.popleft(), result, day, dry_run, writing)
-            if writing is not None:
-                await writing
+            pending: deque = deque()
+            for job in jobs:
+                pending.append(loop.run_in_executor(executor, plan_range, job))
+                while len(pending) > 2 * self.workers:
+                    await self._take(await pending.popleft(), result, day, dry_run)
+            while pending:
+                await self._take(await pending.popleft(), result, day, dry_run)
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         return result
 
-    def _executor(self) -> Executor:
-        """Worker processes when configured (``workers`` > 1), else this process."""
-        if self.workers > 1:
-            # forkserver, not fork: the bot has threads (database, stdin) that a forked child would inherit mid-lock
-            return ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("forkserver"),
-                initializer=init_decider, initargs=(self.policy, self.care_overrides),
-            )
-        init_decider(self.policy, self.care_overrides)
-        return _InProcess()
+    async def _read(self, first: int, last: int) -> dict:
+        """A range's rows read in this process, through the async engine."""
+        async with self.db.read() as session:
+            conn = await session.connection()
+            rows = [[tuple(r) for r in (await conn.execute(text(sql))).all()] for sql in range_sql(first, last)]
+        return range_data(*rows)
 
-    async def _take(self, decision, result: PlanResult, day: date, dry_run: bool, writing):
-        """Counts one decided chunk and starts writing it once the previous write is done."""
-        plans, counts, families, with_items, samples = await decision
-        result.families += families
-        result.families_with_items += with_items
-        result.items.update(counts)
-        result.messages += sum(len(p[3]) for p in plans)
-        result.samples.extend(samples[: SAMPLES - len(result.samples)])
-        if writing is not None:
-            await writing
-        if plans and not dry_run:
-            return asyncio.create_task(self._write(day, plans))
-        return None
+    async def _take(self, out: RangeOut, result: PlanResult, day: date, dry_run: bool) -> None:
+        """Counts one planned range and writes its rows."""
+        result.families += out.families
+        result.families_with_items += out.with_items
+        result.messages += out.messages
+        result.items.update(out.counts)
+        result.samples.extend(out.samples[: SAMPLES - len(result.samples)])
+        if not dry_run and (out.new_items or out.outbox or out.repeated):
+            await self._write(day, out)
 
     async def _posyandu(self, session, day: date, zones: set[str] | None) -> dict[int, PosyanduPlan]:
         """The posyandu to plan, with each one's zone and next session on or after ``day``."""
@@ -210,115 +334,41 @@ class Planner:
             found[p.id] = PosyanduPlan(p.id, p.name, zone, session_day.day if session_day else None)
         return found
 
-    async def _chunks(self, posyandu: dict[int, PosyanduPlan], size: int):
-        """Chunks of consecutive registered families with their chats, members, doses and seen items."""
-        last_id = 0
-        wanted = set(posyandu)
-        while True:
-            async with self.db.read() as session:
-                conn = await session.connection()
-                rows = (await conn.execute(
-                    text("SELECT id, name, posyandu_id FROM family WHERE id > :last AND registered_at IS NOT NULL ORDER BY id LIMIT :n"),
-                    {"last": last_id, "n": size},
-                )).all()
-                if not rows:
-                    return
-                first, last_id = rows[0][0], rows[-1][0]
-                families = [tuple(r) for r in rows if r[2] in wanted]
-                if families:
-                    yield await self._read_chunk(conn, families, first, last_id)
+    async def _families(self, session, posyandu: dict[int, PosyanduPlan]) -> list[tuple[int, str, int]]:
+        """Every registered family of the chosen posyandu, by ascending id."""
+        conn = await session.connection()
+        rows = await conn.execute(text("SELECT id, name, posyandu_id FROM family WHERE registered_at IS NOT NULL ORDER BY id"))
+        return [tuple(r) for r in rows if r[2] in posyandu]
 
-    async def _read_chunk(self, conn, families: list[tuple], first: int, last: int) -> dict:
-        """The rows of one chunk, read by family id range (raw values, converted here)."""
-        span = {"first": first, "last": last}
-        identities = defaultdict(list)
-        for row in await conn.execute(text(
-            "SELECT id, family_id, channel, language, address, reminder_slot FROM identity "
-            "WHERE family_id BETWEEN :first AND :last AND consent = 'given' "
-            "AND opted_out_at IS NULL AND unreachable_at IS NULL"), span):
-            identities[row[1]].append((row[0], row[2], row[4], row[3], row[5]))
-        given = defaultdict(dict)
-        for person_id, dose, given_on in await conn.execute(text(
-            "SELECT i.person_id, i.dose, i.given_on FROM immunization i JOIN person p ON p.id = i.person_id "
-            "WHERE p.family_id BETWEEN :first AND :last ORDER BY i.given_on"), span):
-            given[person_id][dose] = _date(given_on)
-        people = defaultdict(list)
-        for pid, fid, name, sex, birth, hpht, delivered in await conn.execute(text(
-            "SELECT id, family_id, name, sex, birth_date, hpht, delivered_on FROM person "
-            "WHERE family_id BETWEEN :first AND :last ORDER BY id"), span):
-            people[fid].append(Member(pid, name, sex, _date(birth), _date(hpht), _date(delivered), given.get(pid, {})))
-        seen = {}
-        for key, times, last_planned in await conn.execute(text(
-            "SELECT key, times, last_planned_on FROM reminder_item WHERE family_id BETWEEN :first AND :last"), span):
-            seen[key] = Seen(times, _date(last_planned))
-        return {"families": families, "identities": dict(identities), "people": dict(people), "seen": seen}
-
-    async def _write(self, day: date, plans) -> None:
-        """Records the items and writes the outbox rows of a chunk in one transaction."""
-        now = self.clock()
-        r = self.settings.reminders
-        new_items, repeated, outbox_rows = [], [], []
-        for family_id, zone, items, messages, known in plans:
-            for item, was_seen in zip(items, known):
-                key = item.key(family_id)
-                if was_seen:
-                    repeated.append(key)
-                else:
-                    new_items.append((key, family_id, item.person_id, item.kind, item.subject, item.due_on, 1, day, now))
-            for (identity_id, channel, address, lang, slot), body_text in messages:
-                hour = r.afternoon_hour if slot == "afternoon" else r.morning_hour
-                body = {"text": body_text, "lang": lang, "items": [[i.kind, i.subject, i.person_name] for i in items]}
-                outbox_rows.append(
-                    (f"daily:{identity_id}:{day.isoformat()}", identity_id, channel, address, "daily", zone, body,
-                     "pending", slot_time(day, hour, zone), slot_time(day, r.quiet_start, zone), 0, now)
-                )
+    async def _write(self, day: date, out: RangeOut) -> None:
+        """Inserts a range's items and outbox rows and counts the repeated items, in one transaction."""
         async with self.db.write() as session:
             if self.db.is_sqlite:
-                await self._write_sqlite(session, new_items, outbox_rows)
+                conn = await session.connection()
+                if out.new_items:
+                    await conn.exec_driver_sql(
+                        f"INSERT OR IGNORE INTO reminder_item ({', '.join(ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(ITEM_COLUMNS))})",
+                        out.new_items,
+                    )
+                if out.outbox:
+                    await conn.exec_driver_sql(
+                        f"INSERT OR IGNORE INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join('?' * len(OUTBOX_COLUMNS))})",
+                        out.outbox,
+                    )
             else:
-                await self._write_core(session, new_items, outbox_rows)
-            for start in range(0, len(repeated), 500):
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                if out.new_items:
+                    await session.execute(pg_insert(ReminderItem.__table__).on_conflict_do_nothing(), [dict(zip(ITEM_COLUMNS, r)) for r in out.new_items])
+                if out.outbox:
+                    await session.execute(pg_insert(Outbox.__table__).on_conflict_do_nothing(), [dict(zip(OUTBOX_COLUMNS, r)) for r in out.outbox])
+            for start in range(0, len(out.repeated), 500):
                 await session.execute(
                     update(ReminderItem)
                     .where(ReminderItem.key.in_(bindparam("keys", expanding=True)), ReminderItem.last_planned_on < day)
                     .values(times=ReminderItem.times + 1, last_planned_on=day),
-                    {"keys": repeated[start:start + 500]},
+                    {"keys": out.repeated[start:start + 500]},
                 )
-
-    async def _write_sqlite(self, session, new_items: list[tuple], outbox_rows: list[tuple]) -> None:
-        """SQLite: plain executemany with values already in SQLite's storage formats."""
-        conn = await session.connection()
-        if new_items:
-            await conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO reminder_item (key, family_id, person_id, kind, subject, due_on, times, last_planned_on, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(k, f, p, kind, s, d.isoformat(), t, lp.isoformat(), _sqlite_ts(c)) for k, f, p, kind, s, d, t, lp, c in new_items],
-            )
-        if outbox_rows:
-            await conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO outbox (key, identity_id, channel, address, kind, timezone, body, state, not_before, expires_at, attempts, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(k, i, ch, a, kind, z, json.dumps(b, ensure_ascii=False), st, _sqlite_ts(nb), _sqlite_ts(ex), at, _sqlite_ts(c))
-                 for k, i, ch, a, kind, z, b, st, nb, ex, at, c in outbox_rows],
-            )
-
-    async def _write_core(self, session, new_items: list[tuple], outbox_rows: list[tuple]) -> None:
-        """PostgreSQL: Core INSERT ... ON CONFLICT DO NOTHING, executemany."""
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        item_cols = ("key", "family_id", "person_id", "kind", "subject", "due_on", "times", "last_planned_on", "created_at")
-        outbox_cols = ("key", "identity_id", "channel", "address", "kind", "timezone", "body", "state", "not_before", "expires_at", "attempts", "created_at")
-        if new_items:
-            await session.execute(pg_insert(ReminderItem.__table__).on_conflict_do_nothing(), [dict(zip(item_cols, row)) for row in new_items])
-        if outbox_rows:
-            await session.execute(pg_insert(Outbox.__table__).on_conflict_do_nothing(), [dict(zip(outbox_cols, row)) for row in outbox_rows])
-
-
-def _sqlite_ts(value: datetime | None) -> str | None:
-    """A UTC datetime in the text form SQLAlchemy stores in SQLite (naive, microseconds)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 async def outbox_status(db: Database) -> list[tuple[str, str, int]]:
@@ -328,6 +378,3 @@ async def outbox_status(db: Database) -> list[tuple[str, str, int]]:
             select(Outbox.channel, Outbox.state, func.count()).group_by(Outbox.channel, Outbox.state).order_by(Outbox.channel, Outbox.state)
         )
         return [tuple(r) for r in rows.all()]
-
-
-__all__ = ["Planner", "PlanResult", "PosyanduPlan", "outbox_status", "slot_time", "decide_chunk", "init_decider"]

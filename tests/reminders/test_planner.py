@@ -120,3 +120,16 @@ async def test_dry_run_writes_nothing(demo_db, settings, clock):
     await _family(demo_db)
     result = await Planner(demo_db, settings, clock=clock).plan_day(date(2026, 12, 4), dry_run=True)
     assert result.messages == 1 and result.samples and await _outbox(demo_db) == []
+
+
+async def test_worker_processes_plan_the_same_as_in_process(demo_db, settings, clock):
+    for n in range(5):
+        await _family(demo_db, address=f"w{n}")
+    in_process = await Planner(demo_db, settings, clock=clock).plan_day(date(2026, 12, 4), dry_run=True)
+    pooled = await Planner(demo_db, settings, clock=clock, workers=2).plan_day(date(2026, 12, 4), chunk=2)
+    assert (pooled.messages, pooled.items) == (in_process.messages, in_process.items) == (5, in_process.items)
+    rows = await _outbox(demo_db)
+    assert len(rows) == 5 and all("Besok (Sabtu, 5 Desember)" in r.body["text"] for r in rows)
+    assert rows[0].not_before == datetime(2026, 12, 3, 23, 0, tzinfo=UTC)
+    again = await Planner(demo_db, settings, clock=clock, workers=2).plan_day(date(2026, 12, 4), chunk=2)
+    assert again.messages == 0
