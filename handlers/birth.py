@@ -9,7 +9,7 @@ from db.models import Person
 from db.queries import family_members
 from handlers.describe import person_line
 from handlers.family import MAX_MEMBERS, date_hint
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.parsing import ParseError, clean_name, normalize, parse_date
 
 EARLIEST_WEEKS = 20
@@ -24,9 +24,6 @@ async def _pregnant(ctx: Ctx) -> list[Person]:
 
 async def enter(ctx: Ctx) -> Next:
     """Picks the mother when there is one pregnancy; sends away when there is none."""
-    if ctx.identity.family_id is None:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
-        return Goto("register")
     if len(await family_members(ctx.session, ctx.identity.family_id)) >= MAX_MEMBERS:
         ctx.note(_("Satu keluarga paling banyak {max} anggota.", max=MAX_MEMBERS))
         return END
@@ -131,6 +128,7 @@ BIRTH = Flow(
     name="birth",
     first="birth_date",
     enter=enter,
+    needs_family=True,
     steps={
         "mother": Step(ask_mother, on_mother),
         "birth_date": Step(ask_birth_date, on_birth_date),

@@ -15,7 +15,7 @@ from content.i18n import _, format_date, grouped
 from db.models import Family, Immunization, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import age_text, schedule_text, session_text
-from handlers.flow import END, Ctx, Flow, Goto, Next
+from handlers.flow import END, Ctx, Flow, Next
 
 HORIZON_DAYS = 60
 #: Children up to this age (months) have an immunisation card.
@@ -55,9 +55,6 @@ async def _given(ctx: Ctx, people: list[Person]) -> dict[int, dict[str, date]]:
 
 async def enter_schedule(ctx: Ctx) -> Next:
     """Shows the next posyandu day and what each member is due for in the coming 60 days."""
-    if ctx.identity.family_id is None:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
-        return Goto("register")
     family = await ctx.session.get(Family, ctx.identity.family_id)
     posyandu = await ctx.session.get(Posyandu, family.posyandu_id)
     members = await family_members(ctx.session, family.id)
@@ -117,9 +114,6 @@ def member_items(ctx: Ctx, person: Person, given: dict[str, date]) -> tuple[list
 
 async def enter_immunization(ctx: Ctx) -> Next:
     """Shows each child's immunisation card: given, due now, catch-up, missed, next."""
-    if ctx.identity.family_id is None:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
-        return Goto("register")
     members = await family_members(ctx.session, ctx.identity.family_id)
     children = [
         p for p in members
@@ -162,5 +156,5 @@ def child_card(ctx: Ctx, child: Person, given: dict[str, date]) -> str:
     return "\n".join(lines)
 
 
-SCHEDULE = Flow(name="schedule", first="show", steps={}, enter=enter_schedule)
-IMMUNIZATION = Flow(name="immunization", first="show", steps={}, enter=enter_immunization)
+SCHEDULE = Flow(name="schedule", first="show", steps={}, enter=enter_schedule, needs_family=True)
+IMMUNIZATION = Flow(name="immunization", first="show", steps={}, enter=enter_immunization, needs_family=True)

@@ -270,6 +270,9 @@ class Engine:
                 nxt = MENU
             if isinstance(nxt, Goto):
                 flow = self.flows[nxt.flow]
+                if flow.needs_family and ctx.identity.family_id is None:
+                    ctx.note(_("Anda belum mendaftarkan keluarga."))
+                    flow, nxt = self.flows["register"], Goto("register")
                 ctx.state.flow, ctx.data = flow.name, dict(nxt.data)
                 if nxt.step is not None:
                     nxt = nxt.step

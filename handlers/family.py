@@ -12,7 +12,7 @@ from content.i18n import _, format_date
 from db.models import Family, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import person_line, schedule_text, session_text
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days
 
 MAX_MEMBERS = 20
@@ -20,14 +20,6 @@ MAX_AGE_YEARS = 120
 PREGNANCY_AGE = (10, 55)
 MAX_GESTATION_WEEKS = 44
 MAX_DUE_MONTHS = 10
-
-
-async def enter(ctx: Ctx) -> Next:
-    """A person without a family is sent to registration first."""
-    if ctx.identity.family_id is None:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
-        return Goto("register")
-    return "menu"
 
 
 def date_hint(code: str, example: str) -> str:
@@ -354,7 +346,7 @@ async def on_confirm_remove(ctx: Ctx, answer: Answer) -> Next:
 FAMILY = Flow(
     name="family",
     first="menu",
-    enter=enter,
+    needs_family=True,
     steps={
         "menu": Step(ask_menu, on_menu),
         "member_name": Step(ask_member_name, on_member_name),

@@ -83,6 +83,8 @@ class Flow:
     first: str
     steps: Mapping[str, Step]
     enter: EnterFn | None = None
+    #: the flow works on the person's family: without one, the person registers first
+    needs_family: bool = False
 
 
 @dataclass

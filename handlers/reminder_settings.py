@@ -8,18 +8,10 @@ from sqlalchemy import select
 from content.i18n import _
 from db.models import Family, Immunization, Posyandu
 from db.queries import family_members, next_posyandu_session
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from reminders.messages import daily_text
 from reminders.planner import policy_from
 from reminders.rules import Item, Member, member_items
-
-
-async def enter(ctx: Ctx) -> Next:
-    """A person without a family registers first."""
-    if ctx.identity.family_id is None:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
-        return Goto("register")
-    return "slot"
 
 
 def _slot_label(ctx: Ctx, slot: str) -> str:
@@ -79,4 +71,4 @@ async def on_slot(ctx: Ctx, answer: Answer) -> Next:
     return END
 
 
-REMINDER_SETTINGS = Flow(name="reminders", first="slot", enter=enter, steps={"slot": Step(ask_slot, on_slot)})
+REMINDER_SETTINGS = Flow(name="reminders", first="slot", needs_family=True, steps={"slot": Step(ask_slot, on_slot)})

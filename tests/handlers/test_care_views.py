@@ -11,7 +11,7 @@ TODAY = date(2026, 11, 23)  # DEFAULT_NOW in Bali
 
 
 async def _family_with_baby(db) -> int:
-    family = await make_family(
+    await make_family(
         db,
         identity_address="628222",
         members=(("Ni Luh Sari", "F", date(1995, 4, 2)), ("Kadek Bayu", "M", date(2026, 9, 20))),

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from db.models import ConversationState, ErasureTally, Family, Identity, Person
-from tests.helpers import ChatDriver, add_member, consent, make_family, register_household
+from tests.helpers import ChatDriver, add_member, make_family, register_household
 
 
 async def _registered(engine) -> ChatDriver:

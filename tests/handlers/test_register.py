@@ -155,7 +155,6 @@ async def test_village_not_found_and_choice_by_number(engine):
 
 
 async def test_same_message_id_is_answered_once(engine):
-    chat = ChatDriver(engine)
     message = Incoming("telegram", "5550001", message_id="5550001:1", text="/start")
     first = await engine.handle(message)
     again = await engine.handle(message)

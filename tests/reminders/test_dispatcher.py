@@ -20,7 +20,7 @@ from db.models import Identity, Outbox
 from reminders.dispatcher import Dispatcher, DispatchStats, _Outcome, describe, in_quiet_hours, quiet_until
 from tests.conftest import PG_URL
 from tests.fakes.telegram_api import FakeTelegram
-from tests.helpers import DEFAULT_NOW, FixedClock
+from tests.helpers import DEFAULT_NOW
 
 WITA = ZoneInfo("Asia/Makassar")
 _chats = itertools.count(5_123_000_001)
