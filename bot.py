@@ -1,7 +1,7 @@
 """The entry point: ``python bot.py <command>``. It only wires config, database, channels, web.
 
 Commands: ``run`` (Telegram when a token is set, else the local chat), ``chat``, ``db upgrade``,
-``demo load``, ``reminders plan --date D [--dry-run]``, ``reminders status``.
+``demo load``, ``reminders plan --date D [--dry-run]``, ``reminders status``, ``invite kader --posyandu P``.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,7 +19,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from channels.local import LocalChat
 from channels.telegram import TelegramChannel
 from config import ConfigError, Settings, load_settings
+from sqlalchemy import select
+
 from db.database import Database
+from db.models import AuditLog, Posyandu
+from handlers.kader import create_invite
 from db.demo import load_demo
 from db.migrate import upgrade
 from handlers.engine import Engine
@@ -123,6 +127,28 @@ async def reminders_command(settings: Settings, args: argparse.Namespace) -> Non
         await db.dispose()
 
 
+async def invite_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``invite kader --posyandu X``: prints a one-time code; exit status 1 when X is unknown."""
+    db = Database(settings.database.url)
+    try:
+        async with db.write() as session:
+            query = select(Posyandu).where(Posyandu.code == args.posyandu)
+            if args.posyandu.isdigit():
+                query = select(Posyandu).where(Posyandu.id == int(args.posyandu))
+            posyandu = (await session.scalars(query)).one_or_none()
+            if posyandu is None:
+                print(f"no posyandu {args.posyandu!r} (give its id or code)", file=sys.stderr)
+                return 1
+            now = datetime.now(UTC)
+            code = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=now, days=args.days)
+            session.add(AuditLog(at=now, actor_id=None, action="invite.created", target_type="posyandu",
+                                 target_id=posyandu.id, detail={"role": "kader", "by": "command line"}))
+            print(f"kader invite for {posyandu.name} ({posyandu.village_name}): /kader {code.code}  (valid until {code.expires_at:%Y-%m-%d %H:%M} UTC)")
+            return 0
+    finally:
+        await db.dispose()
+
+
 async def demo(settings: Settings, force: bool) -> int:
     """Loads the demo puskesmas and posyandu."""
     db = Database(settings.database.url)
@@ -152,6 +178,10 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--zone", action="append", help="only this time zone (repeatable), e.g. Asia/Makassar")
     plan.add_argument("--dry-run", action="store_true", help="print what would be planned, write nothing")
     rem.add_parser("status", help="outbox counts by channel and state")
+    invite = sub.add_parser("invite", help="one-time invite codes").add_subparsers(dest="invite_role", required=True, metavar="role")
+    kader = invite.add_parser("kader", help="a code that makes a chat a kader of one posyandu (/kader <code>)")
+    kader.add_argument("--posyandu", required=True, help="the posyandu's id or code, e.g. PY-5108062014")
+    kader.add_argument("--days", type=int, default=7, help="days the code stays valid (default 7)")
     return p
 
 
@@ -167,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         upgrade(settings.database.url)
         print("database is up to date")
+    elif args.command == "invite":
+        return asyncio.run(invite_command(settings, args))
     elif args.command == "reminders":
         asyncio.run(reminders_command(settings, args))
     elif args.command == "demo":

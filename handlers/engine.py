@@ -38,7 +38,7 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MENU = Goto("menu")
 IDLE_FLOWS = {None, "menu"}
 #: Steps where opening another flow loses nothing that was typed.
-FLOW_HOME = {"family": ("menu",)}
+FLOW_HOME = {"family": ("menu",), "register": ("village",)}
 
 
 def _now() -> datetime:
@@ -323,6 +323,12 @@ class Engine:
             if busy:
                 ctx.note(_("Kita lanjutkan. Ketik batal untuk kembali ke menu."))
             await self._ask(ctx)
+        elif action in flows.INSTANT:
+            nxt = await flows.INSTANT[action](ctx, args)
+            if nxt is not None and (not busy or ctx.state.step in FLOW_HOME.get(ctx.state.flow, ())):
+                await self._go(ctx, nxt)
+            else:
+                await self._ask(ctx)
         elif action in FLOW_COMMANDS:
             if busy and ctx.state.step not in FLOW_HOME.get(ctx.state.flow, ()):
                 ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk membatalkannya."))

@@ -4,7 +4,9 @@ from __future__ import annotations
 from content.i18n import _
 from handlers.birth import BIRTH
 from handlers.care_views import IMMUNIZATION, SCHEDULE
+from handlers.kader import join_as_kader, join_family
 from handlers.reminder_settings import REMINDER_SETTINGS
+from handlers.visit import VISIT, undo_last_visit
 from handlers.erase import ERASE
 from handlers.family import FAMILY
 from handlers.flow import Ctx, Flow
@@ -14,8 +16,11 @@ from handlers.register import REGISTER
 from handlers.start import START
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT)
 }
+
+#: Commands that act at once and then return to the question the person was at.
+INSTANT = {"kader_join": join_as_kader, "family_join": join_family, "undo": undo_last_visit}
 
 __all__ = ["FLOWS", "LANGUAGE_NAMES", "language_from_text", "help_text", "commands_text", "cancelled_text"]
 

@@ -18,6 +18,9 @@ COMMANDS = {
     "bahasa": "language", "language": "language",
     "hapus": "erase", "delete": "erase",
     "jadwal": "schedule", "schedule": "schedule",
+    "kunjungan": "visit", "visit": "visit",
+    "kader": "kader_join", "gabung": "family_join", "join": "family_join",
+    "urung": "undo", "undo": "undo",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
     "imunisasi": "immunization", "imunization": "immunization", "immunization": "immunization",
     "immunisation": "immunization", "vaksin": "immunization", "vaccines": "immunization",
@@ -27,7 +30,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from channels.messages import Incoming, Reply
 from db.database import Database
 from db.models import Family, Identity, Person, Posyandu
+from db.queries import FAMILY_CODE_ALPHABET
 
 #: 10:00 in Bali (WITA) on Monday 23 November 2026.
 DEFAULT_NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -128,7 +129,7 @@ async def make_family(
     async with db.write() as session:
         posyandu = (await session.scalars(select(Posyandu).where(Posyandu.village_code == village_code))).one()
         family = Family(
-            posyandu_id=posyandu.id, code=f"K-T{next(_ids):05d}", name=name, dusun="Banjar Kelod",
+            posyandu_id=posyandu.id, code="K-" + "".join(FAMILY_CODE_ALPHABET[int(d) + 2] for d in f"{next(_ids):06d}"), name=name, dusun="Banjar Kelod",
             rt="001", rw="004", registered_at=now, created_at=now, updated_at=now,
         )
         session.add(family)

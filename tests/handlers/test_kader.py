@@ -1,0 +1,151 @@
+"""Kaders: joining with an invite, logging visits in their own posyandu only, undo, scope."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from care.growth import zscores
+from content.i18n import format_number, use_locale
+from db.models import AuditLog, Identity, Immunization, Measurement, Posyandu, Visit
+from handlers.kader import create_invite
+from tests.helpers import DEFAULT_NOW, ChatDriver, consent, make_family
+
+BABY_BIRTH = date(2026, 9, 20)  # two months old on 23 November 2026
+
+
+async def kader_chat(engine, db, *, village="51.08.06.2014", address="kader-1") -> ChatDriver:
+    async with db.write() as session:
+        posyandu = (await session.scalars(select(Posyandu).where(Posyandu.village_code == village))).one()
+        invite = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=DEFAULT_NOW)
+    chat = ChatDriver(engine, address=address)
+    await consent(chat)
+    await chat.say(f"/kader {invite.code}")
+    assert "Anda sekarang kader" in chat.text
+    return chat
+
+
+async def test_an_invite_makes_a_kader_once(engine, demo_db):
+    chat = await kader_chat(engine, demo_db)
+    async with demo_db.read() as session:
+        identity = (await session.scalars(select(Identity).where(Identity.address == "kader-1"))).one()
+        assert identity.role == "kader" and identity.posyandu_id is not None
+        code = await session.scalar(select(func.max(AuditLog.action)).where(AuditLog.action == "kader.joined"))
+    assert code == "kader.joined"
+    other = ChatDriver(engine, address="kader-2")
+    await consent(other)
+    await other.say("/kader NOSUCHCD")
+    assert "tidak berlaku" in other.text
+    assert "Catat kunjungan" in (await chat.say("/menu") and chat.labels)
+
+
+async def test_an_expired_or_used_invite_is_refused(engine, demo_db, clock):
+    async with demo_db.write() as session:
+        posyandu = (await session.scalars(select(Posyandu).limit(1))).one()
+        old = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=DEFAULT_NOW - timedelta(days=8))
+        fresh = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=DEFAULT_NOW)
+    first, second = ChatDriver(engine, address="a"), ChatDriver(engine, address="b")
+    for chat in (first, second):
+        await consent(chat)
+    await first.say(f"/kader {old.code}")
+    assert "tidak berlaku" in first.text
+    await first.say(f"/kader {fresh.code}")
+    await second.say(f"/kader {fresh.code}")
+    assert "Anda sekarang kader" in first.text and "tidak berlaku" in second.text
+
+
+async def test_a_kader_logs_a_childs_visit_and_reads_the_z_scores(engine, demo_db):
+    family = await make_family(demo_db, members=(("Ni Luh Sari", "F", date(1995, 4, 2)), ("Kadek Bayu", "M", BABY_BIRTH)))
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/kunjungan")
+    await chat.say(family.code.lower().replace("-", ""))
+    await chat.press("Kadek Bayu")
+    await chat.press("Posyandu")
+    await chat.say("5,4")
+    await chat.say("57,5")
+    await chat.say("39")
+    await chat.say("-")
+    await chat.press("Tidak")
+    await chat.press("Semua yang jatuh tempo")
+    await chat.say("-")
+    assert "Periksa sebelum disimpan" in chat.text
+    z = zscores(1, (date(2026, 11, 23) - BABY_BIRTH).days, weight_kg=5.4, length_cm=57.5, measured="l", head_cm=39)
+    with use_locale("id"):
+        for key, label in (("wfa", "BB/U"), ("lhfa", "PB/U"), ("wflh", "BB/PB")):
+            assert f"{label}: {format_number(z[key], 2)}" in chat.text
+    await chat.press("Simpan")
+    assert "Tersimpan" in chat.text
+    async with demo_db.read() as session:
+        visit = (await session.scalars(select(Visit))).one()
+        kinds = {m.kind: m.value for m in await session.scalars(select(Measurement).where(Measurement.visit_id == visit.id))}
+        doses = set(await session.scalars(select(Immunization.dose).where(Immunization.visit_id == visit.id)))
+        audit = await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "visit.logged"))
+    assert kinds == {"weight_kg": 5.4, "length_cm": 57.5, "head_cm": 39.0}
+    assert {"DPT_HB_HIB1", "PCV1", "BCG"} <= doses and audit == 1
+
+
+async def test_undo_within_thirty_minutes_only(engine, demo_db, clock):
+    family = await make_family(demo_db, members=(("Kadek Bayu", "M", BABY_BIRTH),))
+    chat = await kader_chat(engine, demo_db)
+    for _round in range(2):
+        await chat.say("/kunjungan")
+        await chat.say(family.code)
+        await chat.press("Kadek Bayu")
+        await chat.press("Kunjungan rumah")
+        for answer in ("5,4", "57", "-", "-"):
+            await chat.say(answer)
+        await chat.press("Tidak")
+        await chat.press("Tidak ada")
+        await chat.say("-")
+        await chat.press("Simpan")
+    await chat.say("/urung")
+    assert "dibatalkan" in chat.text
+    clock.advance(minutes=31)
+    await chat.say("/urung")
+    assert "Tidak ada kunjungan" in chat.text
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 1
+
+
+async def test_a_kader_cannot_reach_another_posyandus_family(engine, demo_db):
+    other = await make_family(demo_db, village_code="18.10.01.2011", name="Keluarga Lampung")
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/kunjungan")
+    await chat.say(other.code)
+    assert "Tidak ada keluarga dengan kode itu di posyandu Anda" in chat.text
+    await chat.say("Lampung")
+    assert "Tidak ada keluarga bernama" in chat.text
+
+
+async def test_pregnant_visit_flags_kek_and_high_blood_pressure(engine, demo_db):
+    family = await make_family(demo_db, members=(("Ni Made Sari", "F", date(1996, 3, 12)),))
+    async with demo_db.write() as session:
+        from db.models import Person
+
+        mother = (await session.scalars(select(Person).where(Person.family_id == family.id))).one()
+        mother.hpht = date(2026, 7, 1)
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/kunjungan")
+    await chat.say(family.code)
+    await chat.press("Ni Made Sari")
+    await chat.press("Posyandu")
+    for answer in ("52", "150/95", "22,5", "30", "3", "-"):
+        await chat.say(answer)
+    assert "KEK" in chat.text and "Tekanan darah tinggi (150/95)" in chat.text
+
+
+async def test_a_family_links_its_phone_with_the_family_code(engine, demo_db):
+    family = await make_family(demo_db)
+    chat = ChatDriver(engine, address="628555")
+    await consent(chat)
+    await chat.say(f"/gabung {family.code}")
+    assert "terhubung ke keluarga" in chat.text
+    await chat.say("/keluarga")
+    assert "Ni Luh Sari" in chat.text
+
+
+async def test_families_cannot_log_visits(engine, demo_db):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    await chat.say("/kunjungan")
+    assert "Hanya kader" in chat.text
