@@ -12,7 +12,8 @@ from content.i18n import _, format_date
 from db.models import Family, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import person_line, schedule_text, session_text
-from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.kader import audit
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days
 
 MAX_MEMBERS = 20
@@ -20,6 +21,19 @@ MAX_AGE_YEARS = 120
 PREGNANCY_AGE = (10, 55)
 MAX_GESTATION_WEEKS = 44
 MAX_DUE_MONTHS = 10
+
+
+async def enter(ctx: Ctx) -> Next:
+    """Without a family to work on, the person registers first."""
+    if family_id_of(ctx) is None:
+        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        return Goto("register")
+    return "menu"
+
+
+def family_id_of(ctx: Ctx) -> int | None:
+    """The family being worked on: one a kader registers for others (set by the flow), else the person's own."""
+    return ctx.data.get("family_id") or ctx.identity.family_id
 
 
 def date_hint(code: str, example: str) -> str:
@@ -30,7 +44,7 @@ def date_hint(code: str, example: str) -> str:
 
 
 async def _members(ctx: Ctx) -> list[Person]:
-    return await family_members(ctx.session, ctx.identity.family_id)
+    return await family_members(ctx.session, family_id_of(ctx))
 
 
 async def _person(ctx: Ctx, person_id: int | None) -> Person | None:
@@ -38,7 +52,7 @@ async def _person(ctx: Ctx, person_id: int | None) -> Person | None:
     if person_id is None:
         return None
     person = await ctx.session.get(Person, person_id)
-    return person if person is not None and person.family_id == ctx.identity.family_id else None
+    return person if person is not None and person.family_id == family_id_of(ctx) else None
 
 
 def _member_choices(members: list[Person]) -> tuple[tuple[str, str], ...]:
@@ -49,7 +63,7 @@ def _member_choices(members: list[Person]) -> tuple[tuple[str, str], ...]:
 
 async def ask_menu(ctx: Ctx) -> Question:
     members = await _members(ctx)
-    family = await ctx.session.get(Family, ctx.identity.family_id)
+    family = await ctx.session.get(Family, family_id_of(ctx))
     if members:
         lines = [f"{i}. {person_line(m, ctx.today)}" for i, m in enumerate(members, 1)]
         text = _("Anggota keluarga {name}:", name=family.name) + "\n" + "\n".join(lines)
@@ -81,10 +95,13 @@ async def _finish(ctx: Ctx, members: list[Person]) -> Next:
     """Marks a new family registered and shows the summary; ends the flow."""
     if not members:
         raise Invalid(_("Tambahkan paling sedikit satu anggota keluarga dulu."))
-    family = await ctx.session.get(Family, ctx.identity.family_id)
+    family = await ctx.session.get(Family, family_id_of(ctx))
     if ctx.data.get("mode") == "register" or family.registered_at is None:
         family.registered_at = ctx.now
         posyandu = await ctx.session.get(Posyandu, family.posyandu_id)
+        if ctx.data.get("family_id"):
+            audit(ctx, "family.registered_for", "family", family.id, members=len(members))
+            ctx.note(_("Kader: berikan kode keluarga ini kepada keluarga. Dengan HP mereka, ketik /gabung {code} untuk menerima pengingat.", code=family.code))
         lines = "\n".join(f"{i}. {person_line(m, ctx.today)}" for i, m in enumerate(members, 1))
         ctx.note(
             _(
@@ -245,7 +262,7 @@ async def _save(ctx: Ctx) -> Next:
     draft = ctx.data.get("m", {})
     person = await _person(ctx, ctx.data.get("person_id"))
     if person is None:
-        person = Person(family_id=ctx.identity.family_id, created_at=ctx.now)
+        person = Person(family_id=family_id_of(ctx), created_at=ctx.now)
         ctx.session.add(person)
     person.name = draft["name"]
     person.sex = draft["sex"]
@@ -346,7 +363,7 @@ async def on_confirm_remove(ctx: Ctx, answer: Answer) -> Next:
 FAMILY = Flow(
     name="family",
     first="menu",
-    needs_family=True,
+    enter=enter,
     steps={
         "menu": Step(ask_menu, on_menu),
         "member_name": Step(ask_member_name, on_member_name),

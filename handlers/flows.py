@@ -12,11 +12,11 @@ from handlers.family import FAMILY
 from handlers.flow import Ctx, Flow
 from handlers.language import LANGUAGE, LANGUAGE_NAMES, language_from_text
 from handlers.menu import MENU
-from handlers.register import REGISTER
+from handlers.register import REGISTER, REGISTER_OTHER
 from handlers.start import START
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER)
 }
 
 #: Commands that act at once and then return to the question the person was at.

@@ -17,14 +17,14 @@ async def _has_pregnancy(ctx: Ctx) -> bool:
 
 async def ask_main(ctx: Ctx) -> Question:
     if ctx.identity.family_id is None:
-        kader = ((_("Catat kunjungan"), "visit"),) if ctx.identity.role == "kader" else ()
+        kader = ((_("Catat kunjungan"), "visit"), (_("Daftarkan keluarga lain"), "register_other")) if ctx.identity.role == "kader" else ()
         return Question(
             _("Apa yang ingin Anda lakukan?"),
             (*kader, (_("Daftarkan keluarga"), "register"), (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
     choices = [(_("Jadwal"), "schedule"), (_("Imunisasi anak"), "immunization"), (_("Keluarga saya"), "family")]
     if ctx.identity.role == "kader":
-        choices.insert(0, (_("Catat kunjungan"), "visit"))
+        choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Daftarkan keluarga lain"), "register_other")]
     if await _has_pregnancy(ctx):
         choices.append((_("Catat kelahiran"), "birth"))
     choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
@@ -38,7 +38,7 @@ async def on_main(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "help":
         ctx.note(help_text(ctx))
         return "main"
-    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit"):
+    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other"):
         return Goto(answer.choice)
     raise Invalid(_("Maaf, saya tidak mengerti. Pilih dari menu di bawah, atau ketik bantuan."))
 

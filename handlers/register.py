@@ -8,7 +8,7 @@ from sqlalchemy import select
 from content.i18n import _
 from db.models import Family, Posyandu, Puskesmas
 from db.queries import find_posyandu, new_family_code
-from handlers.flow import Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.parsing import ParseError, clean_name, normalize, parse_rt_rw
 
 MAX_PLACE = 60
@@ -20,6 +20,16 @@ async def enter(ctx: Ctx) -> Next:
         ctx.note(_("Keluarga Anda sudah terdaftar."))
         return Goto("family")
     return "village"
+
+
+async def enter_for_other(ctx: Ctx) -> Next:
+    """A kader registers a family of their own posyandu (many have no phone)."""
+    if ctx.identity.role != "kader" or ctx.identity.posyandu_id is None:
+        ctx.note(_("Hanya kader yang dapat mendaftarkan keluarga lain."))
+        return END
+    ctx.data.update(posyandu_id=ctx.identity.posyandu_id, for_other=True)
+    ctx.note(_("Mendaftarkan keluarga baru di posyandu Anda."))
+    return "household"
 
 
 async def ask_village(ctx: Ctx) -> Question:
@@ -111,20 +121,24 @@ async def on_rt_rw(ctx: Ctx, answer: Answer) -> Next:
     )
     ctx.session.add(family)
     await ctx.session.flush()
-    ctx.identity.family_id = family.id
     ctx.note(_("Keluarga {name} dibuat. Sekarang kita catat anggotanya satu per satu.", name=family.name))
+    if ctx.data.get("for_other"):
+        return Goto("family", "member_name", {"mode": "register", "family_id": family.id})
+    ctx.identity.family_id = family.id
     return Goto("family", "member_name", {"mode": "register"})
 
 
-REGISTER = Flow(
-    name="register",
-    first="village",
-    enter=enter,
-    steps={
+def _steps() -> dict:
+    """The registration table; a kader registering another family starts at the household."""
+    return {
         "village": Step(ask_village, on_village),
         "posyandu": Step(ask_posyandu, on_posyandu),
         "household": Step(ask_household, on_household),
         "dusun": Step(ask_dusun, on_dusun),
         "rt_rw": Step(ask_rt_rw, on_rt_rw),
-    },
-)
+    }
+
+
+REGISTER_OTHER = Flow(name="register_other", first="household", enter=enter_for_other, steps=_steps())
+
+REGISTER = Flow(name="register", first="village", enter=enter, steps=_steps())

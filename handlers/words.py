@@ -19,6 +19,7 @@ COMMANDS = {
     "hapus": "erase", "delete": "erase",
     "jadwal": "schedule", "schedule": "schedule",
     "kunjungan": "visit", "visit": "visit",
+    "daftarkan": "register_other", "newfamily": "register_other",
     "kader": "kader_join", "gabung": "family_join", "join": "family_join",
     "urung": "undo", "undo": "undo",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
@@ -30,7 +31,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

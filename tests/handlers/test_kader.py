@@ -149,3 +149,28 @@ async def test_families_cannot_log_visits(engine, demo_db):
     await consent(chat)
     await chat.say("/kunjungan")
     assert "Hanya kader" in chat.text
+
+
+async def test_a_kader_registers_a_family_without_a_phone_who_links_later(engine, demo_db):
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/daftarkan")
+    assert "kepala keluarga" in chat.text
+    await chat.say("Komang Wirata")
+    await chat.say("Banjar Kelod")
+    await chat.say("2/1")
+    await chat.say("Luh Sari")
+    await chat.press("Perempuan")
+    await chat.say("1-1-2025")
+    await chat.press("Selesai")
+    assert "Pendaftaran selesai" in chat.text and "/gabung K-" in chat.text
+    async with demo_db.read() as session:
+        from db.models import Family
+
+        family = (await session.scalars(select(Family).where(Family.name == "Komang Wirata"))).one()
+        kader = (await session.scalars(select(Identity).where(Identity.address == "kader-1"))).one()
+    assert kader.family_id is None and family.posyandu_id == kader.posyandu_id and family.registered_at
+    mother = ChatDriver(engine, address="628777")
+    await consent(mother)
+    await mother.say(f"/gabung {family.code}")
+    await mother.say("/keluarga")
+    assert "Luh Sari" in mother.text
