@@ -24,7 +24,7 @@ async def ask_main(ctx: Ctx) -> Question:
         )
     choices = [(_("Jadwal"), "schedule"), (_("Imunisasi anak"), "immunization"), (_("Keluarga saya"), "family")]
     if ctx.identity.role == "kader":
-        choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Daftarkan keluarga lain"), "register_other")]
+        choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Daftarkan keluarga lain"), "register_other")]
     if await _has_pregnancy(ctx):
         choices.append((_("Catat kelahiran"), "birth"))
     choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
@@ -38,7 +38,7 @@ async def on_main(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "help":
         ctx.note(help_text(ctx))
         return "main"
-    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other"):
+    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other", "targets"):
         return Goto(answer.choice)
     raise Invalid(_("Maaf, saya tidak mengerti. Pilih dari menu di bawah, atau ketik bantuan."))
 

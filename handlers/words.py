@@ -20,6 +20,7 @@ COMMANDS = {
     "jadwal": "schedule", "schedule": "schedule",
     "kunjungan": "visit", "visit": "visit",
     "daftarkan": "register_other", "newfamily": "register_other",
+    "sasaran": "targets", "targets": "targets",
     "kader": "kader_join", "gabung": "family_join", "join": "family_join",
     "urung": "undo", "undo": "undo",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
@@ -31,7 +32,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

@@ -174,3 +174,18 @@ async def test_a_kader_registers_a_family_without_a_phone_who_links_later(engine
     await mother.say(f"/gabung {family.code}")
     await mother.say("/keluarga")
     assert "Luh Sari" in mother.text
+
+
+async def test_sasaran_lists_the_kaders_own_targets_grouped_and_paged(engine, demo_db):
+    for n in range(8):
+        await make_family(demo_db, name=f"Keluarga {n}", members=((f"Bayi {n}", "M", BABY_BIRTH), (f"Ibu {n}", "F", date(1995, 1, 1))))
+    await make_family(demo_db, village_code="18.10.01.2011", name="Lain", members=(("Bayi Lampung", "M", BABY_BIRTH),))
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/sasaran")
+    assert "halaman 1 dari 2" in chat.text and "[Banjar Kelod, RT 001]" in chat.text
+    assert "DPT-HB-Hib 1" in chat.text and "belum ditimbang bulan ini" in chat.text
+    assert "Bayi Lampung" not in chat.text
+    await chat.press("Berikutnya")
+    assert "halaman 2 dari 2" in chat.text
+    await chat.press("Selesai")
+    assert "Apa yang ingin Anda lakukan" in chat.text
