@@ -38,7 +38,7 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MENU = Goto("menu")
 IDLE_FLOWS = {None, "menu"}
 #: Steps where opening another flow loses nothing that was typed.
-FLOW_HOME = {"family": ("menu",), "register": ("village",)}
+FLOW_HOME = {"family": ("menu",), "register": ("village",), "visit": ("family", "after")}
 
 
 def _now() -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from content.i18n import _
 from handlers.birth import BIRTH
 from handlers.care_views import IMMUNIZATION, SCHEDULE
+from handlers.chart_view import CHART
 from handlers.kader import join_as_kader, join_family
 from handlers.reminder_settings import REMINDER_SETTINGS
 from handlers.visit import VISIT, undo_last_visit
@@ -17,7 +18,7 @@ from handlers.start import START
 from handlers.targets import TARGETS
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART)
 }
 
 #: Commands that act at once and then return to the question the person was at.

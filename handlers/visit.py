@@ -23,6 +23,7 @@ from care.stages import age_months, is_pregnant
 from content.i18n import N_, _, format_date, format_number
 from db.models import Family, Immunization, Measurement, Person, Visit
 from db.queries import family_members
+from handlers.chart_view import say_chart
 from handlers.describe import age_text, sex_label
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, family_in_scope, is_kader, normal_family_code
@@ -389,10 +390,23 @@ async def on_confirm(ctx: Ctx, answer: Answer) -> Next:
         raise Invalid(_("Pilih Simpan atau Batal."))
     person = await _member(ctx)
     weighings = await weighings_of(ctx, person.id)
-    visit = await save_visit(ctx, person, ctx.data["v"])
+    await save_visit(ctx, person, ctx.data["v"])
     ctx.note(_("Tersimpan.") + "\n" + visit_text(person, ctx.data["v"], ctx.today, weighings))
-    ctx.data["last_visit"] = visit.id
-    return END
+    return "after" if ctx.data["v"].get("kind") == "child" else END
+
+
+async def ask_after(ctx: Ctx) -> Question:
+    return Question(_("Lihat grafik pertumbuhan?"), ((_("Grafik pertumbuhan"), "chart"), (_("Selesai"), "done")))
+
+
+async def on_after(ctx: Ctx, answer: Answer) -> Next:
+    """Sends the child's growth chart when asked; ends."""
+    if answer.choice == "chart":
+        await say_chart(ctx, await _member(ctx))
+        return END
+    if answer.choice == "done":
+        return END
+    raise Invalid(_("Pilih Grafik pertumbuhan atau Selesai."))
 
 
 async def save_visit(ctx: Ctx, person: Person, v: dict) -> Visit:
@@ -466,6 +480,7 @@ VISIT = Flow(
         "waist": _measure("waist_cm", 40, 200, N_("Lingkar perut (cm)?"), optional=True),
         "note": Step(ask_note, on_note),
         "confirm": Step(ask_confirm, on_confirm),
+        "after": Step(ask_after, on_after),
     },
 )
 

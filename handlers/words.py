@@ -21,6 +21,7 @@ COMMANDS = {
     "kunjungan": "visit", "visit": "visit",
     "daftarkan": "register_other", "newfamily": "register_other",
     "sasaran": "targets", "targets": "targets",
+    "grafik": "chart", "chart": "chart",
     "kader": "kader_join", "gabung": "family_join", "join": "family_join",
     "urung": "undo", "undo": "undo",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
@@ -32,7 +33,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

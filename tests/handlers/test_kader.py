@@ -189,3 +189,24 @@ async def test_sasaran_lists_the_kaders_own_targets_grouped_and_paged(engine, de
     assert "halaman 2 dari 2" in chat.text
     await chat.press("Selesai")
     assert "Apa yang ingin Anda lakukan" in chat.text
+
+
+async def test_after_a_childs_visit_the_kader_and_the_family_get_the_growth_chart(engine, demo_db):
+    family = await make_family(demo_db, identity_address="628999", members=(("Kadek Bayu", "M", BABY_BIRTH),))
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/kunjungan")
+    await chat.say(family.code)
+    await chat.press("Kadek Bayu")
+    await chat.press("Posyandu")
+    for answer in ("5,4", "57", "-", "-"):
+        await chat.say(answer)
+    await chat.press("Tidak")
+    await chat.press("Tidak ada")
+    await chat.say("-")
+    await chat.press("Simpan")
+    await chat.press("Grafik pertumbuhan")
+    image = next(r.image for r in chat.replies if r.image)
+    assert image.startswith(b"\x89PNG") and 1000 < len(image) < 150_000
+    mother = ChatDriver(engine, address="628999")
+    await mother.say("/grafik")
+    assert any(r.image and r.image.startswith(b"\x89PNG") for r in mother.replies)
