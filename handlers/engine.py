@@ -27,7 +27,9 @@ from db.models import ConversationState, Identity, InboundMessage
 from db.queries import family_timezone, insert_ignore
 from handlers import flows
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
+from handlers.fast_entry import looks_like_fast_entry
 from handlers.parsing import normalize
+from handlers.visit import fast_entry
 from handlers.words import FLOW_COMMANDS, global_word, split_command
 
 log = logging.getLogger(__name__)
@@ -203,6 +205,16 @@ class Engine:
             return
         if not text:
             await self._ask(ctx)
+            return
+        if looks_like_fast_entry(text):
+            nxt = await fast_entry(ctx, text)
+            busy = ctx.state.flow not in IDLE_FLOWS and ctx.state.step is not None
+            if nxt is not None and (not busy or ctx.state.step in FLOW_HOME.get(ctx.state.flow, ())):
+                await self._go(ctx, nxt)
+            else:
+                if nxt is not None:
+                    ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk membatalkannya."))
+                await self._ask(ctx)
             return
         command, args = split_command(text)
         action = command or global_word(text)

@@ -377,8 +377,40 @@ async def weighings_of(ctx: Ctx, person_id: int) -> list[tuple[date, float]]:
 
 async def ask_confirm(ctx: Ctx) -> Question:
     person = await _member(ctx)
-    text = visit_text(person, ctx.data["v"], ctx.today, await weighings_of(ctx, person.id))
+    v = ctx.data["v"]
+    weighings = await weighings_of(ctx, person.id)
+    if "concerns" not in v:
+        v["concerns"] = [c.code for c in _concerns(person, v, ctx.today, weighings)]
+    text = visit_text(person, v, ctx.today, weighings)
+    if v["concerns"]:
+        doubts = ", ".join(_(CONCERN_LABELS.get(code.split(":")[0], code)) for code in v["concerns"])
+        return Question(
+            _("Nilai ini tampak tidak mungkin: {doubts}. Periksa ulang; simpan hanya jika benar.", doubts=doubts) + "\n" + text,
+            ((_("Ya, data benar, simpan"), "save"), (_("Batal"), "cancel")),
+        )
     return Question(_("Periksa sebelum disimpan:") + "\n" + text, ((_("Simpan"), "save"), (_("Batal"), "cancel")))
+
+
+CONCERN_LABELS = {
+    "implausible_wfa": N_("berat menurut umur"), "implausible_lhfa": N_("panjang/tinggi menurut umur"),
+    "implausible_wflh": N_("berat menurut panjang/tinggi"), "implausible_bfa": N_("IMT menurut umur"),
+    "implausible_hcfa": N_("lingkar kepala"), "implausible_acfa": N_("LILA"),
+    "weight_jump": N_("perubahan berat sejak kunjungan lalu"), "length_shrink": N_("panjang/tinggi lebih kecil dari sebelumnya"),
+    "implausible_bp": N_("tekanan darah"), "implausible_glucose": N_("gula darah"), "implausible_waist": N_("lingkar perut"),
+    "implausible_muac": N_("LILA"), "implausible_weight": N_("berat badan"),
+}
+
+
+def _concerns(person: Person, v: dict, on: date, weighings: list) -> list:
+    """The doubtful values of a visit draft (care.plausibility)."""
+    from care.plausibility import check_adult, check_child
+
+    if v.get("kind") == "child" and person.birth_date:
+        return check_child(1 if person.sex == "M" else 2, person.birth_date, on, weight_kg=v.get("weight_kg"),
+                           length_cm=v.get("length_cm"), measured=v.get("measured"), head_cm=v.get("head_cm"),
+                           muac_cm=v.get("muac_cm"), previous=weighings)
+    return check_adult(sbp=v.get("sbp"), dbp=v.get("dbp"), glucose=v.get("glucose"), waist_cm=v.get("waist_cm"),
+                       muac_cm=v.get("muac_cm"), weight_kg=v.get("weight_kg"))
 
 
 async def on_confirm(ctx: Ctx, answer: Answer) -> Next:
@@ -485,3 +517,90 @@ VISIT = Flow(
 )
 
 __all__ = ["VISIT", "undo_last_visit", "save_visit", "visit_text", "assessment", "member_kind"]
+
+
+# -- fast entry: one line, the same confirmation --------------------------------------------------
+
+FAST_ERRORS = {
+    "command": N_("Mulai dengan kata catat."),
+    "family_code": N_("Kode keluarga tidak terbaca (contoh K-7QX2MA)."),
+    "missing_value": N_("Nilainya belum ditulis."),
+    "number": N_("Bukan angka yang benar (contoh 8,2)."),
+    "whole_number": N_("Harus bilangan bulat."),
+    "bp": N_("Tulis tekanan darah seperti 120/80."),
+    "dose": N_("Kode imunisasi tidak dikenal (contoh dpt2 pcv2 opv3)."),
+    "name": N_("Nama anggota tidak terbaca."),
+    "duplicate": N_("Ditulis dua kali."),
+    "unknown": N_("Tidak dimengerti."),
+    "member": N_("Siapa yang dikunjungi? Tambahkan anak1, anak2, ibu, atau nama."),
+    "empty": N_("Tidak ada yang dicatat."),
+}
+
+
+def _fast_values(entry) -> dict:
+    """The visit draft of a parsed fast entry."""
+    return {
+        "place": "posyandu", "weight_kg": entry.weight_kg, "length_cm": entry.length_cm, "measured": entry.measured,
+        "head_cm": entry.head_cm, "muac_cm": entry.muac_cm, "glucose": entry.glucose, "waist_cm": entry.waist_cm,
+        "sbp": entry.bp[0] if entry.bp else None, "dbp": entry.bp[1] if entry.bp else None,
+        "doses": list(entry.doses), "vitamin_a": entry.vitamin_a, "iron_tablets": entry.iron_tablets,
+        "anc_contact": entry.anc_contact, "note": entry.note,
+    }
+
+
+def _pick_member(members: list[Person], ref, on: date) -> Person | None:
+    """The member a fast entry names: the n-th child (oldest first), the mother, or a first name."""
+    if ref.kind == "child_index":
+        children = sorted((m for m in members if m.birth_date and age_months(m.birth_date, on) < 18 * 12), key=lambda m: m.birth_date)
+        return children[ref.value - 1] if 0 < ref.value <= len(children) else None
+    if ref.kind == "mother":
+        women = [m for m in members if m.sex == "F" and m.birth_date and age_months(m.birth_date, on) >= 15 * 12]
+        pregnant = [m for m in women if is_pregnant(m.hpht, on, m.delivered_on) or m.delivered_on]
+        return (pregnant or women or [None])[0]
+    wanted = normalize(str(ref.value))
+    found = [m for m in members if normalize(m.name).split()[:1] == [wanted] or normalize(m.name) == wanted]
+    return found[0] if len(found) == 1 else None
+
+
+async def fast_entry(ctx: Ctx, text: str) -> Next | None:
+    """``catat K-XXXXXX anak2 bb 8,2 ...``: saved at once with the confirmation; a doubtful value asks first."""
+    from care.plausibility import check_adult, check_child
+    from handlers.fast_entry import FastEntryError, parse_fast_entry
+
+    if not is_kader(ctx):
+        ctx.note(_("Hanya kader yang dapat mencatat kunjungan. Kader bergabung dengan /kader <kode undangan>."))
+        return None
+    try:
+        entry = parse_fast_entry(text)
+    except FastEntryError as err:
+        part = f"\u201c{err.part[:40]}\u201d: " if err.part else ""
+        ctx.note(_("Belum tercatat. {part}{why}", part=part, why=_(FAST_ERRORS.get(err.code, FAST_ERRORS["unknown"]))))
+        return None
+    family = await family_in_scope(ctx, entry.family_code)
+    if family is None:
+        ctx.note(_("Belum tercatat. Tidak ada keluarga dengan kode {code} di posyandu Anda.", code=entry.family_code[:12]))
+        return None
+    members = await family_members(ctx.session, family.id)
+    person = _pick_member(members, entry.member, ctx.today)
+    if person is None:
+        ctx.note(_("Belum tercatat. Anggota itu tidak ditemukan di keluarga {name}.", name=family.name))
+        return None
+    v = {"family_id": family.id, "person_id": person.id, "kind": member_kind(person, ctx.today), **_fast_values(entry)}
+    if v["kind"] == "child" and v["length_cm"] is not None and v["measured"] is None:
+        v["measured"] = "l" if age_months(person.birth_date, ctx.today) < 24 else "h"
+    weighings = await weighings_of(ctx, person.id)
+    if v["kind"] == "child":
+        concerns = check_child(1 if person.sex == "M" else 2, person.birth_date, ctx.today, weight_kg=v["weight_kg"],
+                               length_cm=v["length_cm"], measured=v["measured"], head_cm=v["head_cm"], muac_cm=v["muac_cm"],
+                               previous=weighings)
+    else:
+        concerns = check_adult(sbp=v["sbp"], dbp=v["dbp"], glucose=v["glucose"], waist_cm=v["waist_cm"],
+                               muac_cm=v["muac_cm"], weight_kg=v["weight_kg"])
+    if concerns:
+        v["concerns"] = [c.code for c in concerns]
+        from handlers.flow import Goto
+
+        return Goto("visit", "confirm", {"v": v})
+    await save_visit(ctx, person, v)
+    ctx.note(_("Tersimpan.") + "\n" + visit_text(person, v, ctx.today, weighings))
+    return None

@@ -210,3 +210,58 @@ async def test_after_a_childs_visit_the_kader_and_the_family_get_the_growth_char
     mother = ChatDriver(engine, address="628999")
     await mother.say("/grafik")
     assert any(r.image and r.image.startswith(b"\x89PNG") for r in mother.replies)
+
+
+async def test_fast_entry_logs_at_once_and_names_the_part_not_understood(engine, demo_db):
+    family = await make_family(demo_db, members=(("Ni Luh Sari", "F", date(1995, 4, 2)), ("Putu Adi", "M", date(2025, 9, 14)), ("Kadek Bayu", "M", BABY_BIRTH)))
+    chat = await kader_chat(engine, demo_db)
+    await chat.say(f"catat {family.code.lower()} anak2 bb 5,4 pb 57,5 imun dpt1 pcv1 opv2")
+    assert "Tersimpan" in chat.text and "Kadek Bayu" in chat.text
+    z = zscores(1, (date(2026, 11, 23) - BABY_BIRTH).days, weight_kg=5.4, length_cm=57.5, measured="l")
+    with use_locale("id"):
+        assert f"BB/U: {format_number(z['wfa'], 2)}" in chat.text
+    await chat.say(f"catat {family.code} anak1 bb 9,1 tb 75 imun dtp2")
+    assert "\u201cdtp2\u201d" in chat.text and "Kode imunisasi tidak dikenal" in chat.text
+    await chat.say(f"catat {family.code} ibu td 150/95")
+    assert "Tersimpan" in chat.text and "Tekanan darah tinggi (150/95)" in chat.text
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 2
+        doses = set(await session.scalars(select(Immunization.dose)))
+    assert {"DPT_HB_HIB1", "PCV1", "OPV2"} <= doses
+
+
+async def test_an_implausible_value_needs_a_confirmation(engine, demo_db):
+    family = await make_family(demo_db, members=(("Kadek Bayu", "M", BABY_BIRTH),))
+    chat = await kader_chat(engine, demo_db)
+    await chat.say(f"catat {family.code} anak1 bb 25 pb 57")
+    assert "tampak tidak mungkin" in chat.text
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 0
+    await chat.press("Batal")
+    await chat.say(f"catat {family.code} anak1 bb 25 pb 57")
+    await chat.press("Ya, data benar")
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 1
+
+
+async def test_ten_visits_guided_and_fast(engine, demo_db):
+    families = [await make_family(demo_db, name=f"Keluarga {n}", members=((f"Anak {n}", "F", BABY_BIRTH),)) for n in range(10)]
+    chat = await kader_chat(engine, demo_db)
+    for n, family in enumerate(families):
+        if n % 2:
+            await chat.say(f"catat {family.code} anak1 bb {5 + n / 10:.1f} pb 57")
+        else:
+            await chat.say("/kunjungan")
+            await chat.say(family.code)
+            await chat.press(f"Anak {n}")
+            await chat.press("Posyandu")
+            for answer in (f"{5 + n / 10:.1f}".replace(".", ","), "57", "-", "-"):
+                await chat.say(answer)
+            await chat.press("Tidak")
+            await chat.press("Tidak ada")
+            await chat.say("-")
+            await chat.press("Simpan")
+        assert "Tersimpan" in chat.text, chat.text
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 10
+        assert await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "visit.logged")) == 10

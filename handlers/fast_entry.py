@@ -1,0 +1,507 @@
+"""Fast entry: a kader's visit in one line, e.g. ``catat K-7QX2MA anak2 bb 8,2 tb 71 l imun dpt2 pcv2 opv3``.
+
+A pure parser: no database, no clock. :func:`parse_fast_entry` returns a :class:`FastEntry`; the
+caller finds the family and the member and checks plausibility (``care.plausibility``).
+
+Grammar (case-insensitive; words are separated by spaces; a trailing ``,`` ``;`` or ``.`` on a
+word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``bb=8,2``)::
+
+    line      = command family part+
+    command   = "catat" | "/catat" | "/catat@<bot>"
+    family    = "K-" 6 letters/digits          K-7QX2MA, k-7qx2ma, k7qx2ma, "K- 7QX2MA"
+    part      = member | measure | length | bp | count | imun | vita | note     (any order)
+
+    member    = "anak" N | "anakN" | "anak ke-N" | "anak kedua" ...   N-th child (1 = oldest)
+              | "ibu" | "bumil"                                     the mother
+              | "nama:" NAME | "nama" NAME                          a member's first name
+              | NAME                                                a bare word that is no keyword
+    measure   = ("bb" kg | "lk" cm | "lila" cm | "lp" cm | "gd" mg/dl | "gds" mg/dl) [unit]
+    length    = ("tb" | "pb") cm [unit] [position]
+                position = "l" | "berbaring" | "baring" (lying) | "h" | "berdiri" (standing);
+                without one ``pb`` means lying and ``tb`` standing; ``71l`` works too
+    bp        = "td" SYS "/" DIA ["mmhg"]            120/80, 120 / 80, 120/80mmHg
+    count     = "ttd" N ["tablet" | "tab" | "butir"]   iron tablets given
+              | "anc" N | "anc ke-N" | "anc kN"          ANC contact number (K1-K6)
+    imun      = ("imun" | "imunisasi") DOSE+         doses up to the next keyword; also "dpt2,pcv2"
+    vita      = "vita" | "vit a" | "vit.a" | "vitamin a" | "vitamina"   vitamin A given
+    note      = "catatan" TEXT                       the rest of the line, as typed
+
+Numbers take a decimal comma or point (``8,2`` = ``8.2``) and must be greater than 0; counts and
+blood pressure are whole numbers. Units may be glued on (``8,2kg``, ``71cm``). Whether a value is
+plausible is not checked here.
+
+Doses (``-`` ``_`` ``.`` inside a dose word are ignored, a number may follow as its own word):
+``dpt``/``dpthbhib``/``dpthb``/``penta`` 1-4 -> DPT_HB_HIB1-4; ``pcv`` 1-3; ``opv``/``polio``/``bopv``
+1-4 -> OPV1-4; ``ipv`` 1-2; ``rv``/``rota``/``rotavirus`` 1-3 -> RV1-3; ``mr``/``campak`` 1-2 -> MR1-2;
+``bcg``; ``hb0``/``hepb0``; ``je``.
+
+A bare NAME is a single word of letters (``' - .`` allowed) that is not followed by a number; it
+is taken only while no member is chosen. The words of this grammar are keywords, so a member
+called e.g. Lila is given as ``nama Lila`` / ``nama:Lila`` (the word after ``nama`` is always the
+name). Inside ``imun`` every word up to the next keyword must be a dose, so a bare name belongs
+before ``imun``. The family code always comes first: a 7-letter word there (``kartika``) is read as
+the code ``K-ARTIKA``.
+
+Error codes (:class:`FastEntryError`; ``part`` is the text as typed, ``""`` when nothing was typed):
+
+=================  ====================================================  ====================
+code               meaning                                               part
+=================  ====================================================  ====================
+``command``        the line does not start with ``catat``                the first word / ""
+``family_code``    no family code after ``catat``, or a malformed one    "" / the code typed
+``missing_value``  a keyword without its value                           the keyword: ``tb``
+``number``         not a number greater than 0                           ``bb 8,2,1``
+``whole_number``   not a whole number greater than 0 (ttd, anc, anak)    ``ttd 2,5``
+``bp``             blood pressure not written SYS/DIA                    ``td 120``
+``dose``           a word after ``imun`` that is no known dose           ``dtp2``
+``name``           ``nama`` followed by something that is not a name     ``nama 123``
+``duplicate``      the same value given twice (also two members)         the second: ``bb 9``
+``unknown``        a word that is not understood                         the word
+``member``         no member chosen                                      ""
+``empty``          nothing to record                                     ""
+=================  ====================================================  ====================
+
+A bare name followed later by ``anak2``/``ibu``/``nama:`` is reported as ``unknown`` (the bare word
+was a slip, not a name).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from care.schedule import DOSE_LABELS
+
+FAMILY_CODE_LENGTH = 6  # db.queries.FAMILY_CODE_LENGTH (not imported: this module stays free of the database)
+
+MemberKind = Literal["child_index", "mother", "name"]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """Who the visit is for: the n-th child (``int``), the mother (``None``) or a first name (``str``)."""
+
+    kind: MemberKind
+    value: int | str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FastEntry:
+    """A parsed fast-entry line; None / empty / False for what was not given."""
+
+    family_code: str
+    member: MemberRef
+    weight_kg: float | None = None
+    length_cm: float | None = None
+    measured: Literal["l", "h"] | None = None
+    head_cm: float | None = None
+    muac_cm: float | None = None
+    bp: tuple[int, int] | None = None
+    glucose: float | None = None
+    waist_cm: float | None = None
+    doses: tuple[str, ...] = ()
+    vitamin_a: bool = False
+    iron_tablets: int | None = None
+    anc_contact: int | None = None
+    note: str | None = None
+
+
+class FastEntryError(ValueError):
+    """A part of the line was not understood: ``part`` as typed, ``code`` says why (module docstring)."""
+
+    def __init__(self, part: str, code: str) -> None:
+        super().__init__(f"{code}: {part!r}")
+        self.part = part
+        self.code = code
+
+
+# --------------------------------------------------------------------------- words
+
+_MEASURES: dict[str, tuple[str, tuple[str, ...]]] = {  # keyword -> (field, units)
+    "bb": ("weight_kg", ("kg",)),
+    "lk": ("head_cm", ("cm",)),
+    "lila": ("muac_cm", ("cm",)),
+    "lp": ("waist_cm", ("cm",)),
+    "gd": ("glucose", ("mg/dl", "mgdl", "mg")),
+    "gds": ("glucose", ("mg/dl", "mgdl", "mg")),
+}
+_LENGTHS: dict[str, str] = {"tb": "h", "pb": "l"}  # keyword -> position when none is typed
+_POSITIONS: dict[str, str] = {"l": "l", "berbaring": "l", "baring": "l", "h": "h", "berdiri": "h"}
+_COUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ttd": ("iron_tablets", ("tablet", "tab", "butir")),
+    "anc": ("anc_contact", ()),
+}
+_VITA_WORDS = {"vita", "vit.a", "vit-a", "vitamina", "vitamin-a", "vitamin.a"}
+_VIT_PREFIXES = {"vit", "vitamin"}  # followed by "a"
+_MOTHER_WORDS = {"ibu", "bumil"}
+_IMUN_WORDS = {"imun", "imunisasi"}
+_KEYWORDS = (set(_MEASURES) | set(_LENGTHS) | set(_COUNTS) | _VITA_WORDS | _VIT_PREFIXES | _MOTHER_WORDS
+             | _IMUN_WORDS | {"td", "catatan", "anak", "nama"})
+
+_GLUED = re.compile(r"^(bb|tb|pb|lk|lila|td|gds|gd|lp|ttd|anc)[:=]?(\d.*)$")
+_GLUED_ANY = re.compile(r"^([a-z]+)[:=](.+)$")
+_CHILD_GLUED = re.compile(r"^anak-?((?:ke-?)?\d+)$")
+_ORDINALS = {
+    "pertama": 1, "sulung": 1, "kesatu": 1, "kedua": 2, "ketiga": 3, "keempat": 4, "kelima": 5,
+    "keenam": 6, "ketujuh": 7, "kedelapan": 8, "kesembilan": 9, "kesepuluh": 10,
+}
+
+_NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)([a-z/]*)$")
+_WHOLE = re.compile(r"^(?:ke-?|k)?(\d+)([a-z]*)$")
+_BP = re.compile(r"^(\d+)/(\d+)(?:mmhg)?$")
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|['.\-])+$")
+_FAMILY = re.compile(r"^k[-\u2013]?([a-z0-9]+)$")
+
+# Dose stems needing a number: stem -> (code prefix, highest dose number).
+_DOSE_SERIES: dict[str, tuple[str, int]] = {
+    "dpt": ("DPT_HB_HIB", 4), "dpthbhib": ("DPT_HB_HIB", 4), "dpthb": ("DPT_HB_HIB", 4),
+    "penta": ("DPT_HB_HIB", 4), "pentavalen": ("DPT_HB_HIB", 4),
+    "pcv": ("PCV", 3),
+    "opv": ("OPV", 4), "polio": ("OPV", 4), "bopv": ("OPV", 4),
+    "ipv": ("IPV", 2),
+    "rv": ("RV", 3), "rota": ("RV", 3), "rotavirus": ("RV", 3),
+    "mr": ("MR", 2), "campak": ("MR", 2),
+}
+# Single doses: stem -> (code, numbers that may follow; None = no number).
+_DOSE_SINGLE: dict[str, tuple[str, frozenset]] = {
+    "bcg": ("BCG", frozenset({None, 1})),
+    "je": ("JE", frozenset({None, 1})),
+    "hb": ("HB0", frozenset({0})),
+    "hepb": ("HB0", frozenset({0})),
+}
+_DOSE_WORD = re.compile(r"^([a-z]+)(\d+)?$")
+
+
+def looks_like_fast_entry(text: str) -> bool:
+    """Whether ``text`` starts with the fast-entry command (``catat`` or ``/catat``)."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return _is_command(first.lower())
+
+
+def _is_command(word: str) -> bool:
+    """``catat``, ``/catat`` or ``/catat@SomeBot``."""
+    return word == "catat" or word.split("@", 1)[0] == "/catat"
+
+
+def _keyword(word: str) -> tuple[str, str | None] | None:
+    """(keyword, glued value or None) when ``word`` opens a part, else None."""
+    bare = word.rstrip(":=")
+    if bare in _KEYWORDS:
+        return bare, None
+    if m := _CHILD_GLUED.match(word):
+        return "anak", m[1]
+    if m := _GLUED.match(word):
+        return m[1], m[2]
+    if (m := _GLUED_ANY.match(word)) and m[1] in _KEYWORDS:
+        return m[1], m[2]
+    return None
+
+
+def dose_code(word: str) -> str | None:
+    """The project's dose code for a dose word (``dpt2`` -> ``DPT_HB_HIB2``), None if unknown."""
+    m = _DOSE_WORD.match(re.sub(r"[-_./]", "", word.lower()))
+    if not m:
+        return None
+    stem, number = m[1], (int(m[2]) if m[2] is not None else None)
+    if stem in _DOSE_SERIES:
+        prefix, highest = _DOSE_SERIES[stem]
+        code = f"{prefix}{number}" if number is not None and 1 <= number <= highest else None
+    elif stem in _DOSE_SINGLE:
+        single, numbers = _DOSE_SINGLE[stem]
+        code = single if number in numbers else None
+    else:
+        code = None
+    return code if code in DOSE_LABELS else None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """One word of the line: as typed, lower-cased without trailing , ; . and where it ends."""
+
+    text: str
+    word: str
+    end: int
+
+
+def _tokens(line: str) -> list[_Token]:
+    """The words of ``line`` (punctuation-only words dropped)."""
+    found = []
+    for m in re.finditer(r"\S+", line):
+        word = m[0].lower().rstrip(",;.")
+        if word:
+            found.append(_Token(m[0], word, m.end()))
+    return found
+
+
+def _part(tokens: list[_Token]) -> str:
+    """The typed text of some tokens, for an error."""
+    return " ".join(t.text for t in tokens)
+
+
+class _Reader:
+    """Walks the tokens after the family code and fills the fields of a FastEntry."""
+
+    def __init__(self, line: str, tokens: list[_Token]) -> None:
+        """Start at the first token."""
+        self.line = line
+        self.tokens = tokens
+        self.pos = 0
+        self.fields: dict[str, object] = {}
+        self.doses: list[str] = []
+        self.member: MemberRef | None = None
+        self.bare_name: _Token | None = None
+
+    # ---- cursor
+
+    def peek(self) -> _Token | None:
+        """The next token, not consumed."""
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> _Token:
+        """Consume and return the next token."""
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def value(self, tok: _Token, glued: str | None) -> tuple[str, list[_Token]]:
+        """The value of keyword ``tok``: glued on, or the next word unless that opens a part."""
+        if glued is not None:
+            return glued, [tok]
+        nxt = self.peek()
+        if nxt is None or _keyword(nxt.word) is not None:
+            raise FastEntryError(tok.text, "missing_value")
+        return self.take().word, [tok, nxt]
+
+    def skip_unit(self, units: tuple[str, ...]) -> None:
+        """Consume a unit written as its own word (``kg``, ``cm``, ...)."""
+        nxt = self.peek()
+        if nxt is not None and nxt.word in units:
+            self.pos += 1
+
+    def store(self, field: str, value: object, toks: list[_Token]) -> None:
+        """Set a field once; a second value is a duplicate."""
+        if field in self.fields:
+            raise FastEntryError(_part(toks), "duplicate")
+        self.fields[field] = value
+
+    # ---- main loop
+
+    def read(self) -> None:
+        """Read every part up to the end of the line."""
+        while (tok := self.peek()) is not None:
+            self.pos += 1
+            kw = _keyword(tok.word)
+            if kw is None:
+                self.bare_word(tok)
+            else:
+                self.part(tok, *kw)
+
+    def part(self, tok: _Token, keyword: str, glued: str | None) -> None:
+        """Dispatch one keyword."""
+        if keyword in _MEASURES:
+            self.measure(tok, keyword, glued)
+        elif keyword in _LENGTHS:
+            self.length(tok, keyword, glued)
+        elif keyword in _COUNTS:
+            self.count(tok, keyword, glued)
+        elif keyword == "td":
+            self.blood_pressure(tok, glued)
+        elif keyword in _IMUN_WORDS:
+            self.immunisations(tok, glued)
+        elif keyword in _VITA_WORDS or keyword in _VIT_PREFIXES:
+            self.vitamin_a(tok, keyword)
+        elif keyword == "catatan":
+            self.note(tok, glued)
+        elif keyword == "anak":
+            self.child(tok, glued)
+        elif keyword in _MOTHER_WORDS:
+            self.choose(MemberRef("mother"), [tok])
+        else:
+            self.named(tok, glued)
+
+    # ---- values
+
+    def number(self, tok: _Token, glued: str | None, units: tuple[str, ...],
+               suffixes: tuple[str, ...] = ("",)) -> tuple[float, str, list[_Token]]:
+        """A number > 0 with an optional unit; also returns the suffix (``l``/``h``) glued after it."""
+        raw, toks = self.value(tok, glued)
+        m = _NUMBER.match(raw)
+        tail = m[2] if m else ""
+        suffix = next((s for s in suffixes if s and tail.endswith(s)), "")
+        unit = tail[: len(tail) - len(suffix)]
+        if not m or (unit and unit not in units) or float(m[1].replace(",", ".")) <= 0:
+            raise FastEntryError(_part(toks), "number")
+        if not tail:
+            self.skip_unit(units)
+        return float(m[1].replace(",", ".")), suffix, toks
+
+    def measure(self, tok: _Token, keyword: str, glued: str | None) -> None:
+        """``bb 8,2``, ``lk 44``, ``lila 14``, ``lp 80``, ``gd 110``."""
+        field, units = _MEASURES[keyword]
+        value, _, toks = self.number(tok, glued, units)
+        self.store(field, value, toks)
+
+    def length(self, tok: _Token, keyword: str, glued: str | None) -> None:
+        """``tb 71 l``, ``pb 71``, ``tb 95 berdiri``, ``tb 71l``."""
+        value, suffix, toks = self.number(tok, glued, ("cm",), suffixes=("l", "h"))
+        position = suffix or None
+        nxt = self.peek()
+        if position is None and nxt is not None and nxt.word in _POSITIONS:
+            position = _POSITIONS[self.take().word]
+        self.store("length_cm", value, toks)
+        self.fields["measured"] = position or _LENGTHS[keyword]
+
+    def whole(self, tok: _Token, glued: str | None, units: tuple[str, ...] = ()) -> tuple[int, list[_Token]]:
+        """A whole number > 0, also ``ke-3``, ``ke 3``, ``k3`` and ordinal words (``kedua``)."""
+        raw, toks = self.value(tok, glued)
+        nxt = self.peek()
+        if raw in ("ke", "ke-") and nxt is not None and _keyword(nxt.word) is None:
+            raw = raw + self.take().word
+            toks = toks + [nxt]
+        if raw in _ORDINALS:
+            return _ORDINALS[raw], toks
+        m = _WHOLE.match(raw)
+        if not m or (m[2] and m[2] not in units) or int(m[1]) <= 0:
+            raise FastEntryError(_part(toks), "whole_number")
+        if not m[2]:
+            self.skip_unit(units)
+        return int(m[1]), toks
+
+    def count(self, tok: _Token, keyword: str, glued: str | None) -> None:
+        """``ttd 30``, ``anc 3``."""
+        field, units = _COUNTS[keyword]
+        value, toks = self.whole(tok, glued, units)
+        self.store(field, value, toks)
+
+    def blood_pressure(self, tok: _Token, glued: str | None) -> None:
+        """``td 120/80``, ``td 120 / 80``, ``td 120/80 mmhg``."""
+        raw, toks = self.value(tok, glued)
+        while not _BP.match(raw) and (nxt := self.peek()) is not None and _keyword(nxt.word) is None \
+                and (raw.endswith("/") or nxt.word.startswith("/")):
+            raw += self.take().word
+            toks = toks + [nxt]
+        m = _BP.match(raw)
+        if not m or int(m[1]) <= 0 or int(m[2]) <= 0:
+            raise FastEntryError(_part(toks), "bp")
+        self.skip_unit(("mmhg",))
+        self.store("bp", (int(m[1]), int(m[2])), toks)
+
+    def immunisations(self, tok: _Token, glued: str | None) -> None:
+        """``imun dpt2 pcv2 opv3``: dose words up to the next keyword."""
+        before = len(self.doses)
+        if glued is not None:
+            self.dose_pieces(tok.text.split(":", 1)[-1].split("=", 1)[-1])
+        while (nxt := self.peek()) is not None and _keyword(nxt.word) is None:
+            self.pos += 1
+            self.dose_pieces(nxt.text)
+        if len(self.doses) == before:
+            raise FastEntryError(tok.text, "missing_value")
+
+    def dose_pieces(self, text: str) -> None:
+        """The doses in one typed word, split at ``,`` ``+`` ``;``; a lone number may follow a stem."""
+        pieces = [p for p in re.split(r"[,+;]", text) if p.strip(".")]
+        for i, piece in enumerate(pieces):
+            code = dose_code(piece)
+            nxt = self.peek()
+            if (code is None and i == len(pieces) - 1 and not any(c.isdigit() for c in piece)
+                    and nxt is not None and nxt.word.isdigit()):
+                self.pos += 1
+                piece, code = f"{piece} {nxt.text}", dose_code(piece + nxt.word)
+            if code is None:
+                raise FastEntryError(piece.rstrip("."), "dose")
+            if code in self.doses:
+                raise FastEntryError(piece.rstrip("."), "duplicate")
+            self.doses.append(code)
+
+    def vitamin_a(self, tok: _Token, keyword: str) -> None:
+        """``vita``, ``vit a``, ``vitamin a``."""
+        toks = [tok]
+        if keyword in _VIT_PREFIXES:
+            nxt = self.peek()
+            if nxt is None or nxt.word != "a":
+                raise FastEntryError(tok.text, "unknown")
+            toks.append(self.take())
+        self.store("vitamin_a", True, toks)
+
+    def note(self, tok: _Token, glued: str | None) -> None:
+        """``catatan ...``: the rest of the line as typed."""
+        head = re.split(r"[:=]", tok.text, maxsplit=1)[1] if glued is not None else ""
+        text = (head + self.line[tok.end:]).strip()
+        if not text:
+            raise FastEntryError(tok.text, "missing_value")
+        self.pos = len(self.tokens)
+        self.fields["note"] = text
+
+    # ---- member
+
+    def choose(self, ref: MemberRef, toks: list[_Token]) -> None:
+        """Set the member once; after a bare name the bare name was the slip."""
+        if self.member is not None:
+            if self.bare_name is not None:
+                raise FastEntryError(self.bare_name.text, "unknown")
+            raise FastEntryError(_part(toks), "duplicate")
+        self.member = ref
+
+    def child(self, tok: _Token, glued: str | None) -> None:
+        """``anak2``, ``anak 2``, ``anak ke-2``, ``anak kedua``."""
+        index, toks = self.whole(tok, glued)
+        self.choose(MemberRef("child_index", index), toks)
+
+    def named(self, tok: _Token, glued: str | None) -> None:
+        """``nama:Putu``, ``nama: Putu``, ``nama Lila`` (the next word even if it is a keyword; as typed)."""
+        if glued is not None:
+            typed, toks = re.split(r"[:=]", tok.text, maxsplit=1)[1], [tok]
+        else:
+            nxt = self.peek()
+            if nxt is None or (_keyword(nxt.word) is not None and not _NAME.match(nxt.word)):
+                raise FastEntryError(tok.text, "missing_value")
+            toks, typed = [tok, self.take()], nxt.text
+        name = typed.rstrip(",;.")
+        if not _NAME.match(name):
+            raise FastEntryError(_part(toks), "name")
+        self.choose(MemberRef("name", name), toks)
+
+    def bare_word(self, tok: _Token) -> None:
+        """A word that is no keyword: the member's name while none is chosen, else not understood."""
+        nxt = self.peek()
+        followed_by_number = nxt is not None and nxt.word[:1].isdigit()
+        if self.member is not None or followed_by_number or not _NAME.match(tok.word):
+            raise FastEntryError(tok.text, "unknown")
+        self.member = MemberRef("name", tok.text.rstrip(",;."))
+        self.bare_name = tok
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _family_code(tokens: list[_Token]) -> tuple[str, int]:
+    """The normalised family code at the start of ``tokens`` and how many tokens it took."""
+    first = tokens[0] if tokens else None
+    if first is None:
+        raise FastEntryError("", "family_code")
+    word, used, typed = first.word, 1, first.text
+    if word in ("k", "k-", "k\u2013") and len(tokens) > 1 and _keyword(tokens[1].word) is None:
+        word, used, typed = "k-" + tokens[1].word, 2, _part(tokens[:2])
+    m = _FAMILY.match(word)
+    if m and len(m[1]) == FAMILY_CODE_LENGTH:
+        return "K-" + m[1].upper(), used
+    attempted = word.startswith(("k-", "k\u2013")) or bool(m and any(c.isdigit() for c in m[1]))
+    raise FastEntryError(typed if attempted else "", "family_code")
+
+
+def parse_fast_entry(line: str) -> FastEntry:
+    """Parse one fast-entry line; FastEntryError names the part that was not understood."""
+    tokens = _tokens(line)
+    if not tokens or not _is_command(tokens[0].word):
+        raise FastEntryError(tokens[0].text if tokens else "", "command")
+    code, used = _family_code(tokens[1:])
+    reader = _Reader(line, tokens[1 + used:])
+    reader.read()
+    if reader.member is None:
+        raise FastEntryError("", "member")
+    if not reader.fields and not reader.doses:
+        raise FastEntryError("", "empty")
+    return FastEntry(family_code=code, member=reader.member, doses=tuple(reader.doses), **reader.fields)
