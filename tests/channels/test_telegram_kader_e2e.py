@@ -1,0 +1,62 @@
+"""End to end: a kader on Telegram joins with an invite, logs visits (fast and guided), gets the chart."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from db.demo import load_demo
+from db.models import Posyandu, Visit
+from handlers.kader import create_invite
+from tests.channels.telegram_bot import BotProcess, press
+from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import DEFAULT_NOW, make_family
+
+KADER = 990001
+
+
+async def _turn(fake: FakeTelegram, action, expect: str, timeout: float = 20) -> str:
+    before = len(fake.messages_to(KADER))
+    action()
+    await fake.wait_for(lambda: any(expect in (m.text or "") for m in fake.messages_to(KADER)[before:]), timeout=timeout)
+    return "\n".join(m.text or "" for m in fake.messages_to(KADER)[before:])
+
+
+async def test_a_kader_logs_visits_over_telegram(db, db_url):
+    await load_demo(db)
+    async with db.write() as session:
+        posyandu = (await session.scalars(select(Posyandu).where(Posyandu.village_code == "51.08.06.2014"))).one()
+        invite = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=DEFAULT_NOW.replace(year=2030))
+    babies = [await make_family(db, name=f"Keluarga {n}", members=((f"Bayi {n}", "M", date.today().replace(day=1) if n else date(2025, 1, 1)),)) for n in range(3)]
+    async with FakeTelegram() as fake:
+        bot = BotProcess(fake, db_url)
+        await bot.start()
+        try:
+            await _turn(fake, lambda: fake.push_text(KADER, "/start"), "setuju")
+            await _turn(fake, lambda: press(fake, KADER, "Ya, saya setuju"), "Pilih bahasa")
+            await _turn(fake, lambda: press(fake, KADER, "Bahasa Indonesia"), "desa")
+            await _turn(fake, lambda: fake.push_text(KADER, f"/kader {invite.code}"), "Anda sekarang kader")
+            text = await _turn(fake, lambda: fake.push_text(KADER, f"catat {babies[0].code} anak1 bb 11,2 tb 82"), "Tersimpan")
+            assert "TB/U" in text and "BB/TB" in text
+            text = await _turn(fake, lambda: fake.push_text(KADER, f"catat {babies[1].code} anak1 bb 4,1 pb 53 imun dtp1"), "Belum tercatat")
+            assert "dtp1" in text
+            await _turn(fake, lambda: fake.push_text(KADER, "/kunjungan"), "Keluarga mana")
+            await _turn(fake, lambda: fake.push_text(KADER, babies[2].code), "Siapa yang dikunjungi")
+            await _turn(fake, lambda: press(fake, KADER, "Bayi 2"), "Di mana")
+            await _turn(fake, lambda: press(fake, KADER, "Posyandu"), "Berat badan")
+            await _turn(fake, lambda: fake.push_text(KADER, "4,3"), "Panjang/tinggi")
+            await _turn(fake, lambda: fake.push_text(KADER, "54"), "Lingkar kepala")
+            await _turn(fake, lambda: fake.push_text(KADER, "-"), "LILA")
+            await _turn(fake, lambda: fake.push_text(KADER, "-"), "vitamin A")
+            await _turn(fake, lambda: press(fake, KADER, "Tidak"), "Imunisasi")
+            await _turn(fake, lambda: press(fake, KADER, "Tidak ada"), "Catatan")
+            await _turn(fake, lambda: fake.push_text(KADER, "sehat"), "Periksa sebelum disimpan")
+            await _turn(fake, lambda: press(fake, KADER, "Simpan"), "Tersimpan")
+            before = len(fake.sent_to(KADER))
+            press(fake, KADER, "Grafik pertumbuhan")
+            photo = await fake.wait_for(lambda: [c for c in fake.sent_to(KADER)[before:] if c.method == "sendPhoto"], timeout=30)
+            assert photo[0].files["photo"].data.startswith(b"\x89PNG")
+        finally:
+            assert await bot.stop() == 0
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 2
