@@ -19,7 +19,7 @@ from care.growth import (
 )
 from care.immunization import CATCH_UP, DUE, INVALID, dose_states
 from care.schedule import DOSE_LABELS
-from care.stages import age_months, is_pregnant
+from care.stages import add_months, age_months, is_pregnant
 from content.i18n import N_, _, format_date, format_number
 from db.models import Family, Immunization, Measurement, Person, Visit
 from db.queries import family_members
@@ -31,7 +31,8 @@ from handlers.parsing import normalize
 
 UNDO_MINUTES = 30
 CHILD_MONTHS = 60
-MEASURE_KINDS = ("weight_kg", "length_cm", "head_cm", "muac_cm", "sbp", "dbp", "glucose", "waist_cm", "iron_tablets", "anc_contact")
+MEASURE_KINDS = ("weight_kg", "length_cm", "head_cm", "muac_cm", "sbp", "dbp", "glucose", "waist_cm", "iron_tablets",
+                 "anc_contact", "skilas_positive")
 _NUMBER = re.compile(r"^\d{1,3}([.,]\d{1,2})?$")
 DOSE_WORDS = {
     "hb0": "HB0", "bcg": "BCG", "je": "JE",
@@ -45,11 +46,13 @@ DOSE_WORDS = {
 # -- what kind of member, and which questions ---------------------------------------------------------
 
 def member_kind(person: Person, on: date) -> str:
-    """``child`` (under five), ``pregnant``, or ``adult`` (everyone else) for the questions to ask."""
+    """``child`` (under five), ``pregnant``, ``elderly`` (60+) or ``adult`` for the questions to ask."""
     if person.birth_date and age_months(person.birth_date, on) < CHILD_MONTHS:
         return "child"
     if is_pregnant(person.hpht, on, person.delivered_on):
         return "pregnant"
+    if person.birth_date and age_months(person.birth_date, on) >= 60 * 12:
+        return "elderly"
     return "adult"
 
 
@@ -57,6 +60,7 @@ QUESTIONS = {
     "child": ("weight", "length", "head", "muac", "vita", "doses", "note"),
     "pregnant": ("weight", "bp", "muac", "iron", "anc", "note"),
     "adult": ("bp", "glucose", "waist", "note"),
+    "elderly": ("bp", "glucose", "waist", "skilas", "note"),
 }
 
 
@@ -84,8 +88,23 @@ def parse_doses(text: str) -> list[str]:
 
 # -- finding the family and the member --------------------------------------------------------------
 
+TODAY_LIST = 8
+
+
+async def todays_families(ctx: Ctx) -> list[Family]:
+    """Families of the posyandu with a child under five or a pregnancy, not yet visited today."""
+    visited = select(Person.family_id).join(Visit, Visit.person_id == Person.id).where(Visit.visited_on == ctx.today)
+    young = add_months(ctx.today, -CHILD_MONTHS)
+    targets = select(Person.family_id).where((Person.birth_date > young) | (Person.hpht.is_not(None) & Person.delivered_on.is_(None)))
+    return list(await ctx.session.scalars(
+        select(Family).where(Family.posyandu_id == ctx.identity.posyandu_id, Family.id.in_(targets), Family.id.not_in(visited))
+        .order_by(Family.dusun, Family.name).limit(TODAY_LIST)
+    ))
+
+
 async def ask_family(ctx: Ctx) -> Question:
-    return Question(_("Keluarga mana? Ketik kode keluarga (K-XXXXXX) atau nama kepala keluarga."))
+    choices = tuple((f"{f.name} ({f.code})", str(f.id)) for f in await todays_families(ctx))
+    return Question(_("Keluarga mana? Ketik kode keluarga (K-XXXXXX) atau nama kepala keluarga, atau pilih dari sasaran hari ini:"), choices)
 
 
 async def on_family(ctx: Ctx, answer: Answer) -> Next:
@@ -280,6 +299,22 @@ async def on_doses(ctx: Ctx, answer: Answer) -> Next:
     return _after(ctx, "doses")
 
 
+async def ask_skilas(ctx: Ctx) -> Question:
+    return Question(
+        _("Skrining lansia (SKILAS): ingatan, gerak (5 kali berdiri dari kursi dalam 14 detik), gizi (berat turun "
+          "lebih dari 3 kg dalam 3 bulan atau LILA < 21 cm), penglihatan, pendengaran, suasana hati. Hasilnya?"),
+        ((_("Semua normal"), "normal"), (_("Ada yang positif"), "positive"), (_("Tidak diperiksa"), "skip")),
+    )
+
+
+async def on_skilas(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the SKILAS result; asks for a note next."""
+    if answer.choice not in ("normal", "positive", "skip"):
+        raise Invalid(_("Pilih Semua normal, Ada yang positif, atau Tidak diperiksa."))
+    ctx.data["v"]["skilas_positive"] = None if answer.choice == "skip" else float(answer.choice == "positive")
+    return _after(ctx, "skilas")
+
+
 async def ask_note(ctx: Ctx) -> Question:
     return Question(_("Catatan? Ketik - jika tidak ada."))
 
@@ -325,6 +360,8 @@ def assessment(person: Person, v: dict, on: date, weighings: list[tuple[date, fl
                     flags.append(_("2T (tidak naik dua kali): rujuk ke puskesmas."))
     if v.get("kind") == "pregnant" and v.get("muac_cm") is not None and v["muac_cm"] < 23.5:
         flags.append(_("KEK (LILA < 23,5 cm): beri makanan tambahan dan rujuk ke puskesmas."))
+    if v.get("skilas_positive"):
+        flags.append(_("SKILAS positif: rujuk ke puskesmas."))
     if v.get("sbp") and (v["sbp"] >= 140 or v["dbp"] >= 90):
         flags.append(_("Tekanan darah tinggi ({sbp}/{dbp}): rujuk ke puskesmas.", sbp=v["sbp"], dbp=v["dbp"]))
     return lines, flags
@@ -510,6 +547,7 @@ VISIT = Flow(
         "anc": _measure("anc_contact", 1, 12, N_("Pemeriksaan kehamilan (ANC) ke berapa?"), optional=True),
         "glucose": _measure("glucose", 20, 800, N_("Gula darah sewaktu (mg/dL)?"), optional=True),
         "waist": _measure("waist_cm", 40, 200, N_("Lingkar perut (cm)?"), optional=True),
+        "skilas": Step(ask_skilas, on_skilas),
         "note": Step(ask_note, on_note),
         "confirm": Step(ask_confirm, on_confirm),
         "after": Step(ask_after, on_after),

@@ -28,6 +28,7 @@ async def test_a_kader_logs_visits_over_telegram(db, db_url):
         posyandu = (await session.scalars(select(Posyandu).where(Posyandu.village_code == "51.08.06.2014"))).one()
         invite = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=DEFAULT_NOW.replace(year=2030))
     babies = [await make_family(db, name=f"Keluarga {n}", members=((f"Bayi {n}", "M", date.today().replace(day=1) if n else date(2025, 1, 1)),)) for n in range(3)]
+    more = [await make_family(db, name=f"Keluarga Tambah {n}", members=((f"Anak {n}", "F", date(2024, 6, 1)),)) for n in range(8)]
     async with FakeTelegram() as fake:
         bot = BotProcess(fake, db_url)
         await bot.start()
@@ -40,6 +41,8 @@ async def test_a_kader_logs_visits_over_telegram(db, db_url):
             assert "TB/U" in text and "BB/TB" in text
             text = await _turn(fake, lambda: fake.push_text(KADER, f"catat {babies[1].code} anak1 bb 4,1 pb 53 imun dtp1"), "Belum tercatat")
             assert "dtp1" in text
+            for n, family in enumerate(more):
+                await _turn(fake, lambda code=family.code, n=n: fake.push_text(KADER, f"catat {code} anak1 bb {11 + n / 10:.1f} tb {85 + n}"), "Tersimpan")
             await _turn(fake, lambda: fake.push_text(KADER, "/kunjungan"), "Keluarga mana")
             await _turn(fake, lambda: fake.push_text(KADER, babies[2].code), "Siapa yang dikunjungi")
             await _turn(fake, lambda: press(fake, KADER, "Bayi 2"), "Di mana")
@@ -59,4 +62,4 @@ async def test_a_kader_logs_visits_over_telegram(db, db_url):
         finally:
             assert await bot.stop() == 0
     async with db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(Visit)) == 2
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 10

@@ -265,3 +265,23 @@ async def test_ten_visits_guided_and_fast(engine, demo_db):
     async with demo_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Visit)) == 10
         assert await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "visit.logged")) == 10
+
+
+async def test_todays_list_and_the_lansia_screening(engine, demo_db):
+    await make_family(demo_db, name="Keluarga Balita", members=(("Kadek Bayu", "M", BABY_BIRTH),))
+    elder_family = await make_family(demo_db, name="Keluarga Lansia", members=(("Nenek Rai", "F", date(1950, 2, 2)),))
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/kunjungan")
+    assert any("Keluarga Balita" in label for label in chat.labels)
+    assert not any("Keluarga Lansia" in label for label in chat.labels)
+    await chat.say(elder_family.code)
+    await chat.press("Nenek Rai")
+    await chat.press("Kunjungan rumah")
+    for answer in ("150/100", "-", "-"):
+        await chat.say(answer)
+    await chat.press("Ada yang positif")
+    await chat.say("-")
+    assert "SKILAS positif" in chat.text and "Tekanan darah tinggi" in chat.text
+    await chat.press("Simpan")
+    async with demo_db.read() as session:
+        assert await session.scalar(select(Measurement.value).where(Measurement.kind == "skilas_positive")) == 1.0
