@@ -6,7 +6,9 @@ machine, so the bot can be tried and kaders trained without any account.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
@@ -17,13 +19,24 @@ CHANNEL = "local"
 QUIT_WORDS = {"/quit", "/keluar", "/exit"}
 
 
+IMAGE_DIR = Path(__file__).resolve().parent.parent / "var" / "images"
+
+
+def save_image(data: bytes) -> Path:
+    """Writes an image the bot sent into ``var/images`` so the person can open it."""
+    IMAGE_DIR.mkdir(parents=True, exist_ok=True)
+    path = IMAGE_DIR / f"{hashlib.sha1(data).hexdigest()[:12]}.png"
+    path.write_bytes(data)
+    return path
+
+
 def render(replies: list[Reply]) -> str:
-    """Replies as terminal text with numbered choices."""
+    """Replies as terminal text with numbered choices; images are saved and their path shown."""
     blocks = []
     for reply in replies:
         lines = [reply.text]
         if reply.image is not None:
-            lines.append(f"[gambar {len(reply.image)} byte]")
+            lines.append(f"[gambar / image: {save_image(reply.image)}]")
         lines += [f"  {i}) {choice.label}" for i, choice in enumerate(reply.choices, 1)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -56,11 +56,12 @@ def member_kind(person: Person, on: date) -> str:
     return "adult"
 
 
+#: The questions per kind of member; a note can be typed at the confirmation.
 QUESTIONS = {
-    "child": ("weight", "length", "head", "muac", "vita", "doses", "note"),
-    "pregnant": ("weight", "bp", "muac", "iron", "anc", "note"),
-    "adult": ("bp", "glucose", "waist", "note"),
-    "elderly": ("bp", "glucose", "waist", "skilas", "note"),
+    "child": ("size", "head_arm", "vita", "doses"),
+    "pregnant": ("weight", "bp", "muac", "iron", "anc"),
+    "adult": ("bp", "glucose", "waist"),
+    "elderly": ("bp", "glucose", "waist", "skilas"),
 }
 
 
@@ -211,27 +212,53 @@ def _measure(key: str, low: float, high: float, question: str, *, optional: bool
     return Step(ask, answer)
 
 
-STEP_OF_KEY = {"weight_kg": "weight", "head_cm": "head", "muac_cm": "muac", "glucose": "glucose",
+STEP_OF_KEY = {"weight_kg": "weight", "muac_cm": "muac", "glucose": "glucose",
                "waist_cm": "waist", "iron_tablets": "iron", "anc_contact": "anc"}
 
 
-async def ask_length(ctx: Ctx) -> Question:
+async def ask_size(ctx: Ctx) -> Question:
     person = await _member(ctx)
     lying = person.birth_date is None or age_months(person.birth_date, ctx.today) < 24
-    hint = _("berbaring (panjang badan)") if lying else _("berdiri (tinggi badan)")
-    return Question(_("Panjang/tinggi badan (cm)? Diukur {how}; tambahkan l (berbaring) atau h (berdiri) jika lain.", how=hint))
+    how = _("berbaring (panjang badan)") if lying else _("berdiri (tinggi badan)")
+    return Question(_("Berat (kg) dan panjang/tinggi (cm)? Contoh: 8,2 71. Diukur {how}; tambahkan l (berbaring) "
+                      "atau h (berdiri) jika lain. Ketik - untuk yang tidak diukur.", how=how))
 
 
-async def on_length(ctx: Ctx, answer: Answer) -> Next:
-    """Stores length or height and how it was measured; asks the head circumference next."""
-    text = normalize(answer.text)
+async def on_size(ctx: Ctx, answer: Answer) -> Next:
+    """Stores weight, length or height and how it was measured; asks head and arm next."""
+    words = normalize(answer.text).split()
     measured = None
-    if text.endswith((" l", " h")) or text[-1:] in ("l", "h") and text[:-1].strip().replace(",", "").replace(".", "").isdigit():
-        measured, text = text[-1], text[:-1].strip()
+    if words and words[-1] in ("l", "h"):
+        measured = words.pop()
+    elif words and words[-1][-1:] in ("l", "h") and words[-1][:-1].replace(",", "").replace(".", "").isdigit():
+        measured, words[-1] = words[-1][-1], words[-1][:-1]
+    if len(words) != 2:
+        raise Invalid(_("Tulis dua angka: berat lalu panjang/tinggi, misalnya 8,2 71 (atau - untuk yang tidak diukur)."))
+    weight = None if words[0] == "-" else parse_number(words[0], 0.5, 60)
+    length = None if words[1] == "-" else parse_number(words[1], 40, 130)
     person = await _member(ctx)
     default = "l" if person.birth_date is None or age_months(person.birth_date, ctx.today) < 24 else "h"
-    ctx.data["v"].update(length_cm=parse_number(text, 40, 130), measured=measured or default)
-    return _after(ctx, "length")
+    ctx.data["v"].update(weight_kg=weight, length_cm=length, measured=(measured or default) if length else None)
+    return _after(ctx, "size")
+
+
+async def ask_head_arm(ctx: Ctx) -> Question:
+    return Question(_("Lingkar kepala dan LILA (cm)? Contoh: 42 14. Ketik - untuk yang tidak diukur."))
+
+
+async def on_head_arm(ctx: Ctx, answer: Answer) -> Next:
+    """Stores head circumference and MUAC (either may be -); asks about vitamin A next."""
+    words = normalize(answer.text).split()
+    if words == ["-"]:
+        words = ["-", "-"]
+    if len(words) == 1:
+        words.append("-")
+    if len(words) != 2:
+        raise Invalid(_("Tulis dua angka: lingkar kepala lalu LILA, misalnya 42 14 (atau -)."))
+    head = None if words[0] == "-" else parse_number(words[0], 25, 60)
+    arm = None if words[1] == "-" else parse_number(words[1], 8, 30)
+    ctx.data["v"].update(head_cm=head, muac_cm=arm)
+    return _after(ctx, "head_arm")
 
 
 async def ask_bp(ctx: Ctx) -> Question:
@@ -313,17 +340,6 @@ async def on_skilas(ctx: Ctx, answer: Answer) -> Next:
         raise Invalid(_("Pilih Semua normal, Ada yang positif, atau Tidak diperiksa."))
     ctx.data["v"]["skilas_positive"] = None if answer.choice == "skip" else float(answer.choice == "positive")
     return _after(ctx, "skilas")
-
-
-async def ask_note(ctx: Ctx) -> Question:
-    return Question(_("Catatan? Ketik - jika tidak ada."))
-
-
-async def on_note(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the note; shows the confirmation next."""
-    text = " ".join(answer.text.split())
-    ctx.data["v"]["note"] = None if text == "-" else text[:500]
-    return "confirm"
 
 
 # -- confirmation, saving, undo ---------------------------------------------------------------------
@@ -425,7 +441,8 @@ async def ask_confirm(ctx: Ctx) -> Question:
             _("Nilai ini tampak tidak mungkin: {doubts}. Periksa ulang; simpan hanya jika benar.", doubts=doubts) + "\n" + text,
             ((_("Ya, data benar, simpan"), "save"), (_("Batal"), "cancel")),
         )
-    return Question(_("Periksa sebelum disimpan:") + "\n" + text, ((_("Simpan"), "save"), (_("Batal"), "cancel")))
+    return Question(_("Periksa sebelum disimpan (ketik catatan untuk menambahkannya):") + "\n" + text,
+                    ((_("Simpan"), "save"), (_("Batal"), "cancel")))
 
 
 CONCERN_LABELS = {
@@ -455,6 +472,9 @@ async def on_confirm(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "cancel":
         ctx.note(_("Kunjungan tidak disimpan."))
         return END
+    if answer.choice is None and answer.text.strip():
+        ctx.data["v"]["note"] = " ".join(answer.text.split())[:500]
+        return "confirm"
     if answer.choice != "save":
         raise Invalid(_("Pilih Simpan atau Batal."))
     person = await _member(ctx)
@@ -536,9 +556,9 @@ VISIT = Flow(
         "family_pick": Step(ask_family_pick, on_family_pick),
         "member": Step(ask_member, on_member),
         "place": Step(ask_place, on_place),
+        "size": Step(ask_size, on_size),
+        "head_arm": Step(ask_head_arm, on_head_arm),
         "weight": _measure("weight_kg", 0.5, 150, N_("Berat badan (kg)?")),
-        "length": Step(ask_length, on_length),
-        "head": _measure("head_cm", 25, 60, N_("Lingkar kepala (cm)?"), optional=True),
         "muac": _measure("muac_cm", 8, 50, N_("Lingkar lengan atas / LILA (cm)?"), optional=True),
         "vita": Step(ask_vita, on_vita),
         "doses": Step(ask_doses, on_doses),
@@ -548,7 +568,6 @@ VISIT = Flow(
         "glucose": _measure("glucose", 20, 800, N_("Gula darah sewaktu (mg/dL)?"), optional=True),
         "waist": _measure("waist_cm", 40, 200, N_("Lingkar perut (cm)?"), optional=True),
         "skilas": Step(ask_skilas, on_skilas),
-        "note": Step(ask_note, on_note),
         "confirm": Step(ask_confirm, on_confirm),
         "after": Step(ask_after, on_after),
     },
