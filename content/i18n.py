@@ -86,9 +86,10 @@ def _format_date_cached(value: date, fmt: str, lang: str) -> str:
     return _babel_format_date(value, pattern, locale=format_locale(lang))
 
 
-def format_number(value: float, digits: int = 1) -> str:
-    """A number for the current language (``7,2`` in Indonesian, ``7.2`` in English)."""
-    return _babel_format_decimal(value, format=f"#,##0.{'#' * digits}" if digits else "#,##0", locale=format_locale())
+def format_number(value: float, digits: int = 1, *, fixed: bool = False) -> str:
+    """A number for the current language (``7,2`` in Indonesian, ``7.2`` in English); ``fixed`` keeps zeros (``1,00``)."""
+    fraction = ("0" if fixed else "#") * digits
+    return _babel_format_decimal(value, format=f"#,##0.{fraction}" if digits else "#,##0", locale=format_locale())
 
 
 def set_language(lang: str) -> None:

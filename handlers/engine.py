@@ -62,6 +62,10 @@ def match_choice(question: Question, text: str) -> str | None:
     for label, value in question.choices:
         if normalize(label) == t:
             return value
+    if len(t) >= 3:
+        starts = [value for label, value in question.choices if normalize(label).startswith(t)]
+        if len(starts) == 1:
+            return starts[0]
     return None
 
 

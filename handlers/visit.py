@@ -359,7 +359,7 @@ def assessment(person: Person, v: dict, on: date, weighings: list[tuple[date, fl
                 continue
             code = category(index, value) if index in ("wfa", "lhfa", "wflh", "bfa") else None
             label = f" ({_(CATEGORY_LABELS[code])})" if code else ""
-            lines.append(f"{names[index]}: {format_number(value, 2)}{label}")
+            lines.append(f"{names[index]}: {format_number(value, 2, fixed=True)}{label}")
         if z["flags"]:
             flags.append(_("Nilai tidak wajar ({indexes}): periksa ulang pengukuran.", indexes=", ".join(names[i] for i in sorted(z["flags"]))))
         if z.get("lhfa") is not None and z["lhfa"] < -2:

@@ -189,3 +189,11 @@ async def test_today_is_the_puskesmas_local_date(demo_db, settings, clock):
     lampung = ChatDriver(Engine(demo_db, moved, clock=clock), address="lampung")
     await lampung.say("/keluarga")
     assert "Bayi Lampung (Laki-laki, 1 bulan)" in lampung.text
+
+
+async def test_a_choice_can_be_typed_by_the_start_of_its_label(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    await chat.say("tambah")
+    assert "Nama anggota keluarga" in chat.text

@@ -71,7 +71,7 @@ async def test_a_kader_logs_a_childs_visit_and_reads_the_z_scores(engine, demo_d
     z = zscores(1, (date(2026, 11, 23) - BABY_BIRTH).days, weight_kg=5.4, length_cm=57.5, measured="l", head_cm=39)
     with use_locale("id"):
         for key, label in (("wfa", "BB/U"), ("lhfa", "PB/U"), ("wflh", "BB/PB")):
-            assert f"{label}: {format_number(z[key], 2)}" in chat.text
+            assert f"{label}: {format_number(z[key], 2, fixed=True)}" in chat.text
     await chat.press("Simpan")
     assert "Tersimpan" in chat.text
     async with demo_db.read() as session:
@@ -216,7 +216,7 @@ async def test_fast_entry_logs_at_once_and_names_the_part_not_understood(engine,
     assert "Tersimpan" in chat.text and "Kadek Bayu" in chat.text
     z = zscores(1, (date(2026, 11, 23) - BABY_BIRTH).days, weight_kg=5.4, length_cm=57.5, measured="l")
     with use_locale("id"):
-        assert f"BB/U: {format_number(z['wfa'], 2)}" in chat.text
+        assert f"BB/U: {format_number(z['wfa'], 2, fixed=True)}" in chat.text
     await chat.say(f"catat {family.code} anak1 bb 9,1 tb 75 imun dtp2")
     assert "\u201cdtp2\u201d" in chat.text and "Kode imunisasi tidak dikenal" in chat.text
     await chat.say(f"catat {family.code} ibu td 150/95")
