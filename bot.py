@@ -22,7 +22,7 @@ from config import ConfigError, Settings, load_settings
 from sqlalchemy import select
 
 from db.database import Database
-from db.models import AuditLog, Posyandu
+from db.models import AuditLog, Posyandu, Puskesmas
 from handlers.kader import create_invite
 from db.demo import load_demo
 from db.migrate import upgrade
@@ -128,22 +128,23 @@ async def reminders_command(settings: Settings, args: argparse.Namespace) -> Non
 
 
 async def invite_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``invite kader --posyandu X``: prints a one-time code; exit status 1 when X is unknown."""
+    """``invite kader --posyandu X`` / ``invite staff --puskesmas X``: prints a one-time code (exit 1: X unknown)."""
+    model, wanted, role = (Posyandu, args.posyandu, "kader") if args.invite_role == "kader" else (Puskesmas, args.puskesmas, "staff")
     db = Database(settings.database.url)
     try:
         async with db.write() as session:
-            query = select(Posyandu).where(Posyandu.code == args.posyandu)
-            if args.posyandu.isdigit():
-                query = select(Posyandu).where(Posyandu.id == int(args.posyandu))
-            posyandu = (await session.scalars(query)).one_or_none()
-            if posyandu is None:
-                print(f"no posyandu {args.posyandu!r} (give its id or code)", file=sys.stderr)
+            column = model.id if wanted.isdigit() else model.code
+            place = (await session.scalars(select(model).where(column == (int(wanted) if wanted.isdigit() else wanted)))).one_or_none()
+            if place is None:
+                print(f"no {model.__tablename__} {wanted!r} (give its id or code)", file=sys.stderr)
                 return 1
             now = datetime.now(UTC)
-            code = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=now, days=args.days)
-            session.add(AuditLog(at=now, actor_id=None, action="invite.created", target_type="posyandu",
-                                 target_id=posyandu.id, detail={"role": "kader", "by": "command line"}))
-            print(f"kader invite for {posyandu.name} ({posyandu.village_name}): /kader {code.code}  (valid until {code.expires_at:%Y-%m-%d %H:%M} UTC)")
+            area = {"posyandu_id": place.id} if role == "kader" else {"puskesmas_id": place.id}
+            code = await create_invite(session, role=role, now=now, days=args.days, **area)
+            session.add(AuditLog(at=now, actor_id=None, action="invite.created", target_type=model.__tablename__,
+                                 target_id=place.id, detail={"role": role, "by": "command line"}))
+            command = "/kader" if role == "kader" else "/staf"
+            print(f"{role} invite for {place.name}: {command} {code.code}  (valid until {code.expires_at:%Y-%m-%d %H:%M} UTC)")
             return 0
     finally:
         await db.dispose()
@@ -182,6 +183,9 @@ def parser() -> argparse.ArgumentParser:
     kader = invite.add_parser("kader", help="a code that makes a chat a kader of one posyandu (/kader <code>)")
     kader.add_argument("--posyandu", required=True, help="the posyandu's id or code, e.g. PY-5108062014")
     kader.add_argument("--days", type=int, default=7, help="days the code stays valid (default 7)")
+    staff = invite.add_parser("staff", help="a code that makes a chat staff of one puskesmas (/staf <code>)")
+    staff.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
+    staff.add_argument("--days", type=int, default=7, help="days the code stays valid (default 7)")
     return p
 
 

@@ -14,15 +14,16 @@ from handlers.flow import Ctx, Flow
 from handlers.language import LANGUAGE, LANGUAGE_NAMES, language_from_text
 from handlers.menu import MENU
 from handlers.register import REGISTER, REGISTER_OTHER
+from handlers.staff import BROADCAST, INVITE, STATUS, join_as_staff
 from handlers.start import START
 from handlers.targets import TARGETS
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST, STATUS)
 }
 
 #: Commands that act at once and then return to the question the person was at.
-INSTANT = {"kader_join": join_as_kader, "family_join": join_family, "undo": undo_last_visit}
+INSTANT = {"kader_join": join_as_kader, "staff_join": join_as_staff, "family_join": join_family, "undo": undo_last_visit}
 
 __all__ = ["FLOWS", "LANGUAGE_NAMES", "language_from_text", "help_text", "commands_text", "cancelled_text"]
 

@@ -61,18 +61,28 @@ async def family_in_scope(ctx: Ctx, code: str) -> Family | None:
     return family
 
 
+async def use_invite(ctx: Ctx, args: str, role: str) -> Invite | None:
+    """The unused, unexpired invite for ``role`` with the typed code, now marked used; None otherwise."""
+    code = args.strip().upper()
+    invite = None
+    if code:
+        invite = (await ctx.session.scalars(select(Invite).where(Invite.code == code).with_for_update())).one_or_none()
+    if invite is None or invite.role != role or invite.used_at is not None or invite.expires_at < ctx.now:
+        audit(ctx, f"{role}.invite_refused")
+        ctx.note(_("Kode undangan itu tidak berlaku. Mintalah kode baru ke bidan atau puskesmas."))
+        return None
+    invite.used_by, invite.used_at = ctx.identity.id, ctx.now
+    return invite
+
+
 async def join_as_kader(ctx: Ctx, args: str) -> Next | None:
     """``/kader <kode>``: a valid invite makes this chat a kader of the invite's posyandu."""
-    code = args.strip().upper()
-    if not code:
+    if not args.strip():
         ctx.note(_("Ketik /kader diikuti kode undangan dari puskesmas, misalnya: /kader 7QX2MA4K"))
-        return
-    invite = (await ctx.session.scalars(select(Invite).where(Invite.code == code).with_for_update())).one_or_none()
-    if invite is None or invite.role != "kader" or invite.used_at is not None or invite.expires_at < ctx.now:
-        audit(ctx, "kader.invite_refused")
-        ctx.note(_("Kode undangan itu tidak berlaku. Mintalah kode baru ke bidan atau puskesmas."))
-        return
-    invite.used_by, invite.used_at = ctx.identity.id, ctx.now
+        return None
+    invite = await use_invite(ctx, args, "kader")
+    if invite is None:
+        return None
     ctx.identity.role = "kader"
     ctx.identity.posyandu_id = invite.posyandu_id
     posyandu = await ctx.session.get(Posyandu, invite.posyandu_id)

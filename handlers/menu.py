@@ -16,6 +16,12 @@ async def _has_pregnancy(ctx: Ctx) -> bool:
 
 
 async def ask_main(ctx: Ctx) -> Question:
+    if ctx.identity.role == "staff":
+        return Question(
+            _("Apa yang ingin Anda lakukan?"),
+            ((_("Umumkan"), "broadcast"), (_("Status pengumuman"), "status"), (_("Undang kader"), "invite"),
+             (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
+        )
     if ctx.identity.family_id is None:
         kader = ((_("Catat kunjungan"), "visit"), (_("Daftarkan keluarga lain"), "register_other")) if ctx.identity.role == "kader" else ()
         return Question(
@@ -38,7 +44,7 @@ async def on_main(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "help":
         ctx.note(help_text(ctx))
         return "main"
-    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other", "targets"):
+    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other", "targets", "broadcast", "status", "invite"):
         return Goto(answer.choice)
     raise Invalid(_("Maaf, saya tidak mengerti. Pilih dari menu di bawah, atau ketik bantuan."))
 

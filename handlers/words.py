@@ -23,6 +23,10 @@ COMMANDS = {
     "sasaran": "targets", "targets": "targets",
     "grafik": "chart", "chart": "chart",
     "kader": "kader_join", "gabung": "family_join", "join": "family_join",
+    "staf": "staff_join", "staff": "staff_join",
+    "undang": "invite", "invite": "invite",
+    "umumkan": "broadcast", "broadcast": "broadcast",
+    "status": "status",
     "urung": "undo", "undo": "undo",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
     "imunisasi": "immunization", "imunization": "immunization", "immunization": "immunization",
@@ -33,7 +37,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

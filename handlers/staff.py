@@ -1,0 +1,245 @@
+"""Puskesmas staff: joining with an invite (``/staf <kode>``), inviting kaders of their own posyandu
+(``/undang``), broadcasting to a chosen audience through the outbox (``/umumkan``) and following or
+cancelling a broadcast (``/status``). Staff see and act on their own puskesmas only; everything is audited."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from care.stages import Stage, stages_on
+from content.i18n import _, format_date
+from db.models import Broadcast, Family, Identity, Outbox, Person, Posyandu, Puskesmas
+from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.kader import audit, create_invite, use_invite
+from reminders.planner import zone_of
+
+MAX_BROADCAST = 1000
+BROADCAST_DAYS = 3
+AUDIENCES = {
+    "all": Ellipsis, "posyandu": Ellipsis, "pregnant": Stage.PREGNANT, "toddler": (Stage.INFANT, Stage.TODDLER),
+    "elderly": Stage.ELDERLY, "kaders": Ellipsis,
+}
+
+
+def is_staff(ctx: Ctx) -> bool:
+    """Whether the person is staff of a puskesmas."""
+    return ctx.identity.role == "staff" and ctx.identity.puskesmas_id is not None
+
+
+async def join_as_staff(ctx: Ctx, args: str) -> Next | None:
+    """``/staf <kode>``: a valid invite makes this chat staff of the invite's puskesmas."""
+    if not args.strip():
+        ctx.note(_("Ketik /staf diikuti kode undangan, misalnya: /staf 7QX2MA4K"))
+        return None
+    invite = await use_invite(ctx, args, "staff")
+    if invite is None:
+        return None
+    ctx.identity.role = "staff"
+    ctx.identity.puskesmas_id = invite.puskesmas_id
+    puskesmas = await ctx.session.get(Puskesmas, invite.puskesmas_id)
+    audit(ctx, "staff.joined", "puskesmas", invite.puskesmas_id, invite=invite.id)
+    ctx.note(_("Selamat bergabung! Anda sekarang petugas {puskesmas}.\nUmumkan: /umumkan, status siaran: /status, undang kader: /undang",
+               puskesmas=puskesmas.name))
+    return END
+
+
+async def staff_only(ctx: Ctx) -> Next:
+    """Staff go on to the flow's first step; anyone else is told it is for staff."""
+    if not is_staff(ctx):
+        ctx.note(_("Perintah ini untuk petugas puskesmas."))
+        return END
+    audit(ctx, "staff.opened", None, None, flow=ctx.state.flow)
+    return "start"
+
+
+async def _own_posyandu(ctx: Ctx) -> list[Posyandu]:
+    return list(await ctx.session.scalars(
+        select(Posyandu).where(Posyandu.puskesmas_id == ctx.identity.puskesmas_id).order_by(Posyandu.name)))
+
+
+# -- inviting kaders --------------------------------------------------------------------------------
+
+async def ask_invite_posyandu(ctx: Ctx) -> Question:
+    return Question(_("Undang kader untuk posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)))
+
+
+async def on_invite_posyandu(ctx: Ctx, answer: Answer) -> Next:
+    """Creates a one-time kader code for a posyandu of this puskesmas; ends with the code."""
+    own = {p.id: p for p in await _own_posyandu(ctx)}
+    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in own):
+        raise Invalid(_("Pilih posyandu dari daftar."))
+    posyandu = own[int(answer.choice)]
+    invite = await create_invite(ctx.session, role="kader", posyandu_id=posyandu.id, created_by=ctx.identity.id, now=ctx.now)
+    audit(ctx, "invite.created", "posyandu", posyandu.id, role="kader", invite=invite.id)
+    ctx.note(_("Kode untuk kader {posyandu}: /kader {code}\nBerlaku sampai {date}, sekali pakai.",
+               posyandu=posyandu.name, code=invite.code, date=format_date(invite.expires_at.date(), "short")))
+    return END
+
+
+INVITE = Flow(name="invite", first="start", enter=staff_only, steps={"start": Step(ask_invite_posyandu, on_invite_posyandu)})
+
+
+# -- broadcasts -------------------------------------------------------------------------------------
+
+async def ask_audience(ctx: Ctx) -> Question:
+    return Question(
+        _("Umumkan kepada siapa?"),
+        (
+            (_("Seluruh puskesmas"), "all"), (_("Satu posyandu"), "posyandu"), (_("Ibu hamil"), "pregnant"),
+            (_("Keluarga dengan balita"), "toddler"), (_("Lansia"), "elderly"), (_("Kader saja"), "kaders"),
+        ),
+    )
+
+
+async def on_audience(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the audience; asks for the posyandu or the text next."""
+    if answer.choice not in AUDIENCES:
+        raise Invalid(_("Pilih penerima dari daftar."))
+    ctx.data["audience"] = {"kind": answer.choice}
+    return "posyandu" if answer.choice == "posyandu" else "text"
+
+
+async def ask_posyandu(ctx: Ctx) -> Question:
+    return Question(_("Posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)))
+
+
+async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the posyandu of the audience; asks for the text next."""
+    own = {p.id for p in await _own_posyandu(ctx)}
+    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in own):
+        raise Invalid(_("Pilih posyandu dari daftar."))
+    ctx.data["audience"]["posyandu_id"] = int(answer.choice)
+    return "text"
+
+
+async def ask_text(ctx: Ctx) -> Question:
+    return Question(_("Tulis pengumumannya (paling banyak {max} huruf):", max=MAX_BROADCAST))
+
+
+async def on_text(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the announcement; shows the preview with the number of recipients next."""
+    text = answer.text.strip()
+    if len(text) < 5:
+        raise Invalid(_("Pengumuman terlalu pendek."))
+    if len(text) > MAX_BROADCAST:
+        raise Invalid(_("Pengumuman terlalu panjang ({count} huruf, paling banyak {max}).", count=len(text), max=MAX_BROADCAST))
+    ctx.data["text"] = text
+    return "preview"
+
+
+async def recipients(ctx: Ctx, audience: dict) -> list[tuple[int, str, str, str]]:
+    """(identity id, channel, address, language) of everyone the audience reaches who may be messaged."""
+    posyandu_ids = [p.id for p in await _own_posyandu(ctx)]
+    if audience.get("posyandu_id"):
+        posyandu_ids = [pid for pid in posyandu_ids if pid == audience["posyandu_id"]]
+    reachable = (Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None))
+    if audience["kind"] == "kaders":
+        rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language).where(
+            Identity.role == "kader", Identity.posyandu_id.in_(posyandu_ids), *reachable))
+        return [tuple(r) for r in rows.all()]
+    families = select(Family.id).where(Family.posyandu_id.in_(posyandu_ids), Family.registered_at.is_not(None))
+    wanted = AUDIENCES[audience["kind"]]
+    if wanted is not Ellipsis:
+        stages = set(wanted) if isinstance(wanted, tuple) else {wanted}
+        people = (await ctx.session.execute(select(Person.family_id, Person.birth_date, Person.hpht, Person.delivered_on)
+                                            .where(Person.family_id.in_(families)))).all()
+        ids = {fid for fid, birth, hpht, delivered in people
+               if stages & set(stages_on(ctx.today, birth=birth, hpht=hpht, delivered_on=delivered))}
+        families = list(ids) or [0]
+    rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language)
+                                     .where(Identity.family_id.in_(families), *reachable))
+    return [tuple(r) for r in rows.all()]
+
+
+async def ask_preview(ctx: Ctx) -> Question:
+    count = len(await recipients(ctx, ctx.data["audience"]))
+    return Question(
+        _("Pratinjau (akan dikirim ke {count} penerima):", count=count) + "\n\n" + ctx.data["text"],
+        ((_("Kirim"), "send"), (_("Batal"), "cancel")),
+    )
+
+
+async def on_preview(ctx: Ctx, answer: Answer) -> Next:
+    """Queues the broadcast in the outbox when confirmed; ends."""
+    if answer.choice == "cancel":
+        ctx.note(_("Pengumuman tidak dikirim."))
+        return END
+    if answer.choice != "send":
+        raise Invalid(_("Pilih Kirim atau Batal."))
+    people = await recipients(ctx, ctx.data["audience"])
+    puskesmas = await ctx.session.get(Puskesmas, ctx.identity.puskesmas_id)
+    zone = zone_of(ctx.settings, puskesmas.code, puskesmas.timezone)
+    broadcast = Broadcast(puskesmas_id=puskesmas.id, author_id=ctx.identity.id, audience=ctx.data["audience"],
+                          text=ctx.data["text"], state="queued", created_at=ctx.now)
+    ctx.session.add(broadcast)
+    await ctx.session.flush()
+    body_text = _("Pengumuman {puskesmas}:", puskesmas=puskesmas.name) + "\n" + ctx.data["text"]
+    for identity_id, channel, address, lang in people:
+        ctx.session.add(Outbox(
+            key=f"broadcast:{broadcast.id}:{identity_id}", identity_id=identity_id, channel=channel, address=address,
+            kind="broadcast", body={"text": body_text, "lang": lang}, timezone=zone, state="pending",
+            not_before=ctx.now, expires_at=ctx.now + timedelta(days=BROADCAST_DAYS), attempts=0,
+            broadcast_id=broadcast.id, created_at=ctx.now,
+        ))
+    audit(ctx, "broadcast.queued", "broadcast", broadcast.id, audience=ctx.data["audience"], recipients=len(people))
+    ctx.note(_("Pengumuman masuk antrean untuk {count} penerima. Lihat perkembangannya dengan /status.", count=len(people)))
+    return END
+
+
+BROADCAST = Flow(
+    name="broadcast",
+    first="start",
+    enter=staff_only,
+    steps={
+        "start": Step(ask_audience, on_audience),
+        "posyandu": Step(ask_posyandu, on_posyandu),
+        "text": Step(ask_text, on_text),
+        "preview": Step(ask_preview, on_preview),
+    },
+)
+
+
+# -- status -----------------------------------------------------------------------------------------
+
+async def _recent(ctx: Ctx) -> list[Broadcast]:
+    return list(await ctx.session.scalars(
+        select(Broadcast).where(Broadcast.puskesmas_id == ctx.identity.puskesmas_id).order_by(Broadcast.id.desc()).limit(5)))
+
+
+async def ask_status(ctx: Ctx) -> Question:
+    broadcasts = await _recent(ctx)
+    if not broadcasts:
+        return Question(_("Belum ada pengumuman."), ((_("Selesai"), "done"),))
+    lines, choices = [], []
+    for b in broadcasts:
+        counts = dict((await ctx.session.execute(
+            select(Outbox.state, func.count()).where(Outbox.broadcast_id == b.id).group_by(Outbox.state))).all())
+        sent, pending = counts.get("sent", 0), counts.get("pending", 0) + counts.get("sending", 0)
+        lines.append(_("#{id} {date}: terkirim {sent}, menunggu {pending}, gagal {failed}, diblokir {blocked}, dibatalkan {cancelled}\n   {text}",
+                       id=b.id, date=format_date(b.created_at.date(), "short"), sent=sent, pending=pending,
+                       failed=counts.get("failed", 0) + counts.get("expired", 0), blocked=counts.get("blocked", 0),
+                       cancelled=counts.get("cancelled", 0), text=b.text[:60]))
+        if pending:
+            choices.append((_("Batalkan #{id}", id=b.id), f"cancel:{b.id}"))
+    return Question(_("Pengumuman terakhir:") + "\n" + "\n".join(lines), (*choices, (_("Selesai"), "done")))
+
+
+async def on_status(ctx: Ctx, answer: Answer) -> Next:
+    """Cancels what is still pending of a broadcast when asked; ends."""
+    if answer.choice == "done":
+        return END
+    if not (answer.choice and answer.choice.startswith("cancel:") and answer.choice[7:].isdigit()):
+        raise Invalid(_("Pilih dari daftar."))
+    broadcast = await ctx.session.get(Broadcast, int(answer.choice[7:]))
+    if broadcast is None or broadcast.puskesmas_id != ctx.identity.puskesmas_id:
+        raise Invalid(_("Pilih dari daftar."))
+    result = await ctx.session.execute(update(Outbox).where(Outbox.broadcast_id == broadcast.id, Outbox.state == "pending")
+                                       .values(state="cancelled"))
+    broadcast.state = "cancelled"
+    audit(ctx, "broadcast.cancelled", "broadcast", broadcast.id, rows=result.rowcount)
+    ctx.note(_("Pengumuman #{id} dibatalkan: {count} pesan tidak akan dikirim.", id=broadcast.id, count=result.rowcount))
+    return END
+
+
+STATUS = Flow(name="status", first="start", enter=staff_only, steps={"start": Step(ask_status, on_status)})

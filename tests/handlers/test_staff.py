@@ -1,0 +1,90 @@
+"""Puskesmas staff: join, invite kaders, broadcast to a chosen audience through the outbox, cancel."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from db.models import AuditLog, Outbox, Posyandu, Puskesmas
+from handlers.kader import create_invite
+from tests.helpers import DEFAULT_NOW, ChatDriver, consent, make_family
+
+BABY = date(2026, 9, 20)
+
+
+async def staff_chat(engine, db, *, code="P5108060201", address="staff-1") -> ChatDriver:
+    async with db.write() as session:
+        puskesmas = (await session.scalars(select(Puskesmas).where(Puskesmas.code == code))).one()
+        invite = await create_invite(session, role="staff", puskesmas_id=puskesmas.id, now=DEFAULT_NOW)
+    chat = ChatDriver(engine, address=address)
+    await consent(chat)
+    await chat.say(f"/staf {invite.code}")
+    assert "petugas Puskesmas" in chat.text
+    return chat
+
+
+async def test_staff_broadcast_to_the_balita_families_of_one_village(engine, demo_db):
+    for n in range(3):
+        await make_family(demo_db, identity_address=f"naga-{n}", name=f"Naga {n}", members=((f"Bayi {n}", "M", BABY),))
+    await make_family(demo_db, identity_address="naga-old", name="Naga Tua", members=(("Kakek", "M", date(1950, 1, 1)),))
+    await make_family(demo_db, identity_address="alas-0", village_code="51.08.06.2016", members=(("Bayi Alas", "F", BABY),))
+    await make_family(demo_db, identity_address="lampung", village_code="18.10.01.2011", members=(("Bayi L", "F", BABY),))
+    chat = await staff_chat(engine, demo_db)
+    await chat.say("/umumkan")
+    await chat.press("Satu posyandu")
+    assert not any("Anggrek" in label for label in chat.labels)  # another puskesmas's posyandu is not offered
+    await chat.press("Posyandu Mawar")
+    await chat.say("Besok ada PIN polio di Posyandu Mawar jam 08.00. Bawa buku KIA.")
+    # 'one posyandu' reaches every registered family of it
+    assert "4 penerima" in chat.text
+    await chat.press("Batal")
+    await chat.say("/umumkan")
+    await chat.press("Keluarga dengan balita")
+    await chat.say("Imunisasi kejar untuk balita minggu ini.")
+    assert "4 penerima" in chat.text  # 3 in Nagasepaha + 1 in Alasangker; Lampung is another puskesmas
+    await chat.press("Kirim")
+    assert "masuk antrean untuk 4 penerima" in chat.text
+    async with demo_db.read() as session:
+        rows = list(await session.scalars(select(Outbox).order_by(Outbox.address)))
+        audit = await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "broadcast.queued"))
+    assert [r.address for r in rows] == ["alas-0", "naga-0", "naga-1", "naga-2"]
+    assert all(r.kind == "broadcast" and "Imunisasi kejar" in r.body["text"] for r in rows) and audit == 1
+
+
+async def test_a_pending_broadcast_can_be_cancelled(engine, demo_db):
+    await make_family(demo_db, identity_address="naga-0", members=(("Bayi", "M", BABY),))
+    chat = await staff_chat(engine, demo_db)
+    await chat.say("/umumkan")
+    await chat.press("Seluruh puskesmas")
+    await chat.say("Posyandu bulan ini diundur seminggu.")
+    await chat.press("Kirim")
+    await chat.say("/status")
+    assert "menunggu 1" in chat.text
+    await chat.press("Batalkan #")
+    assert "1 pesan tidak akan dikirim" in chat.text
+    async with demo_db.read() as session:
+        assert set(await session.scalars(select(Outbox.state))) == {"cancelled"}
+
+
+async def test_staff_invite_kaders_of_their_own_posyandu_only(engine, demo_db):
+    chat = await staff_chat(engine, demo_db)
+    await chat.say("/undang")
+    labels = chat.labels
+    assert any("Mawar" in label for label in labels) and not any("Anggrek" in label for label in labels)
+    await chat.press("Posyandu Mawar")
+    code = chat.text.split("/kader ")[1].split()[0]
+    kader = ChatDriver(engine, address="new-kader")
+    await consent(kader)
+    await kader.say(f"/kader {code}")
+    async with demo_db.read() as session:
+        mawar = (await session.scalars(select(Posyandu).where(Posyandu.name == "Posyandu Mawar"))).one()
+    assert f"kader {mawar.name}" in kader.text
+
+
+async def test_families_and_kaders_cannot_use_staff_commands(engine, demo_db):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    for command in ("/umumkan", "/status", "/undang"):
+        await chat.say("batal")
+        await chat.say(command)
+        assert "untuk petugas puskesmas" in chat.text
