@@ -27,6 +27,7 @@ COMMANDS = {
     "undang": "invite", "invite": "invite",
     "umumkan": "broadcast", "broadcast": "broadcast",
     "status": "status",
+    "jadwalposyandu": "posyandu_days", "posyandudays": "posyandu_days",
     "urung": "undo", "undo": "undo",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
     "imunisasi": "immunization", "imunization": "immunization", "immunization": "immunization",
@@ -37,7 +38,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status", "posyandu_days"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

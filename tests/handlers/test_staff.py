@@ -88,3 +88,27 @@ async def test_families_and_kaders_cannot_use_staff_commands(engine, demo_db):
         await chat.say("batal")
         await chat.say(command)
         assert "untuk petugas puskesmas" in chat.text
+
+
+async def test_moving_a_posyandu_day_tells_its_families_once_and_the_reminders_follow(engine, demo_db, settings, clock):
+    from reminders.planner import Planner
+
+    await make_family(demo_db, identity_address="naga-0", members=(("Bayi", "M", BABY),))
+    await make_family(demo_db, identity_address="alas-0", village_code="51.08.06.2016", members=(("Bayi A", "F", BABY),))
+    chat = await staff_chat(engine, demo_db)
+    await chat.say("/jadwalposyandu")
+    assert "Posyandu Mawar: " in chat.text
+    await chat.press("Pindahkan")
+    await chat.press("Posyandu Mawar")
+    await chat.press("Sabtu, 5 Desember 2026")
+    await chat.say("7-12-2026")
+    await chat.say("bidan pelatihan")
+    assert "1 keluarga dan kader diberi tahu" in chat.text
+    async with demo_db.read() as session:
+        rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "calendar")))
+    assert [r.address for r in rows] == ["naga-0"]
+    assert "dipindah ke Senin, 7 Desember" in rows[0].body["text"] and "bidan pelatihan" in rows[0].body["text"]
+    # the reminders now name the new day: the day before is 6 December, not 4 December
+    assert (await Planner(demo_db, settings, clock=clock).plan_day(date(2026, 12, 4))).items.get("posyandu", 0) == 0
+    plan = await Planner(demo_db, settings, clock=clock).plan_day(date(2026, 12, 6))
+    assert plan.items["posyandu"] == 1
