@@ -30,6 +30,15 @@ def save_image(data: bytes) -> Path:
     return path
 
 
+def save_file(name: str, data: bytes) -> Path:
+    """Writes a document the bot sent into ``var/exports``."""
+    folder = IMAGE_DIR.parent / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(name).name
+    path.write_bytes(data)
+    return path
+
+
 def render(replies: list[Reply]) -> str:
     """Replies as terminal text with numbered choices; images are saved and their path shown."""
     blocks = []
@@ -37,6 +46,8 @@ def render(replies: list[Reply]) -> str:
         lines = [reply.text]
         if reply.image is not None:
             lines.append(f"[gambar / image: {save_image(reply.image)}]")
+        for name, data in reply.files:
+            lines.append(f"[berkas / file: {save_file(name, data)}]")
         lines += [f"  {i}) {choice.label}" for i, choice in enumerate(reply.choices, 1)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -36,3 +36,4 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
     image: bytes | None = None
+    files: tuple[tuple[str, bytes], ...] = ()  # documents: (file name, bytes)

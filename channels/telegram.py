@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
@@ -253,6 +253,9 @@ class TelegramChannel:
         self._sent_in_turn = ids
         try:
             for reply in replies:
+                for name, data in reply.files:
+                    sent = await self.app.bot.send_document(chat_id, document=InputFile(data, filename=name))
+                    ids.append(sent.message_id)
                 markup = keyboard(reply)
                 if reply.image is not None:
                     caption = reply.text[:MAX_CAPTION]

@@ -182,8 +182,8 @@ class Engine:
             state.updated_at = ctx.now
             version = state.version
         return [
-            Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image)
-            for text, choices, image in ctx.outgoing
+            Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image, files=files)
+            for text, choices, image, files in ctx.outgoing
         ]
 
     # -- dispatch -----------------------------------------------------------------------------

@@ -100,22 +100,23 @@ class Ctx:
     data: dict[str, Any]
     schedule: Any = None  # the care schedule with the district's overrides (care.schedule.Schedule)
     erased: bool = False
-    outgoing: list[tuple[str, tuple[tuple[str, str], ...], bytes | None]] = field(default_factory=list)
+    outgoing: list[tuple] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         """Text to put before the next message sent in this turn."""
         self.notes.append(text)
 
-    def say(self, text: str, choices: tuple[tuple[str, str], ...] = (), image: bytes | None = None) -> None:
-        """Queues a message (with any notes in front of it)."""
+    def say(self, text: str, choices: tuple[tuple[str, str], ...] = (), image: bytes | None = None,
+            files: tuple[tuple[str, bytes], ...] = ()) -> None:
+        """Queues a message (with any notes in front of it), optionally with an image or documents."""
         if self.notes:
             text = "\n\n".join([*self.notes, text])
             self.notes.clear()
-        self.outgoing.append((text, tuple(choices), image))
+        self.outgoing.append((text, tuple(choices), image, tuple(files)))
 
     def flush_notes(self) -> None:
         """Sends pending notes as a message of their own."""
         if self.notes:
-            self.outgoing.append(("\n\n".join(self.notes), (), None))
+            self.outgoing.append(("\n\n".join(self.notes), (), None, ()))
             self.notes.clear()

@@ -15,12 +15,13 @@ from handlers.language import LANGUAGE, LANGUAGE_NAMES, language_from_text
 from handlers.menu import MENU
 from handlers.posyandu_days import POSYANDU_DAYS
 from handlers.register import REGISTER, REGISTER_OTHER
+from handlers.report import EXPORT, REPORT
 from handlers.staff import BROADCAST, INVITE, STATUS, join_as_staff
 from handlers.start import START
 from handlers.targets import TARGETS
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST, STATUS, POSYANDU_DAYS)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST, STATUS, POSYANDU_DAYS, REPORT, EXPORT)
 }
 
 #: Commands that act at once and then return to the question the person was at.

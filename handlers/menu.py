@@ -19,7 +19,8 @@ async def ask_main(ctx: Ctx) -> Question:
     if ctx.identity.role == "staff":
         return Question(
             _("Apa yang ingin Anda lakukan?"),
-            ((_("Umumkan"), "broadcast"), (_("Status pengumuman"), "status"), (_("Jadwal posyandu"), "posyandu_days"),
+            ((_("Laporan"), "report"), (_("Ekspor"), "export"), (_("Umumkan"), "broadcast"), (_("Status pengumuman"), "status"),
+             (_("Jadwal posyandu"), "posyandu_days"),
              (_("Undang kader"), "invite"),
              (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
@@ -45,7 +46,7 @@ async def on_main(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "help":
         ctx.note(help_text(ctx))
         return "main"
-    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other", "targets", "broadcast", "status", "invite", "posyandu_days"):
+    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other", "targets", "broadcast", "status", "invite", "posyandu_days", "report", "export"):
         return Goto(answer.choice)
     raise Invalid(_("Maaf, saya tidak mengerti. Pilih dari menu di bawah, atau ketik bantuan."))
 

@@ -27,6 +27,7 @@ COMMANDS = {
     "undang": "invite", "invite": "invite",
     "umumkan": "broadcast", "broadcast": "broadcast",
     "status": "status",
+    "laporan": "report", "report": "report", "ekspor": "export", "export": "export",
     "jadwalposyandu": "posyandu_days", "posyandudays": "posyandu_days",
     "urung": "undo", "undo": "undo",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
@@ -38,7 +39,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status", "posyandu_days"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status", "posyandu_days", "report", "export"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:

@@ -123,3 +123,15 @@ async def test_an_unanswerable_press_and_a_429_lose_no_reply():
             assert fake.texts_to(6161)[-1] == "Jawaban"
         finally:
             await channel.app.shutdown()
+
+
+async def test_documents_are_sent_as_files():
+    async with FakeTelegram() as fake:
+        channel, _ = await _channel(fake, [])
+        try:
+            await channel.send(7171, [Reply("Laporan", files=(("laporan.csv", b"\xef\xbb\xbfS,3\n"),))])
+            calls = fake.sent_to(7171)
+            assert [c.method for c in calls] == ["sendDocument", "sendMessage"]
+            assert calls[0].files["document"].data.endswith(b"S,3\n") and calls[0].files["document"].filename == "laporan.csv"
+        finally:
+            await channel.app.shutdown()

@@ -42,7 +42,7 @@ MAX_BODY = 50 * 1024 * 1024
 # Methods whose successful calls are not recorded in ``fake.sent`` (read-only or polling).
 READ_ONLY_METHODS = frozenset({"getUpdates", "getMe", "getWebhookInfo", "getMyCommands", "getFile"})
 # Methods that put a message in a chat (counted by ``wait_for_messages``).
-MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText"})
+MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText"})
 # Methods subject to the optional flood-control check.
 RATE_LIMITED_METHODS = frozenset({"sendMessage", "sendPhoto"})
 # Methods refused for a blocked chat.
@@ -1249,6 +1249,7 @@ class FakeTelegram:
             "getUpdates": self._get_updates,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
@@ -1346,6 +1347,19 @@ class FakeTelegram:
             chat_id, photo=sizes, caption=shown,
             reply_markup=_inline_markup(params.get("reply_markup")),
         )
+
+    def _send_document(self, params: JSONDict, files: dict[str, Upload]) -> JSONDict:
+        """sendDocument: keep the uploaded file and return the Message with its Document."""
+        chat_id = _require_chat(params)
+        upload = files.get("document")
+        if upload is None:
+            raise _bad("there is no document in the request")
+        name = upload.filename or "file"
+        stored = self._store_file(upload.data, "documents", name.rsplit(".", 1)[-1] if "." in name else "bin", "BQACAgUAAxkBAAI")
+        document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": name,
+                    "mime_type": upload.content_type or "application/octet-stream", "file_size": len(upload.data)}
+        caption = params.get("caption")
+        return self._new_bot_message(chat_id, document=document, caption=str(caption) if caption else None)
 
     def _photo_from_request(self, params: JSONDict, files: dict[str, Upload]) -> list[JSONDict]:
         """PhotoSizes for an uploaded file, a known file_id or an HTTP URL."""

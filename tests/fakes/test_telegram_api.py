@@ -290,11 +290,11 @@ async def test_user_photo_can_be_downloaded(fake: FakeTelegram) -> None:
 
 async def test_unexpected_method_fails_aexit() -> None:
     """A method nobody implemented answers 404 and makes __aexit__ raise."""
-    with pytest.raises(AssertionError, match="sendDocument"):
+    with pytest.raises(AssertionError, match="sendVenue"):
         async with FakeTelegram(token=TOKEN) as fake:
             async with Bot(TOKEN, base_url=fake.base_url) as bot:
                 with pytest.raises(InvalidToken, match="Not Found"):
-                    await bot.send_document(1, document=b"pdf")
+                    await bot.send_venue(1, latitude=-8.1, longitude=115.1, title="Posyandu", address="Nagasepaha")
     async with FakeTelegram(token=TOKEN) as fake:
         async with Bot(TOKEN, base_url=fake.base_url) as bot:
             with pytest.raises(InvalidToken):

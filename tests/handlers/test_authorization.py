@@ -21,6 +21,8 @@ MATRIX = {
     "/status": {"staff"},
     "/undang": {"staff"},
     "/jadwalposyandu": {"staff"},
+    "/laporan": {"staff"},
+    "/ekspor": {"staff"},
     "/keluarga": {"family", "kader"},
     "/jadwal": {"family", "kader"},
     "/imunisasi": {"family", "kader"},

@@ -112,3 +112,31 @@ async def test_moving_a_posyandu_day_tells_its_families_once_and_the_reminders_f
     assert (await Planner(demo_db, settings, clock=clock).plan_day(date(2026, 12, 4))).items.get("posyandu", 0) == 0
     plan = await Planner(demo_db, settings, clock=clock).plan_day(date(2026, 12, 6))
     assert plan.items["posyandu"] == 1
+
+
+async def test_laporan_and_ekspor_for_a_posyandu_month(engine, demo_db):
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.handlers.test_kader import kader_chat
+
+    families = [await make_family(demo_db, name=f"F{n}", members=((f"Bayi {n}", "M", BABY),)) for n in range(3)]
+    kader = await kader_chat(engine, demo_db)
+    for family in families[:2]:
+        await kader.say(f"catat {family.code} anak1 bb 5,4 pb 57 imun dpt1 pcv1")
+    chat = await staff_chat(engine, demo_db)
+    await chat.say("/laporan")
+    await chat.press("Posyandu Mawar")
+    await chat.press("November 2026")
+    text = chat.text
+    assert "S: balita terdaftar: 3" in text and "D: ditimbang: 2" in text
+    assert any(r.image and r.image.startswith(b"\x89PNG") for r in chat.replies)
+    await chat.say("/ekspor")
+    await chat.press("Posyandu Mawar")
+    await chat.press("November 2026")
+    files = dict(f for r in chat.replies for f in r.files)
+    register = next(data for name, data in files.items() if name.startswith("register-")).decode("utf-8-sig")
+    assert register.count("\n") == 3 and "DPT_HB_HIB1" in register
+    book = load_workbook(io.BytesIO(next(data for name, data in files.items() if name.endswith(".xlsx"))))
+    assert book.sheetnames == ["Laporan", "Register"] and book["Register"].max_row == 3
