@@ -17,7 +17,7 @@ from reminders.planner import zone_of
 MAX_BROADCAST = 1000
 BROADCAST_DAYS = 3
 AUDIENCES = {
-    "all": Ellipsis, "posyandu": Ellipsis, "pregnant": Stage.PREGNANT, "toddler": (Stage.INFANT, Stage.TODDLER),
+    "all": Ellipsis, "pregnant": Stage.PREGNANT, "toddler": (Stage.INFANT, Stage.TODDLER),
     "elderly": Stage.ELDERLY, "kaders": Ellipsis,
 }
 
@@ -86,31 +86,41 @@ async def ask_audience(ctx: Ctx) -> Question:
     return Question(
         _("Umumkan kepada siapa?"),
         (
-            (_("Seluruh puskesmas"), "all"), (_("Satu posyandu"), "posyandu"), (_("Ibu hamil"), "pregnant"),
-            (_("Keluarga dengan balita"), "toddler"), (_("Lansia"), "elderly"), (_("Kader saja"), "kaders"),
+            (_("Semua keluarga"), "all"), (_("Ibu hamil"), "pregnant"), (_("Keluarga dengan balita"), "toddler"),
+            (_("Lansia"), "elderly"), (_("Kader saja"), "kaders"),
         ),
     )
 
 
 async def on_audience(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the audience; asks for the posyandu or the text next."""
+    """Stores who the announcement is for; asks where next."""
     if answer.choice not in AUDIENCES:
         raise Invalid(_("Pilih penerima dari daftar."))
-    ctx.data["audience"] = {"kind": answer.choice}
-    return "posyandu" if answer.choice == "posyandu" else "text"
+    ctx.data["audience"] = {"kind": answer.choice, "posyandu_ids": []}
+    return "where"
 
 
-async def ask_posyandu(ctx: Ctx) -> Question:
-    return Question(_("Posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)))
+async def ask_where(ctx: Ctx) -> Question:
+    chosen = set(ctx.data["audience"].get("posyandu_ids", []))
+    choices = [(_("Seluruh puskesmas"), "all")] if not chosen else [(_("Lanjut"), "next")]
+    choices += [(("✓ " if p.id in chosen else "") + f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)]
+    return Question(_("Di mana? Pilih seluruh puskesmas, atau satu atau beberapa posyandu lalu Lanjut."), tuple(choices))
 
 
-async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the posyandu of the audience; asks for the text next."""
+async def on_where(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the posyandu chosen (a second press removes one); asks for the text when done."""
+    audience = ctx.data["audience"]
+    if answer.choice == "all":
+        audience["posyandu_ids"] = []
+        return "text"
+    if answer.choice == "next" and audience["posyandu_ids"]:
+        return "text"
     own = {p.id for p in await _own_posyandu(ctx)}
     if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
-    ctx.data["audience"]["posyandu_id"] = int(answer.choice)
-    return "text"
+    chosen = set(audience["posyandu_ids"]) ^ {int(answer.choice)}
+    audience["posyandu_ids"] = sorted(chosen)
+    return "where"
 
 
 async def ask_text(ctx: Ctx) -> Question:
@@ -131,8 +141,8 @@ async def on_text(ctx: Ctx, answer: Answer) -> Next:
 async def recipients(ctx: Ctx, audience: dict) -> list[tuple[int, str, str, str]]:
     """(identity id, channel, address, language) of everyone the audience reaches who may be messaged."""
     posyandu_ids = [p.id for p in await _own_posyandu(ctx)]
-    if audience.get("posyandu_id"):
-        posyandu_ids = [pid for pid in posyandu_ids if pid == audience["posyandu_id"]]
+    if audience.get("posyandu_ids"):
+        posyandu_ids = [pid for pid in posyandu_ids if pid in audience["posyandu_ids"]]
     reachable = (Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None))
     if audience["kind"] == "kaders":
         rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language).where(
@@ -193,7 +203,7 @@ BROADCAST = Flow(
     enter=staff_only,
     steps={
         "start": Step(ask_audience, on_audience),
-        "posyandu": Step(ask_posyandu, on_posyandu),
+        "where": Step(ask_where, on_where),
         "text": Step(ask_text, on_text),
         "preview": Step(ask_preview, on_preview),
     },
