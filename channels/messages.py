@@ -17,6 +17,7 @@ class Incoming:
     contact: str | None = None  # a shared phone number
     location: tuple[float, float] | None = None
     media: str | None = None  # kind of non-text content: photo, sticker, voice, video, document
+    media_ref: str | None = None  # the provider's id of that media (a photo's file_id), to send it on
     language_hint: str | None = None  # the client's language, e.g. Telegram's language_code
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -37,3 +38,4 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     image: bytes | None = None
     files: tuple[tuple[str, bytes], ...] = ()  # documents: (file name, bytes)
+    image_ref: str | None = None  # a photo the provider already has (e.g. a Telegram file_id)

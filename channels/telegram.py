@@ -72,7 +72,10 @@ def to_incoming(update: Update) -> Incoming | None:
         return Incoming(contact=message.contact.phone_number, media="contact", **common)
     if message.location is not None:
         return Incoming(location=(message.location.latitude, message.location.longitude), media="location", **common)
-    return Incoming(media=_media_kind(message), **common)
+    kind = _media_kind(message)
+    ref = message.photo[-1].file_id if kind == "photo" and message.photo else None
+    return Incoming(media=kind, media_ref=ref, text=None, **common) if not message.caption else Incoming(
+        media=kind, media_ref=ref, text=message.caption, **common)
 
 
 def _media_kind(message) -> str:
@@ -257,6 +260,10 @@ class TelegramChannel:
                     sent = await self.app.bot.send_document(chat_id, document=InputFile(data, filename=name))
                     ids.append(sent.message_id)
                 markup = keyboard(reply)
+                if reply.image_ref is not None:
+                    sent = await self.app.bot.send_photo(chat_id, photo=reply.image_ref, caption=reply.text[:MAX_CAPTION], reply_markup=markup)
+                    ids.append(sent.message_id)
+                    continue
                 if reply.image is not None:
                     caption = reply.text[:MAX_CAPTION]
                     sent = await self.app.bot.send_photo(chat_id, photo=reply.image, caption=caption, reply_markup=markup)
@@ -277,7 +284,7 @@ class TelegramChannel:
         Text goes through the lean :class:`BotApiSender`; a reply with an image through PTB. Raises
         the shared ChannelError classes.
         """
-        if reply.image is not None:
+        if reply.image is not None or reply.image_ref is not None:
             return str((await self.send(int(address), [reply]))[-1])
         if self._api is None:
             self._api = BotApiSender(self.config.token, self.config.base_url)

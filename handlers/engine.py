@@ -199,8 +199,12 @@ class Engine:
                 return
             await self._answer(ctx, Answer(choice=value))
             return
+        if incoming.media is not None:
+            caption = CONTROL_CHARS.sub("", incoming.text or "").strip()[:MAX_TEXT]
+            await self._answer(ctx, Answer(text=caption, media=incoming.media, media_ref=incoming.media_ref))
+            return
         if incoming.text is None:
-            await self._answer(ctx, Answer(media=incoming.media or "other"))
+            await self._answer(ctx, Answer(media="other"))
             return
         text = CONTROL_CHARS.sub("", incoming.text).strip()
         if len(text) > MAX_TEXT:
@@ -251,7 +255,7 @@ class Engine:
             return
         flow = self._flow(ctx)
         step = flow.steps[ctx.state.step]
-        if answer.media is not None:
+        if answer.media is not None and not (step.accepts_media and answer.media == "photo" and answer.media_ref):
             ctx.note(_("Maaf, saya belum bisa membaca foto, stiker atau suara di sini. Mohon ketik jawabannya."))
             await self._ask(ctx)
             return

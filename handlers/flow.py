@@ -32,6 +32,7 @@ class Answer:
     text: str = ""
     choice: str | None = None
     media: str | None = None
+    media_ref: str | None = None
 
 
 class Invalid(Exception):
@@ -70,6 +71,7 @@ class Step:
 
     ask: AskFn
     answer: AnswerFn
+    accepts_media: bool = False  # a photo (with its caption as text) is an answer, not a mistake
 
 
 EnterFn = Callable[["Ctx"], Awaitable[Next]]

@@ -124,11 +124,12 @@ async def on_where(ctx: Ctx, answer: Answer) -> Next:
 
 
 async def ask_text(ctx: Ctx) -> Question:
-    return Question(_("Tulis pengumumannya (paling banyak {max} huruf):", max=MAX_BROADCAST))
+    return Question(_("Tulis pengumumannya (paling banyak {max} huruf), atau kirim foto dengan keterangan:", max=MAX_BROADCAST))
 
 
 async def on_text(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the announcement; shows the preview with the number of recipients next."""
+    """Stores the announcement (text, or a photo with its caption); shows the preview next."""
+    ctx.data["photo"] = answer.media_ref if answer.media == "photo" else None
     text = answer.text.strip()
     if len(text) < 5:
         raise Invalid(_("Pengumuman terlalu pendek."))
@@ -164,8 +165,9 @@ async def recipients(ctx: Ctx, audience: dict) -> list[tuple[int, str, str, str]
 
 async def ask_preview(ctx: Ctx) -> Question:
     count = len(await recipients(ctx, ctx.data["audience"]))
+    photo = ("\n" + _("(dengan foto)")) if ctx.data.get("photo") else ""
     return Question(
-        _("Pratinjau (akan dikirim ke {count} penerima):", count=count) + "\n\n" + ctx.data["text"],
+        _("Pratinjau (akan dikirim ke {count} penerima):", count=count) + "\n\n" + ctx.data["text"] + photo,
         ((_("Kirim"), "send"), (_("Batal"), "cancel")),
     )
 
@@ -188,7 +190,8 @@ async def on_preview(ctx: Ctx, answer: Answer) -> Next:
     for identity_id, channel, address, lang in people:
         ctx.session.add(Outbox(
             key=f"broadcast:{broadcast.id}:{identity_id}", identity_id=identity_id, channel=channel, address=address,
-            kind="broadcast", body={"text": body_text, "lang": lang}, timezone=zone, state="pending",
+            kind="broadcast", body={"text": body_text, "lang": lang, **({"photo": ctx.data["photo"]} if ctx.data.get("photo") else {})},
+            timezone=zone, state="pending",
             not_before=ctx.now, expires_at=ctx.now + timedelta(days=BROADCAST_DAYS), attempts=0,
             broadcast_id=broadcast.id, created_at=ctx.now,
         ))
@@ -204,7 +207,7 @@ BROADCAST = Flow(
     steps={
         "start": Step(ask_audience, on_audience),
         "where": Step(ask_where, on_where),
-        "text": Step(ask_text, on_text),
+        "text": Step(ask_text, on_text, accepts_media=True),
         "preview": Step(ask_preview, on_preview),
     },
 )

@@ -211,7 +211,7 @@ def zone(name: str) -> ZoneInfo:
 def reply_of(body: Mapping[str, Any]) -> Reply:
     """The channel-neutral reply of an outbox body ``{"text", "choices": [[label, data], ...]}``."""
     choices = tuple(Choice(str(label), str(data)) for label, data in body.get("choices") or ())
-    return Reply(text=str(body.get("text") or ""), choices=choices)
+    return Reply(text=str(body.get("text") or ""), choices=choices, image_ref=body.get("photo"))
 
 
 def describe(exc: BaseException, reason: str | None = None) -> str:

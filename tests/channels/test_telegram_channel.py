@@ -37,8 +37,11 @@ def test_callback_update_becomes_a_choice():
 
 @pytest.mark.parametrize(("name", "kind"), [("update_photo_message.json", "photo"), ("update_sticker_message.json", "sticker")])
 def test_media_where_text_is_expected_is_marked(name, kind):
-    incoming = to_incoming(_update(name))
-    assert incoming.text is None and incoming.media == kind
+    update = _update(name)
+    incoming = to_incoming(update)
+    assert incoming.media == kind and incoming.text == update.message.caption
+    if kind == "photo":
+        assert incoming.media_ref == update.message.photo[-1].file_id
 
 
 def test_keyboard_and_long_text():

@@ -60,3 +60,45 @@ async def test_a_kader_logs_visits_over_telegram(db, db_url):
             assert await bot.stop() == 0
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Visit)) == 10
+
+
+async def test_staff_broadcast_a_photo_with_a_caption_over_telegram(db, db_url):
+    """The photo staff send is forwarded by its file id to the chosen families, with the caption."""
+    from db.models import Puskesmas
+    from tests.channels.telegram_bot import BotProcess
+
+    await load_demo(db)
+    families = [await make_family(db, identity_address=str(880100 + n), members=((f"Bayi {n}", "F", date(2025, 6, 1)),)) for n in range(3)]
+    async with db.write() as session:
+        from db.models import Identity
+        from sqlalchemy import update
+
+        await session.execute(update(Identity).where(Identity.family_id.in_([f.id for f in families])).values(channel="telegram"))
+        puskesmas = (await session.scalars(select(Puskesmas).where(Puskesmas.code == "P5108060201"))).one()
+        invite = await create_invite(session, role="staff", puskesmas_id=puskesmas.id, now=DEFAULT_NOW.replace(year=2030))
+    staff = 880001
+    async with FakeTelegram() as fake:
+        bot = BotProcess(fake, db_url, ILPBOT_REMINDERS_ENABLED="true", ILPBOT_REMINDERS_QUIET_START="0", ILPBOT_REMINDERS_QUIET_END="0",
+                         ILPBOT_REMINDERS_MORNING_HOUR="0", ILPBOT_REMINDERS_AFTERNOON_HOUR="0", ILPBOT_REMINDERS_DISPATCH_EVERY="0.5")
+        await bot.start()
+        try:
+            async def turn(action, expect: str) -> None:
+                before = len(fake.messages_to(staff))
+                action()
+                await fake.wait_for(lambda: any(expect in (m.text or "") for m in fake.messages_to(staff)[before:]), timeout=20)
+
+            await turn(lambda: fake.push_text(staff, "/start"), "setuju")
+            await turn(lambda: press(fake, staff, "Ya, saya setuju"), "Pilih bahasa")
+            await turn(lambda: press(fake, staff, "Bahasa Indonesia"), "desa")
+            await turn(lambda: fake.push_text(staff, f"/staf {invite.code}"), "petugas")
+            await turn(lambda: fake.push_text(staff, "/umumkan"), "kepada siapa")
+            await turn(lambda: press(fake, staff, "Keluarga dengan balita"), "Di mana")
+            await turn(lambda: press(fake, staff, "Seluruh puskesmas"), "foto")
+            await turn(lambda: fake.push_photo(staff, "Jadwal imunisasi kejar bulan ini"), "dengan foto")
+            await turn(lambda: press(fake, staff, "Kirim"), "antrean untuk 3 penerima")
+            photos = await fake.wait_for(
+                lambda: (lambda p: p if len(p) == 3 else None)([c for c in fake.sent if c.method == "sendPhoto" and c.chat_id != staff]),
+                timeout=30)
+            assert all("Jadwal imunisasi kejar bulan ini" in (c.text or "") for c in photos)
+        finally:
+            assert await bot.stop() == 0
