@@ -133,6 +133,7 @@ async def on_family(ctx: Ctx, answer: Answer) -> Next:
             return "family_pick"
         family = rows[0]
     ctx.data["v"] = {"family_id": family.id}
+    audit(ctx, "family.opened", "family", family.id)
     return "member"
 
 
@@ -146,6 +147,7 @@ async def on_family_pick(ctx: Ctx, answer: Answer) -> Next:
     if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in ctx.data.get("family_matches", [])):
         raise Invalid(_("Pilih keluarga dari daftar."))
     ctx.data["v"] = {"family_id": int(answer.choice)}
+    audit(ctx, "family.opened", "family", int(answer.choice))
     return "member"
 
 
