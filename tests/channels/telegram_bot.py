@@ -85,3 +85,11 @@ def press(fake: FakeTelegram, chat_id: int, label: str) -> None:
             fake.push_callback(chat_id, data)
             return
     raise AssertionError(f"no button {label!r} on the last message: {list(buttons(fake, chat_id))}")
+
+
+async def turn(fake: FakeTelegram, chat_id: int, action, expect: str, timeout: float = 20) -> str:
+    """Does one user action and waits for a bot message containing ``expect``; returns the new texts."""
+    before = len(fake.messages_to(chat_id))
+    action()
+    await fake.wait_for(lambda: any(expect in (m.text or "") for m in fake.messages_to(chat_id)[before:]), timeout=timeout)
+    return "\n".join(m.text or "" for m in fake.messages_to(chat_id)[before:])

@@ -5,20 +5,15 @@ from sqlalchemy import select
 
 from db.demo import load_demo
 from db.models import Family, Person
-from tests.channels.telegram_bot import BotProcess, press
+from tests.channels.telegram_bot import BotProcess, press, turn
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 770001
 
 
-async def _turn(fake: FakeTelegram, action, expect: str, timeout: float = 15) -> str:
-    """Does one user action and waits for a bot message containing ``expect``; returns its text."""
-    before = len(fake.messages_to(CHAT))
-    action()
-    await fake.wait_for(
-        lambda: any(expect in (m.text or "") for m in fake.messages_to(CHAT)[before:]), timeout=timeout
-    )
-    return "\n".join(m.text or "" for m in fake.messages_to(CHAT)[before:])
+async def _turn(fake: FakeTelegram, action, expect: str) -> str:
+    """One action of the family, waiting for the answer that contains ``expect``."""
+    return await turn(fake, CHAT, action, expect)
 
 
 async def test_family_registers_over_telegram_across_a_restart(db, db_url):

@@ -8,18 +8,16 @@ from sqlalchemy import func, select
 from db.demo import load_demo
 from db.models import Posyandu, Visit
 from handlers.kader import create_invite
-from tests.channels.telegram_bot import BotProcess, press
+from tests.channels.telegram_bot import BotProcess, press, turn
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import DEFAULT_NOW, make_family
 
 KADER = 990001
 
 
-async def _turn(fake: FakeTelegram, action, expect: str, timeout: float = 20) -> str:
-    before = len(fake.messages_to(KADER))
-    action()
-    await fake.wait_for(lambda: any(expect in (m.text or "") for m in fake.messages_to(KADER)[before:]), timeout=timeout)
-    return "\n".join(m.text or "" for m in fake.messages_to(KADER)[before:])
+async def _turn(fake: FakeTelegram, action, expect: str) -> str:
+    """One action of the kader, waiting for the answer that contains ``expect``."""
+    return await turn(fake, KADER, action, expect)
 
 
 async def test_a_kader_logs_visits_over_telegram(db, db_url):
@@ -65,7 +63,6 @@ async def test_a_kader_logs_visits_over_telegram(db, db_url):
 async def test_staff_broadcast_a_photo_with_a_caption_over_telegram(db, db_url):
     """The photo staff send is forwarded by its file id to the chosen families, with the caption."""
     from db.models import Puskesmas
-    from tests.channels.telegram_bot import BotProcess
 
     await load_demo(db)
     families = [await make_family(db, identity_address=str(880100 + n), members=((f"Bayi {n}", "F", date(2025, 6, 1)),)) for n in range(3)]
@@ -82,20 +79,15 @@ async def test_staff_broadcast_a_photo_with_a_caption_over_telegram(db, db_url):
                          ILPBOT_REMINDERS_MORNING_HOUR="0", ILPBOT_REMINDERS_AFTERNOON_HOUR="0", ILPBOT_REMINDERS_DISPATCH_EVERY="0.5")
         await bot.start()
         try:
-            async def turn(action, expect: str) -> None:
-                before = len(fake.messages_to(staff))
-                action()
-                await fake.wait_for(lambda: any(expect in (m.text or "") for m in fake.messages_to(staff)[before:]), timeout=20)
-
-            await turn(lambda: fake.push_text(staff, "/start"), "setuju")
-            await turn(lambda: press(fake, staff, "Ya, saya setuju"), "Pilih bahasa")
-            await turn(lambda: press(fake, staff, "Bahasa Indonesia"), "desa")
-            await turn(lambda: fake.push_text(staff, f"/staf {invite.code}"), "petugas")
-            await turn(lambda: fake.push_text(staff, "/umumkan"), "kepada siapa")
-            await turn(lambda: press(fake, staff, "Keluarga dengan balita"), "Di mana")
-            await turn(lambda: press(fake, staff, "Seluruh puskesmas"), "foto")
-            await turn(lambda: fake.push_photo(staff, "Jadwal imunisasi kejar bulan ini"), "dengan foto")
-            await turn(lambda: press(fake, staff, "Kirim"), "antrean untuk 3 penerima")
+            await turn(fake, staff, lambda: fake.push_text(staff, "/start"), "setuju")
+            await turn(fake, staff, lambda: press(fake, staff, "Ya, saya setuju"), "Pilih bahasa")
+            await turn(fake, staff, lambda: press(fake, staff, "Bahasa Indonesia"), "desa")
+            await turn(fake, staff, lambda: fake.push_text(staff, f"/staf {invite.code}"), "petugas")
+            await turn(fake, staff, lambda: fake.push_text(staff, "/umumkan"), "kepada siapa")
+            await turn(fake, staff, lambda: press(fake, staff, "Keluarga dengan balita"), "Di mana")
+            await turn(fake, staff, lambda: press(fake, staff, "Seluruh puskesmas"), "foto")
+            await turn(fake, staff, lambda: fake.push_photo(staff, "Jadwal imunisasi kejar bulan ini"), "dengan foto")
+            await turn(fake, staff, lambda: press(fake, staff, "Kirim"), "antrean untuk 3 penerima")
             photos = await fake.wait_for(
                 lambda: (lambda p: p if len(p) == 3 else None)([c for c in fake.sent if c.method == "sendPhoto" and c.chat_id != staff]),
                 timeout=30)
