@@ -40,7 +40,11 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MENU = Goto("menu")
 IDLE_FLOWS = {None, "menu"}
 #: Steps where opening another flow loses nothing that was typed.
-FLOW_HOME = {"family": ("menu",), "register": ("village",), "visit": ("family", "after")}
+FLOW_HOME = {
+    "family": ("menu",), "register": ("village",), "visit": ("family", "after"), "targets": ("page",),
+    "status": ("start",), "posyandu_days": ("start",), "broadcast": ("start",), "invite": ("start",),
+    "report": ("start",), "export": ("start",), "reminders": ("slot",), "chart": ("child",),
+}
 
 
 def _now() -> datetime:

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from care.coverage import ChildRecord, NewbornRecord, PregnancyRecord, ReminderCounts, month_report, report_text_rows
+from care.schedule import DOSE_LABELS
 from care.stages import add_months
 from content.i18n import N_, _, current_language, format_date
 from db.models import Family, Identity, Immunization, Measurement, Outbox, Person, Posyandu, Visit
@@ -77,7 +78,8 @@ def _utc(day: date):
 def report_rows(report) -> list[tuple[str, str]]:
     """(label, value) rows in the current language."""
     mark = "," if current_language() == "id" else "."
-    return [(_(LABELS[code]) if code in LABELS else code, value) for code, value in report_text_rows(report, decimal_mark=mark)]
+    return [(_(LABELS[code]) if code in LABELS else _(DOSE_LABELS[code]) if code in DOSE_LABELS else code, value)
+            for code, value in report_text_rows(report, decimal_mark=mark)]
 
 
 def bar_chart(report, title: str) -> bytes:

@@ -149,3 +149,11 @@ async def test_laporan_and_ekspor_for_a_posyandu_month(engine, demo_db):
     assert register.count("\n") == 3 and "DPT_HB_HIB1" in register
     book = load_workbook(io.BytesIO(next(data for name, data in files.items() if name.endswith(".xlsx"))))
     assert book.sheetnames == ["Laporan", "Register"] and book["Register"].max_row == 3
+
+
+async def test_an_information_screen_does_not_block_the_next_command(engine, demo_db):
+    chat = await staff_chat(engine, demo_db)
+    await chat.say("/status")
+    assert "Belum ada pengumuman" in chat.text
+    await chat.say("/umumkan")
+    assert "kepada siapa" in chat.text
