@@ -61,12 +61,13 @@ async def family_in_scope(ctx: Ctx, code: str) -> Family | None:
     return family
 
 
-async def use_invite(ctx: Ctx, args: str, role: str) -> Invite | None:
-    """The unused, unexpired invite for ``role`` with the typed code, now marked used; None otherwise."""
+async def use_invite(ctx: Ctx, args: str, role: str, usage: str) -> Invite | None:
+    """The unused, unexpired invite for ``role`` with the typed code, now marked used; None (with a hint) otherwise."""
     code = args.strip().upper()
-    invite = None
-    if code:
-        invite = (await ctx.session.scalars(select(Invite).where(Invite.code == code).with_for_update())).one_or_none()
+    if not code:
+        ctx.note(usage)
+        return None
+    invite = (await ctx.session.scalars(select(Invite).where(Invite.code == code).with_for_update())).one_or_none()
     if invite is None or invite.role != role or invite.used_at is not None or invite.expires_at < ctx.now:
         audit(ctx, f"{role}.invite_refused")
         ctx.note(_("Kode undangan itu tidak berlaku. Mintalah kode baru ke bidan atau puskesmas."))
@@ -77,10 +78,7 @@ async def use_invite(ctx: Ctx, args: str, role: str) -> Invite | None:
 
 async def join_as_kader(ctx: Ctx, args: str) -> Next | None:
     """``/kader <kode>``: a valid invite makes this chat a kader of the invite's posyandu."""
-    if not args.strip():
-        ctx.note(_("Ketik /kader diikuti kode undangan dari puskesmas, misalnya: /kader 7QX2MA4K"))
-        return None
-    invite = await use_invite(ctx, args, "kader")
+    invite = await use_invite(ctx, args, "kader", _("Ketik /kader diikuti kode undangan dari puskesmas, misalnya: /kader 7QX2MA4K"))
     if invite is None:
         return None
     ctx.identity.role = "kader"

@@ -29,10 +29,7 @@ def is_staff(ctx: Ctx) -> bool:
 
 async def join_as_staff(ctx: Ctx, args: str) -> Next | None:
     """``/staf <kode>``: a valid invite makes this chat staff of the invite's puskesmas."""
-    if not args.strip():
-        ctx.note(_("Ketik /staf diikuti kode undangan, misalnya: /staf 7QX2MA4K"))
-        return None
-    invite = await use_invite(ctx, args, "staff")
+    invite = await use_invite(ctx, args, "staff", _("Ketik /staf diikuti kode undangan, misalnya: /staf 7QX2MA4K"))
     if invite is None:
         return None
     ctx.identity.role = "staff"

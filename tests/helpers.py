@@ -144,3 +144,28 @@ async def make_family(
                 )
             )
         return family
+
+
+async def invited_chat(engine, db, *, role: str, address: str, posyandu_id: int | None = None, puskesmas_id: int | None = None) -> ChatDriver:
+    """A chat that consented and joined as ``role`` with a fresh invite (``/kader`` or ``/staf``)."""
+    from handlers.kader import create_invite
+
+    async with db.write() as session:
+        invite = await create_invite(session, role=role, posyandu_id=posyandu_id, puskesmas_id=puskesmas_id, now=DEFAULT_NOW)
+    chat = ChatDriver(engine, address=address)
+    await consent(chat)
+    await chat.say(f"/{'kader' if role == 'kader' else 'staf'} {invite.code}")
+    return chat
+
+
+async def guided_child_visit(chat: ChatDriver, code: str, member: str, *, place: str = "Posyandu", size: str = "5,4 57") -> None:
+    """A kader logs a child's visit through /kunjungan with nothing given, and saves it."""
+    await chat.say("/kunjungan")
+    await chat.say(code)
+    await chat.press(member)
+    await chat.press(place)
+    await chat.say(size)
+    await chat.say("-")
+    await chat.press("Tidak")
+    await chat.press("Tidak ada")
+    await chat.press("Simpan")

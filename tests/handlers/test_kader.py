@@ -9,18 +9,15 @@ from care.growth import zscores
 from content.i18n import format_number, use_locale
 from db.models import AuditLog, Identity, Immunization, Measurement, Posyandu, Visit
 from handlers.kader import create_invite
-from tests.helpers import DEFAULT_NOW, ChatDriver, consent, make_family
+from tests.helpers import DEFAULT_NOW, ChatDriver, consent, guided_child_visit, invited_chat, make_family
 
 BABY_BIRTH = date(2026, 9, 20)  # two months old on 23 November 2026
 
 
 async def kader_chat(engine, db, *, village="51.08.06.2014", address="kader-1") -> ChatDriver:
-    async with db.write() as session:
-        posyandu = (await session.scalars(select(Posyandu).where(Posyandu.village_code == village))).one()
-        invite = await create_invite(session, role="kader", posyandu_id=posyandu.id, now=DEFAULT_NOW)
-    chat = ChatDriver(engine, address=address)
-    await consent(chat)
-    await chat.say(f"/kader {invite.code}")
+    async with db.read() as session:
+        posyandu_id = await session.scalar(select(Posyandu.id).where(Posyandu.village_code == village))
+    chat = await invited_chat(engine, db, role="kader", address=address, posyandu_id=posyandu_id)
     assert "Anda sekarang kader" in chat.text
     return chat
 
@@ -87,15 +84,7 @@ async def test_undo_within_thirty_minutes_only(engine, demo_db, clock):
     family = await make_family(demo_db, members=(("Kadek Bayu", "M", BABY_BIRTH),))
     chat = await kader_chat(engine, demo_db)
     for _round in range(2):
-        await chat.say("/kunjungan")
-        await chat.say(family.code)
-        await chat.press("Kadek Bayu")
-        await chat.press("Kunjungan rumah")
-        for answer in ("5,4 57", "-"):
-            await chat.say(answer)
-        await chat.press("Tidak")
-        await chat.press("Tidak ada")
-        await chat.press("Simpan")
+        await guided_child_visit(chat, family.code, "Kadek Bayu", place="Kunjungan rumah")
     await chat.say("/urung")
     assert "dibatalkan" in chat.text
     clock.advance(minutes=31)
@@ -192,15 +181,7 @@ async def test_sasaran_lists_the_kaders_own_targets_grouped_and_paged(engine, de
 async def test_after_a_childs_visit_the_kader_and_the_family_get_the_growth_chart(engine, demo_db):
     family = await make_family(demo_db, identity_address="628999", members=(("Kadek Bayu", "M", BABY_BIRTH),))
     chat = await kader_chat(engine, demo_db)
-    await chat.say("/kunjungan")
-    await chat.say(family.code)
-    await chat.press("Kadek Bayu")
-    await chat.press("Posyandu")
-    for answer in ("5,4 57", "-"):
-        await chat.say(answer)
-    await chat.press("Tidak")
-    await chat.press("Tidak ada")
-    await chat.press("Simpan")
+    await guided_child_visit(chat, family.code, "Kadek Bayu")
     await chat.press("Grafik pertumbuhan")
     image = next(r.image for r in chat.replies if r.image)
     assert image.startswith(b"\x89PNG") and 1000 < len(image) < 150_000
@@ -248,15 +229,7 @@ async def test_ten_visits_guided_and_fast(engine, demo_db):
         if n % 2:
             await chat.say(f"catat {family.code} anak1 bb {5 + n / 10:.1f} pb 57")
         else:
-            await chat.say("/kunjungan")
-            await chat.say(family.code)
-            await chat.press(f"Anak {n}")
-            await chat.press("Posyandu")
-            for answer in (f"{5 + n / 10:.1f}".replace(".", ",") + " 57", "-"):
-                await chat.say(answer)
-            await chat.press("Tidak")
-            await chat.press("Tidak ada")
-            await chat.press("Simpan")
+            await guided_child_visit(chat, family.code, f"Anak {n}", size=f"{5 + n / 10:.1f}".replace(".", ",") + " 57")
         assert "Tersimpan" in chat.text, chat.text
     async with demo_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Visit)) == 10

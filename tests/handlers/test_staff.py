@@ -6,19 +6,15 @@ from datetime import date
 from sqlalchemy import func, select
 
 from db.models import AuditLog, Outbox, Posyandu, Puskesmas
-from handlers.kader import create_invite
-from tests.helpers import DEFAULT_NOW, ChatDriver, consent, make_family
+from tests.helpers import ChatDriver, consent, invited_chat, make_family
 
 BABY = date(2026, 9, 20)
 
 
 async def staff_chat(engine, db, *, code="P5108060201", address="staff-1") -> ChatDriver:
-    async with db.write() as session:
-        puskesmas = (await session.scalars(select(Puskesmas).where(Puskesmas.code == code))).one()
-        invite = await create_invite(session, role="staff", puskesmas_id=puskesmas.id, now=DEFAULT_NOW)
-    chat = ChatDriver(engine, address=address)
-    await consent(chat)
-    await chat.say(f"/staf {invite.code}")
+    async with db.read() as session:
+        puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == code))
+    chat = await invited_chat(engine, db, role="staff", address=address, puskesmas_id=puskesmas_id)
     assert "petugas Puskesmas" in chat.text
     return chat
 
