@@ -275,6 +275,9 @@ async def _save(ctx: Ctx) -> Next:
         person.hpht = date.fromisoformat(draft["hpht"]) if draft["hpht"] else None
         person.due_date = date.fromisoformat(draft["due"]) if draft.get("due") else None
     person.updated_at = ctx.now
+    family = await ctx.session.get(Family, person.family_id)
+    if family.registered_at is None:
+        family.registered_at = ctx.now  # a family with a member gets reminders even if "Selesai" is never pressed
     await ctx.session.flush()
     ctx.note(_("Tersimpan: {line}", line=person_line(person, ctx.today)))
     ctx.data.update(m={}, person_id=None, single=None, pregnancy_kind=None)

@@ -159,3 +159,13 @@ async def test_same_message_id_is_answered_once(engine):
     first = await engine.handle(message)
     again = await engine.handle(message)
     assert first and again == []
+
+
+async def test_a_family_left_before_selesai_still_counts_once_it_has_a_member(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    await chat.say("/jadwal")  # leaves the member list without pressing Selesai
+    assert "Posyandu berikutnya" in chat.text
+    async with demo_db.read() as session:
+        assert (await session.scalar(select(Family.registered_at))) is not None
