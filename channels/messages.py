@@ -19,6 +19,7 @@ class Incoming:
     media: str | None = None  # kind of non-text content: photo, sticker, voice, video, document
     media_ref: str | None = None  # the provider's id of that media (a photo's file_id), to send it on
     language_hint: str | None = None  # the client's language, e.g. Telegram's language_code
+    phone: str | None = None  # the sender's own number when the channel vouches for it (WhatsApp's wa_id)
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -38,4 +39,10 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     image: bytes | None = None
     files: tuple[tuple[str, bytes], ...] = ()  # documents: (file name, bytes)
-    image_ref: str | None = None  # a photo the provider already has (e.g. a Telegram file_id)
+    image_ref: str | None = None  # a photo a provider already has (e.g. a Telegram file_id)
+    image_channel: str | None = None  # the channel image_ref belongs to (None: the sending channel)
+    #: for outbox messages: what the message is (reminder, broadcast, calendar, reply) and when the
+    #: person last wrote, so a channel with a reply window (WhatsApp) can choose text or a template
+    kind: str | None = None
+    last_inbound_at: datetime | None = None
+    template_only: bool = False  # the provider said the window is closed: send the template

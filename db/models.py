@@ -91,6 +91,8 @@ class Family(Base):
     dusun: Mapped[str | None] = mapped_column(String(80))
     rt: Mapped[str | None] = mapped_column(String(4))
     rw: Mapped[str | None] = mapped_column(String(4))
+    #: the household's phone as a kader wrote it down, normalised to 62...: links a WhatsApp chat later
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     registered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -242,9 +244,25 @@ class Outbox(Base):
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: what the provider reported after the send (WhatsApp statuses): sent, failed, delivered, read
+    delivery: Mapped[str | None] = mapped_column(String(12))
+    delivery_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime]
+
+
+class DeliveryStatus(Base):
+    """A provider status that arrived before the outbox row recorded its message id; applied later."""
+
+    __tablename__ = "delivery_status"
+
+    provider_message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[int | None]
+    at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ReminderItem(Base):

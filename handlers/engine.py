@@ -91,19 +91,56 @@ class Engine:
         self.schedule = apply_overrides({"je": settings.care.je, **settings.care.overrides})
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """The replies to one incoming message (empty for a message seen before)."""
+        """The replies to one incoming message (empty for a message seen before); never raises."""
+        try:
+            return await self.handle_durably(incoming)
+        except NotStored as exc:
+            return exc.replies
+
+    async def handle_durably(self, incoming: Incoming) -> list[Reply]:
+        """Like :meth:`handle`, but raises :class:`NotStored` when the message could not be committed.
+
+        A channel acknowledges a message to its provider (webhook 200, polling offset) only after this
+        returns. A message that makes a step fail is recorded as seen and answered with an apology, so
+        that a provider's redelivery does not repeat the failure forever.
+        """
         for attempt in range(3):
             try:
                 return await self._handle_once(incoming)
-            except (OperationalError, DBAPIError) as exc:
-                if attempt == 2 or not _is_transient(exc):
-                    log.exception("database error on %s message", incoming.channel)
-                    break
+            except NotStored:
+                raise
+            except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
+                if _is_unavailable(exc):
+                    if attempt < 2:
+                        continue
+                    log.error("database unavailable for a %s message: %s", incoming.channel, type(exc).__name__)
+                    raise NotStored(self._apology()) from None
+                log.exception("database error on %s message", incoming.channel)
+                break
             except Exception:
                 log.exception("step failed on %s message", incoming.channel)
                 break
+        await self._remember(incoming)
+        return self._apology()
+
+    def _apology(self) -> list[Reply]:
         with use_locale(self.settings.locale.default):
             return [Reply(_("Maaf, terjadi gangguan. Silakan coba lagi sebentar lagi."))]
+
+    async def _remember(self, incoming: Incoming) -> None:
+        """Records a message whose step failed as seen (its redelivery is not handled again)."""
+        if incoming.message_id is None:
+            return
+        try:
+            async with self.db.write() as session:
+                await insert_ignore(
+                    session,
+                    InboundMessage.__table__,
+                    {"channel": incoming.channel, "message_id": message_key(incoming), "received_at": incoming.at},
+                )
+        except Exception as exc:
+            log.error("could not record a failed %s message: %s", incoming.channel, type(exc).__name__)
+            raise NotStored(self._apology()) from None
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         """One attempt at handling a message inside one write transaction."""
@@ -149,6 +186,7 @@ class Engine:
                 "address": incoming.address,
                 "language": self.settings.locale.default,
                 "role": "family",
+                "phone": incoming.phone,
                 "created_at": self.clock(),
             },
         )
@@ -382,10 +420,26 @@ class Engine:
         await self._go(ctx, Goto("language", data={"_return": back} if back else {}))
 
 
-def _is_transient(exc: Exception) -> bool:
-    """Whether a database error is worth another try (lock, deadlock, serialization)."""
+class NotStored(Exception):
+    """The message could not be committed (database locked or down): do not acknowledge it."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        super().__init__("message not stored")
+        self.replies = replies
+
+
+_UNAVAILABLE = (
+    "database is locked", "deadlock", "could not serialize", "busy", "connection", "connect call failed",
+    "server closed", "terminating", "timeout", "timed out", "cannot connect", "disk i/o", "unable to open",
+)
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error is about the database, not the message: locks, lost connections."""
+    if isinstance(exc, (OSError, TimeoutError)):
+        return True
     text = str(exc).lower()
-    return any(word in text for word in ("database is locked", "deadlock", "could not serialize", "busy"))
+    return any(word in text for word in _UNAVAILABLE)
 
 
-__all__ = ["Engine", "match_choice", "current_language"]
+__all__ = ["Engine", "NotStored", "match_choice", "current_language"]
