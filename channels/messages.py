@@ -45,4 +45,5 @@ class Reply:
     #: person last wrote, so a channel with a reply window (WhatsApp) can choose text or a template
     kind: str | None = None
     last_inbound_at: datetime | None = None
-    template_only: bool = False  # the provider said the window is closed: send the template
+    template_only: bool = False
+    language: str | None = None  # the language the text is in (for words a channel adds, e.g. a list's button)  # the provider said the window is closed: send the template

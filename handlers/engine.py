@@ -224,7 +224,8 @@ class Engine:
             state.updated_at = ctx.now
             version = state.version
         return [
-            Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image, files=files)
+            Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image, files=files,
+                  language=current_language())
             for text, choices, image, files in ctx.outgoing
         ]
 
