@@ -127,3 +127,22 @@ def clean_name(text: str, *, max_len: int = 60) -> str:
     if not _NAME_OK.match(name):
         raise ParseError("format")
     return name
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+
+
+def parse_phone(text: str) -> str:
+    """An Indonesian mobile number (08..., +62 8..., 628...) as WhatsApp writes it: 628... digits."""
+    raw = _PHONE_SEPARATORS.sub("", text.strip())
+    if raw.startswith("+"):
+        raw = raw[1:]
+    if not raw.isdigit():
+        raise ParseError("phone")
+    if raw.startswith("0"):
+        raw = "62" + raw[1:]
+    elif raw.startswith("8"):
+        raw = "62" + raw
+    if not raw.startswith("628") or not 11 <= len(raw) <= 14:
+        raise ParseError("phone")
+    return raw

@@ -6,10 +6,11 @@ import re
 from sqlalchemy import select
 
 from content.i18n import _
-from db.models import Family, Posyandu, Puskesmas
+from db.models import Family, Identity, Posyandu, Puskesmas
 from db.queries import find_posyandu, new_family_code
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
-from handlers.parsing import ParseError, clean_name, normalize, parse_rt_rw
+from handlers.kader import audit
+from handlers.parsing import ParseError, clean_name, normalize, parse_phone, parse_rt_rw
 
 MAX_PLACE = 60
 
@@ -19,7 +20,27 @@ async def enter(ctx: Ctx) -> Next:
     if ctx.identity.family_id is not None:
         ctx.note(_("Keluarga Anda sudah terdaftar."))
         return Goto("family")
+    family = await family_of_phone(ctx)
+    if family is not None:
+        ctx.identity.family_id = family.id
+        audit(ctx, "family.linked", "family", family.id, by="phone")
+        ctx.note(_("Kader posyandu sudah mendaftarkan keluarga {name} dengan nomor ini. "
+                   "Chat ini sekarang terhubung, dan pengingat akan dikirim ke sini.", name=family.name))
+        return Goto("family")
     return "village"
+
+
+async def family_of_phone(ctx: Ctx) -> Family | None:
+    """The one family a kader registered with this chat's own number (WhatsApp vouches for it)."""
+    if not ctx.identity.phone:
+        return None
+    found = (await ctx.session.scalars(select(Family).where(Family.phone == ctx.identity.phone).limit(2))).all()
+    if len(found) != 1:
+        return None  # none, or a number shared by two households: the family code decides (/gabung)
+    linked = await ctx.session.scalar(
+        select(Identity.id).where(Identity.family_id == found[0].id, Identity.channel == ctx.identity.channel).limit(1)
+    )
+    return None if linked else found[0]
 
 
 async def enter_for_other(ctx: Ctx) -> Next:
@@ -104,11 +125,38 @@ async def ask_rt_rw(ctx: Ctx) -> Question:
 
 
 async def on_rt_rw(ctx: Ctx, answer: Answer) -> Next:
-    """Stores RT/RW and creates the family; asks for the first member next."""
+    """Stores RT/RW; asks the family's phone next (a kader), or creates the family and asks for the first member."""
     try:
         rt, rw = parse_rt_rw(answer.text)
     except ParseError:
         raise Invalid(_("Tulis RT/RW seperti 003/002 atau RT 3 RW 2, atau - jika tidak tahu.")) from None
+    ctx.data.update(rt=rt, rw=rw)
+    if ctx.data.get("for_other"):
+        return "phone"
+    return await _create_family(ctx)
+
+
+async def ask_phone(ctx: Ctx) -> Question:
+    return Question(_("Nomor HP/WhatsApp keluarga ini? Contoh: 0812 3456 7890. Ketik - jika tidak ada.\n"
+                      "Dengan nomor ini keluarga bisa langsung terhubung saat menghubungi bot lewat WhatsApp."))
+
+
+async def on_phone(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the family's phone (or none) and creates the family; asks for the first member next."""
+    text = answer.text.strip()
+    if text in ("-", "") or normalize(text) in ("tidak ada", "tidak", "none", "no"):
+        ctx.data["phone"] = None
+    else:
+        try:
+            ctx.data["phone"] = parse_phone(text)
+        except ParseError:
+            raise Invalid(_("Tulis nomor HP seperti 0812 3456 7890 atau +62 812 3456 7890, atau - jika tidak ada.")) from None
+    return await _create_family(ctx)
+
+
+async def _create_family(ctx: Ctx) -> Next:
+    """Creates the family from the answers so far; the member list comes next."""
+    rt, rw = ctx.data.get("rt"), ctx.data.get("rw")
     family = Family(
         posyandu_id=ctx.data["posyandu_id"],
         code=await new_family_code(ctx.session),
@@ -116,6 +164,7 @@ async def on_rt_rw(ctx: Ctx, answer: Answer) -> Next:
         dusun=ctx.data.get("dusun"),
         rt=rt,
         rw=rw,
+        phone=ctx.data.get("phone"),
         created_at=ctx.now,
         updated_at=ctx.now,
     )
@@ -136,6 +185,7 @@ def _steps() -> dict:
         "household": Step(ask_household, on_household),
         "dusun": Step(ask_dusun, on_dusun),
         "rt_rw": Step(ask_rt_rw, on_rt_rw),
+        "phone": Step(ask_phone, on_phone),
     }
 
 

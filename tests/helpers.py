@@ -37,6 +37,7 @@ class ChatDriver:
     engine: object
     address: str = "628100000001"
     channel: str = "local"
+    phone: str | None = None  # the number the channel vouches for (WhatsApp)
     replies: list[Reply] = field(default_factory=list)
     history: list[Reply] = field(default_factory=list)
 
@@ -47,12 +48,12 @@ class ChatDriver:
 
     async def say(self, text: str) -> list[Reply]:
         """Types ``text`` as a new message."""
-        return await self.send(Incoming(self.channel, self.address, message_id=f"m{next(_ids)}", text=text))
+        return await self.send(Incoming(self.channel, self.address, message_id=f"m{next(_ids)}", text=text, phone=self.phone))
 
     async def press(self, label: str, replies: list[Reply] | None = None) -> list[Reply]:
         """Presses the button whose label starts with ``label`` (case-insensitive)."""
         data = self.button(label, replies)
-        return await self.send(Incoming(self.channel, self.address, message_id=f"c{next(_ids)}", choice=data))
+        return await self.send(Incoming(self.channel, self.address, message_id=f"c{next(_ids)}", choice=data, phone=self.phone))
 
     def button(self, label: str, replies: list[Reply] | None = None) -> str:
         """The data of a button in the last replies."""

@@ -145,6 +145,8 @@ async def test_a_kader_registers_a_family_without_a_phone_who_links_later(engine
     await chat.say("Komang Wirata")
     await chat.say("Banjar Kelod")
     await chat.say("2/1")
+    assert "Nomor HP" in chat.text
+    await chat.say("-")
     await chat.say("Luh Sari")
     await chat.press("Perempuan")
     await chat.say("1-1-2025")
@@ -161,6 +163,36 @@ async def test_a_kader_registers_a_family_without_a_phone_who_links_later(engine
     await mother.say(f"/gabung {family.code}")
     await mother.say("/keluarga")
     assert "Luh Sari" in mother.text
+
+
+async def test_a_family_a_kader_registered_with_a_phone_is_linked_when_that_number_writes_on_whatsapp(engine, demo_db):
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/daftarkan")
+    for answer in ("Komang Wirata", "Banjar Kelod", "2/1", "0812-345"):
+        await chat.say(answer)
+    assert "Tulis nomor HP" in chat.text  # too short: asked again, nothing lost
+    await chat.say("+62 812 3456 7890")
+    await chat.say("Luh Sari")
+    await chat.press("Perempuan")
+    await chat.say("1-1-2025")
+    await chat.press("Selesai")
+    async with demo_db.read() as session:
+        from db.models import Family
+
+        family = (await session.scalars(select(Family).where(Family.name == "Komang Wirata"))).one()
+    assert family.phone == "6281234567890"
+    stranger = ChatDriver(engine, address="6281299990000", channel="whatsapp", phone="6281299990000")
+    await consent(stranger)
+    assert "desa/kelurahan" in stranger.text  # another number registers as usual
+    telegram = ChatDriver(engine, address="55501", channel="telegram")  # a chat id proves no number
+    await consent(telegram)
+    assert "desa/kelurahan" in telegram.text
+    mother = ChatDriver(engine, address="6281234567890", channel="whatsapp", phone="6281234567890")
+    await consent(mother)
+    assert "Komang Wirata" in mother.text and "Luh Sari" in mother.text
+    async with demo_db.read() as session:
+        linked = (await session.scalars(select(Identity).where(Identity.address == "6281234567890"))).one()
+    assert linked.family_id == family.id
 
 
 async def test_sasaran_lists_the_kaders_own_targets_grouped_and_paged(engine, demo_db):

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days, parse_rt_rw
+from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days, parse_phone, parse_rt_rw
 
 TODAY = date(2026, 11, 23)
 
@@ -83,3 +83,18 @@ def test_names_refused(name, code):
     with pytest.raises(ParseError) as info:
         clean_name(name)
     assert info.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0812 3456 7890", "6281234567890"), ("+62 812-3456-7890", "6281234567890"), ("6281234567890", "6281234567890"),
+     ("(0812) 345.6789", "628123456789"), ("812345678901", "62812345678901")],
+)
+def test_phone(text, expected):
+    assert parse_phone(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0812-345", "021 555 1234", "+1 415 555 0100", "0812 3456 7890 1234", "nomor saya", ""])
+def test_phone_refused(text):
+    with pytest.raises(ParseError):
+        parse_phone(text)
