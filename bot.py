@@ -1,6 +1,6 @@
 """The entry point: ``python bot.py <command>``. It only wires config, database, channels, web.
 
-Commands: ``run`` (Telegram when a token is set, else the local chat), ``chat``, ``db upgrade``,
+Commands: ``run`` (Telegram and/or WhatsApp when configured, else the local chat), ``chat``, ``db upgrade``,
 ``demo load``, ``reminders plan --date D [--dry-run]``, ``reminders status``, ``invite kader --posyandu P``.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from channels.local import LocalChat
 from channels.telegram import TelegramChannel
+from channels.whatsapp import WhatsAppChannel
 from config import ConfigError, Settings, load_settings
 from sqlalchemy import select
 
@@ -28,6 +29,7 @@ from db.demo import load_demo
 from db.migrate import upgrade
 from handlers.engine import Engine
 from reminders.dispatcher import Dispatcher
+from reminders.delivery import apply_statuses, enqueue_replies
 from reminders.planner import Planner, outbox_status
 from reminders.scheduler import ReminderJobs
 from logs import setup_logging
@@ -43,7 +45,7 @@ async def start_reminders(settings: Settings, db: Database, engine: Engine, send
         return None
     planner = Planner(db, settings, workers=os.cpu_count() or 1)
     dispatcher = Dispatcher(
-        db, senders, rates={"telegram": r.telegram_rate or None},
+        db, senders, rates={"telegram": r.telegram_rate or None, "whatsapp": settings.whatsapp.rate or None},
         per_chat_interval=r.per_chat_interval, quiet_hours=(r.quiet_start, r.quiet_end),
     )
     jobs = ReminderJobs(db, settings, planner, dispatcher)
@@ -54,17 +56,36 @@ async def start_reminders(settings: Settings, db: Database, engine: Engine, send
     return scheduler
 
 
-async def serve_telegram(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs Telegram (polling or webhook), the web app and the reminders until SIGINT/SIGTERM."""
-    telegram = TelegramChannel(settings.telegram, engine.handle)
-    app = build_app(db=db, telegram=telegram if settings.telegram.mode == "webhook" else None, telegram_config=settings.telegram)
-    await telegram.app.initialize()
+async def serve_channels(settings: Settings, db: Database, engine: Engine) -> None:
+    """Runs Telegram (polling or webhook) and/or WhatsApp, the web app and the reminders until SIGINT/SIGTERM."""
+    telegram = TelegramChannel(settings.telegram, engine.handle) if settings.telegram.token else None
+    whatsapp = None
+    if settings.whatsapp.enabled:
+        sources = {"telegram": telegram.fetch_media} if telegram is not None and hasattr(telegram, "fetch_media") else {}
+        whatsapp = WhatsAppChannel(
+            settings.whatsapp, engine.handle_durably,
+            on_statuses=lambda statuses: apply_statuses(db, "whatsapp", statuses, datetime.now(UTC)),
+            on_undelivered=lambda address, replies: enqueue_replies(
+                db, "whatsapp", address, replies, datetime.now(UTC), default_zone=settings.timezone.default),
+            media_sources=sources, default_language=settings.locale.default,
+        )
+    app = build_app(
+        db=db, telegram=telegram if telegram is not None and settings.telegram.mode == "webhook" else None,
+        telegram_config=settings.telegram, whatsapp=whatsapp,
+    )
+    if telegram is not None:
+        await telegram.app.initialize()
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.web.host, settings.web.port).start()
-    await telegram.start()
-    scheduler = await start_reminders(settings, db, engine, {"telegram": telegram.send_one})
-    log.info("telegram %s mode; web on %s:%s", settings.telegram.mode, settings.web.host, settings.web.port)
+    senders = {}
+    if telegram is not None:
+        await telegram.start()
+        senders["telegram"] = telegram.send_one
+    if whatsapp is not None:
+        senders["whatsapp"] = whatsapp.send_one
+    scheduler = await start_reminders(settings, db, engine, senders)
+    log.info("channels %s; web on %s:%s", ", ".join(senders), settings.web.host, settings.web.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -74,8 +95,11 @@ async def serve_telegram(settings: Settings, db: Database, engine: Engine) -> No
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        await telegram.stop()
+        if telegram is not None:
+            await telegram.stop()
         await runner.cleanup()
+        if whatsapp is not None:
+            await whatsapp.close()
 
 
 async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
@@ -95,10 +119,10 @@ async def run(settings: Settings, *, local: bool) -> None:
     db = Database(settings.database.url, echo=settings.database.echo)
     engine = Engine(db, settings)
     try:
-        if local or not settings.telegram.token:
+        if local or not (settings.telegram.token or settings.whatsapp.enabled):
             await serve_local(settings, db, engine)
         else:
-            await serve_telegram(settings, db, engine)
+            await serve_channels(settings, db, engine)
     finally:
         await db.dispose()
 
@@ -164,7 +188,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bot.py", description="ILP posyandu chat bot")
     p.add_argument("--config", help="configuration file (default: config.yaml)")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
-    sub.add_parser("run", help="start the bot: Telegram if TELEGRAM_BOT_TOKEN is set, else the local chat")
+    sub.add_parser("run", help="start the bot: Telegram if TELEGRAM_BOT_TOKEN is set, WhatsApp if WHATSAPP_* are set, else the local chat")
     sub.add_parser("chat", help="chat with the bot in this terminal as a family")
     db_cmd = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True, metavar="db_command")
     db_cmd.add_parser("upgrade", help="apply the migrations")

@@ -59,6 +59,30 @@ class TelegramConfig:
     webhook_secret: str = ""
 
 
+DEFAULT_TEMPLATES = {"reminder": "ilp_pengingat", "broadcast": "ilp_pengumuman", "calendar": "ilp_jadwal_posyandu", "reply": "ilp_pesan_baru"}
+
+
+@dataclass(frozen=True)
+class WhatsAppConfig:
+    """The WhatsApp Cloud API channel; on when the phone number id and the access token are set."""
+
+    phone_number_id: str | None = None  # WHATSAPP_PHONE_NUMBER_ID
+    access_token: str | None = None  # WHATSAPP_ACCESS_TOKEN
+    app_secret: str = ""  # WHATSAPP_APP_SECRET: checks X-Hub-Signature-256 of the webhook
+    verify_token: str = ""  # WHATSAPP_VERIFY_TOKEN: answers Meta's GET verification
+    graph_base_url: str = "https://graph.facebook.com/v21.0"
+    webhook_path: str = "/whatsapp/webhook"
+    rate: float = 80.0  # messages per second per business number
+    #: outbox kind -> approved template whose one body parameter {{1}} is the message text
+    templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
+    #: the bot's language -> the template language code registered at Meta
+    template_languages: Mapping[str, str] = field(default_factory=lambda: {"id": "id", "en": "en"})
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.phone_number_id and self.access_token)
+
+
 @dataclass(frozen=True)
 class WebConfig:
     host: str = "127.0.0.1"
@@ -97,6 +121,7 @@ class Settings:
     web: WebConfig
     care: CareConfig
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -281,6 +306,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         if not _SECRET_RE.match(telegram.webhook_secret):
             raise tg.fail("webhook_secret", "webhook mode needs a secret of 1-256 characters A-Z a-z 0-9 _ -")
 
+    whatsapp = _whatsapp(reader("whatsapp", ("graph_base_url", "webhook_path", "rate")), env, locale)
+
     web_reader = reader("web", ("host", "port"))
     web = WebConfig(host=web_reader.str("host", "127.0.0.1"), port=web_reader.int("port", 8080, 1, 65535))
     if not web.host:
@@ -322,8 +349,51 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         if _in_quiet(hour, reminders.quiet_start, reminders.quiet_end):
             raise rem.fail(key, f"{hour}:00 is inside the quiet hours {reminders.quiet_start}:00-{reminders.quiet_end}:00")
     return Settings(
-        database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders
+        database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders,
+        whatsapp=whatsapp,
     )
+
+
+_TEMPLATE_RE = re.compile(r"^[a-z0-9_]{1,512}$")
+_LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+
+def _whatsapp(reader: _Reader, env: Mapping[str, str], locale: LocaleConfig) -> WhatsAppConfig:
+    """The WhatsApp section; the number id and secrets come from WHATSAPP_* environment variables."""
+    secret = {key: (env.get(f"WHATSAPP_{key.upper()}") or "").strip() for key in ("phone_number_id", "access_token", "app_secret", "verify_token")}
+    templates = dict(DEFAULT_TEMPLATES)
+    templates.update(reader.mapping("templates"))
+    for kind, name in templates.items():
+        if not _TEMPLATE_RE.match(name):
+            raise reader.fail(f"templates.{kind}", f"expected a template name of a-z 0-9 _, got {name!r}")
+    languages = {"id": "id", "en": "en"}
+    languages.update(reader.mapping("template_languages"))
+    for lang in locale.available:
+        if not _LANGUAGE_CODE_RE.match(languages.get(lang, "")):
+            raise reader.fail(f"template_languages.{lang}", f"expected a WhatsApp language code such as id or en_US, got {languages.get(lang)!r}")
+    config = WhatsAppConfig(
+        phone_number_id=secret["phone_number_id"] or None,
+        access_token=secret["access_token"] or None,
+        app_secret=secret["app_secret"],
+        verify_token=secret["verify_token"],
+        graph_base_url=reader.str("graph_base_url", WhatsAppConfig.graph_base_url).rstrip("/"),
+        webhook_path=reader.str("webhook_path", WhatsAppConfig.webhook_path),
+        rate=reader.float("rate", 80.0, 0.0, 1000.0),
+        templates=templates,
+        template_languages=languages,
+    )
+    if not config.graph_base_url.startswith(("http://", "https://")):
+        raise reader.fail("graph_base_url", "expected an http(s) URL, e.g. https://graph.facebook.com/v21.0")
+    if not config.webhook_path.startswith("/"):
+        raise reader.fail("webhook_path", "expected a path starting with /")
+    if bool(config.phone_number_id) != bool(config.access_token):
+        missing = "WHATSAPP_ACCESS_TOKEN" if config.phone_number_id else "WHATSAPP_PHONE_NUMBER_ID"
+        raise ConfigError(f"{missing}: WhatsApp needs both WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN")
+    if config.enabled and not config.app_secret:
+        raise ConfigError("WHATSAPP_APP_SECRET: needed to check the signature of WhatsApp webhooks")
+    if config.enabled and not config.phone_number_id.isdigit():
+        raise ConfigError("WHATSAPP_PHONE_NUMBER_ID: expected the number's id (digits) from Meta's app dashboard")
+    return config
 
 
 def _in_quiet(hour: int, start: int, end: int) -> bool:

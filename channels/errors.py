@@ -13,9 +13,11 @@ class RateLimited(ChannelError):
 
     retryable = True
 
-    def __init__(self, retry_after: float, message: str = "rate limited") -> None:
+    def __init__(self, retry_after: float, message: str = "rate limited", *, per_chat: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        #: only this one chat gets too many messages (WhatsApp 131056): slow down for it, not the channel
+        self.per_chat = per_chat
 
 
 class Unreachable(ChannelError):

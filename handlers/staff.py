@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from care.stages import Stage, stages_on
-from content.i18n import _, format_date
+from content.i18n import _, format_date, use_locale
 from db.models import Broadcast, Family, Identity, Outbox, Person, Posyandu, Puskesmas
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, create_invite, use_invite
@@ -183,11 +183,16 @@ async def on_preview(ctx: Ctx, answer: Answer) -> Next:
                           text=ctx.data["text"], state="queued", created_at=ctx.now)
     ctx.session.add(broadcast)
     await ctx.session.flush()
-    body_text = _("Pengumuman {puskesmas}:", puskesmas=puskesmas.name) + "\n" + ctx.data["text"]
+    heading: dict[str, str] = {}
+    photo = {"photo": ctx.data["photo"], "photo_channel": ctx.identity.channel} if ctx.data.get("photo") else {}
     for identity_id, channel, address, lang in people:
+        if lang not in heading:
+            with use_locale(lang):
+                heading[lang] = _("Pengumuman {puskesmas}:", puskesmas=puskesmas.name)
+        body_text = heading[lang] + "\n" + ctx.data["text"]
         ctx.session.add(Outbox(
             key=f"broadcast:{broadcast.id}:{identity_id}", identity_id=identity_id, channel=channel, address=address,
-            kind="broadcast", body={"text": body_text, "lang": lang, **({"photo": ctx.data["photo"]} if ctx.data.get("photo") else {})},
+            kind="broadcast", body={"text": body_text, "lang": lang, **photo},
             timezone=zone, state="pending",
             not_before=ctx.now, expires_at=ctx.now + timedelta(days=BROADCAST_DAYS), attempts=0,
             broadcast_id=broadcast.id, created_at=ctx.now,

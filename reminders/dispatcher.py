@@ -149,6 +149,8 @@ class Claimed:
     expires_at: datetime | None
     attempts: int
     lease_until: datetime
+    kind: str | None = None
+    last_inbound_at: datetime | None = None  # when the recipient last wrote (WhatsApp's 24-hour window)
 
 
 @dataclass(slots=True)
@@ -208,10 +210,13 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(FALLBACK_ZONE)
 
 
-def reply_of(body: Mapping[str, Any]) -> Reply:
-    """The channel-neutral reply of an outbox body ``{"text", "choices": [[label, data], ...]}``."""
+def reply_of(body: Mapping[str, Any], kind: str | None = None, last_inbound_at: datetime | None = None) -> Reply:
+    """The channel-neutral reply of an outbox body ``{"text", "lang", "choices": [[label, data], ...], "photo"}``."""
     choices = tuple(Choice(str(label), str(data)) for label, data in body.get("choices") or ())
-    return Reply(text=str(body.get("text") or ""), choices=choices, image_ref=body.get("photo"))
+    return Reply(
+        text=str(body.get("text") or ""), choices=choices, image_ref=body.get("photo"), image_channel=body.get("photo_channel"),
+        kind=kind, last_inbound_at=last_inbound_at, template_only=bool(body.get("template")), language=body.get("lang"),
+    )
 
 
 def describe(exc: BaseException, reason: str | None = None) -> str:
@@ -362,8 +367,8 @@ class Dispatcher:
             query = (
                 select(
                     Outbox.id, Outbox.identity_id, Outbox.channel, Outbox.address, Outbox.body, Outbox.timezone,
-                    Outbox.not_before, Outbox.expires_at, Outbox.attempts,
-                    Identity.unreachable_at, Identity.opted_out_at,
+                    Outbox.not_before, Outbox.expires_at, Outbox.attempts, Outbox.kind,
+                    Identity.unreachable_at, Identity.opted_out_at, Identity.last_inbound_at,
                 )
                 .join(Identity, Identity.id == Outbox.identity_id)
                 .where(Outbox.channel.in_(channels), due)
@@ -395,7 +400,7 @@ class Dispatcher:
                     per_chat[(r.channel, r.address)] += 1
                     claimed.append(
                         Claimed(r.id, r.identity_id, r.channel, r.address, r.body or {}, r.timezone,
-                                r.not_before, r.expires_at, r.attempts + 1, lease_until)
+                                r.not_before, r.expires_at, r.attempts + 1, lease_until, r.kind, r.last_inbound_at)
                     )
             if claimed:
                 await session.execute(
@@ -504,11 +509,14 @@ class Dispatcher:
         sender = self.senders[row.channel]
         try:
             async with asyncio.timeout(self.send_timeout):
-                message_id = await sender(row.address, reply_of(row.body))
+                message_id = await sender(row.address, reply_of(row.body, row.kind, row.last_inbound_at))
         except RateLimited as exc:
             retry = max(0.0, float(exc.retry_after))
             now = self.clock()
             until = now + timedelta(seconds=retry)
+            if exc.per_chat:  # only this chat had too many: it waits, the channel goes on
+                return _Outcome(row, "rate_limited", PENDING, not_before=until, attempts=row.attempts - 1,
+                                error=describe(exc, f"chat retry after {retry:g} s"))
             if until > self._paused_until.get(row.channel, now):
                 self._paused_until[row.channel] = until
             log.warning("outbox: %s asked to slow down; pausing it for %.0f s", row.channel, retry)

@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete, select
 
 from db.models import InboundMessage, Puskesmas
+from reminders.delivery import reconcile
 from reminders.planner import Planner, zone_of
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,10 @@ class ReminderJobs:
         async with self.db.write() as session:
             await session.execute(delete(InboundMessage).where(InboundMessage.received_at < self.clock() - INBOUND_KEEP))
 
+    async def reconcile_statuses(self) -> None:
+        """Applies delivery statuses that arrived before their message id was recorded."""
+        await reconcile(self.db, self.clock())
+
     async def install(self, scheduler: AsyncIOScheduler) -> None:
         """Adds the jobs: planning per zone at the configured local hour, dispatch, pruning."""
         r = self.settings.reminders
@@ -73,3 +78,6 @@ class ReminderJobs:
             coalesce=True, max_instances=1, replace_existing=True,
         )
         scheduler.add_job(self.prune, CronTrigger(hour=3, minute=30, timezone=UTC), id="prune", replace_existing=True)
+        scheduler.add_job(
+            self.reconcile_statuses, IntervalTrigger(seconds=30), id="statuses", coalesce=True, max_instances=1, replace_existing=True,
+        )

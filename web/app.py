@@ -1,4 +1,5 @@
-"""HTTP side of the bot: the Telegram webhook (secret-token checked) and a health check."""
+"""HTTP side of the bot: the Telegram webhook (secret-token checked), the WhatsApp webhook
+(X-Hub-Signature-256 checked) and a health check."""
 from __future__ import annotations
 
 import hmac
@@ -22,7 +23,7 @@ def webhook_path(webhook_url: str) -> str:
     return path if path and path != "/" else DEFAULT_WEBHOOK_PATH
 
 
-def build_app(*, db, telegram=None, telegram_config=None) -> web.Application:
+def build_app(*, db, telegram=None, telegram_config=None, whatsapp=None) -> web.Application:
     """The aiohttp application with the routes of the channels that are configured."""
     app = web.Application(client_max_size=MAX_BODY)
 
@@ -38,7 +39,48 @@ def build_app(*, db, telegram=None, telegram_config=None) -> web.Application:
     app.router.add_get("/healthz", health)
     if telegram is not None and telegram_config is not None:
         app.router.add_post(webhook_path(telegram_config.webhook_url), _telegram_webhook(telegram, telegram_config.webhook_secret))
+    if whatsapp is not None:
+        app.router.add_get(whatsapp.config.webhook_path, _whatsapp_verify(whatsapp.config.verify_token))
+        app.router.add_post(whatsapp.config.webhook_path, _whatsapp_webhook(whatsapp))
     return app
+
+
+def _whatsapp_verify(verify_token: str):
+    """Meta's subscription check: echo ``hub.challenge`` when ``hub.verify_token`` is ours."""
+    expected = verify_token.encode()
+
+    async def handler(request: web.Request) -> web.Response:
+        query = request.query
+        given = query.get("hub.verify_token", "").encode()
+        if query.get("hub.mode") != "subscribe" or not expected or not hmac.compare_digest(given, expected):
+            return web.Response(status=403, text="forbidden")
+        return web.Response(text=query.get("hub.challenge", "")[:200])
+
+    return handler
+
+
+def _whatsapp_webhook(whatsapp):
+    """The handler for Meta's POSTs: 401 without a valid signature, 200 after the messages are stored."""
+    from channels.whatsapp import verify_signature
+    from handlers.engine import NotStored
+
+    async def handler(request: web.Request) -> web.Response:
+        raw = await request.read()
+        if not verify_signature(whatsapp.config.app_secret, raw, request.headers.get("X-Hub-Signature-256")):
+            return web.json_response({"ok": False, "error": "bad signature"}, status=401)
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"ok": False, "error": "bad json"}, status=400)
+        if not isinstance(payload, dict):
+            return web.json_response({"ok": False, "error": "not an event"}, status=400)
+        try:
+            await whatsapp.on_webhook(payload)
+        except NotStored:
+            return web.json_response({"ok": False, "error": "try again"}, status=503)
+        return web.json_response({"ok": True})
+
+    return handler
 
 
 def _telegram_webhook(telegram, secret: str):
