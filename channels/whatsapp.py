@@ -474,11 +474,10 @@ class WhatsAppChannel:
         if reply.image_ref is None:
             return None
         source = reply.image_channel or CHANNEL
-        if source == CHANNEL:
-            return reply.image_ref
         key = (source, reply.image_ref)
         if key not in self._uploaded:
-            fetch = self.media_sources.get(source)
+            # a photo someone sent (here or on another channel) is fetched and uploaded once
+            fetch = self.fetch_media if source == CHANNEL else self.media_sources.get(source)
             if fetch is None:
                 raise PermanentFailure(f"whatsapp: cannot fetch a {source} photo")
             data, mime = await fetch(reply.image_ref)

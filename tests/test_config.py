@@ -91,3 +91,21 @@ def test_care_overrides_are_checked_at_start(tmp_path):
         load_settings(path, env={})
     path.write_text("care:\n  je: true\n  overrides:\n    doses:\n      MR2: {recommended_months: 19}\n")
     assert load_settings(path, env={}).care.je is True
+
+
+def test_whatsapp_needs_its_secrets_from_the_environment_and_names_the_missing_one():
+    from config import ConfigError, load_settings
+
+    assert not load_settings(env={}).whatsapp.enabled
+    with pytest.raises(ConfigError, match="WHATSAPP_ACCESS_TOKEN"):
+        load_settings(env={"WHATSAPP_PHONE_NUMBER_ID": "109876543210987"})
+    with pytest.raises(ConfigError, match="WHATSAPP_APP_SECRET"):
+        load_settings(env={"WHATSAPP_PHONE_NUMBER_ID": "109876543210987", "WHATSAPP_ACCESS_TOKEN": "EAAG"})
+    with pytest.raises(ConfigError, match="whatsapp.graph_base_url"):
+        load_settings(env={"ILPBOT_WHATSAPP_GRAPH_BASE_URL": "ftp://x"})
+    with pytest.raises(ConfigError, match="whatsapp.rate"):
+        load_settings(env={"ILPBOT_WHATSAPP_RATE": "fast"})
+    ok = load_settings(env={"WHATSAPP_PHONE_NUMBER_ID": "109876543210987", "WHATSAPP_ACCESS_TOKEN": "EAAG",
+                            "WHATSAPP_APP_SECRET": "s", "ILPBOT_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9/v21.0/"})
+    assert ok.whatsapp.enabled and ok.whatsapp.graph_base_url == "http://127.0.0.1:9/v21.0"
+    assert ok.whatsapp.templates["reminder"] == "ilp_pengingat"

@@ -212,14 +212,16 @@ async def test_a_staff_broadcast_reaches_whatsapp_families_as_text_or_template(d
         await staff.say("/umumkan")
         await staff.press("Semua keluarga")
         await staff.press("Seluruh puskesmas")
-        await staff.say("Posyandu Desember pindah ke balai banjar.\nBawa buku KIA.")
+        bot.graph.add_inbound_media("1044556677889900", b"\x89PNG-poster", "image/png")
+        await staff.post(meta.image(staff.wa_id, "1044556677889900", "Posyandu Desember pindah ke balai banjar.\nBawa buku KIA.", timestamp=clock()))
         await staff.press("Kirim")
         assert "2" in staff.text
         dispatcher = Dispatcher(demo_db, {"whatsapp": bot.channel.send_one}, clock=clock, rates={"whatsapp": None}, per_chat_interval=0)
         assert (await dispatcher.run_once()).sent == 2
         (text,) = bot.graph.messages_to(inside)
         (template,) = bot.graph.messages_to(outside)
-    assert text["type"] == "text" and "balai banjar" in text["text"]["body"]
+    assert text["type"] == "image" and "balai banjar" in text["image"]["caption"]
+    assert bot.graph.uploads[text["image"]["id"]][0] == b"\x89PNG-poster"  # downloaded, uploaded once
     assert template["template"]["name"] == "ilp_pengumuman"
     assert "balai banjar" in template["template"]["components"][0]["parameters"][0]["text"]
 
