@@ -7,7 +7,7 @@ import io
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from care.coverage import ChildRecord, NewbornRecord, PregnancyRecord, ReminderCounts, month_report, report_text_rows
 from care.schedule import DOSE_LABELS
@@ -62,11 +62,14 @@ async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
             pregnancies.append(PregnancyRecord(p.id, p.hpht, p.delivered_on, tuple(d for d in days if p.hpht <= d <= last)))
     start = date(year, month, 1)
     families = select(Family.id).where(Family.posyandu_id == posyandu.id)
-    sent = await ctx.session.scalar(select(func.count()).select_from(Outbox).join(Identity, Identity.id == Outbox.identity_id).where(
-        Identity.family_id.in_(families), Outbox.kind == "daily", Outbox.state == "sent",
-        Outbox.created_at >= _utc(start), Outbox.created_at < _utc(end + timedelta(days=1))))
+    # Telegram reports no delivery: accepted counts as delivered; WhatsApp reports delivered and read
+    delivered = case((Outbox.channel != "whatsapp", 1), (Outbox.delivery.in_(("delivered", "read")), 1), else_=0)
+    sent, arrived = (await ctx.session.execute(
+        select(func.count(), func.coalesce(func.sum(delivered), 0)).select_from(Outbox).join(Identity, Identity.id == Outbox.identity_id).where(
+            Identity.family_id.in_(families), Outbox.kind == "daily", Outbox.state == "sent",
+            Outbox.created_at >= _utc(start), Outbox.created_at < _utc(end + timedelta(days=1))))).one()
     return month_report(year, month, children=children, pregnancies=pregnancies, newborns=newborns,
-                        reminders=ReminderCounts(sent=sent or 0, delivered=sent or 0), je=ctx.settings.care.je)
+                        reminders=ReminderCounts(sent=sent or 0, delivered=int(arrived or 0)), je=ctx.settings.care.je)
 
 
 def _utc(day: date):

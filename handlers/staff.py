@@ -235,6 +235,11 @@ async def ask_status(ctx: Ctx) -> Question:
                        id=b.id, date=format_date(b.created_at.date(), "short"), sent=sent, pending=pending,
                        failed=counts.get("failed", 0) + counts.get("expired", 0), blocked=counts.get("blocked", 0),
                        cancelled=counts.get("cancelled", 0), text=b.text[:60]))
+        receipts = dict((await ctx.session.execute(
+            select(Outbox.delivery, func.count()).where(Outbox.broadcast_id == b.id, Outbox.delivery.is_not(None)).group_by(Outbox.delivery))).all())
+        if receipts:  # WhatsApp tells when a message arrived and was read
+            lines.append("   " + _("WhatsApp: sampai {delivered}, dibaca {read}",
+                                    delivered=receipts.get("delivered", 0) + receipts.get("read", 0), read=receipts.get("read", 0)))
         if pending:
             choices.append((_("Batalkan #{id}", id=b.id), f"cancel:{b.id}"))
     return Question(_("Pengumuman terakhir:") + "\n" + "\n".join(lines), (*choices, (_("Selesai"), "done")))

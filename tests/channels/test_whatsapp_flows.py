@@ -220,6 +220,10 @@ async def test_a_staff_broadcast_reaches_whatsapp_families_as_text_or_template(d
         assert (await dispatcher.run_once()).sent == 2
         (text,) = bot.graph.messages_to(inside)
         (template,) = bot.graph.messages_to(outside)
+        for envelope in (meta.status(text["_wamid"], "read", inside), meta.status(template["_wamid"], "delivered", outside)):
+            assert (await bot.graph.post_webhook(bot.url, envelope))[0] == 200
+        await staff.say("/status")
+        assert "terkirim 2" in staff.text and "WhatsApp: sampai 2, dibaca 1" in staff.text
     assert text["type"] == "image" and "balai banjar" in text["image"]["caption"]
     assert bot.graph.uploads[text["image"]["id"]][0] == b"\x89PNG-poster"  # downloaded, uploaded once
     assert template["template"]["name"] == "ilp_pengumuman"
