@@ -384,7 +384,7 @@ class WhatsAppChannel:
         self.client = client or GraphClient(config.graph_base_url, config.phone_number_id, config.access_token)
         self.bucket = TokenBucket(config.rate or None)
         self._uploaded: dict[tuple[str, str], str] = {}  # (source channel, ref) -> our media id
-        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._chat_locks: dict[str, list] = {}  # address -> [lock, users]
 
     # -- inbound
 
@@ -394,12 +394,19 @@ class WhatsAppChannel:
         if statuses and self.on_statuses is not None:
             await self.on_statuses(statuses)
         for incoming in messages:
-            lock = self._chat_locks.setdefault(incoming.address, asyncio.Lock())
-            async with lock:
-                replies = await self.handle(incoming)
-                await self.send_replies(incoming.address, replies, incoming.at)
-            if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
-                self._chat_locks.pop(incoming.address, None)
+            entry = self._chat_locks.setdefault(incoming.address, [asyncio.Lock(), 0])
+            entry[1] += 1
+            try:
+                async with entry[0]:  # one chat's messages are handled and answered in order
+                    replies = await self.handle(incoming)
+                    try:
+                        await self.send_replies(incoming.address, replies, incoming.at)
+                    except Exception:  # the message is stored: answer 200, do not make Meta send it again
+                        log.exception("whatsapp: sending a reply failed")
+            finally:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._chat_locks.pop(incoming.address, None)
 
     async def send_replies(self, address: str, replies: list[Reply], inbound_at: datetime | None = None) -> None:
         """Sends the answer to a message; what cannot be sent now goes to the outbox for later."""
@@ -510,7 +517,7 @@ def _with(reply: Reply, **changes: Any) -> Reply:
 def _mime(name: str) -> str:
     lower = name.lower()
     if lower.endswith(".csv"):
-        return "text/csv"
+        return "text/plain"  # WhatsApp's document types have no text/csv
     if lower.endswith(".xlsx"):
         return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     if lower.endswith(".png"):

@@ -274,3 +274,32 @@ async def test_a_reply_that_cannot_be_sent_now_waits_in_the_outbox(demo_db, sett
         assert (await dispatcher.run_once()).sent == 1
         (late,) = bot.graph.messages_to(MOTHER)
     assert late["type"] == "interactive" and "setuju" in late["interactive"]["body"]["text"]
+
+
+async def test_staff_get_the_report_chart_and_the_export_files_on_whatsapp(demo_db, settings, clock):
+    from handlers.kader import create_invite
+
+    family = await _whatsapp_family(demo_db, "6281234500041", wrote_at=DEFAULT_NOW)
+    async with demo_db.read() as session:
+        from db.models import Posyandu
+
+        posyandu = await session.get(Posyandu, family.posyandu_id)
+    async with demo_db.write() as session:
+        invite = await create_invite(session, role="staff", puskesmas_id=posyandu.puskesmas_id, now=DEFAULT_NOW)
+    async with whatsapp_bot(demo_db, settings, clock) as bot:
+        staff = WaChat(bot, "6281399900019", clock, name="Bidan Ayu")
+        await staff.say("/start")
+        await staff.press("Ya")
+        await staff.press("Bahasa Indonesia")
+        await staff.say(f"/staf {invite.code}")
+        await staff.say("/laporan")
+        await staff.press(posyandu.name)
+        await staff.press("November 2026")
+        assert any(m["type"] == "image" for m in staff.messages)
+        await staff.say("/ekspor")
+        await staff.press(posyandu.name)
+        await staff.press("November 2026")
+        documents = [m["document"] for m in staff.messages if m["type"] == "document"]
+        assert {d["filename"].rsplit(".", 1)[1] for d in documents} == {"csv", "xlsx"}
+        assert any(d["filename"].startswith("register-") for d in documents)
+        assert all(bot.graph.uploads[d["id"]][0] for d in documents)
