@@ -1,26 +1,38 @@
-"""Telegram over python-telegram-bot 22: updates -> Incoming, Reply -> Bot API calls.
+"""Telegram: updates -> Incoming, Reply -> Bot API calls.
 
-Polling and webhook both end in :meth:`TelegramChannel.on_update`; the webhook's HTTP side lives
-in ``web/``. Choices become inline keyboards whose callback data is the choice's data; a pressed
-keyboard is answered and removed so the same button cannot be pressed twice by accident.
+Polling is our own loop (:meth:`TelegramChannel.poll`): ``getUpdates``, handle the batch (its chats
+concurrently, one chat's updates in order), and only then the next ``getUpdates``, whose offset confirms
+the batch to Telegram. An update whose turn could not be committed (the engine raises :class:`NotStored`)
+is tried again after a pause and is not confirmed before it is stored, so a crash or a database outage
+loses no message; the apology it carries is sent once. The webhook's HTTP side lives in ``web/``; it
+hands each update to :meth:`TelegramChannel.process_webhook`, which returns after the commit (the 200)
+or answers 500 so that Telegram delivers the update again.
+
+Updates are read as JSON and text replies posted as JSON through one aiohttp session (:class:`BotApi`):
+python-telegram-bot's objects cost several times more CPU per call. PTB's ``Bot`` still sends photos and
+documents. Choices become inline keyboards whose callback data is the choice's data; a pressed keyboard
+is answered and removed so the same button cannot be pressed twice by accident.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from channels.errors import ChannelError, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
 from channels.messages import Incoming, Reply
+from handlers.engine import NotStored
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +40,17 @@ CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 ALLOWED_UPDATES = ["message", "callback_query"]
+POLL_TIMEOUT = 10  # seconds one getUpdates long poll waits for news
+POLL_LIMIT = 100  # updates per batch (Telegram's maximum)
+#: pauses before trying a failed getUpdates again, or an update the database could not store
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+STOP_GRACE = 15.0  # seconds a stop waits for the batch in hand before giving it up (it comes again)
+MEDIA_KINDS = ("photo", "sticker", "voice", "video", "audio", "document", "animation", "video_note")
 Handler = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
 def map_error(exc: TelegramError) -> ChannelError:
-    """The shared error class for a Bot API error."""
+    """The shared error class for a Bot API error raised by PTB."""
     if isinstance(exc, RetryAfter):
         retry = exc.retry_after
         seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
@@ -46,56 +64,61 @@ def map_error(exc: TelegramError) -> ChannelError:
     return TemporaryFailure(f"telegram: {type(exc).__name__}")
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """The channel-neutral message of an update (None for updates the bot ignores)."""
-    if update.callback_query is not None:
-        query = update.callback_query
-        chat = query.message.chat if query.message else None
-        address = str(chat.id if chat else query.from_user.id)
+def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
+    """The channel-neutral message of an update as JSON (None for updates the bot ignores)."""
+    query = update.get("callback_query")
+    if query is not None:
+        user = query.get("from") or {}
+        chat = (query.get("message") or {}).get("chat") or {}
         return Incoming(
-            channel=CHANNEL, address=address, message_id=f"cb:{query.id}", choice=query.data or "",
-            language_hint=query.from_user.language_code, at=datetime.now(UTC),
+            channel=CHANNEL, address=str(chat.get("id") or user.get("id")), message_id=f"cb:{query['id']}",
+            choice=query.get("data") or "", language_hint=user.get("language_code"), at=datetime.now(UTC),
         )
-    message = update.message
-    if message is None or message.chat.type != ChatType.PRIVATE:
+    message = update.get("message")
+    if not message or (message.get("chat") or {}).get("type") != "private":
         return None
+    chat_id = message["chat"]["id"]
+    user = message.get("from")
+    sent = message.get("date")
     common: dict[str, Any] = {
         "channel": CHANNEL,
-        "address": str(message.chat.id),
-        "message_id": f"{message.chat.id}:{message.message_id}",
-        "language_hint": message.from_user.language_code if message.from_user else None,
-        "at": message.date.astimezone(UTC) if message.date else datetime.now(UTC),
+        "address": str(chat_id),
+        "message_id": f"{chat_id}:{message['message_id']}",
+        "language_hint": user.get("language_code") if user else None,
+        "at": datetime.fromtimestamp(sent, UTC) if sent else datetime.now(UTC),
     }
-    if message.text is not None:
-        return Incoming(text=message.text, **common)
-    if message.contact is not None:
-        return Incoming(contact=message.contact.phone_number, media="contact", **common)
-    if message.location is not None:
-        return Incoming(location=(message.location.latitude, message.location.longitude), media="location", **common)
-    kind = _media_kind(message)
-    ref = message.photo[-1].file_id if kind == "photo" and message.photo else None
-    return Incoming(media=kind, media_ref=ref, text=None, **common) if not message.caption else Incoming(
-        media=kind, media_ref=ref, text=message.caption, **common)
+    if message.get("text") is not None:
+        return Incoming(text=message["text"], **common)
+    if message.get("contact"):
+        return Incoming(contact=message["contact"].get("phone_number"), media="contact", **common)
+    if message.get("location"):
+        where = message["location"]
+        return Incoming(location=(where.get("latitude"), where.get("longitude")), media="location", **common)
+    kind = next((k for k in MEDIA_KINDS if message.get(k)), "other")
+    ref = message["photo"][-1].get("file_id") if kind == "photo" else None
+    return Incoming(media=kind, media_ref=ref, text=message.get("caption") or None, **common)
 
 
-def _media_kind(message) -> str:
-    """What kind of non-text message this is."""
-    for kind in ("photo", "sticker", "voice", "video", "audio", "document", "animation", "video_note"):
-        if getattr(message, kind, None):
-            return kind
-    return "other"
+def to_incoming(update: Update) -> Incoming | None:
+    """:func:`incoming_from_update` for a python-telegram-bot ``Update``."""
+    return incoming_from_update(update.to_dict())
+
+
+def keyboard_rows(reply: Reply) -> list[list[dict[str, str]]]:
+    """The inline keyboard of a reply as JSON rows: one button per row, two when the labels are short."""
+    buttons = [{"text": c.label[:64], "callback_data": c.data[:64]} for c in reply.choices]
+    if all(len(c.label) <= 14 for c in reply.choices) and len(buttons) > 2:
+        return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    return [[b] for b in buttons]
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The inline keyboard of a reply: one button per row, two when the labels are short."""
+    """:func:`keyboard_rows` as PTB's markup (None without choices)."""
     if not reply.choices:
         return None
-    buttons = [InlineKeyboardButton(c.label[:64], callback_data=c.data[:64]) for c in reply.choices]
-    if all(len(c.label) <= 14 for c in reply.choices) and len(buttons) > 2:
-        rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    else:
-        rows = [[b] for b in buttons]
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in keyboard_rows(reply)]
+    )
 
 
 def utf16_len(text: str) -> int:
@@ -105,6 +128,8 @@ def utf16_len(text: str) -> int:
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Text cut at line ends into pieces Telegram accepts (``limit`` in UTF-16 units)."""
+    if len(text) <= limit // 2:  # cannot be too long, even in UTF-16
+        return [text]
     pieces: list[str] = []
     while utf16_len(text) > limit:
         end = limit
@@ -118,16 +143,16 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return pieces
 
 
-class BotApiSender:
-    """A lean ``sendMessage`` client for the outbox: one aiohttp session posting JSON to the Bot API.
+class BotApi:
+    """A lean Bot API client: one aiohttp session posting JSON, errors mapped to the shared classes.
 
     PTB's Bot costs several times more CPU per call (bench/dispatch.py: about 280 outbox messages per
-    second on one core through PTB, about 1,800 through this). Errors map to the shared classes as
-    :func:`map_error` maps PTB's.
+    second on one core through PTB, about 1,800 through this). Errors map as :func:`map_error` maps PTB's.
     """
 
     def __init__(self, token: str, base_url: str, *, timeout: float = 20.0, connections: int = 100) -> None:
-        self._url = f"{base_url}{token}/sendMessage"
+        self._base = f"{base_url}{token}/"
+        self._url = self._base + "sendMessage"
         self._timeout = timeout
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
@@ -141,21 +166,11 @@ class BotApiSender:
             )
         return self._session
 
-    async def send(self, address: str, reply: Reply) -> str:
-        """Sends one text reply (cut into pieces if long); returns the last piece's message id."""
-        markup = keyboard(reply)
-        pieces = split_text(reply.text)
-        message_id = ""
-        for i, piece in enumerate(pieces):
-            payload: dict[str, Any] = {"chat_id": address, "text": piece}
-            if markup is not None and i == len(pieces) - 1:
-                payload["reply_markup"] = markup.to_dict()
-            message_id = await self._post(payload)
-        return message_id
-
-    async def _post(self, payload: dict[str, Any]) -> str:
+    async def call(self, method: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Calls one Bot API method; returns its ``result`` or raises a shared ChannelError."""
+        options = {"timeout": aiohttp.ClientTimeout(total=timeout)} if timeout is not None else {}
         try:
-            async with self._client().post(self._url, json=payload) as response:
+            async with self._client().post(self._base + method, json=payload, **options) as response:
                 status = response.status
                 raw = await response.read()
         except asyncio.TimeoutError as exc:
@@ -167,13 +182,33 @@ class BotApiSender:
         except ValueError:
             data = None
         if 200 <= status <= 299 and isinstance(data, dict) and data.get("ok"):
-            return str((data.get("result") or {}).get("message_id", ""))
+            return data.get("result")
         raise api_error(status, data if isinstance(data, dict) else {})
+
+    async def send(self, address: str, reply: Reply) -> str:
+        """Sends one text reply (cut into pieces if long); returns the last piece's message id."""
+        rows = keyboard_rows(reply) if reply.choices else None
+        pieces = split_text(reply.text)
+        message_id = ""
+        for i, piece in enumerate(pieces):
+            payload: dict[str, Any] = {"chat_id": address, "text": piece}
+            if rows and i == len(pieces) - 1:
+                payload["reply_markup"] = {"inline_keyboard": rows}
+            message_id = await self._post(payload)
+        return message_id
+
+    async def _post(self, payload: dict[str, Any]) -> str:
+        result = await self.call("sendMessage", payload)
+        return str((result or {}).get("message_id", "")) if isinstance(result, dict) else ""
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+#: the name the outbox code and its tests know the lean client by
+BotApiSender = BotApi
 
 
 def api_error(status: int, data: dict[str, Any]) -> ChannelError:
@@ -195,65 +230,240 @@ def api_error(status: int, data: dict[str, Any]) -> ChannelError:
     return TemporaryFailure("telegram: NetworkError")
 
 
-class TelegramChannel:
-    """Owns the PTB Application; hands updates to the engine and sends its replies."""
+def durable(handle: Handler) -> Handler:
+    """The engine's durable entry point when given ``Engine.handle``: it raises NotStored instead of
+    answering with an apology, so that an update is confirmed only once its turn is stored."""
+    owner = getattr(handle, "__self__", None)
+    if getattr(handle, "__name__", "") == "handle" and callable(getattr(owner, "handle_durably", None)):
+        return owner.handle_durably
+    return handle
 
-    def __init__(self, config, handle: Handler, *, rate_limit: bool = True) -> None:
+
+class TelegramChannel:
+    """Polls (or takes webhook updates), hands them to the engine and sends its replies.
+
+    ``handle`` may raise :class:`NotStored` (``Engine.handle_durably``): the update is then neither
+    confirmed by polling nor answered 200 by the webhook. PTB's Application is kept for its ``Bot``
+    (photos, documents, webhook registration).
+    """
+
+    def __init__(self, config, handle: Handler, *, rate_limit: bool = True, concurrency: int = 32,
+                 poll_timeout: int = POLL_TIMEOUT) -> None:
         self.config = config
-        self.handle = handle
+        self.handle = durable(handle)
         builder = (
             ApplicationBuilder()
             .token(config.token)
             .base_url(config.base_url)
             .base_file_url(config.base_file_url)
+            .updater(None)
         )
         if rate_limit:
             builder = builder.rate_limiter(AIORateLimiter())
-        if config.mode == "webhook":
-            builder = builder.updater(None)
         self.app: Application = builder.build()
-        self.app.add_handler(CallbackQueryHandler(self.on_update))
-        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
-        self.app.add_error_handler(self._on_error)
-        self._api: BotApiSender | None = None  # the outbox's lean sender, made on first use
+        self.api = BotApi(config.token, config.base_url)
+        self.poll_timeout = poll_timeout
+        #: the first update id not yet confirmed to Telegram (None: nothing fetched yet)
+        self.offset: int | None = None
+        self._confirmed: int | None = None
+        self._gate = asyncio.Semaphore(concurrency)
+        self._stopping = asyncio.Event()
+        self._poller: asyncio.Task | None = None
+        #: updates whose turn failed to store once: their press is answered and apology sent already
+        self._failed: OrderedDict[int, None] = OrderedDict()
 
-    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE | None = None) -> None:
-        """Handles one update: answers a button press, runs the engine, sends the replies."""
-        incoming = to_incoming(update)
+    # -- inbound
+
+    async def on_update(self, update: Update, context: Any = None) -> None:
+        """Handles one PTB ``Update`` (see :meth:`process`)."""
+        await self.process(update.to_dict())
+
+    async def process(self, update: Mapping[str, Any]) -> None:
+        """Handles one update to completion: answers a press, runs the engine, sends the replies.
+
+        Raises :class:`NotStored` when the turn could not be committed; its apology goes out the first
+        time only, and a press is answered the first time only.
+        """
+        try:
+            incoming = incoming_from_update(update)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("telegram: an update of an unexpected shape was skipped")
+            return
         if incoming is None:
             return
-        query = update.callback_query
-        if query is not None:
-            # a press queued while the bot was down is "too old" to answer: handle it all the same
+        update_id = update.get("update_id")
+        again = update_id in self._failed
+        query = update.get("callback_query")
+        if query is not None and not again:
+            await self._answer_press(query)
+        try:
+            replies = await self.handle(incoming)
+        except NotStored as exc:
+            if not again:
+                self._remember_failure(update_id)
+                await self._deliver(incoming.address, exc.replies)
+            raise
+        if again:
+            self._failed.pop(update_id, None)
+        await self._deliver(incoming.address, replies)
+
+    def _remember_failure(self, update_id: int | None) -> None:
+        if update_id is None:
+            return
+        self._failed[update_id] = None
+        while len(self._failed) > 10_000:
+            self._failed.popitem(last=False)
+
+    async def _answer_press(self, query: Mapping[str, Any]) -> None:
+        """Answers a button press and removes the pressed keyboard (a press queued while the bot was
+        down is "too old" to answer: it is handled all the same)."""
+        message = query.get("message") or {}
+        calls = [self.api.call("answerCallbackQuery", {"callback_query_id": query["id"]})]
+        if message.get("reply_markup") and message.get("message_id") and (message.get("chat") or {}).get("id"):
+            calls.append(self.api.call("editMessageReplyMarkup", {"chat_id": message["chat"]["id"], "message_id": message["message_id"]}))
+        for result in await asyncio.gather(*calls, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.warning("could not answer a button press: %s", result)
+
+    async def _deliver(self, address: str, replies: list[Reply]) -> None:
+        """Sends a turn's replies; a reply that cannot be sent is logged (the turn is stored already)."""
+        if not replies:
+            return
+        try:
+            await self.send_replies(int(address), replies)
+        except ChannelError as exc:
+            log.warning("telegram: a reply could not be sent: %s", exc)
+        except Exception:
+            log.exception("telegram: a reply could not be sent")
+
+    async def process_webhook(self, payload: dict) -> None:
+        """Handles one update delivered by the webhook, to completion; answers 500 when it was not
+        stored, so that Telegram delivers it again."""
+        try:
+            await self.process(payload)
+        except NotStored:
+            raise web.HTTPInternalServerError(
+                text=json.dumps({"ok": False, "error": "not stored, try again"}), content_type="application/json",
+            ) from None
+
+    # -- polling
+
+    async def poll(self) -> None:
+        """Fetches and handles updates until :meth:`stop`; a batch is confirmed only after it was handled."""
+        failures = 0
+        while not self._stopping.is_set():
             try:
-                await query.answer()
-                if query.message is not None and getattr(query.message, "reply_markup", None):
-                    await query.edit_message_reply_markup(reply_markup=None)
-            except TelegramError as exc:
-                log.warning("could not answer a button press: %s", type(exc).__name__)
-        replies = await self.handle(incoming)
-        await self.send_replies(int(incoming.address), replies)
+                updates = await self._fetch()
+            except RateLimited as exc:
+                log.warning("telegram getUpdates: too many requests; again in %.0f s", exc.retry_after)
+                await self._pause(exc.retry_after)
+                continue
+            except ChannelError as exc:
+                delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
+                failures += 1
+                log.warning("telegram getUpdates failed (%s); again in %.0f s", exc, delay)
+                await self._pause(delay)
+                continue
+            failures = 0
+            if updates:
+                await self._handle_batch(updates)
+        await self._confirm()
+
+    async def _fetch(self) -> list[dict[str, Any]]:
+        """One long poll (confirming ``offset``); empty when stopping."""
+        payload: dict[str, Any] = {"timeout": self.poll_timeout, "limit": POLL_LIMIT, "allowed_updates": ALLOWED_UPDATES}
+        if self.offset is not None:
+            payload["offset"] = self.offset
+        request = asyncio.ensure_future(self.api.call("getUpdates", payload, timeout=self.poll_timeout + 10))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((request, stopping), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            request.cancel()
+            raise
+        finally:
+            stopping.cancel()
+        if not request.done():
+            request.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ChannelError):
+                await request
+            return []
+        self._confirmed = self.offset
+        return request.result() or []
+
+    async def _handle_batch(self, updates: list[dict[str, Any]]) -> None:
+        """Handles one batch: chats concurrently, each chat's updates in order; moves the offset past
+        every update handled (all of them, unless a stop gave up on one not yet stored)."""
+        chats: dict[str, list[dict[str, Any]]] = {}
+        for update in updates:
+            chats.setdefault(_chat_key(update), []).append(update)
+        left = await asyncio.gather(*(self._handle_chat(chat_updates) for chat_updates in chats.values()))
+        unfinished = [update_id for update_id in left if update_id is not None]
+        self.offset = min(unfinished) if unfinished else max(int(u["update_id"]) for u in updates) + 1
+
+    async def _handle_chat(self, updates: list[dict[str, Any]]) -> int | None:
+        """One chat's updates in order; the id of the first one not stored when stopping, else None."""
+        for update in updates:
+            attempt = 0
+            while True:
+                try:
+                    async with self._gate:
+                        await self.process(update)
+                    break
+                except NotStored:
+                    if not self._stopping.is_set():
+                        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+                        attempt += 1
+                        log.warning("telegram: an update could not be stored; trying again in %.0f s", delay)
+                        await self._pause(delay)
+                    if self._stopping.is_set():
+                        return int(update["update_id"])
+                except Exception:
+                    log.exception("telegram: an update failed and is skipped")
+                    break
+        return None
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleeps ``seconds``, or less when the channel stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _confirm(self) -> None:
+        """Tells Telegram about the handled updates not yet confirmed (on stop)."""
+        if self.offset is None or self.offset == self._confirmed:
+            return
+        try:
+            await self.api.call("getUpdates", {"offset": self.offset, "limit": 1, "timeout": 0}, timeout=5)
+            self._confirmed = self.offset
+        except ChannelError as exc:
+            log.warning("telegram: could not confirm the last updates (%s); they will come again", exc)
+
+    # -- outbound
 
     async def send_replies(self, chat_id: int, replies: list[Reply]) -> None:
-        """Sends the answer to a message; waits out a 429 (twice at most) so the answer is not lost."""
-        for attempt in range(3):
-            try:
-                await self.send(chat_id, replies)
-                return
-            except RateLimited as exc:
-                if attempt == 2:
-                    raise
-                await asyncio.sleep(min(exc.retry_after, 30))
-                sent = len(self._sent_in_turn)
-                replies = replies[sent:]
-            except Unreachable:
-                log.info("a chat blocked the bot while it answered")
-                return
+        """Sends the answer to a message in order; waits out a 429 (twice at most) so the answer is not lost."""
+        address = str(chat_id)
+        waits = 0
+        for reply in replies:
+            while True:
+                try:
+                    if reply.files or reply.image is not None or reply.image_ref is not None:
+                        await self.send(chat_id, [reply])
+                    else:
+                        await self.api.send(address, reply)
+                    break
+                except RateLimited as exc:
+                    if waits == 2:
+                        raise
+                    waits += 1
+                    await asyncio.sleep(min(exc.retry_after, 30))
+                except Unreachable:
+                    log.info("a chat blocked the bot while it answered")
+                    return
 
     async def send(self, chat_id: int, replies: list[Reply]) -> list[int]:
-        """Sends replies in order; returns the message ids; raises a shared ChannelError."""
+        """Sends replies in order through PTB; returns the message ids; raises a shared ChannelError."""
         ids: list[int] = []
-        self._sent_in_turn = ids
         try:
             for reply in replies:
                 for name, data in reply.files:
@@ -281,42 +491,54 @@ class TelegramChannel:
     async def send_one(self, address: str, reply: Reply) -> str:
         """Sends one outbox message to a chat; returns the provider message id as text.
 
-        Text goes through the lean :class:`BotApiSender`; a reply with an image through PTB. Raises
-        the shared ChannelError classes.
+        Text goes through the lean :class:`BotApi`; a reply with an image or documents through PTB.
+        Raises the shared ChannelError classes.
         """
-        if reply.image is not None or reply.image_ref is not None:
+        if reply.files or reply.image is not None or reply.image_ref is not None:
             return str((await self.send(int(address), [reply]))[-1])
-        if self._api is None:
-            self._api = BotApiSender(self.config.token, self.config.base_url)
-        return await self._api.send(address, reply)
+        return await self.api.send(address, reply)
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Logs a failed update without its content."""
-        log.error("telegram update failed: %s", type(context.error).__name__, exc_info=context.error)
+    # -- life cycle
 
     async def start(self) -> None:
         """Initialises the bot and starts polling, or registers the webhook."""
         await self.app.initialize()
-        await self.app.start()
         if self.config.mode == "webhook":
             await self.app.bot.set_webhook(
                 self.config.webhook_url, secret_token=self.config.webhook_secret, allowed_updates=ALLOWED_UPDATES,
             )
-        else:
-            await self.app.bot.delete_webhook()
-            await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
+            return
+        await self.app.bot.delete_webhook()
+        self._stopping.clear()
+        self._poller = asyncio.create_task(self.poll(), name="telegram-polling")
 
     async def stop(self) -> None:
-        """Stops polling and shuts the application down."""
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
+        """Stops polling (the batch in hand is finished, or given up after a grace period and fetched
+        again on the next start) and shuts the bot down."""
+        self._stopping.set()
+        if self._poller is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._poller), STOP_GRACE)
+            except TimeoutError:
+                log.warning("telegram: stopped while updates were in hand; they will come again")
+                self._poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._poller
+            except Exception:
+                log.exception("telegram polling ended with an error")
+            self._poller = None
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
-        if self._api is not None:
-            await self._api.close()
+        await self.api.close()
 
-    async def process_webhook(self, payload: dict) -> None:
-        """Handles one update delivered by the webhook, to completion."""
-        update = Update.de_json(payload, self.app.bot)
-        await self.app.process_update(update)
+
+def _chat_key(update: Mapping[str, Any]) -> str:
+    """The chat an update belongs to (its updates are handled in order); the update id when unknown."""
+    try:
+        query = update.get("callback_query")
+        if query is not None:
+            return str(((query.get("message") or {}).get("chat") or {}).get("id") or (query.get("from") or {}).get("id"))
+        return str(update["message"]["chat"]["id"])
+    except (KeyError, TypeError, AttributeError):
+        return f"update:{update.get('update_id')}"

@@ -54,6 +54,13 @@ class BotProcess:
         )
         assert self.process.returncode is None, self.log.read_text()
 
+    async def kill(self) -> None:
+        """Kills the bot at once (SIGKILL), as a crash or the OOM killer would."""
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+        self._logfile.close()
+
     def _calls(self, method: str) -> int:
         return self.fake.calls[method]
 

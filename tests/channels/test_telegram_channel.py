@@ -81,7 +81,7 @@ async def test_replies_are_sent_with_keyboards_and_photos():
             assert fake.answered_callbacks and seen[1].choice == "1.yes"
             assert any(c.method == "editMessageReplyMarkup" for c in fake.sent_to(4242))
         finally:
-            await channel.app.shutdown()
+            await channel.stop()
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -102,7 +102,7 @@ async def test_provider_errors_map_to_shared_classes():
             with pytest.raises(PermanentFailure):
                 await channel.send(5151, [Reply("c")])
         finally:
-            await channel.app.shutdown()
+            await channel.stop()
 
 
 def test_split_counts_utf16_units():
@@ -125,7 +125,7 @@ async def test_an_unanswerable_press_and_a_429_lose_no_reply():
             assert seen and seen[0].choice == "1.yes"
             assert fake.texts_to(6161)[-1] == "Jawaban"
         finally:
-            await channel.app.shutdown()
+            await channel.stop()
 
 
 async def test_documents_are_sent_as_files():
@@ -137,4 +137,4 @@ async def test_documents_are_sent_as_files():
             assert [c.method for c in calls] == ["sendDocument", "sendMessage"]
             assert calls[0].files["document"].data.endswith(b"S,3\n") and calls[0].files["document"].filename == "laporan.csv"
         finally:
-            await channel.app.shutdown()
+            await channel.stop()
