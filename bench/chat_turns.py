@@ -1,8 +1,19 @@
-"""Drives N simulated families through registration concurrently, in-process through the engine.
+"""Chat turns per second and p50 / p99 turn latency, for SQLite and (when reachable) PostgreSQL.
 
-Prints turns per second and p50 / p99 turn latency for SQLite and (when reachable) PostgreSQL.
+In-process (the default): N simulated families register concurrently through ``Engine.handle``.
 
     python bench/chat_turns.py [--families 200] [--concurrency 50] [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
+
+End to end (``--e2e``): the real ``bot.py run`` polls the fake Bot API on 127.0.0.1 (the fake and the
+simulated users run in this process, the bot in its own). 500 users chat at once for 60 seconds: each
+sends a message or presses a button of the bot's last message, waits for the bot's answer in their chat
+(latency), then sends the next. Most users belong to pre-loaded registered families (``/jadwal``,
+``/imunisasi``, menu buttons, ``/keluarga``, ``/pengingat``, help, a word not understood); one in ten
+registers a new family first. The same users then talk to a minimal python-telegram-bot echo bot
+(``bench/echo_bot.py``) for the side-by-side ratio. Target: at least half the echo bot's turns per
+second, p99 at most 250 ms.
+
+    python bench/chat_turns.py --e2e [--users 500] [--seconds 60] [--think 0] [--bots ours,echo] [--databases sqlite,postgresql]
 """
 from __future__ import annotations
 
@@ -19,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from channels.messages import Incoming  # noqa: E402
 from config import load_settings  # noqa: E402
@@ -104,14 +116,84 @@ async def drop_pg(admin_url: str, name: str) -> None:
     await conn.close()
 
 
+def e2e(args: argparse.Namespace) -> None:
+    """The end-to-end runs: each bot on each database, ``--repeat`` times; then the ratios."""
+    from chat_e2e import prepare, run_e2e
+
+    print(f"users: {args.users} ({args.new_share:.0%} registering), {args.seconds:.0f} s measured after {args.warmup:.0f} s, "
+          f"think time {args.think} s, {args.preload} families pre-loaded")
+    rows: list[tuple[str, str, dict]] = []
+    for repeat in range(args.repeat):
+        for bot in args.bots.split(","):
+            for database in (args.databases.split(",") if bot == "ours" else ["-"]):
+                url, name = None, None
+                tmp = tempfile.TemporaryDirectory()
+                if database == "sqlite":
+                    url = f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
+                elif database == "postgresql":
+                    try:
+                        url, name = asyncio.run(pg_database(args.pg))
+                    except Exception as exc:  # noqa: BLE001 - a missing server is reported, not fatal
+                        print(f"postgresql: skipped ({type(exc).__name__}: {exc})")
+                        continue
+                try:
+                    if url:
+                        asyncio.run(prepare(url, args.preload))
+                    result = asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
+                                                 new_share=args.new_share, think=args.think, seed=repeat + 1))
+                finally:
+                    if name:
+                        asyncio.run(drop_pg(args.pg, name))
+                    tmp.cleanup()
+                rows.append((bot, database, result))
+                _print_e2e(bot, database, result)
+    print()
+    print(f"{'bot':<6}{'database':<12}{'turns':>8}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'bot cpu':>9}{'ms/turn':>9}{'pg cpu':>8}{'harness':>9}")
+    for bot, database, r in rows:
+        print(f"{bot:<6}{database:<12}{r['turns']:>8}{r['turns_per_s']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}"
+              f"{r['bot_cpu_pct']:>8.0f}%{r['bot_cpu_ms_per_turn']:>9.2f}{r['pg_cpu_pct']:>7.0f}%{r['harness_cpu_pct']:>8.0f}%")
+    echo = [r["turns_per_s"] for bot, _db, r in rows if bot == "echo"]
+    if echo:
+        best_echo = statistics.mean(echo)
+        for database in args.databases.split(","):
+            ours = [r for bot, db_name, r in rows if bot == "ours" and db_name == database]
+            if ours:
+                mean = statistics.mean(r["turns_per_s"] for r in ours)
+                worst_p99 = max(r["p99_ms"] for r in ours)
+                print(f"ours on {database}: {mean:.0f} turns/s = {mean / best_echo:.2f} x the echo bot's {best_echo:.0f} "
+                      f"(target >= 0.5); worst p99 {worst_p99:.0f} ms (target <= 250)")
+
+
+def _print_e2e(bot: str, database: str, r: dict) -> None:
+    print(f"  {bot} on {database}: {r['turns']} turns, {r['turns_per_s']:.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+          f"errors {r['errors']}, bot cpu {r['bot_cpu_pct']:.0f}% ({r['bot_cpu_ms_per_turn']:.2f} ms/turn), "
+          f"pg cpu {r['pg_cpu_pct']:.0f}%, harness cpu {r['harness_cpu_pct']:.0f}%", flush=True)
+    for sample in r["error_samples"]:
+        print(f"    error: {sample}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--skip-pg", action="store_true")
+    e2e_args = parser.add_argument_group("end to end (--e2e)")
+    e2e_args.add_argument("--e2e", action="store_true", help="the real bot process against the fake Bot API")
+    e2e_args.add_argument("--users", type=int, default=500)
+    e2e_args.add_argument("--seconds", type=float, default=60.0, help="measured seconds")
+    e2e_args.add_argument("--warmup", type=float, default=5.0, help="seconds before the measurement starts")
+    e2e_args.add_argument("--think", type=float, default=0.0, help="mean seconds a user waits before the next message")
+    e2e_args.add_argument("--new-share", type=float, default=0.1, help="share of users who register a new family first")
+    e2e_args.add_argument("--preload", type=int, default=2000, help="registered families in the database")
+    e2e_args.add_argument("--bots", default="ours,echo")
+    e2e_args.add_argument("--databases", default="sqlite,postgresql")
+    e2e_args.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}, {platform.platform()}")
+    if args.e2e:
+        e2e(args)
+        return
     print(f"families: {args.families} ({len(script(0))} turns each), concurrency: {args.concurrency}")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

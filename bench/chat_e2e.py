@@ -1,0 +1,348 @@
+"""The end-to-end mode of ``bench/chat_turns.py``: simulated users, the fake Bot API, a real bot process.
+
+The fake Bot API (``tests/fakes/telegram_api.py``) and the users run in this process; the bot under test
+(``bot.py run`` in polling mode, or ``bench/echo_bot.py``) in its own. A user does one action, waits
+until the bot sent what answers it in their chat, records the latency and does the next. A turn of our
+bot is complete when a message shows the text (or a button) the script expects, so a wrong answer is
+an error, not a fast turn; the echo bot's turn is complete at its echo (text) or its answer (press).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from db.database import Database  # noqa: E402
+from db.demo import load_demo  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.models import ConversationState, Family, Identity, Person, Posyandu  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+
+TURN_TIMEOUT = 30.0
+REGISTERED_CHAT = 800_000_000
+NEW_CHAT = 900_000_000
+VILLAGES = ["Nagasepaha", "Alasangker", "Jinengdalem", "Petandakan", "Fajar Agung", "Podomoro"]
+CONSENT_VERSION = "2026-11"
+
+Step = tuple[str, str, str]  # (text | press, what is typed or the button's label, what the answer shows)
+
+
+def registration(n: int) -> list[Step]:
+    """A new family's registration (23 turns); an expectation in [brackets] is a button of the answer."""
+    return [
+        ("text", "/start", "Apakah Anda setuju"), ("press", "Ya", "Pilih bahasa"),
+        ("press", "Bahasa Indonesia", "desa/kelurahan"), ("text", VILLAGES[n % len(VILLAGES)], "Pilih posyandu"),
+        ("press", "Posyandu", "kepala keluarga"), ("text", f"Wayan Sudarma {n}", "dusun"),
+        ("text", "Banjar Kaja", "RT/RW"), ("text", "003/002", "anggota keluarga pertama"),
+        ("text", "Ni Made Sari", "Jenis kelamin"), ("press", "Perempuan", "Tanggal lahir"),
+        ("text", "12-03-1996", "sedang hamil"), ("press", "Ya", "[Usia kehamilan]"),
+        ("press", "Usia kehamilan", "Berapa usia"), ("text", "20 minggu", "Tersimpan"),
+        ("press", "Tambah anggota", "Nama anggota"), ("text", "Putu Ayu", "Jenis kelamin"),
+        ("press", "Perempuan", "Tanggal lahir"), ("text", "1/2/2022", "Tersimpan"),
+        ("press", "Tambah anggota", "Nama anggota"), ("text", "Kadek Bayu", "Jenis kelamin"),
+        ("press", "Laki-laki", "Tanggal lahir"), ("text", "5/9/2026", "Tersimpan"),
+        ("press", "Selesai", "Pendaftaran selesai"),
+    ]
+
+
+#: What a registered family does, round and round (each press follows an answer that has the button).
+REGISTERED: list[Step] = [
+    ("text", "/jadwal", "Posyandu berikutnya"),
+    ("press", "Imunisasi anak", "[Jadwal]"),
+    ("press", "Keluarga saya", "Anggota keluarga"),
+    ("press", "Selesai", "[Jadwal]"),
+    ("text", "/imunisasi", "[Jadwal]"),
+    ("press", "Jadwal", "Posyandu berikutnya"),
+    ("text", "/pengingat", "Pengingat dikirim"),
+    ("press", "Tidak diubah", "[Jadwal]"),
+    ("text", "bantuan", "Perintah:"),
+    ("text", "halo", "tidak mengerti"),
+]
+
+
+class LoadFake(FakeTelegram):
+    """The fake Bot API with one waiter per chat, resolved by the call that answers the user's action."""
+
+    def reset(self) -> None:
+        super().reset()
+        self.waiters: dict[int, tuple[Callable[[str, dict], bool], asyncio.Future]] = {}
+
+    def _record(self, method, chat_id, params, files, result) -> None:
+        super()._record(method, chat_id, params, files, result)
+        if chat_id is None and "callback_query_id" in params:
+            chat_id = self._callbacks.get(str(params["callback_query_id"]))
+        waiter = self.waiters.get(chat_id)
+        if waiter is not None and not waiter[1].done() and waiter[0](method, params):
+            waiter[1].set_result(time.perf_counter())
+
+
+def shows(expect: str) -> Callable[[str, dict], bool]:
+    """A sent message whose text contains ``expect``, or with a button starting ``[label]``."""
+    if expect.startswith("["):
+        label = expect[1:-1]
+
+        def has_button(method: str, params: dict) -> bool:
+            rows = (params.get("reply_markup") or {}).get("inline_keyboard") or []
+            return any(str(b.get("text", "")).startswith(label) for row in rows for b in row)
+
+        return has_button
+    return lambda method, params: method in ("sendMessage", "sendPhoto") and expect in str(params.get("text") or params.get("caption") or "")
+
+
+def echo_answer(kind: str) -> Callable[[str, dict], bool]:
+    wanted = "sendMessage" if kind == "text" else "answerCallbackQuery"
+    return lambda method, params: method == wanted
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    completed: int = 0  # turns completed inside the measured window
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+
+def _button(fake: FakeTelegram, chat: int, label: str) -> str | None:
+    message = fake.last_message(chat) or {}
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    return next((b["callback_data"] for row in rows for b in row if b["text"].startswith(label)), None)
+
+
+async def simulate_user(fake: LoadFake, chat: int, steps: list[Step], again: list[Step], *, echo: bool,
+                        window: tuple[float, float], stats: Stats, think: float, rng: random.Random) -> None:
+    """One user's turns until the window ends: ``steps`` once, then ``again`` round and round."""
+    loop = asyncio.get_running_loop()
+    start_at, end_at = window
+    plan = list(steps)
+    position = 0
+    while time.perf_counter() < end_at:
+        if position == len(plan):
+            plan, position = again, 0
+        kind, value, expect = plan[position]
+        position += 1
+        future = loop.create_future()
+        fake.waiters[chat] = (echo_answer(kind) if echo else shows(expect), future)
+        started = time.perf_counter()
+        if kind == "text":
+            fake.push_text(chat, value)
+        elif echo:
+            fake.push_callback(chat, value[:64], check_button=False)
+        else:
+            data = _button(fake, chat, value)
+            if data is None:
+                _error(stats, f"{chat}: no button {value!r} on the last message")
+                plan, position = again, 0
+                continue
+            fake.push_callback(chat, data)
+        try:
+            done = await asyncio.wait_for(future, TURN_TIMEOUT)
+        except TimeoutError:
+            _error(stats, f"{chat}: {kind} {value!r} not answered with {expect!r} in {TURN_TIMEOUT:.0f} s")
+            plan, position = again, 0
+            continue
+        if start_at <= done <= end_at:
+            stats.completed += 1
+            stats.latencies.append(done - started)
+        if think:
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
+
+
+def _error(stats: Stats, text: str) -> None:
+    stats.errors += 1
+    if len(stats.error_samples) < 5:
+        stats.error_samples.append(text)
+
+
+# ---------------------------------------------------------------------------- the database
+
+
+async def preload(db: Database, families: int, now: datetime) -> None:
+    """Registered families with a Telegram chat each: a pregnant mother, a toddler and a baby; at the menu."""
+    today = now.date()
+    async with db.write() as session:
+        posyandu = [p for p in (await session.scalars(select(Posyandu.id).order_by(Posyandu.id))).all()]
+        rng = random.Random(7)
+        fam, people, ids, states = [], [], [], []
+        for i in range(families):
+            fid = i + 1
+            fam.append({"id": fid, "posyandu_id": posyandu[i % len(posyandu)], "code": f"K-B{i:05d}",
+                        "name": f"Keluarga Uji {i}", "dusun": "Banjar Kaja", "rt": "003", "rw": "002",
+                        "registered_at": now, "created_at": now, "updated_at": now})
+            hpht = today - timedelta(days=rng.randint(60, 200))
+            people += [
+                {"family_id": fid, "name": f"Ibu Uji {i}", "sex": "F", "birth_date": date(1994, 1, 1) + timedelta(days=i % 3000),
+                 "hpht": hpht, "due_date": hpht + timedelta(days=280), "created_at": now, "updated_at": now},
+                {"family_id": fid, "name": f"Anak Uji {i}", "sex": "F", "birth_date": today - timedelta(days=rng.randint(400, 1500)),
+                 "created_at": now, "updated_at": now},
+                {"family_id": fid, "name": f"Bayi Uji {i}", "sex": "M", "birth_date": today - timedelta(days=rng.randint(20, 300)),
+                 "created_at": now, "updated_at": now},
+            ]
+            ids.append({"id": fid, "channel": "telegram", "address": str(REGISTERED_CHAT + i), "language": "id", "role": "family",
+                        "family_id": fid, "consent": "given", "consent_version": CONSENT_VERSION, "consent_at": now,
+                        "reminder_slot": "morning", "created_at": now})
+            states.append({"identity_id": fid, "flow": "menu", "step": "main", "data": {},
+                           "version": rng.randrange(1 << 30), "updated_at": now})
+        for model, rows in ((Family, fam), (Person, people), (Identity, ids), (ConversationState, states)):
+            for chunk in range(0, len(rows), 1000):
+                await session.execute(insert(model), rows[chunk:chunk + 1000])
+    if not db.is_sqlite:  # the explicit ids above do not move PostgreSQL's sequences
+        async with db.write() as session:
+            from sqlalchemy import text
+
+            for table in ("family", "person", "identity"):
+                await session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+
+
+async def prepare(url: str, families: int) -> None:
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    try:
+        await load_demo(db)
+        await preload(db, families, datetime.now(UTC))
+    finally:
+        await db.dispose()
+
+
+# ---------------------------------------------------------------------------- the bot process
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every process named postgres (the database server's share of the machine)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return total
+
+
+class BotUnderTest:
+    """``bot.py run`` (ours) or ``bench/echo_bot.py`` as a child process polling the fake."""
+
+    def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str) -> None:
+        script = ROOT / ("bot.py" if which == "ours" else "bench/echo_bot.py")
+        self.argv = [sys.executable, str(script)] + (["run"] if which == "ours" else [])
+        self.env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "ILPBOT_TELEGRAM_BASE_URL": fake.base_url,
+            "ILPBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+            "ILPBOT_WEB_PORT": str(_free_port()),
+            "ILPBOT_REMINDERS_ENABLED": "false",
+        }
+        if db_url:
+            self.env["ILPBOT_DATABASE_URL"] = db_url
+        self.fake = fake
+        self.log = Path(log_dir) / f"{which}.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self._logfile = self.log.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv, cwd=str(ROOT), env=self.env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=self._logfile, stderr=self._logfile,
+        )
+        await self.fake.wait_for(lambda: self.fake.calls["getUpdates"] > 0 or self.process.returncode is not None, timeout=60)
+        if self.process.returncode is not None:
+            raise RuntimeError(f"the bot did not start:\n{self.log.read_text()[-3000:]}")
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        self._logfile.close()
+        return self.process.returncode
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float, warmup: float, new_share: float,
+                  think: float, seed: int = 1) -> dict[str, Any]:
+    """One measurement: ``users`` chatting with bot ``which`` for ``warmup`` + ``seconds``."""
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as log_dir:
+        async with LoadFake() as fake:
+            bot = BotUnderTest(fake, which, db_url, log_dir)
+            await bot.start()
+            try:
+                stats = Stats()
+                new_users = round(users * new_share)
+                start_at = time.perf_counter() + warmup
+                window = (start_at, start_at + seconds)
+                tasks = []
+                for n in range(users):
+                    if n < new_users:
+                        chat, steps = NEW_CHAT + n, registration(n)
+                    else:
+                        chat = REGISTERED_CHAT + n - new_users
+                        first = rng.choice([i for i, step in enumerate(REGISTERED) if step[0] == "text"])
+                        steps = REGISTERED[first:]
+                    tasks.append(simulate_user(fake, chat, steps, REGISTERED, echo=which == "echo", window=window,
+                                               stats=stats, think=think, rng=random.Random(rng.random())))
+                await asyncio.sleep(0)
+                cpu_marks: dict[str, float] = {}
+
+                async def mark(at: float, name: str) -> None:
+                    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+                    cpu_marks[name] = bot.cpu()
+                    cpu_marks[name + "_pg"] = postgres_cpu_seconds() if db_url and db_url.startswith("postgresql") else 0.0
+                    cpu_marks[name + "_self"] = time.process_time()
+
+                await asyncio.gather(*tasks, mark(window[0], "start"), mark(window[1], "end"))
+            finally:
+                code = await bot.stop()
+            if code != 0:
+                print(f"  ({which} exited with {code}; log tail: {bot.log.read_text()[-2000:]})")
+    lat = sorted(stats.latencies)
+    bot_cpu = cpu_marks["end"] - cpu_marks["start"]
+    return {
+        "turns": stats.completed,
+        "turns_per_s": stats.completed / seconds,
+        "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
+        "p99_ms": lat[max(0, int(len(lat) * 0.99) - 1)] * 1000 if lat else float("nan"),
+        "errors": stats.errors,
+        "error_samples": stats.error_samples,
+        "bot_cpu_pct": 100 * bot_cpu / seconds,
+        "bot_cpu_ms_per_turn": 1000 * bot_cpu / max(1, stats.completed),
+        "pg_cpu_pct": 100 * (cpu_marks["end_pg"] - cpu_marks["start_pg"]) / seconds,
+        "harness_cpu_pct": 100 * (cpu_marks["end_self"] - cpu_marks["start_self"]) / seconds,
+    }
