@@ -3,14 +3,24 @@
 SQLite runs in WAL mode with a busy timeout and foreign keys on, and every transaction opened by
 :meth:`Database.write` starts with ``BEGIN IMMEDIATE`` so that two writers never both read and then
 lose one update. PostgreSQL uses row locks where the code asks for them.
+
+SQLite writes run their statements in the event loop's own thread (:class:`InlineSqlite`): a statement
+on a local file takes microseconds, while aiosqlite's hop to its connection thread and back (four per
+statement) cost most of a chat turn. Only ``BEGIN``, which may wait for another process's write lock
+for up to the busy timeout, still goes to the thread. Reads (:meth:`Database.read`: health checks,
+the reminder planner's long scans) keep aiosqlite's thread, so a long read never stalls the loop.
 """
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
+import aiosqlite
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -33,12 +43,49 @@ def _sqlite_on_begin(conn) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url`` with the SQLite settings applied when it is SQLite."""
-    if url.startswith("sqlite"):
-        engine = create_async_engine(
-            url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+class InlineSqlite(aiosqlite.Connection):
+    """An aiosqlite connection whose calls run in the calling (event loop) thread, except ``BEGIN``.
+
+    The sqlite3 connection is opened with ``check_same_thread=False``; aiosqlite's thread opens it and
+    runs the ``BEGIN`` statements, the loop thread everything else. Both never run at once: a pooled
+    connection serves one session, and a session's statements are awaited one after the other.
+    """
+
+    async def _execute(self, fn, *args, **kwargs):
+        if args and isinstance(args[0], str) and args[0].startswith("BEGIN"):
+            return await super()._execute(fn, *args, **kwargs)  # may wait for the lock: off the loop
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def _inline_creator(path: str):
+    """SQLAlchemy's ``async_creator`` for :class:`InlineSqlite` connections to the file ``path``."""
+
+    async def connect() -> InlineSqlite:
+        connection = InlineSqlite(
+            partial(sqlite3.connect, path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False), 64,
         )
+        connection._thread.daemon = True  # noqa: SLF001 - as SQLAlchemy does for aiosqlite's thread
+        return await connection
+
+    return connect
+
+
+def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> AsyncEngine:
+    """An async engine for ``url`` with the SQLite settings applied when it is SQLite.
+
+    ``inline``: SQLite statements run in the event loop's thread (see :class:`InlineSqlite`); a file
+    database only.
+    """
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if inline and path and path != ":memory:" and not path.startswith("file:"):
+            engine = create_async_engine(url, echo=echo, hide_parameters=True, async_creator=_inline_creator(path))
+        else:
+            engine = create_async_engine(
+                url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
@@ -53,7 +100,9 @@ class Database:
         self.engine = create_engine(url, echo=echo)
         self.is_sqlite = url.startswith("sqlite")
         reader = self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine
-        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: SQLite: the writers' own engine, statements in the loop thread; PostgreSQL: the one engine
+        self.write_engine = create_engine(url, echo=echo, inline=True) if self.is_sqlite else self.engine
+        self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(reader, expire_on_commit=False)
         # SQLite has one writer at a time: queueing writers here is fairer and far faster than
         # letting them spin in SQLite's busy handler (which sleeps up to 100 ms per retry).
@@ -78,3 +127,5 @@ class Database:
     async def dispose(self) -> None:
         """Closes every pooled connection."""
         await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
