@@ -7,8 +7,10 @@ import re
 _PATTERNS = (
     (re.compile(r"\bbot\d{5,}:[A-Za-z0-9_-]{20,}"), "bot<token>"),
     (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b"), "<token>"),
-    (re.compile(r"(?<!\d)\d{16}(?!\d)"), "<nik>"),
-    (re.compile(r"(?<![\w])(?:\+?62|0)8\d{7,12}(?!\d)"), "<phone>"),
+    # a NIK: 16 digits, also written in groups ("5108 0614 0495 0001", "510806-140495-0001")
+    (re.compile(r"(?<![\d])\d(?:[ .-]?\d){15}(?![\d])"), "<nik>"),
+    # a mobile number: 08..., 62 8..., +62 8..., with or without spaces, dots or dashes between digits
+    (re.compile(r"(?<![\w+])(?:\+?62|0)[ .-]?8(?:[ .-]?\d){7,12}(?!\d)"), "<phone>"),
 )
 
 

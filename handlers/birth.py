@@ -44,7 +44,7 @@ async def ask_mother(ctx: Ctx) -> Question:
 async def on_mother(ctx: Ctx, answer: Answer) -> Next:
     """Stores the mother; asks the baby's birth date next."""
     ids = {m.id for m in await _pregnant(ctx)}
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in ids):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in ids):
         raise Invalid(_("Pilih nama dari daftar."))
     ctx.data["mother_id"] = int(answer.choice)
     return "birth_date"

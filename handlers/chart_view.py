@@ -62,7 +62,7 @@ async def ask_child(ctx: Ctx) -> Question:
 async def on_child(ctx: Ctx, answer: Answer) -> Next:
     """Shows the chosen child's chart; ends."""
     children = {c.id: c for c in _children(await family_members(ctx.session, ctx.identity.family_id), ctx)}
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in children):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in children):
         raise Invalid(_("Pilih nama anak dari daftar."))
     await say_chart(ctx, children[int(answer.choice)])
     return END

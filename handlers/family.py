@@ -292,7 +292,7 @@ async def ask_pick_edit(ctx: Ctx) -> Question:
 
 async def on_pick_edit(ctx: Ctx, answer: Answer) -> Next:
     """Stores the member to edit (as a draft); asks which detail next."""
-    person = await _person(ctx, int(answer.choice) if answer.choice and answer.choice.isdigit() else None)
+    person = await _person(ctx, int(answer.choice) if answer.choice and answer.choice.isdecimal() else None)
     if person is None:
         raise Invalid(_("Pilih nama dari daftar."))
     ctx.data.update(
@@ -337,7 +337,7 @@ async def ask_pick_remove(ctx: Ctx) -> Question:
 
 async def on_pick_remove(ctx: Ctx, answer: Answer) -> Next:
     """Stores the member to remove; asks for confirmation next."""
-    person = await _person(ctx, int(answer.choice) if answer.choice and answer.choice.isdigit() else None)
+    person = await _person(ctx, int(answer.choice) if answer.choice and answer.choice.isdecimal() else None)
     if person is None:
         raise Invalid(_("Pilih nama dari daftar."))
     ctx.data["person_id"] = person.id

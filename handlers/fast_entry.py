@@ -406,8 +406,8 @@ class _Reader:
         for i, piece in enumerate(pieces):
             code = dose_code(piece)
             nxt = self.peek()
-            if (code is None and i == len(pieces) - 1 and not any(c.isdigit() for c in piece)
-                    and nxt is not None and nxt.word.isdigit()):
+            if (code is None and i == len(pieces) - 1 and not any(c.isdecimal() for c in piece)
+                    and nxt is not None and nxt.word.isdecimal()):
                 self.pos += 1
                 piece, code = f"{piece} {nxt.text}", dose_code(piece + nxt.word)
             if code is None:
@@ -467,7 +467,7 @@ class _Reader:
     def bare_word(self, tok: _Token) -> None:
         """A word that is no keyword: the member's name while none is chosen, else not understood."""
         nxt = self.peek()
-        followed_by_number = nxt is not None and nxt.word[:1].isdigit()
+        followed_by_number = nxt is not None and nxt.word[:1].isdecimal()
         if self.member is not None or followed_by_number or not _NAME.match(tok.word):
             raise FastEntryError(tok.text, "unknown")
         self.member = MemberRef("name", tok.text.rstrip(",;."))
@@ -488,7 +488,7 @@ def _family_code(tokens: list[_Token]) -> tuple[str, int]:
     m = _FAMILY.match(word)
     if m and len(m[1]) == FAMILY_CODE_LENGTH:
         return "K-" + m[1].upper(), used
-    attempted = word.startswith(("k-", "k\u2013")) or bool(m and any(c.isdigit() for c in m[1]))
+    attempted = word.startswith(("k-", "k\u2013")) or bool(m and any(c.isdecimal() for c in m[1]))
     raise FastEntryError(typed if attempted else "", "family_code")
 
 

@@ -137,7 +137,7 @@ def parse_phone(text: str) -> str:
     raw = _PHONE_SEPARATORS.sub("", text.strip())
     if raw.startswith("+"):
         raw = raw[1:]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdecimal()):
         raise ParseError("phone")
     if raw.startswith("0"):
         raw = "62" + raw[1:]

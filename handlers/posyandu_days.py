@@ -59,7 +59,7 @@ async def ask_posyandu(ctx: Ctx) -> Question:
 async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
     """Stores the posyandu; asks the session (or the extra day) next."""
     own = {p.id for p in await _own_posyandu(ctx)}
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in own):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     ctx.data["posyandu_id"] = int(answer.choice)
     return "new_date" if ctx.data["kind"] == "extra" else "session"

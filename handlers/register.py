@@ -84,7 +84,7 @@ async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
     """Stores the chosen posyandu; asks the household name next."""
     if answer.choice == "again":
         return "village"
-    if answer.choice is None or not answer.choice.isdigit() or int(answer.choice) not in ctx.data.get("matches", []):
+    if answer.choice is None or not answer.choice.isdecimal() or int(answer.choice) not in ctx.data.get("matches", []):
         raise Invalid(_("Mohon pilih posyandu dari daftar."))
     ctx.data["posyandu_id"] = int(answer.choice)
     return "household"

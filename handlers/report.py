@@ -119,7 +119,7 @@ async def ask_posyandu(ctx: Ctx) -> Question:
 async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
     """Stores the posyandu; asks the month next."""
     own = {p.id for p in await _own_posyandu(ctx)}
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in own):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     ctx.data["posyandu_id"] = int(answer.choice)
     return "month"

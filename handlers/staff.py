@@ -64,7 +64,7 @@ async def ask_invite_posyandu(ctx: Ctx) -> Question:
 async def on_invite_posyandu(ctx: Ctx, answer: Answer) -> Next:
     """Creates a one-time kader code for a posyandu of this puskesmas; ends with the code."""
     own = {p.id: p for p in await _own_posyandu(ctx)}
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in own):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     posyandu = own[int(answer.choice)]
     invite = await create_invite(ctx.session, role="kader", posyandu_id=posyandu.id, created_by=ctx.identity.id, now=ctx.now)
@@ -113,7 +113,7 @@ async def on_where(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "next" and audience["posyandu_ids"]:
         return "text"
     own = {p.id for p in await _own_posyandu(ctx)}
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in own):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     chosen = set(audience["posyandu_ids"]) ^ {int(answer.choice)}
     audience["posyandu_ids"] = sorted(chosen)
@@ -249,7 +249,7 @@ async def on_status(ctx: Ctx, answer: Answer) -> Next:
     """Cancels what is still pending of a broadcast when asked; ends."""
     if answer.choice == "done":
         return END
-    if not (answer.choice and answer.choice.startswith("cancel:") and answer.choice[7:].isdigit()):
+    if not (answer.choice and answer.choice.startswith("cancel:") and answer.choice[7:].isdecimal()):
         raise Invalid(_("Pilih dari daftar."))
     broadcast = await ctx.session.get(Broadcast, int(answer.choice[7:]))
     if broadcast is None or broadcast.puskesmas_id != ctx.identity.puskesmas_id:

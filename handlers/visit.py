@@ -111,7 +111,7 @@ async def ask_family(ctx: Ctx) -> Question:
 async def on_family(ctx: Ctx, answer: Answer) -> Next:
     """Stores the family found in the kader's own posyandu; asks which member next."""
     text = answer.text.strip()
-    if answer.choice and answer.choice.isdigit():
+    if answer.choice and answer.choice.isdecimal():
         family = await ctx.session.get(Family, int(answer.choice))
         if family is None or family.posyandu_id != ctx.identity.posyandu_id:
             raise Invalid(_("Pilih keluarga dari daftar."))
@@ -144,7 +144,7 @@ async def ask_family_pick(ctx: Ctx) -> Question:
 
 async def on_family_pick(ctx: Ctx, answer: Answer) -> Next:
     """Stores the picked family; asks which member next."""
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in ctx.data.get("family_matches", [])):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in ctx.data.get("family_matches", [])):
         raise Invalid(_("Pilih keluarga dari daftar."))
     ctx.data["v"] = {"family_id": int(answer.choice)}
     audit(ctx, "family.opened", "family", int(answer.choice))
@@ -169,7 +169,7 @@ async def ask_member(ctx: Ctx) -> Question:
 async def on_member(ctx: Ctx, answer: Answer) -> Next:
     """Stores the member; asks the place next."""
     members = {m.id: m for m in await family_members(ctx.session, ctx.data["v"]["family_id"])}
-    if not (answer.choice and answer.choice.isdigit() and int(answer.choice) in members):
+    if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in members):
         raise Invalid(_("Pilih anggota dari daftar."))
     person = members[int(answer.choice)]
     ctx.data["v"].update(person_id=person.id, kind=member_kind(person, ctx.today))
@@ -232,7 +232,7 @@ async def on_size(ctx: Ctx, answer: Answer) -> Next:
     measured = None
     if words and words[-1] in ("l", "h"):
         measured = words.pop()
-    elif words and words[-1][-1:] in ("l", "h") and words[-1][:-1].replace(",", "").replace(".", "").isdigit():
+    elif words and words[-1][-1:] in ("l", "h") and words[-1][:-1].replace(",", "").replace(".", "").isdecimal():
         measured, words[-1] = words[-1][-1], words[-1][:-1]
     if len(words) != 2:
         raise Invalid(_("Tulis dua angka: berat lalu panjang/tinggi, misalnya 8,2 71 (atau - untuk yang tidak diukur)."))
