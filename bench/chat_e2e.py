@@ -250,9 +250,10 @@ def postgres_cpu_seconds() -> float:
 class BotUnderTest:
     """``bot.py run`` (ours) or ``bench/echo_bot.py`` as a child process polling the fake."""
 
-    def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str) -> None:
+    def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str, profile: str | None = None) -> None:
         script = ROOT / ("bot.py" if which == "ours" else "bench/echo_bot.py")
-        self.argv = [sys.executable, str(script)] + (["run"] if which == "ours" else [])
+        profiler = ["-m", "cProfile", "-o", f"{profile}.{which}.prof"] if profile else []
+        self.argv = [sys.executable, *profiler, str(script)] + (["run"] if which == "ours" else [])
         self.env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": fake.token,
@@ -276,6 +277,7 @@ class BotUnderTest:
         await self.fake.wait_for(lambda: self.fake.calls["getUpdates"] > 0 or self.process.returncode is not None, timeout=60)
         if self.process.returncode is not None:
             raise RuntimeError(f"the bot did not start:\n{self.log.read_text()[-3000:]}")
+        print(f"  {self.argv[-1] if self.argv[-1] != 'run' else 'bot.py run'} started, pid {self.process.pid}", flush=True)
 
     def cpu(self) -> float:
         return cpu_seconds(self.process.pid)
@@ -296,12 +298,12 @@ class BotUnderTest:
 
 
 async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float, warmup: float, new_share: float,
-                  think: float, seed: int = 1) -> dict[str, Any]:
+                  think: float, seed: int = 1, profile: str | None = None) -> dict[str, Any]:
     """One measurement: ``users`` chatting with bot ``which`` for ``warmup`` + ``seconds``."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as log_dir:
         async with LoadFake() as fake:
-            bot = BotUnderTest(fake, which, db_url, log_dir)
+            bot = BotUnderTest(fake, which, db_url, log_dir, profile)
             await bot.start()
             try:
                 stats = Stats()

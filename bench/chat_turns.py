@@ -140,7 +140,8 @@ def e2e(args: argparse.Namespace) -> None:
                     if url:
                         asyncio.run(prepare(url, args.preload))
                     result = asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
-                                                 new_share=args.new_share, think=args.think, seed=repeat + 1))
+                                                 new_share=args.new_share, think=args.think, seed=repeat + 1,
+                                                 profile=args.profile))
                 finally:
                     if name:
                         asyncio.run(drop_pg(args.pg, name))
@@ -189,6 +190,7 @@ def main() -> None:
     e2e_args.add_argument("--bots", default="ours,echo")
     e2e_args.add_argument("--databases", default="sqlite,postgresql")
     e2e_args.add_argument("--repeat", type=int, default=1)
+    e2e_args.add_argument("--profile", metavar="PATH", help="run the bot under cProfile, writing PATH.<bot>.prof")
     args = parser.parse_args()
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}, {platform.platform()}")
     if args.e2e:

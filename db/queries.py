@@ -5,10 +5,11 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session as OrmSession
 
 from datetime import date
 
@@ -19,11 +20,19 @@ FAMILY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 FAMILY_CODE_LENGTH = 6
 
 
+#: (dialect, table) -> its INSERT ... ON CONFLICT DO NOTHING, built once: a statement object that is
+#: reused keeps its memoized cache key (building and keying a statement costs more than SQLite running it)
+_INSERT_IGNORE: dict[tuple[str, Any], Any] = {}
+
+
 async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
     """Inserts a row unless its key exists; True when a row was written."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    statement = _INSERT_IGNORE.get((dialect, table))
+    if statement is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _INSERT_IGNORE[(dialect, table)] = insert(table).on_conflict_do_nothing()
+    result = await session.execute(statement, values)
     return bool(result.rowcount)
 
 
@@ -60,10 +69,45 @@ async def new_family_code(session: AsyncSession) -> str:
             return code
 
 
+_MEMBERS = select(Person).where(Person.family_id == bindparam("family_id")).order_by(Person.id)
+
+
 async def family_members(session: AsyncSession, family_id: int) -> list[Person]:
-    """The members of a family in the order they were added."""
-    rows = await session.scalars(select(Person).where(Person.family_id == family_id).order_by(Person.id))
+    """The members of a family in the order they were added.
+
+    Asked twice in one transaction with nothing written in between (a screen and then the menu under
+    it), the second answer comes from the first: :func:`_forget_members` drops it at every flush and
+    every insert, update or delete run through the session, and nothing is reused while the session
+    holds changes not yet flushed (the query would flush them first).
+    """
+    sync = getattr(session, "sync_session", session)
+    members = sync.info.get(_MEMBERS_KEY)
+    pending = sync.new or sync.dirty or sync.deleted
+    if members is not None and not pending and family_id in members:
+        return list(members[family_id])
+    rows = list(await session.scalars(_MEMBERS, {"family_id": family_id}))
+    if not (sync.new or sync.dirty or sync.deleted):
+        sync.info.setdefault(_MEMBERS_KEY, {})[family_id] = rows
     return list(rows)
+
+
+_MEMBERS_KEY = "ilpbot.family_members"
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_members_after_flush(session: OrmSession, _flush_context) -> None:
+    session.info.pop(_MEMBERS_KEY, None)
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _forget_members(state) -> None:
+    if not state.is_select:
+        state.session.info.pop(_MEMBERS_KEY, None)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_members_after_transaction(session: OrmSession, _transaction) -> None:
+    session.info.pop(_MEMBERS_KEY, None)
 
 
 async def family_timezone(session: AsyncSession, family_id: int) -> tuple[str, str] | None:
@@ -78,15 +122,18 @@ async def family_timezone(session: AsyncSession, family_id: int) -> tuple[str, s
     return (found[0], found[1]) if found else None
 
 
+_CHANGES = (
+    select(PosyanduException.posyandu_id, PosyanduException.kind, PosyanduException.original_date,
+           PosyanduException.new_date, PosyanduException.reason)
+    .where(PosyanduException.posyandu_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PosyanduException.id)
+)
+
+
 async def posyandu_changes(session: AsyncSession, posyandu_ids: list[int]) -> dict[int, list[CalendarChange]]:
     """The moved, cancelled and extra sessions of some posyandu."""
     changes: dict[int, list[CalendarChange]] = {pid: [] for pid in posyandu_ids}
-    rows = await session.execute(
-        select(PosyanduException.posyandu_id, PosyanduException.kind, PosyanduException.original_date,
-               PosyanduException.new_date, PosyanduException.reason)
-        .where(PosyanduException.posyandu_id.in_(posyandu_ids))
-        .order_by(PosyanduException.id)
-    )
+    rows = await session.execute(_CHANGES, {"ids": list(posyandu_ids)})
     for pid, kind, original, new, reason in rows.all():
         changes[pid].append(CalendarChange(kind, original, new, reason))
     return changes

@@ -7,24 +7,25 @@ carry the state version they were drawn for, so a stale or doubled press is reco
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from care.schedule import apply_overrides
 from channels.messages import Choice, Incoming, Reply
 from content.i18n import _, current_language, set_language, use_locale
 from db.database import Database
-from db.models import ConversationState, Identity, InboundMessage
-from db.queries import family_timezone, insert_ignore
+from db.models import ConversationState, Family, Identity, InboundMessage, Posyandu, Puskesmas
+from db.queries import insert_ignore
 from handlers import flows
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
 from handlers.fast_entry import looks_like_fast_entry
@@ -61,7 +62,7 @@ def match_choice(question: Question, text: str) -> str | None:
     if not question.choices:
         return None
     t = normalize(text).rstrip(".)")
-    if t.isdigit() and 1 <= int(t) <= len(question.choices):
+    if t.isdecimal() and 1 <= int(t) <= len(question.choices):
         return question.choices[int(t) - 1][1]
     for label, value in question.choices:
         if normalize(label) == t:
@@ -153,22 +154,48 @@ class Engine:
                 )
                 if not fresh:
                     return []
-            identity = await self._identity(session, incoming)
-            state = await self._state(session, identity)
+            identity, state, zone = await self._load(session, incoming)
             now = self.clock()
             ctx = Ctx(
                 session=session,
                 identity=identity,
                 state=state,
                 now=now,
-                today=now.astimezone(await self._zone(session, identity)).date(),
+                today=now.astimezone(zone).date(),
                 settings=self.settings,
-                data=copy.deepcopy(state.data or {}),
+                data=state.data,
                 schedule=self.schedule,
             )
             with use_locale(identity.language):
                 await self._dispatch(ctx, incoming)
-                return await self._finish(ctx)
+                replies = self._finish(ctx)
+            await self._save(ctx, incoming)
+            return replies
+
+    async def _load(self, session, incoming: Incoming) -> tuple[Identity, TurnState, ZoneInfo]:
+        """The sender's identity (created on first contact and locked for this turn), conversation state
+        and time zone: one statement on SQLite, whose write transaction already excludes every other
+        writer; on PostgreSQL the identity row is locked first and the rest read after the lock, so a
+        turn waiting for the same chat's previous one sees that turn's state."""
+        if self.db.is_sqlite:
+            sender = {"channel": incoming.channel, "address": incoming.address}
+            row = (await session.execute(_LOAD, sender)).first()
+            if row is None:
+                await self._identity(session, incoming)
+                row = (await session.execute(_LOAD, sender)).one()
+            identity, extra = row[0], row[1:]
+        else:
+            identity = await self._identity(session, incoming)
+            extra = (await session.execute(_LOAD_AFTER_LOCK, {"identity_id": identity.id})).one()
+        flow, step, data, version, code, stored_zone = extra
+        if version is None:
+            state = TurnState(None, None, {}, secrets.randbelow(1 << 30), new=True)
+        else:
+            state = TurnState(flow, step, data if isinstance(data, dict) else {}, version)
+        zone = self.settings.timezone.default
+        if identity.family_id is not None and stored_zone:
+            zone = self.settings.timezone.puskesmas.get(code, stored_zone)
+        return identity, state, ZoneInfo(zone)
 
     async def _identity(self, session, incoming: Incoming) -> Identity:
         """The identity of the sender, created on first contact and locked for this turn."""
@@ -192,28 +219,25 @@ class Engine:
         )
         return (await session.scalars(query)).one()
 
-    async def _state(self, session, identity: Identity) -> ConversationState:
-        """The identity's conversation state (an empty one on first contact)."""
-        state = await session.get(ConversationState, identity.id)
-        if state is None:
-            state = ConversationState(
-                identity_id=identity.id, flow=None, step=None, data={}, version=secrets.randbelow(1 << 30), updated_at=self.clock()
-            )
-            session.add(state)
-        return state
+    async def _save(self, ctx: Ctx, incoming: Incoming) -> None:
+        """Writes the turn's conversation state in one statement (none after an erasure) and when the
+        person last wrote (flushed with the identity's other changes at the commit)."""
+        if ctx.erased:
+            return
+        state, identity, session = ctx.state, ctx.identity, ctx.session
+        values = {"flow": state.flow, "step": state.step, "data": state.data, "version": state.version, "updated_at": ctx.now}
+        if state.new:
+            await session.execute(_STATE_INSERT, {"identity_id": identity.id, **values})
+        else:
+            await session.execute(_STATE_UPDATE, {"state_of": identity.id, **values})
+        if identity in session.dirty:
+            identity.last_inbound_at = incoming.at  # written with the turn's other changes to the identity
+        else:  # one plain UPDATE instead of a unit-of-work flush
+            await session.execute(_LAST_INBOUND, {"identity_id": identity.id, "last_inbound_at": incoming.at})
+            set_committed_value(identity, "last_inbound_at", incoming.at)
 
-    async def _zone(self, session, identity: Identity) -> ZoneInfo:
-        """The time zone of the identity's puskesmas (the configured default before that is known)."""
-        zone = self.settings.timezone.default
-        if identity.family_id is not None:
-            found = await family_timezone(session, identity.family_id)
-            if found:
-                code, stored = found
-                zone = self.settings.timezone.puskesmas.get(code, stored)
-        return ZoneInfo(zone)
-
-    async def _finish(self, ctx: Ctx) -> list[Reply]:
-        """Saves the new state and renders the queued messages with versioned buttons."""
+    def _finish(self, ctx: Ctx) -> list[Reply]:
+        """Moves the state to its next version and renders the queued messages with versioned buttons."""
         ctx.flush_notes()
         state = ctx.state
         if ctx.erased:
@@ -221,7 +245,6 @@ class Engine:
         else:
             state.version = (state.version or 0) + 1
             state.data = ctx.data
-            state.updated_at = ctx.now
             version = state.version
         return [
             Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image, files=files,
@@ -233,7 +256,6 @@ class Engine:
 
     async def _dispatch(self, ctx: Ctx, incoming: Incoming) -> None:
         """Routes one message: a button, a global word or command, or an answer to the step."""
-        ctx.identity.last_inbound_at = incoming.at
         if incoming.choice is not None:
             version, _sep, value = incoming.choice.partition(".")
             if version != str(ctx.state.version):
@@ -419,6 +441,41 @@ class Engine:
         if ctx.identity.consent == "given" and ctx.state.flow not in IDLE_FLOWS and ctx.state.step:
             back = {"flow": ctx.state.flow, "step": ctx.state.step, "data": ctx.data}
         await self._go(ctx, Goto("language", data={"_return": back} if back else {}))
+
+
+@dataclass
+class TurnState:
+    """A conversation's state during one turn: read at its start, written once at its end."""
+
+    flow: str | None
+    step: str | None
+    data: dict
+    version: int
+    new: bool = False  # no row yet (first contact, or after an erasure)
+
+
+def _with_state(query):
+    """``query`` plus the identity's conversation state and its puskesmas's code and time zone."""
+    return (
+        query.add_columns(
+            ConversationState.flow, ConversationState.step, ConversationState.data, ConversationState.version,
+            Puskesmas.code, Puskesmas.timezone,
+        )
+        .select_from(Identity)
+        .outerjoin(ConversationState, ConversationState.identity_id == Identity.id)
+        .outerjoin(Family, Family.id == Identity.family_id)
+        .outerjoin(Posyandu, Posyandu.id == Family.posyandu_id)
+        .outerjoin(Puskesmas, Puskesmas.id == Posyandu.puskesmas_id)
+    )
+
+
+#: The hot statements of a turn, built once (a reused statement keeps its memoized cache key).
+_LOAD = _with_state(select(Identity)).where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
+_LOAD_AFTER_LOCK = _with_state(select()).where(Identity.id == bindparam("identity_id"))
+_STATE_TABLE = ConversationState.__table__
+_STATE_INSERT = _STATE_TABLE.insert()
+_STATE_UPDATE = _STATE_TABLE.update().where(_STATE_TABLE.c.identity_id == bindparam("state_of"))
+_LAST_INBOUND = Identity.__table__.update().where(Identity.__table__.c.id == bindparam("identity_id"))
 
 
 class NotStored(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ConversationState, Identity
+from db.models import Identity
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Ctx:
 
     session: AsyncSession
     identity: Identity
-    state: ConversationState
+    state: Any  # handlers.engine.TurnState: flow, step, data, version
     now: datetime
     today: date
     settings: Any
