@@ -6,8 +6,8 @@ lose one update. PostgreSQL uses row locks where the code asks for them.
 
 SQLite writes run their statements in the event loop's own thread (:class:`InlineSqlite`): a statement
 on a local file takes microseconds, while aiosqlite's hop to its connection thread and back (four per
-statement) cost most of a chat turn. Only ``BEGIN``, which may wait for another process's write lock
-for up to the busy timeout, still goes to the thread. Reads (:meth:`Database.read`: health checks,
+statement) cost most of a chat turn. Only a ``BEGIN`` that finds another process holding the write
+lock goes to the thread, to wait there for up to the busy timeout. Reads (:meth:`Database.read`: health checks,
 the reminder planner's long scans) keep aiosqlite's thread, so a long read never stalls the loop.
 """
 from __future__ import annotations
@@ -44,18 +44,29 @@ def _sqlite_on_begin(conn) -> None:
 
 
 class InlineSqlite(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run in the calling (event loop) thread, except ``BEGIN``.
+    """An aiosqlite connection whose calls run in the calling (event loop) thread.
 
-    The sqlite3 connection is opened with ``check_same_thread=False``; aiosqlite's thread opens it and
-    runs the ``BEGIN`` statements, the loop thread everything else. Both never run at once: a pooled
-    connection serves one session, and a session's statements are awaited one after the other.
+    ``BEGIN`` is first tried here without waiting (busy timeout 0); when another process holds the
+    write lock it is run again in aiosqlite's thread, which waits up to the busy timeout, so the loop
+    never blocks on a lock. The sqlite3 connection is opened with ``check_same_thread=False``; both
+    threads never use it at once: a pooled connection serves one session, and a session's statements
+    are awaited one after the other.
     """
 
     async def _execute(self, fn, *args, **kwargs):
-        if args and isinstance(args[0], str) and args[0].startswith("BEGIN"):
-            return await super()._execute(fn, *args, **kwargs)  # may wait for the lock: off the loop
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        if args and isinstance(args[0], str) and args[0].startswith("BEGIN"):
+            connection = self._connection
+            connection.execute("PRAGMA busy_timeout=0")
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            finally:
+                connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            return await super()._execute(fn, *args, **kwargs)  # waits for the lock, off the loop
         return fn(*args, **kwargs)
 
 

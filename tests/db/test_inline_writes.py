@@ -1,4 +1,4 @@
-"""SQLite writes run their statements in the loop thread; only BEGIN (which may wait for a lock) does not."""
+"""SQLite writes run their statements in the loop thread; only a BEGIN that has to wait for a lock does not."""
 from __future__ import annotations
 
 import asyncio
@@ -36,11 +36,15 @@ async def test_write_statements_run_in_the_loop_thread_and_commit(db):
     loop_thread = threading.get_ident()
     statements = {(word.upper(), ident == loop_thread) for word, ident in raw_threads if word.upper() != "PRAGMA"}
     assert ("SELECT", True) in statements and ("INSERT", True) in statements and ("COMMIT", True) in statements
-    assert ("BEGIN", False) in statements and ("BEGIN", True) not in statements
+    assert ("BEGIN", True) in statements and ("BEGIN", False) not in statements, "no lock to wait for"
 
 
 async def test_a_write_waiting_for_another_process_lock_does_not_stall_the_loop(db, db_url):
+    traced: list[tuple[str, int]] = []
+    event.listen(db.write_engine.sync_engine, "connect", lambda dbapi_connection, _record: dbapi_connection._connection._conn.set_trace_callback(
+        lambda sql: traced.append((sql, threading.get_ident()))))
     await load_demo(db)
+    loop_thread = threading.get_ident()
     other = sqlite3.connect(db_url.split("///", 1)[1], isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     now = datetime.now(UTC)
@@ -59,5 +63,6 @@ async def test_a_write_waiting_for_another_process_lock_does_not_stall_the_loop(
     other.execute("ROLLBACK")
     other.close()
     await asyncio.wait_for(task, 10)
+    assert ("BEGIN", False) in {(sql.split()[0], ident == loop_thread) for sql, ident in traced}, "it waited off the loop"
     async with db.read() as session:
         assert await session.scalar(select(Family.name).where(Family.code == "K-WAITED")) == "Menunggu"
