@@ -303,3 +303,21 @@ async def test_staff_get_the_report_chart_and_the_export_files_on_whatsapp(demo_
         assert {d["filename"].rsplit(".", 1)[1] for d in documents} == {"csv", "xlsx"}
         assert any(d["filename"].startswith("register-") for d in documents)
         assert all(bot.graph.uploads[d["id"]][0] for d in documents)
+
+
+async def test_a_message_that_could_not_be_stored_gets_503_so_meta_sends_it_again(demo_db, settings, clock):
+    from handlers.engine import NotStored
+
+    async with whatsapp_bot(demo_db, settings, clock) as bot:
+        real = bot.channel.handle
+
+        async def database_down(incoming):
+            raise NotStored([])
+
+        bot.channel.handle = database_down
+        envelope = meta.text_message(MOTHER, "halo", timestamp=clock())
+        status, _ = await bot.graph.post_webhook(bot.url, envelope)
+        assert status == 503 and bot.graph.messages_to(MOTHER) == []
+        bot.channel.handle = real  # the database is back: Meta's redelivery is handled
+        status, _ = await bot.graph.post_webhook(bot.url, envelope)
+        assert status == 200 and "setuju" in bot.graph.texts_to(MOTHER)[-1]
