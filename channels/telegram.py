@@ -163,6 +163,7 @@ class BotApi:
                 connector=aiohttp.TCPConnector(limit=self._connections),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 json_serialize=lambda data: json.dumps(data, ensure_ascii=False),
+                cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none
             )
         return self._session
 
@@ -247,7 +248,7 @@ class TelegramChannel:
     (photos, documents, webhook registration).
     """
 
-    def __init__(self, config, handle: Handler, *, rate_limit: bool = True, concurrency: int = 32,
+    def __init__(self, config, handle: Handler, *, rate_limit: bool = True, concurrency: int = 16,
                  poll_timeout: int = POLL_TIMEOUT) -> None:
         self.config = config
         self.handle = durable(handle)

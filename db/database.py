@@ -100,7 +100,9 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> Asyn
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
-    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # enough pooled connections for every turn a channel runs at once (telegram: 16) and the reminders:
+    # a connection opened past the pool is closed again when returned, and PostgreSQL forks a process for each
+    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=24, max_overflow=16, pool_pre_ping=True)
 
 
 class Database:
