@@ -47,3 +47,5 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" on every tick of a long dispatch run
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.ERROR)

@@ -3,6 +3,7 @@ seconds. It keeps nothing that matters: the database is the truth, and a restart
 (adding nothing that is already planned) and sends whatever is due."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,11 +46,23 @@ class ReminderJobs:
         result = await self.planner.plan_day(day, zones=[zone])
         log.info("planned %s %s: %d messages for %d families", zone, day, result.messages, result.families_with_items)
 
-    async def catch_up(self) -> None:
-        """At start: plans today for every zone whose planning hour has passed (idempotent)."""
-        for zone in await planning_zones(self.db, self.settings):
-            if self.clock().astimezone(ZoneInfo(zone)).hour >= self.settings.reminders.plan_hour:
-                await self.plan_zone(zone)
+    async def catch_up(self, *, retry_after: float = 300.0, tries: int = 5) -> bool:
+        """At start: plans today for every zone whose planning hour has passed (idempotent).
+
+        A failure (database down, a worker process lost) is logged and tried again after
+        ``retry_after`` seconds, ``tries`` times in all; returns whether it succeeded.
+        """
+        for attempt in range(1, tries + 1):
+            try:
+                for zone in await planning_zones(self.db, self.settings):
+                    if self.clock().astimezone(ZoneInfo(zone)).hour >= self.settings.reminders.plan_hour:
+                        await self.plan_zone(zone)
+                return True
+            except Exception:
+                log.exception("planning today failed (attempt %d of %d)", attempt, tries)
+                if attempt < tries:
+                    await asyncio.sleep(retry_after)
+        return False
 
     async def dispatch(self) -> None:
         """Sends what is due, batch after batch, until nothing is left (the next tick comes back)."""
