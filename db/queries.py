@@ -32,8 +32,20 @@ async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any
     if statement is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = _INSERT_IGNORE[(dialect, table)] = insert(table).on_conflict_do_nothing()
-    result = await session.execute(statement, values)
+    result = await core_execute(session, statement, values)
     return bool(result.rowcount)
+
+
+async def core_execute(session: AsyncSession, statement: Any, parameters: dict[str, Any]) -> Any:
+    """Runs a Core statement (one table, no ORM entities) on the session's connection, in its
+    transaction: the same as ``session.execute`` without the ORM's execution layer, about a third of
+    a statement's cost. Pending ORM changes are flushed first, as ``session.execute`` would."""
+    sync = getattr(session, "sync_session", session)
+    if sync.new or sync.dirty or sync.deleted:
+        await session.flush()
+    sync.info.pop(_MEMBERS_KEY, None)  # a write that bypasses the session's events
+    connection = await session.connection()
+    return await connection.execute(statement, parameters)
 
 
 async def find_posyandu(session: AsyncSession, query: str, limit: int = 8) -> Sequence[tuple[Posyandu, Puskesmas]]:

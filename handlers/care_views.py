@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from care.immunization import child_summary
 from care.schedule import DOSE_LABELS, SERVICE_LABELS
@@ -38,16 +38,22 @@ def window(earliest: date | None, latest: date | None, today: date) -> str:
     return _("sekarang")
 
 
+_GIVEN = (
+    select(Immunization.person_id, Immunization.dose, Immunization.given_on)
+    .where(Immunization.person_id.in_(bindparam("people", expanding=True)))
+    .order_by(Immunization.given_on)
+)
+_FAMILY_AND_POSYANDU = (
+    select(Family, Posyandu).join(Posyandu, Posyandu.id == Family.posyandu_id).where(Family.id == bindparam("family_id"))
+)
+
+
 async def _given(ctx: Ctx, people: list[Person]) -> dict[int, dict[str, date]]:
     """Doses given per person id: dose code -> date (the latest valid record wins)."""
     given: dict[int, dict[str, date]] = defaultdict(dict)
     if not people:
         return given
-    rows = await ctx.session.execute(
-        select(Immunization.person_id, Immunization.dose, Immunization.given_on)
-        .where(Immunization.person_id.in_([p.id for p in people]))
-        .order_by(Immunization.given_on)
-    )
+    rows = await ctx.session.execute(_GIVEN, {"people": [p.id for p in people]})
     for person_id, dose, given_on in rows.all():
         given[person_id][dose] = given_on
     return given
@@ -55,8 +61,7 @@ async def _given(ctx: Ctx, people: list[Person]) -> dict[int, dict[str, date]]:
 
 async def enter_schedule(ctx: Ctx) -> Next:
     """Shows the next posyandu day and what each member is due for in the coming 60 days."""
-    family = await ctx.session.get(Family, ctx.identity.family_id)
-    posyandu = await ctx.session.get(Posyandu, family.posyandu_id)
+    family, posyandu = (await ctx.session.execute(_FAMILY_AND_POSYANDU, {"family_id": ctx.identity.family_id})).one()
     members = await family_members(ctx.session, family.id)
     given = await _given(ctx, members)
     lines = [

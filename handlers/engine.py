@@ -25,7 +25,7 @@ from channels.messages import Choice, Incoming, Reply
 from content.i18n import _, current_language, set_language, use_locale
 from db.database import Database
 from db.models import ConversationState, Family, Identity, InboundMessage, Posyandu, Puskesmas
-from db.queries import insert_ignore
+from db.queries import core_execute, insert_ignore
 from handlers import flows
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
 from handlers.fast_entry import looks_like_fast_entry
@@ -226,14 +226,15 @@ class Engine:
             return
         state, identity, session = ctx.state, ctx.identity, ctx.session
         values = {"flow": state.flow, "step": state.step, "data": state.data, "version": state.version, "updated_at": ctx.now}
+        changed = identity in session.dirty
+        if changed:
+            identity.last_inbound_at = incoming.at  # flushed with the turn's other changes to the identity
         if state.new:
-            await session.execute(_STATE_INSERT, {"identity_id": identity.id, **values})
+            await core_execute(session, _STATE_INSERT, {"identity_id": identity.id, **values})
         else:
-            await session.execute(_STATE_UPDATE, {"state_of": identity.id, **values})
-        if identity in session.dirty:
-            identity.last_inbound_at = incoming.at  # written with the turn's other changes to the identity
-        else:  # one plain UPDATE instead of a unit-of-work flush
-            await session.execute(_LAST_INBOUND, {"identity_id": identity.id, "last_inbound_at": incoming.at})
+            await core_execute(session, _STATE_UPDATE, {"state_of": identity.id, **values})
+        if not changed:  # one plain UPDATE instead of a unit-of-work flush
+            await core_execute(session, _LAST_INBOUND, {"identity_id": identity.id, "last_inbound_at": incoming.at})
             set_committed_value(identity, "last_inbound_at", incoming.at)
 
     def _finish(self, ctx: Ctx) -> list[Reply]:
