@@ -133,7 +133,7 @@ class Engine:
         if incoming.message_id is None:
             return
         try:
-            async with self.db.write() as session:
+            async with self.db.turn() as session:
                 await insert_ignore(
                     session,
                     InboundMessage.__table__,
@@ -145,7 +145,7 @@ class Engine:
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         """One attempt at handling a message inside one write transaction."""
-        async with self.db.write() as session:
+        async with self.db.turn() as session:
             if incoming.message_id is not None:
                 fresh = await insert_ignore(
                     session,
