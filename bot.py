@@ -61,7 +61,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine) -> No
     telegram = TelegramChannel(settings.telegram, engine.handle) if settings.telegram.token else None
     whatsapp = None
     if settings.whatsapp.enabled:
-        sources = {"telegram": telegram.fetch_media} if telegram is not None and hasattr(telegram, "fetch_media") else {}
+        sources = {"telegram": telegram.fetch_media} if telegram is not None else {}
         whatsapp = WhatsAppChannel(
             settings.whatsapp, engine.handle_durably,
             on_statuses=lambda statuses: apply_statuses(db, "whatsapp", statuses, datetime.now(UTC)),
@@ -69,6 +69,8 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine) -> No
                 db, "whatsapp", address, replies, datetime.now(UTC), default_zone=settings.timezone.default),
             media_sources=sources, default_language=settings.locale.default,
         )
+    if telegram is not None and whatsapp is not None:
+        telegram.media_sources["whatsapp"] = whatsapp.fetch_media  # staff photos cross channels
     app = build_app(
         db=db, telegram=telegram if telegram is not None and settings.telegram.mode == "webhook" else None,
         telegram_config=settings.telegram, whatsapp=whatsapp,

@@ -270,6 +270,9 @@ class TelegramChannel:
         self._gate = asyncio.Semaphore(concurrency)
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task | None = None
+        #: other channels' media by channel (``async ref -> (bytes, mime)``), for their staff's photos
+        self.media_sources: dict[str, Callable[[str], Awaitable[tuple[bytes, str]]]] = {}
+        self._foreign_photos: dict[tuple[str | None, str], str] = {}  # (channel, ref) -> our file_id
         #: updates whose turn failed to store once: their press is answered and apology sent already
         self._failed: OrderedDict[int, None] = OrderedDict()
 
@@ -495,9 +498,39 @@ class TelegramChannel:
         Text goes through the lean :class:`BotApi`; a reply with an image or documents through PTB.
         Raises the shared ChannelError classes.
         """
+        if reply.image_ref is not None and (reply.image_channel or CHANNEL) != CHANNEL:
+            return await self._send_foreign_photo(address, reply)
         if reply.files or reply.image is not None or reply.image_ref is not None:
             return str((await self.send(int(address), [reply]))[-1])
         return await self.api.send(address, reply)
+
+    async def _send_foreign_photo(self, address: str, reply: Reply) -> str:
+        """A photo sent on another channel (a staff broadcast from WhatsApp): fetched once, then by file_id."""
+        key = (reply.image_channel, reply.image_ref)
+        markup = keyboard(reply)
+        try:
+            if key in self._foreign_photos:
+                sent = await self.app.bot.send_photo(int(address), photo=self._foreign_photos[key], caption=reply.text[:MAX_CAPTION], reply_markup=markup)
+            else:
+                fetch = self.media_sources.get(reply.image_channel)
+                if fetch is None:
+                    raise PermanentFailure(f"telegram: cannot fetch a {reply.image_channel} photo")
+                data, _mime = await fetch(reply.image_ref)
+                sent = await self.app.bot.send_photo(int(address), photo=data, caption=reply.text[:MAX_CAPTION], reply_markup=markup)
+                if sent.photo:
+                    self._foreign_photos[key] = sent.photo[-1].file_id
+        except TelegramError as exc:
+            raise map_error(exc) from exc
+        return str(sent.message_id)
+
+    async def fetch_media(self, file_id: str) -> tuple[bytes, str]:
+        """The bytes of a photo a person sent here (to send it on another channel)."""
+        try:
+            file = await self.app.bot.get_file(file_id)
+            data = await file.download_as_bytearray()
+        except TelegramError as exc:
+            raise map_error(exc) from exc
+        return bytes(data), "image/jpeg"
 
     # -- life cycle
 

@@ -321,3 +321,39 @@ async def test_a_message_that_could_not_be_stored_gets_503_so_meta_sends_it_agai
         bot.channel.handle = real  # the database is back: Meta's redelivery is handled
         status, _ = await bot.graph.post_webhook(bot.url, envelope)
         assert status == 200 and "setuju" in bot.graph.texts_to(MOTHER)[-1]
+
+
+async def test_a_staff_photo_crosses_channels_once_each_way(demo_db, settings, clock):
+    """A broadcast photo from WhatsApp reaches Telegram families, and one from Telegram WhatsApp families."""
+    from channels.messages import Reply
+    from channels.telegram import TelegramChannel
+    from config import TelegramConfig
+    from tests.fakes.telegram_api import FakeTelegram
+
+    async with whatsapp_bot(demo_db, settings, clock) as bot, FakeTelegram() as fake:
+        telegram = TelegramChannel(TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url),
+                                   handle=None, rate_limit=False)
+        await telegram.app.initialize()
+        try:
+            telegram.media_sources["whatsapp"] = bot.channel.fetch_media
+            bot.channel.media_sources["telegram"] = telegram.fetch_media
+            bot.graph.add_inbound_media("1044556677889911", b"\x89PNG-from-whatsapp", "image/png")
+            from_whatsapp = Reply("Pengumuman: posyandu pindah", image_ref="1044556677889911", image_channel="whatsapp")
+            for chat in (7_700_001, 7_700_002):
+                assert await telegram.send_one(str(chat), from_whatsapp)
+            photos = [c for c in fake.sent if c.method == "sendPhoto"]
+            assert len(photos) == 2 and photos[0].files["photo"].data == b"\x89PNG-from-whatsapp"
+            assert not photos[1].files  # the second goes by the file_id Telegram gave the first
+            update = fake.photo_update(7_700_003, "poster", data=b"\xff\xd8jpeg-from-telegram")
+            file_id = update["message"]["photo"][-1]["file_id"]
+            from_telegram = Reply("Pengumuman: imunisasi", image_ref=file_id, image_channel="telegram",
+                                  kind="broadcast", last_inbound_at=clock())
+            for wa_id in ("6281234500051", "6281234500052"):
+                bot.graph.set_last_inbound(wa_id, clock())
+                assert await bot.channel.send_one(wa_id, from_telegram)
+            images = [m for m in bot.graph.sent if m["type"] == "image"]
+            assert len(images) == 2 and images[0]["image"]["id"] == images[1]["image"]["id"]
+            assert bot.graph.uploads[images[0]["image"]["id"]][0] == b"\xff\xd8jpeg-from-telegram"
+        finally:
+            await telegram.app.shutdown()
+            await telegram.api.close()
