@@ -91,6 +91,13 @@ class WaChat:
     async def say(self, text: str) -> list[dict]:
         return await self.post(meta.text_message(self.wa_id, text, name=self.name, **self._at()))
 
+    async def join(self, command: str, code: str) -> list[dict]:
+        """Consents in Indonesian, then joins with an invite: ``/kader <code>`` or ``/staf <code>``."""
+        await self.say("/start")
+        await self.press("Ya")
+        await self.press("Bahasa Indonesia")
+        return await self.say(f"/{command} {code}")
+
     async def press(self, label: str) -> list[dict]:
         """Presses the reply button or list row whose title starts with ``label``."""
         for kind, id_, title, description in self.options():
