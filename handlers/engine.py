@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -175,23 +175,29 @@ class Engine:
     async def _load(self, session, incoming: Incoming) -> tuple[Identity, TurnState, ZoneInfo]:
         """The sender's identity (created on first contact and locked for this turn), conversation state
         and time zone: one statement on SQLite, whose write transaction already excludes every other
-        writer; on PostgreSQL the identity row is locked first and the rest read after the lock, so a
-        turn waiting for the same chat's previous one sees that turn's state."""
+        writer. On PostgreSQL the identity row is locked first, by the UPDATE that records when the
+        person last wrote, and the rest read after the lock, so a turn waiting for the same chat's
+        previous one sees that turn's state."""
+        sender = {"channel": incoming.channel, "address": incoming.address}
+        touched = False
         if self.db.is_sqlite:
-            sender = {"channel": incoming.channel, "address": incoming.address}
             row = (await session.execute(_LOAD, sender)).first()
             if row is None:
                 await self._identity(session, incoming)
                 row = (await session.execute(_LOAD, sender)).one()
             identity, extra = row[0], row[1:]
         else:
-            identity = await self._identity(session, incoming)
+            touch = {"sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at}
+            identity = (await session.scalars(_TOUCH, touch)).one_or_none()
+            touched = identity is not None
+            if identity is None:
+                identity = await self._identity(session, incoming)
             extra = (await session.execute(_LOAD_AFTER_LOCK, {"identity_id": identity.id})).one()
         flow, step, data, version, code, stored_zone = extra
         if version is None:
-            state = TurnState(None, None, {}, secrets.randbelow(1 << 30), new=True)
+            state = TurnState(None, None, {}, secrets.randbelow(1 << 30), new=True, touched=touched)
         else:
-            state = TurnState(flow, step, data if isinstance(data, dict) else {}, version)
+            state = TurnState(flow, step, data if isinstance(data, dict) else {}, version, touched=touched)
         zone = self.settings.timezone.default
         if identity.family_id is not None and stored_zone:
             zone = self.settings.timezone.puskesmas.get(code, stored_zone)
@@ -233,7 +239,7 @@ class Engine:
             await core_execute(session, _STATE_INSERT, {"identity_id": identity.id, **values})
         else:
             await core_execute(session, _STATE_UPDATE, {"state_of": identity.id, **values})
-        if not changed:  # one plain UPDATE instead of a unit-of-work flush
+        if not changed and not state.touched:  # one plain UPDATE instead of a unit-of-work flush
             await core_execute(session, _LAST_INBOUND, {"identity_id": identity.id, "last_inbound_at": incoming.at})
             set_committed_value(identity, "last_inbound_at", incoming.at)
 
@@ -453,6 +459,7 @@ class TurnState:
     data: dict
     version: int
     new: bool = False  # no row yet (first contact, or after an erasure)
+    touched: bool = False  # the identity's last_inbound_at is written already (PostgreSQL's locking UPDATE)
 
 
 def _with_state(query):
@@ -477,6 +484,14 @@ _STATE_TABLE = ConversationState.__table__
 _STATE_INSERT = _STATE_TABLE.insert()
 _STATE_UPDATE = _STATE_TABLE.update().where(_STATE_TABLE.c.identity_id == bindparam("state_of"))
 _LAST_INBOUND = Identity.__table__.update().where(Identity.__table__.c.id == bindparam("identity_id"))
+#: PostgreSQL: lock the sender's identity row and record the message time in one statement
+_TOUCH = (
+    update(Identity)
+    .where(Identity.channel == bindparam("sender_channel"), Identity.address == bindparam("sender_address"))
+    .values(last_inbound_at=bindparam("message_at"))
+    .returning(Identity)
+    .execution_options(synchronize_session=False)
+)
 
 
 class NotStored(Exception):
