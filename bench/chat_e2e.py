@@ -116,6 +116,7 @@ class Stats:
     completed: int = 0  # turns completed inside the measured window
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    detail: list = field(default_factory=list)
 
 
 def _button(fake: FakeTelegram, chat: int, label: str) -> str | None:
@@ -159,6 +160,7 @@ async def simulate_user(fake: LoadFake, chat: int, steps: list[Step], again: lis
         if start_at <= done <= end_at:
             stats.completed += 1
             stats.latencies.append(done - started)
+            stats.detail.append((done - started, kind, value))
         if think:
             await asyncio.sleep(think * rng.uniform(0.5, 1.5))
 
@@ -322,12 +324,15 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
                                                stats=stats, think=think, rng=random.Random(rng.random())))
                 await asyncio.sleep(0)
                 cpu_marks: dict[str, float] = {}
+                calls: dict[str, int] = {}
 
                 async def mark(at: float, name: str) -> None:
                     await asyncio.sleep(max(0.0, at - time.perf_counter()))
                     cpu_marks[name] = bot.cpu()
                     cpu_marks[name + "_pg"] = postgres_cpu_seconds() if db_url and db_url.startswith("postgresql") else 0.0
                     cpu_marks[name + "_self"] = time.process_time()
+                    calls[name] = sum(fake.calls.values())
+                    calls[name + "_poll"] = fake.calls["getUpdates"]
 
                 await asyncio.gather(*tasks, mark(window[0], "start"), mark(window[1], "end"))
             finally:
@@ -341,10 +346,15 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
         "turns_per_s": stats.completed / seconds,
         "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
         "p99_ms": lat[max(0, int(len(lat) * 0.99) - 1)] * 1000 if lat else float("nan"),
+        "p90_ms": lat[max(0, int(len(lat) * 0.90) - 1)] * 1000 if lat else float("nan"),
+        "max_ms": lat[-1] * 1000 if lat else float("nan"),
         "errors": stats.errors,
         "error_samples": stats.error_samples,
+        "detail": stats.detail,
         "bot_cpu_pct": 100 * bot_cpu / seconds,
         "bot_cpu_ms_per_turn": 1000 * bot_cpu / max(1, stats.completed),
         "pg_cpu_pct": 100 * (cpu_marks["end_pg"] - cpu_marks["start_pg"]) / seconds,
         "harness_cpu_pct": 100 * (cpu_marks["end_self"] - cpu_marks["start_self"]) / seconds,
+        "api_calls_per_turn": (calls["end"] - calls["start"]) / max(1, stats.completed),
+        "polls_per_turn": (calls["end_poll"] - calls["start_poll"]) / max(1, stats.completed),
     }

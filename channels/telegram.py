@@ -298,15 +298,27 @@ class TelegramChannel:
         update_id = update.get("update_id")
         again = update_id in self._failed
         query = update.get("callback_query")
-        if query is not None and not again:
-            await self._answer_press(query)
+        # the press is answered while the engine works; its keyboard is gone before the answer is sent
+        pressed = asyncio.ensure_future(self._answer_press(query)) if query is not None and not again else None
         try:
             replies = await self.handle(incoming)
         except NotStored as exc:
+            if pressed is not None:
+                await pressed
             if not again:
                 self._remember_failure(update_id)
                 await self._deliver(incoming.address, exc.replies)
             raise
+        except asyncio.CancelledError:
+            if pressed is not None:
+                pressed.cancel()
+            raise
+        except Exception:
+            if pressed is not None:
+                await pressed
+            raise
+        if pressed is not None:
+            await pressed
         if again:
             self._failed.pop(update_id, None)
         await self._deliver(incoming.address, replies)
@@ -354,10 +366,18 @@ class TelegramChannel:
 
     async def poll(self) -> None:
         """Fetches and handles updates until :meth:`stop`; a batch is confirmed only after it was handled."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await self._poll(stopping)
+        finally:
+            stopping.cancel()
+        await self._confirm()
+
+    async def _poll(self, stopping: asyncio.Future) -> None:
         failures = 0
         while not self._stopping.is_set():
             try:
-                updates = await self._fetch()
+                updates = await self._fetch(stopping)
             except RateLimited as exc:
                 log.warning("telegram getUpdates: too many requests; again in %.0f s", exc.retry_after)
                 await self._pause(exc.retry_after)
@@ -371,22 +391,18 @@ class TelegramChannel:
             failures = 0
             if updates:
                 await self._handle_batch(updates)
-        await self._confirm()
 
-    async def _fetch(self) -> list[dict[str, Any]]:
-        """One long poll (confirming ``offset``); empty when stopping."""
+    async def _fetch(self, stopping: asyncio.Future) -> list[dict[str, Any]]:
+        """One long poll (confirming ``offset``); empty when ``stopping`` is done first."""
         payload: dict[str, Any] = {"timeout": self.poll_timeout, "limit": POLL_LIMIT, "allowed_updates": ALLOWED_UPDATES}
         if self.offset is not None:
             payload["offset"] = self.offset
         request = asyncio.ensure_future(self.api.call("getUpdates", payload, timeout=self.poll_timeout + 10))
-        stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             await asyncio.wait((request, stopping), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             request.cancel()
             raise
-        finally:
-            stopping.cancel()
         if not request.done():
             request.cancel()
             with contextlib.suppress(asyncio.CancelledError, ChannelError):
