@@ -123,11 +123,11 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> Asyn
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
     # Pooled connections for every turn a channel runs at once (Telegram: 16): one opened past the pool
-    # is closed again when returned, and PostgreSQL forks a process for each. No ping before each use (a
-    # round trip per turn): a connection found dead fails its statement, invalidates the pool, and the
-    # engine tries the turn again on a fresh one (tests/db/test_pg_reconnect.py); the dispatcher and the
-    # planner carry on at their next round. Connections are renewed after 30 minutes.
-    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=16, max_overflow=8, pool_recycle=1800)
+    # is closed again when returned, and PostgreSQL forks a process for each. The ping before each use
+    # costs a round trip per turn (about a tenth of a turn), but without it a connection the server
+    # dropped can fail in asyncpg with an error that does not say "disconnected", which no retry catches
+    # (tests/db/test_pg_reconnect.py).
+    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=16, max_overflow=8, pool_pre_ping=True)
 
 
 class LoopConnection:
