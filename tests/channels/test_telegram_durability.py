@@ -88,21 +88,25 @@ async def test_a_message_in_hand_when_the_bot_is_killed_is_handled_once_after_th
     async with RecordingFake() as fake:
         bot = BotProcess(fake, db_url)
         await bot.start()
-        await _register_up_to_rt_rw(fake)
-        sent_before = len(fake.messages_to(CHAT))
+        try:
+            await _register_up_to_rt_rw(fake)
+            sent_before = len(fake.messages_to(CHAT))
 
-        async with write_lock(db_url) as someone_waits:
-            update = fake.push_text(CHAT, "RT 2 RW 1")  # this turn creates the family
-            await fake.wait_for(lambda: update["update_id"] in fake.delivered, timeout=10)
-            for _ in range(100):  # the bot is inside the turn, waiting for the lock
-                if await someone_waits():
-                    break
-                await asyncio.sleep(0.05)
-            assert await someone_waits()
-            await asyncio.sleep(0.3)
-            await bot.kill()
-            assert len(fake.messages_to(CHAT)) == sent_before, "nothing was answered"
-            assert fake.confirmed_offset <= update["update_id"], "the update was not confirmed"
+            async with write_lock(db_url) as someone_waits:
+                update = fake.push_text(CHAT, "RT 2 RW 1")  # this turn creates the family
+                await fake.wait_for(lambda: update["update_id"] in fake.delivered, timeout=10)
+                for _ in range(100):  # the bot is inside the turn, waiting for the lock
+                    if await someone_waits():
+                        break
+                    await asyncio.sleep(0.05)
+                assert await someone_waits()
+                await asyncio.sleep(0.3)
+                await bot.kill()
+        finally:
+            if bot.process is not None and bot.process.returncode is None:
+                await bot.kill()  # a failure above must not leave the bot running
+        assert len(fake.messages_to(CHAT)) == sent_before, "nothing was answered"
+        assert fake.confirmed_offset <= update["update_id"], "the update was not confirmed"
 
         async with db.read() as session:
             assert await session.scalar(select(func.count()).select_from(Family)) == 0
