@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.util import await_only
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -123,11 +124,28 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> Asyn
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
     # Pooled connections for every turn a channel runs at once (Telegram: 16): one opened past the pool
-    # is closed again when returned, and PostgreSQL forks a process for each. The ping before each use
-    # costs a round trip per turn (about a tenth of a turn), but without it a connection the server
-    # dropped can fail in asyncpg with an error that does not say "disconnected", which no retry catches
-    # (tests/db/test_pg_reconnect.py).
-    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=16, max_overflow=8, pool_pre_ping=True)
+    # is closed again when returned, and PostgreSQL forks a process for each. Each use is preceded by a
+    # ping: without it a connection the server dropped can fail in asyncpg with an error that does not
+    # say "disconnected", which no retry catches (tests/db/test_pg_reconnect.py).
+    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=16, max_overflow=8, pool_pre_ping=True)
+    if engine.dialect.driver == "asyncpg":
+        engine.sync_engine.dialect.do_ping = _asyncpg_ping
+    return engine
+
+
+def _asyncpg_ping(dbapi_connection) -> bool:
+    """The pool's ping in one round trip: a simple-protocol ``SELECT 1`` outside a transaction.
+
+    SQLAlchemy's asyncpg ping wraps the query in ``BEGIN`` ... ``ROLLBACK`` (for pgbouncer's
+    transaction mode, which this service does not use): three round trips before every chat turn, a
+    quarter of a turn's. Errors are translated as the adapter's own ping does, so a dropped connection
+    is recognised and replaced.
+    """
+    try:
+        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - translated to the DBAPI's errors
+        dbapi_connection._handle_exception(error)  # noqa: SLF001 - the adapter's own translation
+    return True
 
 
 class LoopConnection:

@@ -42,3 +42,25 @@ async def test_a_turn_after_the_server_dropped_every_connection_is_handled(engin
     assert replies and "gangguan" not in replies[-1].text
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 2
+
+
+async def test_the_ping_before_each_use_is_one_query_outside_a_transaction(db):
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        queries: list[str] = []
+        driver.add_query_logger(lambda record: queries.append(record.query))
+        await connection.run_sync(lambda sync: sync.dialect.do_ping(raw.dbapi_connection))
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon after the query
+        assert queries == ["SELECT 1"]
+        assert not driver.is_in_transaction()
+
+
+async def test_the_ping_reports_a_connection_the_server_dropped(db, db_url):
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert await _drop_connections(db_url) >= 1
+        await asyncio.sleep(0.3)
+        dialect = connection.sync_engine.dialect
+        alive = await connection.run_sync(lambda sync: dialect._do_ping_w_event(raw.dbapi_connection))  # noqa: SLF001
+        assert alive is False
