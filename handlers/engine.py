@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, func, literal_column, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from care.schedule import apply_overrides
@@ -146,7 +148,12 @@ class Engine:
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         """One attempt at handling a message inside one write transaction."""
         async with self.db.turn() as session:
-            if incoming.message_id is not None:
+            loaded = None
+            if incoming.message_id is not None and not self.db.is_sqlite:
+                loaded = await self._receive(session, incoming)
+                if loaded is None:
+                    return []
+            elif incoming.message_id is not None:
                 fresh = await insert_ignore(
                     session,
                     InboundMessage.__table__,
@@ -154,7 +161,7 @@ class Engine:
                 )
                 if not fresh:
                     return []
-            identity, state, zone = await self._load(session, incoming)
+            identity, state, zone = await self._load(session, incoming, loaded)
             now = self.clock()
             ctx = Ctx(
                 session=session,
@@ -172,7 +179,18 @@ class Engine:
             await self._save(ctx, incoming)
             return replies
 
-    async def _load(self, session, incoming: Incoming) -> tuple[Identity, TurnState, ZoneInfo]:
+    async def _receive(self, session, incoming: Incoming) -> list[Identity | None] | None:
+        """PostgreSQL: records the message as seen and, when it is new, locks the sender's identity and
+        records when they last wrote, in one statement. None for a message seen before; otherwise
+        ``[identity]``, or ``[None]`` on first contact."""
+        row = (await session.execute(_RECEIVE, {
+            "inbound_channel": incoming.channel, "inbound_id": message_key(incoming), "inbound_at": incoming.at,
+            "sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at,
+        })).one()
+        return [row[1]] if row[0] else None
+
+    async def _load(self, session, incoming: Incoming, received: list[Identity | None] | None = None,
+                    ) -> tuple[Identity, TurnState, ZoneInfo]:
         """The sender's identity (created on first contact and locked for this turn), conversation state
         and time zone: one statement on SQLite, whose write transaction already excludes every other
         writer. On PostgreSQL the identity row is locked first, by the UPDATE that records when the
@@ -187,8 +205,11 @@ class Engine:
                 row = (await session.execute(_LOAD, sender)).one()
             identity, extra = row[0], row[1:]
         else:
-            touch = {"sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at}
-            identity = (await session.scalars(_TOUCH, touch)).one_or_none()
+            if received is not None:
+                identity = received[0]
+            else:
+                touch = {"sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at}
+                identity = (await session.scalars(_TOUCH, touch)).one_or_none()
             touched = identity is not None
             if identity is None:
                 identity = await self._identity(session, incoming)
@@ -492,6 +513,32 @@ _TOUCH = (
     .returning(Identity)
     .execution_options(synchronize_session=False)
 )
+
+#: PostgreSQL: the message recorded as seen and, only when it is new, the sender's identity locked and
+#: touched as by ``_TOUCH``: one statement (two data-modifying CTEs) instead of two round trips.
+_FRESH = (
+    pg_insert(InboundMessage.__table__)
+    .values(channel=bindparam("inbound_channel"), message_id=bindparam("inbound_id"), received_at=bindparam("inbound_at"))
+    .on_conflict_do_nothing()
+    .returning(InboundMessage.__table__.c.channel)
+    .cte("fresh")
+)
+_TOUCHED = (
+    Identity.__table__.update()
+    .where(
+        Identity.__table__.c.channel == bindparam("sender_channel"),
+        Identity.__table__.c.address == bindparam("sender_address"),
+        exists(select(_FRESH.c.channel)),
+    )
+    .values(last_inbound_at=bindparam("message_at"))
+    .returning(*Identity.__table__.c)
+    .cte("touched")
+)
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_RECEIVE = select(
+    select(func.count()).select_from(_FRESH).scalar_subquery().label("fresh"),
+    aliased(Identity, _TOUCHED, adapt_on_names=True),
+).select_from(_ONE_ROW.outerjoin(_TOUCHED, true()))
 
 
 class NotStored(Exception):
