@@ -148,20 +148,19 @@ class Engine:
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         """One attempt at handling a message inside one write transaction."""
         async with self.db.turn() as session:
-            loaded = None
-            if incoming.message_id is not None and not self.db.is_sqlite:
-                loaded = await self._receive(session, incoming)
-                if loaded is None:
-                    return []
-            elif incoming.message_id is not None:
-                fresh = await insert_ignore(
-                    session,
-                    InboundMessage.__table__,
-                    {"channel": incoming.channel, "message_id": message_key(incoming), "received_at": incoming.at},
-                )
+            locked, received = None, incoming.message_id is not None
+            if received:
+                if self.db.is_sqlite:
+                    fresh = await insert_ignore(
+                        session,
+                        InboundMessage.__table__,
+                        {"channel": incoming.channel, "message_id": message_key(incoming), "received_at": incoming.at},
+                    )
+                else:
+                    fresh, locked = await self._receive(session, incoming)
                 if not fresh:
                     return []
-            identity, state, zone = await self._load(session, incoming, loaded)
+            identity, state, zone = await self._load(session, incoming, locked, received=received)
             now = self.clock()
             ctx = Ctx(
                 session=session,
@@ -179,17 +178,16 @@ class Engine:
             await self._save(ctx, incoming)
             return replies
 
-    async def _receive(self, session, incoming: Incoming) -> list[Identity | None] | None:
+    async def _receive(self, session, incoming: Incoming) -> tuple[bool, Identity | None]:
         """PostgreSQL: records the message as seen and, when it is new, locks the sender's identity and
-        records when they last wrote, in one statement. None for a message seen before; otherwise
-        ``[identity]``, or ``[None]`` on first contact."""
+        records when they last wrote, in one statement: (new, the identity or None on first contact)."""
         row = (await session.execute(_RECEIVE, {
             "inbound_channel": incoming.channel, "inbound_id": message_key(incoming), "inbound_at": incoming.at,
             "sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at,
         })).one()
-        return [row[1]] if row[0] else None
+        return bool(row[0]), row[1]
 
-    async def _load(self, session, incoming: Incoming, received: list[Identity | None] | None = None,
+    async def _load(self, session, incoming: Incoming, locked: Identity | None = None, *, received: bool = False,
                     ) -> tuple[Identity, TurnState, ZoneInfo]:
         """The sender's identity (created on first contact and locked for this turn), conversation state
         and time zone: one statement on SQLite, whose write transaction already excludes every other
@@ -205,9 +203,8 @@ class Engine:
                 row = (await session.execute(_LOAD, sender)).one()
             identity, extra = row[0], row[1:]
         else:
-            if received is not None:
-                identity = received[0]
-            else:
+            identity = locked
+            if not received:  # no message id: not locked and touched by _RECEIVE
                 touch = {"sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at}
                 identity = (await session.scalars(_TOUCH, touch)).one_or_none()
             touched = identity is not None
