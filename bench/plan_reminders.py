@@ -74,7 +74,7 @@ def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
         con.executemany("INSERT INTO family (id, posyandu_id, code, name, dusun, rt, rw, registered_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_f)
         con.executemany("INSERT INTO identity (id, channel, address, language, role, family_id, consent, consent_version, consent_at, created_at, reminder_slot) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch_i)
         con.executemany("INSERT INTO person (id, family_id, name, sex, birth_date, hpht, due_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)", batch_p)
-        con.executemany("INSERT INTO immunization (person_id, dose, given_on, source, created_at) VALUES (?,?,?,?,?)", batch_d)
+        con.executemany("INSERT INTO care_record (person_id, code, done_on, precision, source, created_at) VALUES (?,?,?,'day',?,?)", batch_d)
         batch_f.clear(), batch_i.clear(), batch_p.clear(), batch_d.clear()
 
     for fid in range(1, families + 1):

@@ -27,7 +27,7 @@ left), the on-time window for ``due``, the catch-up window for ``catch_up``, the
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -129,11 +129,14 @@ def dose_states(
     *,
     je: bool = False,
     schedule: Schedule | ImmunizationSchedule | None = None,
+    approximate: Collection[str] = frozenset(),
 ) -> dict[str, DoseState]:
     """The state on ``on`` of every routine dose for a child born on ``birth``, in schedule order.
 
     ``given`` maps dose codes to the day given. JE is included when ``je`` is true or the
-    schedule's ``je`` switch is on (a district override).
+    schedule's ``je`` switch is on (a district override). The doses in ``approximate`` have a
+    date that is not exact (care.history): they count as given, and neither they nor the dose
+    after them are judged by the earliest age or the minimum interval.
     """
     # One pass in schedule order, kept inline: it is the hot path of a population run.
     imm = _immunization(schedule)
@@ -162,10 +165,13 @@ def dose_states(
         prev = rule.after
         interval = rule.min_interval
         state = anchor = None
-        if given_on is not None and given_on >= valid_from:
-            before = recorded.get(prev) if prev is not None and interval is not None else None
-            if before is None or given_on >= interval.after(before):
+        if given_on is not None:
+            if approximate and (code in approximate or prev in approximate):
                 state, anchor = _given(given_on), given_on
+            elif given_on >= valid_from:
+                before = recorded.get(prev) if prev is not None and interval is not None else None
+                if before is None or given_on >= interval.after(before):
+                    state, anchor = _given(given_on), given_on
         if state is None:
             blocked = False
             if prev is not None:
@@ -248,9 +254,10 @@ def child_summary(
     *,
     je: bool = False,
     schedule: Schedule | ImmunizationSchedule | None = None,
+    approximate: Collection[str] = frozenset(),
 ) -> DoseSummary:
     """The display summary of a child's immunisation on ``on``."""
-    return summarize(dose_states(birth, given, on, je=je, schedule=schedule))
+    return summarize(dose_states(birth, given, on, je=je, schedule=schedule, approximate=approximate))
 
 
 # --- school programme and Td status --------------------------------------------------------

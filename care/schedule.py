@@ -101,6 +101,12 @@ SERVICE_LABELS: dict[str, str] = {
     "SKILAS": N_("Skrining lansia (SKILAS)"),
 }
 
+#: Records that are no rule of services.yaml (care.history.EXTRA_CODES).
+RECORD_LABELS: dict[str, str] = {
+    "ANC": N_("Pemeriksaan kehamilan"),
+    "TTD_HAMIL": N_("Tablet tambah darah ibu hamil"),
+}
+
 DOSE_STATE_LABELS: dict[str, str] = {
     "upcoming": N_("akan datang"),
     "due": N_("waktunya"),
@@ -351,6 +357,8 @@ class ServiceSchedule:
     birth_rules: tuple[ServiceRule, ...] = field(init=False, repr=False)
     age_rules: tuple[ServiceRule, ...] = field(init=False, repr=False)
     anc_pool: tuple[str, ...] = field(init=False, repr=False)
+    #: history key ANC1..ANCn -> its contact number (the order of the anc rules)
+    anc_number: Mapping[str, int] = field(init=False, repr=False)
     _candidates: dict[tuple[int, int, str], tuple[tuple[ServiceRule, Stage | None, bool], ...]] = field(
         init=False, repr=False, default_factory=dict
     )
@@ -363,6 +371,7 @@ class ServiceSchedule:
         put(self, "birth_rules", tuple(r for r in self.rules if r.event == "birth"))
         put(self, "age_rules", tuple(r for r in self.rules if r.kind in AGE_KINDS))
         put(self, "anc_pool", ("ANC",) + tuple(r.code for r in self.anc_rules))
+        put(self, "anc_number", MappingProxyType({r.code: i for i, r in enumerate(self.anc_rules, start=1)}))
 
     def age_candidates(self, months_now: int, months_then: int,
                        sex: str) -> tuple[tuple[ServiceRule, Stage | None, bool], ...]:

@@ -105,8 +105,19 @@ def _state(on: date, start: date, end: date | None, until: date) -> str | None:
 
 def _anc(svc: ServiceSchedule, hpht: date, hist: Mapping[str, Sequence[date]], on: date, until: date,
          out: list[ServiceDue]) -> None:
-    """ANC contacts by trimester (counted from history keys ANC and ANC1..ANC6)."""
-    contacts = {d for key in svc.anc_pool for d in hist.get(key, ()) if hpht <= d <= on}
+    """ANC contacts by trimester (history keys ANC and ANC1..ANC6, each a contact on its dates).
+
+    A numbered contact (``ANC3``: "pemeriksaan ke-3") also closes the contacts before it, whatever
+    the trimester it fell in: a mother whose first check-up came at 20 weeks has had ANC1.
+    """
+    contacts = set()
+    numbered = 0
+    for key in svc.anc_pool:
+        for d in hist.get(key, ()):
+            if hpht <= d <= on:
+                contacts.add(d)
+                if key != "ANC":
+                    numbered = max(numbered, svc.anc_number[key])
     tri = svc.trimesters
     counts = [0] * len(tri)
     for d in contacts:
@@ -115,8 +126,8 @@ def _anc(svc: ServiceSchedule, hpht: date, hist: Mapping[str, Sequence[date]], o
             if days >= start and (days < end or i == len(tri) - 1):
                 counts[i] += 1
                 break
-    for rule in svc.anc_rules:
-        if counts[rule.trimester - 1] >= rule.nth:
+    for number, rule in enumerate(svc.anc_rules, start=1):
+        if counts[rule.trimester - 1] >= rule.nth or number <= numbered:
             continue
         start_days, end_days = tri[rule.trimester - 1]
         start = hpht + timedelta(days=start_days)

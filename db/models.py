@@ -115,6 +115,10 @@ class Person(Base):
     due_date: Mapped[date | None] = mapped_column(Date)  # HPL
     delivered_on: Mapped[date | None] = mapped_column(Date)
     nik: Mapped[str | None] = mapped_column(String(16))
+    #: how well ``birth_date`` is known: None (the day), "month", "year" or "age" (estimated from an age)
+    birth_precision: Mapped[str | None] = mapped_column(String(8))
+    #: grams, when the birth was recorded (BBLR below 2,500 g)
+    birth_weight_g: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -206,17 +210,65 @@ class Measurement(Base):
     detail: Mapped[str | None] = mapped_column(String(16))  # e.g. "l" / "h" for length or height
 
 
-class Immunization(Base):
-    __tablename__ = "immunization"
-    __table_args__ = (UniqueConstraint("person_id", "dose", "given_on"),)
+class CareRecord(Base):
+    """A dose or service done (care.history): whichever path wrote it, the same row.
+
+    ``done_on`` is the date the rules use; ``precision`` says how well it is known (day, month,
+    unknown). ``visit_id`` ties the records a visit wrote to it (an undone visit takes them along).
+    """
+
+    __tablename__ = "care_record"
+    __table_args__ = (UniqueConstraint("person_id", "code", "done_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    dose: Mapped[str] = mapped_column(String(16))
-    given_on: Mapped[date] = mapped_column(Date)
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"))
-    source: Mapped[str] = mapped_column(String(8))  # family | kader | staff
+    code: Mapped[str] = mapped_column(String(24))
+    done_on: Mapped[date] = mapped_column(Date)
+    precision: Mapped[str] = mapped_column(String(8), default="day", server_default="day")
+    source: Mapped[str] = mapped_column(String(8))  # family | kader | staff | import
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    #: what else was recorded with it, e.g. {"tablets": 30} or {"result": "positive"}
+    detail: Mapped[dict[str, Any] | None]
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+
+
+class LifeEvent(Base):
+    """A birth or the end of a pregnancy without one, as it was told (the person's dates say the rest)."""
+
+    __tablename__ = "life_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # birth | pregnancy_loss
+    on_date: Mapped[date] = mapped_column(Date)
+    #: e.g. {"weeks": 38, "babies": 2, "preterm": false} or {"weeks": 11}
+    detail: Mapped[dict[str, Any]]
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class Referral(Base):
+    """A person sent to the puskesmas for a reason found at a visit, followed until its outcome."""
+
+    __tablename__ = "referral"
+    __table_args__ = (Index("ix_referral_posyandu_status", "posyandu_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    posyandu_id: Mapped[int] = mapped_column(ForeignKey("posyandu.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"))
+    #: stunting | wasting | underweight | 2T | kek | hypertension | skilas | danger | lbw
+    reason: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None]
+    #: open | came | treated | referred_on | not_found
+    status: Mapped[str] = mapped_column(String(12), default="open", server_default="open")
+    opened_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    outcome_at: Mapped[datetime | None]
+    outcome_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    outcome_note: Mapped[str | None] = mapped_column(String(200))
 
 
 class Outbox(Base):

@@ -2,7 +2,6 @@
 and ``/imunisasi`` (each child's doses: given, due, catch-up, missed, next)."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from sqlalchemy import bindparam, select
@@ -12,7 +11,9 @@ from care.schedule import DOSE_LABELS, SERVICE_LABELS
 from care.services import OVERDUE, UPCOMING, services_due
 from care.stages import age_months
 from content.i18n import _, format_date, grouped
-from db.models import Family, Immunization, Person, Posyandu
+from care.history import DAY, MONTH, UNKNOWN, PersonHistory
+from db.history import histories
+from db.models import Family, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import age_text, schedule_text, session_text
 from handlers.flow import END, Ctx, Flow, Next
@@ -38,39 +39,23 @@ def window(earliest: date | None, latest: date | None, today: date) -> str:
     return _("sekarang")
 
 
-_GIVEN = (
-    select(Immunization.person_id, Immunization.dose, Immunization.given_on)
-    .where(Immunization.person_id.in_(bindparam("people", expanding=True)))
-    .order_by(Immunization.given_on)
-)
 _FAMILY_AND_POSYANDU = (
     select(Family, Posyandu).join(Posyandu, Posyandu.id == Family.posyandu_id).where(Family.id == bindparam("family_id"))
 )
-
-
-async def _given(ctx: Ctx, people: list[Person]) -> dict[int, dict[str, date]]:
-    """Doses given per person id: dose code -> date (the latest valid record wins)."""
-    given: dict[int, dict[str, date]] = defaultdict(dict)
-    if not people:
-        return given
-    rows = await ctx.session.execute(_GIVEN, {"people": [p.id for p in people]})
-    for person_id, dose, given_on in rows.all():
-        given[person_id][dose] = given_on
-    return given
 
 
 async def enter_schedule(ctx: Ctx) -> Next:
     """Shows the next posyandu day and what each member is due for in the coming 60 days."""
     family, posyandu = (await ctx.session.execute(_FAMILY_AND_POSYANDU, {"family_id": ctx.identity.family_id})).one()
     members = await family_members(ctx.session, family.id)
-    given = await _given(ctx, members)
+    records = await histories(ctx.session, [m.id for m in members])
     lines = [
         _("Posyandu berikutnya: {day} di {posyandu} ({schedule}).",
           day=session_text(await next_posyandu_session(ctx.session, posyandu, ctx.today)),
           posyandu=posyandu.name, schedule=schedule_text(posyandu.schedule)),
     ]
     for person in members:
-        now, soon = member_items(ctx, person, given.get(person.id, {}))
+        now, soon = member_items(ctx, person, records[person.id])
         if not now and not soon:
             continue
         lines.append("")
@@ -88,13 +73,14 @@ async def enter_schedule(ctx: Ctx) -> Next:
     return END
 
 
-def member_items(ctx: Ctx, person: Person, given: dict[str, date]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def member_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """One member's items due now and within the horizon, as (label, window) pairs."""
     now: list[tuple[str, str]] = []
     soon: list[tuple[str, str]] = []
     horizon = ctx.today.toordinal() + HORIZON_DAYS
     if person.birth_date and 0 <= age_months(person.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS:
-        summary = child_summary(person.birth_date, given, ctx.today, je=ctx.settings.care.je, schedule=ctx.schedule)
+        summary = child_summary(person.birth_date, history.given, ctx.today, je=ctx.settings.care.je,
+                                schedule=ctx.schedule, approximate=history.approximate)
         for code, _state in (*summary.due, *summary.invalid):
             now.append((_(DOSE_LABELS[code]), ""))
         for code, _state in summary.catch_up:
@@ -104,7 +90,7 @@ def member_items(ctx: Ctx, person: Person, given: dict[str, date]) -> tuple[list
                 soon.append((_(DOSE_LABELS[code]), _("mulai {start}", start=short_date(state.earliest, ctx.today))))
     services = services_due(
         ctx.today, sex=person.sex, birth=person.birth_date, hpht=person.hpht, delivered_on=person.delivered_on,
-        horizon_days=HORIZON_DAYS, schedule=ctx.schedule,
+        history=history.services, horizon_days=HORIZON_DAYS, schedule=ctx.schedule,
     )
     for service in services:
         label = _(SERVICE_LABELS.get(service.code, service.code))
@@ -127,15 +113,27 @@ async def enter_immunization(ctx: Ctx) -> Next:
     if not children:
         ctx.note(_("Tidak ada anak balita di keluarga ini. Imunisasi anak ditampilkan sampai usia 6 tahun."))
         return END
-    given = await _given(ctx, children)
-    ctx.note("\n\n".join(child_card(ctx, child, given.get(child.id, {})) for child in children))
+    records = await histories(ctx.session, [c.id for c in children])
+    ctx.note("\n\n".join(child_card(ctx, child, records[child.id]) for child in children))
     return END
 
 
-def child_card(ctx: Ctx, child: Person, given: dict[str, date]) -> str:
+def given_text(code: str, history: PersonHistory, given_on: date, today: date) -> str:
+    """A dose given, with its date as well as it is known: ``BCG 5 Mar``, ``BCG Mar 2025``, ``BCG (tanggal tidak diketahui)``."""
+    record = history.latest(code)
+    precision = record.precision if record is not None else DAY
+    if precision == UNKNOWN:
+        return _("{dose} (tanggal tidak diketahui)", dose=_(DOSE_LABELS[code]))
+    if precision == MONTH:
+        return f"{_(DOSE_LABELS[code])} {format_date(given_on, 'MMM y')}"
+    return f"{_(DOSE_LABELS[code])} {short_date(given_on, today)}"
+
+
+def child_card(ctx: Ctx, child: Person, history: PersonHistory) -> str:
     """A short immunisation card for one child."""
     today = ctx.today
-    summary = child_summary(child.birth_date, given, today, je=ctx.settings.care.je, schedule=ctx.schedule)
+    summary = child_summary(child.birth_date, history.given, today, je=ctx.settings.care.je, schedule=ctx.schedule,
+                            approximate=history.approximate)
 
     def names(items, with_window: bool = True) -> str:
         return grouped(
@@ -144,7 +142,7 @@ def child_card(ctx: Ctx, child: Person, given: dict[str, date]) -> str:
 
     lines = [_("{name} ({age})", name=child.name, age=age_text(child.birth_date, today))]
     if summary.given:
-        done = ", ".join(f"{_(DOSE_LABELS[c])} {short_date(s.given_on, today)}" for c, s in summary.given if s.given_on)
+        done = ", ".join(given_text(c, history, s.given_on, today) for c, s in summary.given if s.given_on)
         lines.append(_("\u2713 Sudah: {doses}", doses=done))
     if summary.due:
         lines.append(_("\u25cf Waktunya sekarang: {doses}", doses=names(summary.due)))

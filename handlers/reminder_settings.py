@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from content.i18n import _
-from db.models import Family, Immunization, Posyandu
+from db.history import histories
+from db.models import Family, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from reminders.messages import daily_text
 from reminders.planner import policy_from
-from reminders.rules import Item, Member, member_items
+from reminders.rules import Item, member_items, member_of
 
 
 def _slot_label(ctx: Ctx, slot: str) -> str:
@@ -26,21 +25,13 @@ async def _coming(ctx: Ctx) -> str:
     family = await ctx.session.get(Family, ctx.identity.family_id)
     posyandu = await ctx.session.get(Posyandu, family.posyandu_id)
     people = await family_members(ctx.session, family.id)
-    rows = await ctx.session.execute(
-        select(Immunization.person_id, Immunization.dose, Immunization.given_on)
-        .where(Immunization.person_id.in_([p.id for p in people] or [0]))
-        .order_by(Immunization.given_on)
-    )
-    given: dict[int, dict] = {}
-    for person_id, dose, day in rows.all():
-        given.setdefault(person_id, {})[dose] = day
+    records = await histories(ctx.session, [p.id for p in people])
     policy = policy_from(ctx.settings)
     session = await next_posyandu_session(ctx.session, posyandu, ctx.today + timedelta(days=1))
     session_day = session.day if session else ctx.today + timedelta(days=1)
     items = [Item("posyandu", "before:1", session.day)] if session else []
     for p in people:
-        member = Member(p.id, p.name, p.sex, p.birth_date, p.hpht, p.delivered_on, given.get(p.id, {}))
-        items += member_items(ctx.today, member, policy, ctx.schedule)
+        items += member_items(ctx.today, member_of(p, records[p.id]), policy, ctx.schedule)
     return daily_text(family.name, posyandu.name, items, session_day - timedelta(days=1), ctx.identity.language)
 
 

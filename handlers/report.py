@@ -13,11 +13,14 @@ from care.coverage import ChildRecord, NewbornRecord, PregnancyRecord, ReminderC
 from care.schedule import DOSE_LABELS
 from care.stages import add_months
 from content.i18n import N_, _, current_language, format_date
-from db.models import Family, Identity, Immunization, Measurement, Outbox, Person, Posyandu, Visit
+from care.history import build, is_dose
+from db.history import histories, records_of_visit
+from db.models import Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.staff import _own_posyandu, staff_only
 
+ANC_CODES = ("ANC", "ANC1", "ANC2", "ANC3", "ANC4", "ANC5", "ANC6")
 LABELS = {
     "S": N_("S: balita terdaftar"), "K": N_("K: punya KMS"), "D": N_("D: ditimbang"), "N": N_("N: naik berat badannya"),
     "D/S": N_("D/S"), "N/D": N_("N/D"), "N/S": N_("N/S"), "T": N_("T: tidak naik"), "2T": N_("2T"), "O": N_("O: tidak ditimbang bulan lalu"),
@@ -34,32 +37,29 @@ async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
     people = list(await ctx.session.scalars(select(Person).join(Family).where(
         Family.posyandu_id == posyandu.id, Family.registered_at.is_not(None))))
     ids = [p.id for p in people] or [0]
-    weights, lengths, visits = defaultdict(list), defaultdict(list), defaultdict(list)
+    weights, lengths = defaultdict(list), defaultdict(list)
     for person_id, day, kind, value, detail in (await ctx.session.execute(
             select(Visit.person_id, Visit.visited_on, Measurement.kind, Measurement.value, Measurement.detail)
-            .join(Measurement, Measurement.visit_id == Visit.id, isouter=True)
+            .join(Measurement, Measurement.visit_id == Visit.id)
             .where(Visit.person_id.in_(ids), Visit.visited_on <= end))).all():
-        visits[person_id].append(day)
         if kind == "weight_kg":
             weights[person_id].append((day, value))
         elif kind == "length_cm":
             lengths[person_id].append((day, value, detail or "l"))
-    doses = defaultdict(dict)
-    for person_id, dose, day in (await ctx.session.execute(
-            select(Immunization.person_id, Immunization.dose, Immunization.given_on)
-            .where(Immunization.person_id.in_(ids), Immunization.given_on <= end).order_by(Immunization.given_on))).all():
-        doses[person_id][dose] = day
+    records = await histories(ctx.session, [p.id for p in people])
     children, pregnancies, newborns = [], [], []
     for p in people:
-        days = sorted(set(visits.get(p.id, [])))
+        history = build(r for r in records[p.id].records if r.on <= end)  # the record as it stood at the month's end
         if p.birth_date and p.birth_date <= end and (end - p.birth_date).days < 6 * 366:
             children.append(ChildRecord(p.id, 1 if p.sex == "M" else 2, p.birth_date, tuple(sorted(weights[p.id])),
-                                        tuple(sorted(lengths[p.id])), doses.get(p.id, {})))
+                                        tuple(sorted(lengths[p.id])), history.given))
             if (end - p.birth_date).days <= 60:
-                newborns.append(NewbornRecord(p.id, p.birth_date, tuple(d for d in days if d >= p.birth_date)))
+                kn = sorted({d for code in ("KN1", "KN2", "KN3") for d in history.services.get(code, ()) if d >= p.birth_date})
+                newborns.append(NewbornRecord(p.id, p.birth_date, tuple(kn)))
         if p.hpht and p.hpht <= end:
             last = p.delivered_on or end
-            pregnancies.append(PregnancyRecord(p.id, p.hpht, p.delivered_on, tuple(d for d in days if p.hpht <= d <= last)))
+            contacts = sorted({d for code in ANC_CODES for d in history.services.get(code, ()) if p.hpht <= d <= last})
+            pregnancies.append(PregnancyRecord(p.id, p.hpht, p.delivered_on, tuple(contacts)))
     start = date(year, month, 1)
     families = select(Family.id).where(Family.posyandu_id == posyandu.id)
     # Telegram reports no delivery: accepted counts as delivered; WhatsApp reports delivered and read
@@ -154,17 +154,19 @@ async def on_month(ctx: Ctx, answer: Answer) -> Next:
 async def export_files(ctx: Ctx, posyandu: Posyandu, first: date, report) -> tuple[tuple[str, bytes], ...]:
     """The report and the visit register of the month as CSV and XLSX."""
     end = add_months(first, 1) - timedelta(days=1)
-    header = [_("tanggal"), _("kode keluarga"), _("nama"), _("jenis kelamin"), _("tanggal lahir"), _("tempat"), _("pengukuran"), _("imunisasi")]
+    header = [_("tanggal"), _("kode keluarga"), _("nama"), _("jenis kelamin"), _("tanggal lahir"), _("tempat"), _("pengukuran"), _("imunisasi"),
+              _("layanan")]
     register = []
     visits = list(await ctx.session.execute(
         select(Visit, Person, Family).join(Person, Person.id == Visit.person_id).join(Family, Family.id == Person.family_id)
         .where(Visit.posyandu_id == posyandu.id, Visit.visited_on >= first, Visit.visited_on <= end).order_by(Visit.visited_on, Visit.id)))
     for visit, person, family in visits:
         measures = list(await ctx.session.execute(select(Measurement.kind, Measurement.value).where(Measurement.visit_id == visit.id)))
-        doses = list(await ctx.session.scalars(select(Immunization.dose).where(Immunization.visit_id == visit.id)))
+        done = await records_of_visit(ctx.session, visit.id)
         register.append([visit.visited_on.isoformat(), family.code, person.name, person.sex,
                          person.birth_date.isoformat() if person.birth_date else "", visit.place,
-                         "; ".join(f"{k}={v:g}" for k, v in measures), " ".join(doses)])
+                         "; ".join(f"{k}={v:g}" for k, v in measures), " ".join(c for c, _d in done if is_dose(c)),
+                         " ".join(c for c, _d in done if not is_dose(c))])
     rows = report_rows(report)
     stem = f"laporan-{posyandu.code}-{first:%Y-%m}"
     files = [(f"{stem}.csv", _csv([[_("indikator"), _("nilai")], *rows])), (f"register-{posyandu.code}-{first:%Y-%m}.csv", _csv([header, *register]))]

@@ -11,11 +11,12 @@ from care.growth import GAIN_NOT_UP, GAIN_NOT_UP_TWICE, weight_gain_status
 from care.schedule import DOSE_LABELS, SERVICE_LABELS
 from care.stages import age_months
 from content.i18n import _, format_date
-from db.models import Family, Immunization, Measurement, Person, Visit
+from db.history import histories
+from db.models import Family, Measurement, Person, Visit
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, is_kader
 from reminders.planner import policy_from
-from reminders.rules import Member, member_items
+from reminders.rules import member_items, member_of
 
 PAGE = 12
 NEAR_DUE_DAYS = 14
@@ -41,11 +42,7 @@ async def target_lines(ctx: Ctx) -> list[tuple[str, str]]:
         return []
     people = list(await ctx.session.scalars(select(Person).where(Person.family_id.in_(list(families))).order_by(Person.name)))
     ids = [p.id for p in people] or [0]
-    given: dict[int, dict] = defaultdict(dict)
-    for person_id, dose, day in (await ctx.session.execute(
-            select(Immunization.person_id, Immunization.dose, Immunization.given_on)
-            .where(Immunization.person_id.in_(ids)).order_by(Immunization.given_on))).all():
-        given[person_id][dose] = day
+    records = await histories(ctx.session, [p.id for p in people])
     weights: dict[int, list] = defaultdict(list)
     for person_id, day, value in (await ctx.session.execute(
             select(Visit.person_id, Visit.visited_on, Measurement.value).join(Measurement, Measurement.visit_id == Visit.id)
@@ -56,7 +53,7 @@ async def target_lines(ctx: Ctx) -> list[tuple[str, str]]:
     for p in people:
         family = families[p.family_id]
         reasons = []
-        member = Member(p.id, p.name, p.sex, p.birth_date, p.hpht, p.delivered_on, given.get(p.id, {}))
+        member = member_of(p, records[p.id])
         for item in member_items(today, member, policy, ctx.schedule):
             code = item.subject.split(":")[0]
             label = _(DOSE_LABELS[code]) if item.kind == "dose" else _(SERVICE_LABELS.get(code, code))

@@ -21,7 +21,9 @@ from care.immunization import CATCH_UP, DUE, INVALID, dose_states
 from care.schedule import DOSE_LABELS
 from care.stages import add_months, age_months, is_pregnant
 from content.i18n import N_, _, format_date, format_number
-from db.models import Family, Immunization, Measurement, Person, Visit
+from care.history import TTD_HAMIL, anc_code
+from db.history import history, record
+from db.models import CareRecord, Family, Measurement, Person, Visit
 from db.queries import family_members
 from handlers.chart_view import say_chart
 from handlers.describe import age_text, sex_label
@@ -31,8 +33,8 @@ from handlers.parsing import normalize
 
 UNDO_MINUTES = 30
 CHILD_MONTHS = 60
-MEASURE_KINDS = ("weight_kg", "length_cm", "head_cm", "muac_cm", "sbp", "dbp", "glucose", "waist_cm", "iron_tablets",
-                 "anc_contact", "skilas_positive")
+MEASURE_KINDS = ("weight_kg", "length_cm", "head_cm", "muac_cm", "sbp", "dbp", "glucose", "waist_cm")
+PTM_MEASURES = ("sbp", "glucose", "waist_cm")
 _NUMBER = re.compile(r"^\d{1,3}([.,]\d{1,2})?$")
 DOSE_WORDS = {
     "hb0": "HB0", "bcg": "BCG", "je": "JE",
@@ -297,10 +299,9 @@ async def on_vita(ctx: Ctx, answer: Answer) -> Next:
 
 async def _due_doses(ctx: Ctx, person: Person) -> list[str]:
     """The doses due or late for a child today, in schedule order."""
-    given = {d: g for d, g in (await ctx.session.execute(
-        select(Immunization.dose, Immunization.given_on).where(Immunization.person_id == person.id).order_by(Immunization.given_on)
-    )).all()}
-    states = dose_states(person.birth_date, given, ctx.today, je=ctx.settings.care.je, schedule=ctx.schedule)
+    record = await history(ctx.session, person.id)
+    states = dose_states(person.birth_date, record.given, ctx.today, je=ctx.settings.care.je, schedule=ctx.schedule,
+                         approximate=record.approximate)
     return [code for code, s in states.items() if s.state in (DUE, CATCH_UP, INVALID)]
 
 
@@ -500,8 +501,34 @@ async def on_after(ctx: Ctx, answer: Answer) -> Next:
     raise Invalid(_("Pilih Grafik pertumbuhan atau Selesai."))
 
 
+def visit_records(person: Person, v: dict, on: date) -> list[tuple[str, dict | None]]:
+    """The doses and services a visit draft records (care.history codes), each with its detail.
+
+    A child's weighing is the month's TIMBANG; vitamin A is the blue capsule before 12 months and the
+    red one after; "ANC ke-N" is the N-th pregnancy check-up; iron tablets given to a pregnant woman,
+    the SKILAS result of an older person, and an adult's blood pressure, sugar or waist (the PTM
+    screening) are services too.
+    """
+    out: list[tuple[str, dict | None]] = [(dose, None) for dose in v.get("doses") or ()]
+    kind = v.get("kind")
+    months = age_months(person.birth_date, on) if person.birth_date else None
+    if kind == "child" and v.get("weight_kg") is not None:
+        out.append(("TIMBANG", None))
+    if v.get("vitamin_a"):
+        out.append(("VITA_BIRU" if months is not None and months < 12 else "VITA_MERAH", None))
+    if v.get("anc_contact") is not None:
+        out.append((anc_code(int(v["anc_contact"])), None))
+    if v.get("iron_tablets") is not None and kind == "pregnant":
+        out.append((TTD_HAMIL, {"tablets": int(v["iron_tablets"])}))
+    if v.get("skilas_positive") is not None:
+        out.append(("SKILAS", {"result": "positive" if v["skilas_positive"] else "normal"}))
+    if kind == "adult" and months is not None and 15 * 12 <= months < 60 * 12 and any(v.get(k) is not None for k in PTM_MEASURES):
+        out.append(("SKRINING_PTM", None))
+    return out
+
+
 async def save_visit(ctx: Ctx, person: Person, v: dict) -> Visit:
-    """Writes the visit, its measurements and doses, and the audit entry."""
+    """Writes the visit, its measurements, the doses and services it recorded, and the audit entry."""
     visit = Visit(person_id=person.id, posyandu_id=ctx.identity.posyandu_id, kader_id=ctx.identity.id,
                   visited_on=ctx.today, place=v.get("place") or "posyandu", notes=v.get("note"), created_at=ctx.now)
     ctx.session.add(visit)
@@ -510,15 +537,11 @@ async def save_visit(ctx: Ctx, person: Person, v: dict) -> Visit:
         if v.get(kind) is not None:
             detail = v.get("measured") if kind == "length_cm" else None
             ctx.session.add(Measurement(visit_id=visit.id, kind=kind, value=float(v[kind]), detail=detail))
-    if v.get("vitamin_a"):
-        ctx.session.add(Measurement(visit_id=visit.id, kind="vitamin_a", value=1.0))
-    for dose in v.get("doses") or ():
-        exists = await ctx.session.scalar(select(Immunization.id).where(
-            Immunization.person_id == person.id, Immunization.dose == dose, Immunization.given_on == ctx.today))
-        if exists is None:
-            ctx.session.add(Immunization(person_id=person.id, dose=dose, given_on=ctx.today, visit_id=visit.id,
-                                         source="kader", created_at=ctx.now))
-    audit(ctx, "visit.logged", "visit", visit.id, person=person.id, doses=list(v.get("doses") or ()))
+    done = visit_records(person, v, ctx.today)
+    for code, detail in done:
+        await record(ctx.session, person_id=person.id, code=code, on=ctx.today, now=ctx.now, source="kader",
+                     visit_id=visit.id, detail=detail, by=ctx.identity.id)
+    audit(ctx, "visit.logged", "visit", visit.id, person=person.id, records=[code for code, _d in done])
     return visit
 
 
@@ -534,7 +557,7 @@ async def undo_last_visit(ctx: Ctx, args: str = "") -> None:
         ctx.note(_("Tidak ada kunjungan dalam {minutes} menit terakhir yang bisa dibatalkan.", minutes=UNDO_MINUTES))
         return
     person = await ctx.session.get(Person, visit.person_id)
-    await ctx.session.execute(delete(Immunization).where(Immunization.visit_id == visit.id))
+    await ctx.session.execute(delete(CareRecord).where(CareRecord.visit_id == visit.id))
     await ctx.session.execute(delete(Measurement).where(Measurement.visit_id == visit.id))
     await ctx.session.delete(visit)
     audit(ctx, "visit.undone", "visit", visit.id, person=visit.person_id)

@@ -1,7 +1,7 @@
 """The daily plan: for one local date, every consenting family's reminder goes into the outbox.
 
 Per time zone, once a day (APScheduler only wakes it). The families are cut into ranges of
-consecutive ids; for each range a worker reads the chats, members, doses given and items already
+consecutive ids; for each range a worker reads the chats, members, their care records and items already
 reminded, the pure rules of ``reminders.rules`` decide the items, and the worker hands back rows ready
 to insert. The main process writes them: the items (``reminder_item``, one row per item key) and one
 outbox row per reachable chat under the key ``daily:<identity>:<date>``. Planning the same day twice
@@ -25,11 +25,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, text, update
 
+from care.history import EMPTY, build_many, is_dose
 from db.database import Database
+from db.history import RANGE_SQL
 from db.models import Outbox, Posyandu, Puskesmas, ReminderItem
 from db.queries import next_day_of, posyandu_changes
 from reminders.messages import daily_text
-from reminders.rules import Member, ReminderPolicy, Seen, family_items
+from reminders.rules import RULE_CODES, Member, ReminderPolicy, Seen, family_items
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,6 @@ SAMPLES = 3
 IDENTITY_SQL = (
     "SELECT id, family_id, channel, address, language, reminder_slot FROM identity "
     "WHERE family_id BETWEEN {first} AND {last} AND consent = 'given' AND opted_out_at IS NULL AND unreachable_at IS NULL"
-)
-DOSE_SQL = (
-    "SELECT i.person_id, i.dose, i.given_on FROM immunization i JOIN person p ON p.id = i.person_id "
-    "WHERE p.family_id BETWEEN {first} AND {last} ORDER BY i.given_on"
 )
 PERSON_SQL = (
     "SELECT id, family_id, name, sex, birth_date, hpht, delivered_on FROM person "
@@ -169,27 +167,30 @@ def _rows_async(sqls: list[str]) -> list[list[tuple]]:
 
 def range_sql(first: int, last: int) -> list[str]:
     """The four queries of a range of families."""
-    return [s.format(first=int(first), last=int(last)) for s in (IDENTITY_SQL, DOSE_SQL, PERSON_SQL, SEEN_SQL)]
+    return [s.format(first=int(first), last=int(last)) for s in (IDENTITY_SQL, RANGE_SQL, PERSON_SQL, SEEN_SQL)]
 
 
 def read_range(first: int, last: int) -> dict:
-    """Chats, members, doses given and items seen for families ``first``..``last`` (in a worker)."""
+    """Chats, members, care records and items seen for families ``first``..``last`` (in a worker)."""
     sqls = range_sql(first, last)
     rows = [_rows_sqlite(sql) for sql in sqls] if _WORKER["sqlite"] else _rows_async(sqls)
     return range_data(*rows)
 
 
-def range_data(ident_rows, dose_rows, person_rows, seen_rows) -> dict:
-    """The rows of a range shaped for the rules."""
+def range_data(ident_rows, record_rows, person_rows, seen_rows) -> dict:
+    """The rows of a range shaped for the rules (only the records the rules read: see RULE_CODES)."""
     identities = defaultdict(list)
     for iid, fid, channel, address, lang, slot in ident_rows:
         identities[fid].append((iid, channel, address, lang, slot))
-    given = defaultdict(dict)
-    for person_id, dose, given_on in dose_rows:
-        given[person_id][dose] = _date(given_on)
+    records = build_many(
+        (person_id, code, _date(done_on), precision) for person_id, code, done_on, precision in record_rows
+        if code in RULE_CODES or is_dose(code)
+    )
     people = defaultdict(list)
     for pid, fid, name, sex, birth, hpht, delivered in person_rows:
-        people[fid].append(Member(pid, name, sex, _date(birth), _date(hpht), _date(delivered), given.get(pid, {})))
+        h = records.get(pid, EMPTY)
+        people[fid].append(Member(pid, name, sex, _date(birth), _date(hpht), _date(delivered), h.given, h.services,
+                                  h.approximate))
     seen = {key: Seen(times, _date(last_planned)) for key, times, last_planned in seen_rows}
     return {"identities": identities, "people": people, "seen": seen}
 

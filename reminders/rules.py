@@ -10,15 +10,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from care.history import EMPTY, PersonHistory
 from care.immunization import CATCH_UP, DUE, INVALID, dose_states
 from care.services import OVERDUE, services_due
 from care.stages import age_months
 
-#: Services that are worth a message of their own (weighing is the posyandu day itself).
+#: Services that are worth a message of their own (weighing is the posyandu day itself, and a weekly
+#: iron tablet for girls would be a message every week).
 REMINDED_SERVICES = frozenset(
     {"ANC1", "ANC2", "ANC3", "ANC4", "ANC5", "ANC6", "KN1", "KN2", "KN3", "KF1", "KF2", "KF3", "KF4",
-     "VITA_NIFAS1", "VITA_NIFAS2", "VITA_BIRU", "VITA_MERAH", "SKRINING_PTM", "SKILAS"}
+     "VITA_NIFAS1", "VITA_NIFAS2", "VITA_BIRU", "VITA_MERAH", "OBAT_CACING", "SDIDTK", "SKRINING_PTM", "SKILAS"}
 )
+#: The record codes the reminder rules read (the others, such as monthly weighings, change no item).
+RULE_CODES = REMINDED_SERVICES | {"ANC"}
 DOSE_AGE_LIMIT_MONTHS = 59
 
 
@@ -44,6 +48,14 @@ class Member:
     delivered_on: date | None = None
     given: Mapping[str, date] = field(default_factory=dict)
     history: Mapping[str, list[date]] = field(default_factory=dict)
+    #: doses of ``given`` whose date is not exact (care.history)
+    approximate: frozenset[str] = frozenset()
+
+
+def member_of(person, history: PersonHistory = EMPTY) -> Member:
+    """The rules' view of a person (anything with the Person attributes) and their care history."""
+    return Member(person.id, person.name, person.sex, person.birth_date, person.hpht, person.delivered_on,
+                  history.given, history.services, history.approximate)
 
 
 @dataclass(frozen=True)
@@ -112,7 +124,9 @@ def member_items(today: date, member: Member, policy: ReminderPolicy, schedule=N
     """A member's doses and services due or overdue today."""
     items: list[Item] = []
     if member.birth is not None and 0 <= age_months(member.birth, today) <= DOSE_AGE_LIMIT_MONTHS:
-        for code, state in dose_states(member.birth, member.given, today, je=policy.je, schedule=schedule).items():
+        states = dose_states(member.birth, member.given, today, je=policy.je, schedule=schedule,
+                             approximate=member.approximate)
+        for code, state in states.items():
             if state.state in (DUE, CATCH_UP, INVALID):
                 # a dose's window can slide with the doses before it: its key counts from the birth
                 subject = f"{code}:again" if state.state == INVALID else code

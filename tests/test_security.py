@@ -30,7 +30,7 @@ from channels.messages import Incoming, Reply
 from channels.telegram import TelegramChannel
 from config import TelegramConfig
 from db.models import (
-    Broadcast, Family, Identity, Immunization, InboundMessage, Invite, Measurement, Outbox, Person, Posyandu,
+    Broadcast, Family, Identity, CareRecord, InboundMessage, Invite, Measurement, Outbox, Person, Posyandu,
     PosyanduException, Puskesmas, Visit,
 )
 from tests.fakes.telegram_api import FakeTelegram
@@ -197,7 +197,7 @@ async def snapshot(db, f: Families) -> dict:
             "person": rows(await session.scalars(select(Person).where(Person.family_id.in_([f.b_family, f.c_family])))),
             "visit": rows(visits),
             "measurement": rows(await session.scalars(select(Measurement).where(Measurement.visit_id.in_([v.id for v in visits])))),
-            "immunization": rows(await session.scalars(select(Immunization).where(Immunization.person_id.in_(people)))),
+            "care_record": rows(await session.scalars(select(CareRecord).where(CareRecord.person_id.in_(people)))),
             "identity": rows(await session.scalars(select(Identity).where(Identity.address.in_(["fam-b", "fam-c", "kader-b"])))),
             "broadcast": rows(await session.scalars(select(Broadcast).where(Broadcast.id == f.c_broadcast))),
             "outbox": rows(await session.scalars(select(Outbox).where(Outbox.broadcast_id == f.c_broadcast))),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from care.immunization import dose_states
-from db.models import Immunization
+from db.models import CareRecord
 from tests.helpers import DEFAULT_NOW, ChatDriver, make_family
 
 TODAY = date(2026, 11, 23)  # DEFAULT_NOW in Bali
@@ -23,7 +23,7 @@ async def _family_with_baby(db) -> int:
 
         baby = (await session.scalars(select(Person).where(Person.name == "Kadek Bayu"))).one()
         for dose, day in (("HB0", date(2026, 9, 20)), ("BCG", date(2026, 10, 20))):
-            session.add(Immunization(person_id=baby.id, dose=dose, given_on=day, source="family", created_at=DEFAULT_NOW))
+            session.add(CareRecord(person_id=baby.id, code=dose, done_on=day, source="family", created_at=DEFAULT_NOW))
     return baby.id
 
 

@@ -49,7 +49,7 @@ from sqlalchemy import select, update
 
 from channels.messages import Incoming, Reply
 from db.models import (
-    Broadcast, ConversationState, Family, Identity, Immunization, Measurement, Outbox, Person, Posyandu, Puskesmas, Visit,
+    Broadcast, ConversationState, Family, Identity, CareRecord, Measurement, Outbox, Person, Posyandu, Puskesmas, Visit,
 )
 from handlers.parsing import normalize
 from handlers.words import COMMANDS, GLOBAL_WORDS
@@ -144,7 +144,7 @@ async def secret_rows(db, family_id: int) -> tuple:
         ids = [p.id for p in people]
         visits = list(await session.scalars(select(Visit).where(Visit.person_id.in_(ids)).order_by(Visit.id)))
         measures = list(await session.scalars(select(Measurement).where(Measurement.visit_id.in_([v.id for v in visits]))))
-        doses = list(await session.scalars(select(Immunization).where(Immunization.person_id.in_(ids))))
+        doses = list(await session.scalars(select(CareRecord).where(CareRecord.person_id.in_(ids))))
         broadcasts = list(await session.scalars(select(Broadcast.state).where(Broadcast.text.contains(SECRET))))
         outbox = list(await session.scalars(select(Outbox.state).where(Outbox.address.like("secret-%"))))
 
@@ -178,7 +178,7 @@ async def world(engine, demo_db, clock) -> World:
         session.add(visit)
         await session.flush()
         session.add(Measurement(visit_id=visit.id, kind="weight_kg", value=9.1))
-        session.add(Immunization(person_id=child.id, dose="MR1", given_on=TODAY - timedelta(days=30), visit_id=visit.id, source="kader",
+        session.add(CareRecord(person_id=child.id, code="MR1", done_on=TODAY - timedelta(days=30), visit_id=visit.id, source="kader",
                                  created_at=DEFAULT_NOW))
         broadcast = Broadcast(puskesmas_id=pringsewu, author_id=None, audience={"kind": "all", "posyandu_ids": []},
                               text=f"Pengumuman {SECRET} untuk Pringsewu", state="queued", created_at=DEFAULT_NOW)

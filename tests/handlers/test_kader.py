@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from care.growth import zscores
 from content.i18n import format_number, use_locale
-from db.models import AuditLog, Identity, Immunization, Measurement, Posyandu, Visit
+from db.models import AuditLog, Identity, CareRecord, Measurement, Posyandu, Visit
 from handlers.kader import create_invite
 from tests.helpers import DEFAULT_NOW, ChatDriver, consent, guided_child_visit, invited_chat, make_family
 
@@ -74,7 +74,7 @@ async def test_a_kader_logs_a_childs_visit_and_reads_the_z_scores(engine, demo_d
     async with demo_db.read() as session:
         visit = (await session.scalars(select(Visit))).one()
         kinds = {m.kind: m.value for m in await session.scalars(select(Measurement).where(Measurement.visit_id == visit.id))}
-        doses = set(await session.scalars(select(Immunization.dose).where(Immunization.visit_id == visit.id)))
+        doses = set(await session.scalars(select(CareRecord.code).where(CareRecord.visit_id == visit.id)))
         audit = await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "visit.logged"))
     assert kinds == {"weight_kg": 5.4, "length_cm": 57.5, "head_cm": 39.0}
     assert {"DPT_HB_HIB1", "PCV1", "BCG"} <= doses and audit == 1
@@ -236,7 +236,7 @@ async def test_fast_entry_logs_at_once_and_names_the_part_not_understood(engine,
     assert "Tersimpan" in chat.text and "Tekanan darah tinggi (150/95)" in chat.text
     async with demo_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Visit)) == 2
-        doses = set(await session.scalars(select(Immunization.dose)))
+        doses = set(await session.scalars(select(CareRecord.code)))
     assert {"DPT_HB_HIB1", "PCV1", "OPV2"} <= doses
 
 
@@ -284,4 +284,4 @@ async def test_todays_list_and_the_lansia_screening(engine, demo_db):
     assert "SKILAS positif" in chat.text and "Tekanan darah tinggi" in chat.text
     await chat.press("Simpan")
     async with demo_db.read() as session:
-        assert await session.scalar(select(Measurement.value).where(Measurement.kind == "skilas_positive")) == 1.0
+        assert await session.scalar(select(CareRecord.detail).where(CareRecord.code == "SKILAS")) == {"result": "positive"}

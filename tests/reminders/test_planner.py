@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from db.models import Identity, Immunization, Outbox, ReminderItem
+from db.models import Identity, CareRecord, Outbox, ReminderItem
 from reminders.planner import Planner
 from tests.helpers import DEFAULT_NOW, make_family
 
@@ -108,7 +108,7 @@ async def test_given_doses_are_not_reminded_and_english_families_read_english(de
 
         baby = (await session.scalars(select(Person).where(Person.family_id == family.id, Person.name == "Kadek Bayu"))).one()
         for dose in ("HB0", "BCG", "OPV1", "DPT_HB_HIB1", "PCV1", "RV1"):
-            session.add(Immunization(person_id=baby.id, dose=dose, given_on=date(2026, 12, 1), source="kader", created_at=DEFAULT_NOW))
+            session.add(CareRecord(person_id=baby.id, code=dose, done_on=date(2026, 12, 1), source="kader", created_at=DEFAULT_NOW))
     await Planner(demo_db, settings, clock=clock).plan_day(date(2026, 12, 4))
     text = (await _outbox(demo_db))[0].body["text"]
     assert text.startswith("Reminder for the Komang Ariawan family:")

@@ -1,0 +1,94 @@
+"""The history port: care records (``care.history``) written and read the same way by every path.
+
+Every writer (registration history, a family's own entry, a kader's visit, ``catat``, imports)
+calls :func:`record`; every reader (``/jadwal``, ``/imunisasi``, ``/sasaran``, the planner,
+``/laporan``, exports) reads through :func:`histories` or, for the planner's ranges of families,
+:data:`RANGE_SQL` and ``care.history.build_many``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.history import DAY, EMPTY, PRECISIONS, SOURCES, PersonHistory, build_many, is_known
+from db.models import CareRecord
+from db.queries import insert_ignore
+
+_SELECT = (
+    select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision)
+    .where(CareRecord.person_id.in_(bindparam("people", expanding=True)))
+    .order_by(CareRecord.done_on, CareRecord.id)
+)
+
+#: The records of a range of families (the planner's workers read it with plain drivers).
+RANGE_SQL = (
+    "SELECT r.person_id, r.code, r.done_on, r.precision FROM care_record r JOIN person p ON p.id = r.person_id "
+    "WHERE p.family_id BETWEEN {first} AND {last}"
+)
+
+
+async def histories(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, PersonHistory]:
+    """The history of each person (an empty one for a person with no record)."""
+    ids = list(dict.fromkeys(person_ids))
+    if not ids:
+        return {}
+    rows = (await session.execute(_SELECT, {"people": ids})).all()
+    found = build_many(rows)
+    return {pid: found.get(pid, EMPTY) for pid in ids}
+
+
+async def history(session: AsyncSession, person_id: int) -> PersonHistory:
+    """The history of one person."""
+    return (await histories(session, [person_id]))[person_id]
+
+
+async def record(session: AsyncSession, *, person_id: int, code: str, on: date, now: datetime, source: str,
+                 precision: str = DAY, visit_id: int | None = None, detail: Mapping[str, Any] | None = None,
+                 by: int | None = None) -> bool:
+    """Records that ``code`` was done for a person on ``on``; True when it is new.
+
+    The same code on the same day is one record: a second one keeps the first, taking the newer
+    detail and an exact date over an approximate one (a kader correcting a weighing the same day).
+    """
+    if not is_known(code):
+        raise ValueError(f"{code}: not a dose or service code")
+    if precision not in PRECISIONS or source not in SOURCES:
+        raise ValueError(f"precision {precision!r} / source {source!r}")
+    values = {"person_id": person_id, "code": code, "done_on": on, "precision": precision, "source": source,
+              "visit_id": visit_id, "detail": dict(detail) if detail else None, "recorded_by": by, "created_at": now}
+    if await insert_ignore(session, CareRecord.__table__, values):
+        return True
+    changes: dict[str, Any] = {}
+    if detail:
+        changes["detail"] = dict(detail)
+    if precision == DAY:
+        changes["precision"] = DAY
+    if changes:
+        await session.execute(
+            update(CareRecord)
+            .where(CareRecord.person_id == person_id, CareRecord.code == code, CareRecord.done_on == on)
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+    return False
+
+
+async def forget(session: AsyncSession, person_id: int, code: str, on: date | None = None) -> int:
+    """Removes a person's records of ``code`` (only the one on ``on`` when given); returns how many."""
+    statement = delete(CareRecord).where(CareRecord.person_id == person_id, CareRecord.code == code)
+    if on is not None:
+        statement = statement.where(CareRecord.done_on == on)
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+async def records_of_visit(session: AsyncSession, visit_id: int) -> list[tuple[str, dict | None]]:
+    """(code, detail) of the records a visit wrote, in code order."""
+    rows = await session.execute(
+        select(CareRecord.code, CareRecord.detail).where(CareRecord.visit_id == visit_id).order_by(CareRecord.code)
+    )
+    return [(code, detail) for code, detail in rows.all()]
