@@ -11,9 +11,11 @@ from handlers.visit import VISIT, undo_last_visit
 from handlers.erase import ERASE
 from handlers.family import FAMILY
 from handlers.flow import Ctx, Flow
+from handlers.history import HISTORY
 from handlers.language import LANGUAGE, LANGUAGE_NAMES, language_from_text
 from handlers.menu import MENU
 from handlers.posyandu_days import POSYANDU_DAYS
+from handlers.referrals import REFERRALS
 from handlers.register import REGISTER, REGISTER_OTHER
 from handlers.report import EXPORT, REPORT
 from handlers.staff import BROADCAST, INVITE, STATUS, join_as_staff
@@ -21,7 +23,7 @@ from handlers.start import START
 from handlers.targets import TARGETS
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST, STATUS, POSYANDU_DAYS, REPORT, EXPORT)
+    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST, STATUS, POSYANDU_DAYS, REPORT, EXPORT, HISTORY, REFERRALS)
 }
 
 #: Commands that act at once and then return to the question the person was at.

@@ -19,20 +19,23 @@ async def ask_main(ctx: Ctx) -> Question:
     if ctx.identity.role == "staff":
         return Question(
             _("Apa yang ingin Anda lakukan?"),
-            ((_("Laporan"), "report"), (_("Ekspor"), "export"), (_("Umumkan"), "broadcast"), (_("Status pengumuman"), "status"),
+            ((_("Laporan"), "report"), (_("Rujukan"), "referrals"), (_("Ekspor"), "export"), (_("Umumkan"), "broadcast"),
+             (_("Status pengumuman"), "status"),
              (_("Jadwal posyandu"), "posyandu_days"),
              (_("Undang kader"), "invite"),
              (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
     if ctx.identity.family_id is None:
-        kader = ((_("Catat kunjungan"), "visit"), (_("Daftarkan keluarga lain"), "register_other")) if ctx.identity.role == "kader" else ()
+        kader = ((_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Rujukan"), "referrals"),
+                 (_("Daftarkan keluarga lain"), "register_other")) if ctx.identity.role == "kader" else ()
         return Question(
             _("Apa yang ingin Anda lakukan?"),
             (*kader, (_("Daftarkan keluarga"), "register"), (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
     choices = [(_("Jadwal"), "schedule"), (_("Imunisasi anak"), "immunization"), (_("Keluarga saya"), "family")]
     if ctx.identity.role == "kader":
-        choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Daftarkan keluarga lain"), "register_other")]
+        choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Rujukan"), "referrals"),
+                        (_("Daftarkan keluarga lain"), "register_other")]
     if await _has_pregnancy(ctx):
         choices.append((_("Catat kelahiran"), "birth"))
     choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
@@ -46,7 +49,7 @@ async def on_main(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "help":
         ctx.note(help_text(ctx))
         return "main"
-    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other", "targets", "broadcast", "status", "invite", "posyandu_days", "report", "export"):
+    if answer.choice in ("register", "family", "birth", "language", "schedule", "immunization", "visit", "register_other", "targets", "broadcast", "status", "invite", "posyandu_days", "report", "export", "referrals", "history"):
         return Goto(answer.choice)
     raise Invalid(_("Maaf, saya tidak mengerti. Pilih dari menu di bawah, atau ketik bantuan."))
 

@@ -30,6 +30,8 @@ COMMANDS = {
     "laporan": "report", "report": "report", "ekspor": "export", "export": "export",
     "jadwalposyandu": "posyandu_days", "posyandudays": "posyandu_days",
     "urung": "undo", "undo": "undo",
+    "riwayat": "history", "history": "history",
+    "rujukan": "referrals", "referrals": "referrals", "referral": "referrals",
     "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
     "imunisasi": "immunization", "imunization": "immunization", "immunization": "immunization",
     "immunisation": "immunization", "vaksin": "immunization", "vaccines": "immunization",
@@ -39,7 +41,7 @@ COMMANDS = {
 }
 
 #: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status", "posyandu_days", "report", "export"}
+FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status", "posyandu_days", "report", "export", "history", "referrals"}
 
 
 def split_command(text: str) -> tuple[str | None, str]:
