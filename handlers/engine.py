@@ -47,6 +47,7 @@ FLOW_HOME = {
     "family": ("menu",), "register": ("village",), "visit": ("family", "after"), "targets": ("page",),
     "status": ("start",), "posyandu_days": ("start",), "broadcast": ("start",), "invite": ("start",),
     "report": ("start",), "export": ("start",), "reminders": ("slot",), "chart": ("child",),
+    "history": ("start",), "referrals": ("start",),
 }
 
 

@@ -146,3 +146,90 @@ def parse_phone(text: str) -> str:
     if not raw.startswith("628") or not 11 <= len(raw) <= 14:
         raise ParseError("phone")
     return raw
+
+
+# -- when something was done (the Buku KIA history) --------------------------------------------
+
+_MONTH_NUMERIC = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{4})$")
+_MONTH_ISO = re.compile(r"^(\d{4})\s*-\s*(\d{1,2})$")
+_MONTH_NAMED = re.compile(r"^([a-z]+)\.?\s*[-/.,]?\s*(\d{2}|\d{4})$")
+#: "done, but nobody remembers when"
+UNKNOWN_WORDS = frozenset({
+    "sudah", "sdh", "udah", "ya", "iya", "pernah", "tidak ingat", "tdk ingat", "gak ingat", "nggak ingat", "lupa",
+    "sudah tidak ingat", "sudah lupa", "tidak tahu tanggalnya", "lupa tanggalnya", "tanggal tidak ingat",
+    "sudah, tanggal tidak ingat", "done", "yes", "given", "don't remember", "dont remember", "not sure", "unknown",
+})
+TODAY_WORDS = {"hari ini": 0, "today": 0, "tadi": 0, "kemarin": 1, "yesterday": 1}
+
+
+def parse_month(text: str, today: date) -> tuple[int, int]:
+    """(year, month) from ``Maret 2025``, ``mar 25``, ``03/2025``, ``3-2025``, ``2025-03``; ParseError otherwise."""
+    t = normalize(text).replace(",", " ")
+    t = " ".join(t.split())
+    if m := _MONTH_NUMERIC.match(t):
+        month, year = int(m[1]), int(m[2])
+    elif m := _MONTH_ISO.match(t):
+        year, month = int(m[1]), int(m[2])
+    elif m := _MONTH_NAMED.match(t):
+        month = MONTHS.get(m[1])
+        if month is None:
+            raise ParseError("format")
+        year = _year(m[2], today, False)
+    else:
+        raise ParseError("format")
+    if not 1 <= month <= 12:
+        raise ParseError("format")
+    return year, month
+
+
+def parse_when(text: str, today: date) -> tuple[str, date | None]:
+    """When something was done, as typed: ``("day", date)`` for a date (or ``hari ini``, ``kemarin``),
+    ``("month", first day of the month)`` for a month, ``("unknown", None)`` for ``sudah`` / ``tidak ingat``.
+
+    The caller turns a month or an unknown date into the date the rules use (``care.history``) and
+    refuses what lies before a birth or after today. ParseError("format") when nothing fits.
+    """
+    t = normalize(text).strip(" .!")
+    if t in UNKNOWN_WORDS:
+        return "unknown", None
+    if t in TODAY_WORDS:
+        return "day", date.fromordinal(today.toordinal() - TODAY_WORDS[t])
+    try:
+        return "day", parse_date(t, today)
+    except ParseError as exc:
+        if exc.code == "no_such_day":
+            raise
+    year, month = parse_month(t, today)
+    return "month", date(year, month, 1)
+
+
+def _is_when(words: list[str]) -> bool:
+    """Whether ``words`` read as when something was done (any day for the two-digit years)."""
+    try:
+        parse_when(" ".join(words), date(2000, 1, 1))
+    except ParseError:
+        return False
+    return True
+
+
+def split_dose_entries(text: str, is_dose_word) -> list[tuple[str, str]]:
+    """``"hb0 bcg 12-03-2024, dpt1 pcv1 mei 2024; mr1 sudah"`` -> ``[("hb0 bcg", "12-03-2024"),
+    ("dpt1 pcv1", "mei 2024"), ("mr1", "sudah")]``: each part (between ``,`` ``;`` or new lines) is dose
+    words followed by when they were given (empty when not said). ``is_dose_word(word)`` tells a dose
+    word (care.vocabulary.is_dose_word); a number right after a dose word belongs to it (``dpt 2``)
+    unless it is the start of the date (``dpt 12 10 2026`` is not read as a dose 12).
+    """
+    out = []
+    for part in re.split(r"[;\n]+|,(?!\s*\d{2,4}\b)", text):
+        words = part.split()
+        if not words:
+            continue
+        i = 0
+        while i < len(words) and is_dose_word(words[i]):
+            i += 1
+            if i < len(words) and re.fullmatch(r"\d{1,2}", words[i]) and (i + 1 == len(words) or _is_when(words[i + 1:])):
+                i += 1
+            while i < len(words) and normalize(words[i]) in ("lanjutan", "booster", "ulangan"):
+                i += 1
+        out.append((" ".join(words[:i]), " ".join(words[i:])))
+    return out

@@ -98,3 +98,31 @@ def test_phone(text, expected):
 def test_phone_refused(text):
     with pytest.raises(ParseError):
         parse_phone(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12-03-2025", ("day", date(2025, 3, 12))),
+        ("Maret 2025", ("month", date(2025, 3, 1))),
+        ("mar 25", ("month", date(2025, 3, 1))),
+        ("03/2025", ("month", date(2025, 3, 1))),
+        ("2025-03", ("month", date(2025, 3, 1))),
+        ("sudah", ("unknown", None)),
+        ("Tidak ingat", ("unknown", None)),
+        ("kemarin", ("day", date(2026, 11, 22))),
+    ],
+)
+def test_when_something_was_done(text, expected):
+    from handlers.parsing import parse_when
+
+    assert parse_when(text, TODAY) == expected
+
+
+def test_dose_entries_split_into_doses_and_when():
+    from care.vocabulary import is_dose_word
+    from handlers.parsing import split_dose_entries
+
+    assert split_dose_entries("hb0 bcg 12-03-2024, dpt 2 12-10-2024; mr1 sudah\ncampak lanjutan", is_dose_word) == [
+        ("hb0 bcg", "12-03-2024"), ("dpt 2", "12-10-2024"), ("mr1", "sudah"), ("campak lanjutan", "")]
+    assert split_dose_entries("bcg March 12, 2024", is_dose_word) == [("bcg", "March 12, 2024")]
