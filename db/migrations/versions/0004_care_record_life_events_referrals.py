@@ -115,7 +115,7 @@ def _move_history() -> None:
     record = sa.table(
         'care_record', sa.column('person_id'), sa.column('code'), sa.column('done_on'), sa.column('precision'),
         sa.column('source'), sa.column('visit_id'), sa.column('detail', sa.JSON()), sa.column('recorded_by'),
-        sa.column('created_at', db.types.UTCDateTime(timezone=True)),
+        sa.column('created_at'),  # passed on as the driver read it (text in SQLite)
     )
     rows, seen = [], set()
 
