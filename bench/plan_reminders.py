@@ -5,6 +5,12 @@
 A district of about 1,000,000 people in 250,000 families (an Indonesian age mix, about 2% pregnant, some
 doses missing) is generated once into the SQLite file (reused when it exists with --keep), then the day is
 planned in a fresh process so that the peak memory is the planner's own. Targets: at most 60 s, 500 MB.
+
+The people carry the history a real district has (care_record, see :func:`history`): the doses of the
+Buku KIA (20% missing; those before registration entered as "sudah, tanggal tidak ingat" for a third of
+the children), monthly weighings of the under-fives, vitamin A in the February and August rounds,
+deworming, SDIDTK screenings, ANC check-ups by gestational age, and the yearly PTM screening and SKILAS
+for part of the adults and older people.
 """
 from __future__ import annotations
 
@@ -42,6 +48,52 @@ def age_years(rng: random.Random) -> float:
     return rng.uniform(60, 90)
 
 
+DOSE_CODES = frozenset(code for _at, code in DOSES_BY_MONTH)
+SDIDTK_MONTHS = (3, 6, 9, 12, 15, 18, 21, 24, 30, 36, 42, 48, 54, 60, 66, 72)
+
+
+def history(rng: random.Random, day: date, years: float, sex: str, birth: date, hpht: date | None):
+    """(code, date, precision, source) records of one synthetic person, as a district has them."""
+    months = years * 12
+    if years < 5:
+        registered = day - timedelta(days=rng.randint(0, 240))  # when the family joined the bot
+        from_book = rng.random() < 0.33  # entered from the Buku KIA without dates
+        for at, dose in DOSES_BY_MONTH:
+            if at <= months and rng.random() < 0.8:  # some doses missing
+                given = birth + timedelta(days=int(at * 30.44) + rng.randint(0, 20))
+                if given <= day:
+                    if given < registered and from_book:
+                        yield dose, min(birth + timedelta(days=int(at * 30.44)), day), "unknown", "family"
+                    else:
+                        yield dose, given, "day", "kader"
+        for back in range(0, min(int(months), 6)):  # monthly weighings, 3 in 4 months
+            if rng.random() < 0.75:
+                first = date(day.year, day.month, 1)
+                on = first - timedelta(days=30 * back) + timedelta(days=rng.randint(0, 20))
+                if birth <= on <= day:
+                    yield "TIMBANG", on, "day", "kader"
+        for round_day in (date(day.year, 8, 10), date(day.year, 2, 10)):  # vitamin A rounds
+            age = (round_day - birth).days / 30.44
+            if 6 <= age < 60 and round_day <= day and rng.random() < 0.7:
+                yield ("VITA_BIRU" if age < 12 else "VITA_MERAH"), round_day, "day", "kader"
+        if months >= 12 and rng.random() < 0.6:
+            yield "OBAT_CACING", day - timedelta(days=rng.randint(10, 180)), "day", "kader"
+        for at in SDIDTK_MONTHS:
+            screened = birth + timedelta(days=int(at * 30.44) + rng.randint(0, 30))
+            if at <= months and screened <= day and rng.random() < 0.4:
+                yield "SDIDTK", screened, "day", "kader"
+    elif 15 <= years < 60 and rng.random() < 0.35:
+        yield "SKRINING_PTM", day - timedelta(days=rng.randint(1, 365)), "day", "kader"
+    elif years >= 60 and rng.random() < 0.45:
+        yield "SKILAS", day - timedelta(days=rng.randint(1, 365)), "day", "kader"
+    if hpht is not None:
+        weeks = (day - hpht).days // 7
+        contacts = min(6, max(0, weeks // 6 + rng.choice((-1, 0, 0, 1))))
+        for n in range(1, contacts + 1):
+            on = hpht + timedelta(days=min((day - hpht).days, n * 42 - rng.randint(0, 20)))
+            yield f"ANC{n}", on, "day", "kader"
+
+
 def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
     """Writes the district into a migrated SQLite file; returns counts."""
     from db.migrate import upgrade
@@ -74,7 +126,7 @@ def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
         con.executemany("INSERT INTO family (id, posyandu_id, code, name, dusun, rt, rw, registered_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_f)
         con.executemany("INSERT INTO identity (id, channel, address, language, role, family_id, consent, consent_version, consent_at, created_at, reminder_slot) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch_i)
         con.executemany("INSERT INTO person (id, family_id, name, sex, birth_date, hpht, due_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)", batch_p)
-        con.executemany("INSERT INTO care_record (person_id, code, done_on, precision, source, created_at) VALUES (?,?,?,'day',?,?)", batch_d)
+        con.executemany("INSERT OR IGNORE INTO care_record (person_id, code, done_on, precision, source, created_at) VALUES (?,?,?,?,?,?)", batch_d)
         batch_f.clear(), batch_i.clear(), batch_p.clear(), batch_d.clear()
 
     for fid in range(1, families + 1):
@@ -92,20 +144,16 @@ def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
                 hpht = day - timedelta(days=rng.randint(14, 280))
                 due = hpht + timedelta(days=280)
             batch_p.append((person_id, fid, f"Anggota {person_id}", sex, birth.isoformat(), hpht and hpht.isoformat(), due and due.isoformat(), now, now))
-            if years < 5:
-                months = years * 12
-                for at, dose in DOSES_BY_MONTH:
-                    if at <= months and rng.random() < 0.8:  # some doses missing
-                        given = birth + timedelta(days=int(at * 30.44) + rng.randint(0, 20))
-                        if given <= day:
-                            batch_d.append((person_id, dose, given.isoformat(), "kader", now))
-                            doses += 1
+            for code, on, precision, source in history(rng, day, years, sex, birth, hpht):
+                batch_d.append((person_id, code, on.isoformat(), precision, source, now))
+                doses += code in DOSE_CODES
         if fid % 10_000 == 0:
             flush()
     flush()
     con.commit()
+    records = con.execute("SELECT count(*) FROM care_record").fetchone()[0]
     con.close()
-    return {"families": families, "people": people, "doses": doses}
+    return {"families": families, "people": people, "doses": doses, "care records": records}
 
 
 def tree_rss_mb(root: int) -> float:

@@ -3,7 +3,7 @@
 Every writer (registration history, a family's own entry, a kader's visit, ``catat``, imports)
 calls :func:`record`; every reader (``/jadwal``, ``/imunisasi``, ``/sasaran``, the planner,
 ``/laporan``, exports) reads through :func:`histories` or, for the planner's ranges of families,
-:data:`RANGE_SQL` and ``care.history.build_many``.
+:func:`range_sql` and ``care.history.build_many``.
 """
 from __future__ import annotations
 
@@ -24,11 +24,16 @@ _SELECT = (
     .order_by(CareRecord.done_on, CareRecord.id)
 )
 
-#: The records of a range of families (the planner's workers read it with plain drivers).
-RANGE_SQL = (
-    "SELECT r.person_id, r.code, r.done_on, r.precision FROM care_record r JOIN person p ON p.id = r.person_id "
-    "WHERE p.family_id BETWEEN {first} AND {last}"
-)
+
+
+def range_sql(codes: Iterable[str]) -> str:
+    """The records of some codes for a range of families, as SQL text with ``{first}`` and ``{last}``
+    left to fill (the planner's workers read it with plain drivers)."""
+    listed = ", ".join(f"'{code}'" for code in sorted(codes) if code.replace("_", "").isalnum())
+    return (
+        "SELECT r.person_id, r.code, r.done_on, r.precision FROM care_record r JOIN person p ON p.id = r.person_id "
+        f"WHERE p.family_id BETWEEN {{first}} AND {{last}} AND r.code IN ({listed})"
+    )
 
 
 async def histories(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, PersonHistory]:

@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, text, update
 
-from care.history import EMPTY, build_many, is_dose
+from care.history import EMPTY, build_many
+from care.schedule import DOSE_LABELS
 from db.database import Database
-from db.history import RANGE_SQL
+from db.history import range_sql
 from db.models import Outbox, Posyandu, Puskesmas, ReminderItem
 from db.queries import next_day_of, posyandu_changes
 from reminders.messages import daily_text
@@ -47,6 +48,8 @@ PERSON_SQL = (
     "WHERE family_id BETWEEN {first} AND {last} ORDER BY id"
 )
 SEEN_SQL = "SELECT key, times, last_planned_on FROM reminder_item WHERE family_id BETWEEN {first} AND {last}"
+#: only the records the rules read (weighings, for instance, change no reminder)
+RECORD_SQL = range_sql(RULE_CODES | set(DOSE_LABELS))
 
 
 @dataclass
@@ -167,7 +170,7 @@ def _rows_async(sqls: list[str]) -> list[list[tuple]]:
 
 def range_sql(first: int, last: int) -> list[str]:
     """The four queries of a range of families."""
-    return [s.format(first=int(first), last=int(last)) for s in (IDENTITY_SQL, RANGE_SQL, PERSON_SQL, SEEN_SQL)]
+    return [s.format(first=int(first), last=int(last)) for s in (IDENTITY_SQL, RECORD_SQL, PERSON_SQL, SEEN_SQL)]
 
 
 def read_range(first: int, last: int) -> dict:
@@ -182,10 +185,7 @@ def range_data(ident_rows, record_rows, person_rows, seen_rows) -> dict:
     identities = defaultdict(list)
     for iid, fid, channel, address, lang, slot in ident_rows:
         identities[fid].append((iid, channel, address, lang, slot))
-    records = build_many(
-        (person_id, code, _date(done_on), precision) for person_id, code, done_on, precision in record_rows
-        if code in RULE_CODES or is_dose(code)
-    )
+    records = build_many((person_id, code, _date(done_on), precision) for person_id, code, done_on, precision in record_rows)
     people = defaultdict(list)
     for pid, fid, name, sex, birth, hpht, delivered in person_rows:
         h = records.get(pid, EMPTY)
