@@ -1,10 +1,20 @@
 """A posyandu's month report (CARE.md section 5, PWS and SKDN) computed from plain records.
 
 Pure functions: no database, no clock. The caller passes one posyandu's registered children,
-pregnancies and newborns (of any age; the filters below pick the target groups) and the month; every
-figure is taken *as of the last day of that month*, so a report re-run later for an old month ignores
-weighings, doses and visits dated after it. "In the month" means first to last day, both included.
-A percentage is ``100 * count / total`` rounded half up to one decimal, None when the total is 0.
+pregnancies, mothers after delivery, newborns and people of any age (the filters below pick the
+target groups) with their care records (care.history), and the month; every figure is taken *as of
+the last day of that month*, so a report re-run later for an old month ignores weighings, doses,
+visits and services dated after it. "In the month" means first to last day, both included. A
+percentage is ``100 * count / total`` rounded half up to one decimal, None when the total is 0.
+Ages are completed months (care.stages.age_months) on the month's last day unless said otherwise;
+age ranges of services are those of the schedule (content/care/services.yaml with the district's
+overrides), so the report counts what the reminders ask for.
+
+Exact and approximate dates (care.history): a record whose date is only a month or not remembered
+(precision ``month`` / ``unknown``) counts as done, on the date the rules use, wherever "done by a
+date" or "done in the last 12 months" is counted, but never as done *in the month*: "given in the
+month", "in the month" numerators count only records with an exact date (a family remembering
+"Maret" is not March's posyandu work; check).
 
 Definitions (source in brackets; "check" marks a choice CARE.md does not settle):
 
@@ -13,7 +23,9 @@ SKDN [CARE.md section 5]
     day; children born after that day are not counted.
   * K: children of S with a KIA book / KMS. Every registered child is given a card, so K = S here
     (and K/S = 100 %, D/K = D/S whenever S > 0).
-  * D: children of S weighed in the month (at least one weighing dated in it).
+  * D: children of S weighed in the month (at least one weighing dated in it). Weighings come with
+    their weight (a visit's measurement); a TIMBANG record without a weight is not D, since
+    N + T + O + B + 2T = D must hold (check).
   * N: children of S whose weight-gain judgement for the month is N: weighed this month and last,
     the gain between the last weighings of the two months at least the KBM
     (care.growth.weight_gain_status; CARE.md section 4, Buku KIA 2023).
@@ -24,40 +36,90 @@ SKDN [CARE.md section 5]
 
 Immunisation [CARE.md section 2 for the doses, section 5 for the indicators]
   * Doses reported: the routine child schedule in the order of CARE.md section 2 (content/care/
-    immunization.yaml), JE only when ``je`` (the regional switch; Bali). A dose counts when it is
-    recorded with a date from birth to the month's last day; whether it was valid (window, interval)
-    is not judged here (care.immunization does that for the individual child).
+    immunization.yaml), JE only when ``je`` (the regional switch; Bali).
+  * A dose counts "as the schedule says": only when care.immunization.dose_states, run on the
+    month's last day with the child's recorded doses, says GIVEN. A dose given before its earliest
+    age or sooner than its minimum interval after the previous one is INVALID there and counts
+    nowhere (not covered, not in IDL, not given in the month) until it is repeated; a repeat
+    replaces it (the latest record of a dose wins, care.history.build). A dose with an approximate
+    date counts as given (dose_states skips the interval checks for it) but not as given in the
+    month.
   * Target per dose: "infant doses" (recommended before 12 months: HB0 to IPV2, JE) - children aged
     0-11 months on the month's last day, the bayi stage of CARE.md section 1 and the brief's definition;
     booster doses (PCV3 at 12, DPT_HB_HIB4 and MR2 at 18 months) - children aged 12-23 months
-    (baduta boosters; check). ``covered`` = children of the target with the dose by the month's end.
-  * ``given_in_month``: registered children of any age with the dose dated in the month (the monthly
-    PWS numerator; catch-up doses outside the target age count too).
+    (baduta boosters; check). ``covered`` = children of the target with the dose validly given by the
+    month's end.
+  * ``given_in_month``: registered children of any age with the dose validly given on an exact date
+    in the month (the monthly PWS numerator; catch-up doses outside the target age count too).
   * IDL (imunisasi dasar lengkap): CARE.md section 5 defines it as "all doses due by 12 months given".
     The doses due by 12 months in section 2 are HB0, BCG, OPV1-4, DPT_HB_HIB1-3, PCV1-2, RV1-3, IPV1,
     MR1 **and IPV2** (recommended at 9 months since the Dirjen P2P letter of 31 May 2023), plus JE
-    where the JE switch is on (recommended at 10 months). Each must be dated before the first
-    birthday (age 0-11 months). Target: children whose first birthday (care.stages.add_months(birth,
-    12)) falls in the month - the cohort whose 12-month window closed in it. The monthly cohorts are
-    disjoint, so a year-to-date IDL is the sum of the months' counts and totals.
+    where the JE switch is on (recommended at 10 months). Each must be validly given (as above) and
+    dated before the first birthday (age 0-11 months). Target: children whose first birthday
+    (care.stages.add_months(birth, 12)) falls in the month - the cohort whose 12-month window closed
+    in it. The monthly cohorts are disjoint, so a year-to-date IDL is the sum of the months' counts
+    and totals.
 
 ANC [CARE.md section 3 for the contacts, section 5 for K1/K4/K6]
   * Pregnancies counted: pregnant on at least one day of the month (care.stages.is_pregnant, which
     drops a pregnancy with no recorded birth after 45 weeks) or delivered in it.
-  * Contacts: distinct visit dates from HPHT up to the delivery date (included) or the month's last
-    day, whichever is earlier; trimester by care.stages.trimester (weeks 0-12, 13-27, 28+).
+  * Contacts: the records ANC and ANC1..ANC6; distinct dates from HPHT up to the delivery date
+    (included) or the month's last day, whichever is earlier; trimester by care.stages.trimester
+    (weeks 0-12, 13-27, 28+). An approximate date counts in the trimester of the date the rules use.
+  * A numbered record ANCn stands for the schedule's first n contacts (services.yaml: ANC1 in
+    trimester 1, ANC2-3 in 2, ANC4-6 in 3; a contact of a trimester later than the record's own
+    date counted in the record's trimester), so "ANC ke-4" told at week 30 gives 1-2-1 even when
+    the earlier contacts were never entered. Per trimester the larger of the dated contacts and the
+    contacts a numbered record stands for counts (check).
   * K1: at least one contact (any trimester; K1 murni, first contact in trimester 1, is not reported).
   * K4: at least 4 contacts split at least 1-1-2 over trimesters 1-2-3 (the classic PWS KIA rule,
     Pedoman PWS KIA Depkes; not in CARE.md: check).
   * K6: at least 6 contacts split at least 1-2-3 (CARE.md section 3, current split; the older 2-1-3
     split is not used: check).
 
+Iron tablets in pregnancy (TTD_HAMIL) [CARE.md section 3: >= 90 tablets in pregnancy]
+  * Total: the pregnancies counted for ANC. Count: those with a TTD_HAMIL record on an exact date in
+    the month, from HPHT to the delivery. Tablets: the sum of the tablets of those records
+    (``detail["tablets"]``; a record without it adds 0). Whether a woman reaches 90 tablets in her
+    pregnancy is not reported (check).
+
+Nifas visits (KF) [CARE.md section 3: KF1 6 hours-2 days, KF2 3-7, KF3 8-28, KF4 29-42 days]
+  * Mothers counted: those whose 42-day nifas ended in the month (delivery + the end of the last KF
+    window, day 42, falls in it), so that complete KF can be judged for every mother counted.
+  * A visit counts for the window its day after delivery falls in (days of services.yaml's KF1-KF4
+    windows; hours are not recorded, KF1 is day 0-2); a KFn record with an approximate date counts
+    for its own window KFn (check). KF1: a visit in KF1's window; complete KF: one in each of the four.
+
 Neonatal visits [CARE.md section 3: KN1 6-48 hours, KN2 3-7 days, KN3 8-28 days; section 5]
-  * Newborns counted: those whose 28-day window closed in the month (birth + 28 days falls in it),
-    so that complete KN can be judged for every child counted and KN1 and complete KN share one
-    denominator. Visit day = days since birth; KN1 on day 0-2 (hours are not recorded: 6-48 h is
-    taken as day 0-2, as content/care/services.yaml does), KN2 day 3-7, KN3 day 8-28.
+  * Newborns counted: those whose 28-day window closed in the month (birth + 28 days, the end of
+    KN3's window, falls in it), so that complete KN can be judged for every child counted and KN1
+    and complete KN share one denominator. Visit day = days since birth; KN1 on day 0-2 (hours are
+    not recorded: 6-48 h is taken as day 0-2, as content/care/services.yaml does), KN2 day 3-7, KN3
+    day 8-28. A KNn record with an approximate date counts for its own window (check).
   * Complete KN: a visit in each of the three windows.
+
+Services of children, adolescents, adults and older people [CARE.md section 3; ages of
+services.yaml, on the month's last day]
+  * Vitamin A blue (VITA_BIRU): total = children 6-11 months; count = of them, those with a
+    VITA_BIRU record on an exact date in the month. Vitamin A red (VITA_MERAH): the same with
+    children 12-59 months and VITA_MERAH. February and August are the rounds, but every month
+    counts what was given in it (outside the rounds the count is usually 0).
+  * Deworming (OBAT_CACING): total = children 12-59 months; count = of them, those with an
+    OBAT_CACING record on an exact date in the month.
+  * SDIDTK (development screening): each screening age of the schedule (3, 6, 9, ... 72 months)
+    opens a window until the next age (the last one for 6 months), as care.services reads it.
+    Total = children with a window open on at least one day of the month that was not already
+    closed before the month (no SDIDTK record, of any precision, from the window's opening to the
+    day before the month); count = of them, those screened on an exact date in the month (check:
+    the PWS's yearly "balita dideteksi tumbuh kembangnya" is not reported).
+  * Iron tablets for girls (TTD_REMAJA): total = girls 12-18 years; count = of them, those with a
+    TTD_REMAJA record on an exact date in the month (weekly tablets: at least one in the month).
+  * PTM screening (SKRINING_PTM): total = registered people 15-59 years; count = of them, those with
+    a SKRINING_PTM record (any precision) dated in the 12 months up to the month's last day (after
+    the same day a year before).
+  * SKILAS: total = registered people 60 years or older; count = of them, those with a SKILAS record
+    (any precision) in the same 12 months.
+  * People without a birth date cannot be placed in an age group and are counted nowhere here.
 
 Stunting and wasting [CARE.md section 4; Permenkes 2/2020 cut-offs via care.growth]
   * Children of S only. Stunting: the latest length/height dated in the month -> lhfa; stunted when
@@ -78,6 +140,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import growth
+from .history import DAY, Record
+from .immunization import GIVEN, dose_states
+from .schedule import Schedule, ServiceRule, load_schedule
 from .stages import add_months, age_months, is_pregnant, trimester
 
 # --------------------------------------------------------------------------- definitions as data
@@ -99,8 +164,10 @@ IDL_MONTHS = 12  # IDL doses are the infant doses, each given before this age
 
 K4_MINIMA = (1, 1, 2)  # contacts in trimesters 1, 2, 3 (check: not in CARE.md)
 K6_MINIMA = (1, 2, 3)  # CARE.md section 3
-KN_WINDOWS: tuple[tuple[int, int], ...] = ((0, 2), (3, 7), (8, 28))  # days after birth, inclusive
-NEWBORN_DAYS = 28
+ANC_CODES = ("ANC", "ANC1", "ANC2", "ANC3", "ANC4", "ANC5", "ANC6")
+KN_CODES = ("KN1", "KN2", "KN3")  # windows: services.yaml (days after birth)
+KF_CODES = ("KF1", "KF2", "KF3", "KF4")  # windows: services.yaml (days after delivery)
+SCREENING_MONTHS = 12  # PTM screening and SKILAS: done in the last 12 months
 
 STUNTED = frozenset({"stunted", "severely_stunted"})
 WASTED = frozenset({"wasted", "severely_wasted"})
@@ -111,7 +178,8 @@ WASTED = frozenset({"wasted", "severely_wasted"})
 
 @dataclass(frozen=True)
 class ChildRecord:
-    """A registered child: weighings (date, kg), lengths (date, cm, "l"/"h"), doses code -> date."""
+    """A registered child: weighings (date, kg), lengths (date, cm, "l"/"h"), doses code -> date, and
+    the doses whose date is approximate (care.history.PersonHistory.approximate)."""
 
     id: int | str
     sex: int
@@ -119,6 +187,7 @@ class ChildRecord:
     weighings: tuple[tuple[date, float], ...] = ()
     lengths: tuple[tuple[date, float, str], ...] = ()
     doses: Mapping[str, date] = field(default_factory=dict)
+    approximate: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         """Reject a sex or a measuring position the z-scores cannot use."""
@@ -131,21 +200,53 @@ class ChildRecord:
 
 @dataclass(frozen=True)
 class PregnancyRecord:
-    """A registered pregnancy: HPHT, the delivery date if known, the dates of ANC contacts."""
+    """A registered pregnancy: HPHT, the delivery date if known, the dates of ANC contacts, the numbered
+    contacts (date, n) of ANCn records, and iron tablets given (exact date, tablets) of TTD_HAMIL records."""
 
     id: int | str
     hpht: date
     delivered_on: date | None = None
     anc_visits: tuple[date, ...] = ()
+    numbered: tuple[tuple[date, int], ...] = ()
+    iron: tuple[tuple[date, int], ...] = ()
 
 
 @dataclass(frozen=True)
 class NewbornRecord:
-    """A registered newborn: birth date and the dates of neonatal (KN) visits."""
+    """A registered newborn: birth date, the exact dates of neonatal (KN) visits, and the KN codes
+    recorded with an approximate date (each counts for its own window)."""
 
     id: int | str
     birth: date
     kn_visits: tuple[date, ...] = ()
+    approximate: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class NifasRecord:
+    """A mother after delivery: the delivery date, the exact dates of nifas (KF) visits, and the KF
+    codes recorded with an approximate date (each counts for its own window)."""
+
+    id: int | str
+    delivered_on: date
+    kf_visits: tuple[date, ...] = ()
+    approximate: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A registered person of any age with a birth date: sex (1 male, 2 female, as ChildRecord) and
+    their care records (care.history.Record: code, date, precision)."""
+
+    id: int | str
+    sex: int
+    birth: date
+    records: tuple[Record, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Reject a sex the age groups cannot use."""
+        if self.sex not in (1, 2):
+            raise ValueError(f"person {self.id!r}: sex must be 1 or 2, not {self.sex!r}")
 
 
 @dataclass(frozen=True)
@@ -212,12 +313,23 @@ class MonthReport:
     k1: Rate
     k4: Rate
     k6: Rate
+    iron_pregnant: Rate
+    iron_tablets: int
+    kf1: Rate
+    kf_complete: Rate
     kn1: Rate
     kn_complete: Rate
+    vitamin_a_blue: Rate
+    vitamin_a_red: Rate
+    deworming: Rate
+    sdidtk: Rate
     stunted: Rate
     severely_stunted: Rate
     wasted: Rate
     severely_wasted: Rate
+    iron_girls: Rate
+    ptm: Rate
+    skilas: Rate
     reminders: ReminderCounts
 
     def dose(self, code: str) -> DoseCoverage:
@@ -271,10 +383,14 @@ def _recommended_months(code: str) -> int:
     return dict(ROUTINE_DOSES)[code]
 
 
-def _dose_date(child: ChildRecord, code: str, end: date) -> date | None:
-    """The recorded date of dose ``code`` if it lies from birth to ``end``."""
-    when = child.doses.get(code)
-    return when if when is not None and child.birth <= when <= end else None
+def _exact_in(records: Iterable[Record], code: str, start: date, end: date) -> bool:
+    """Whether ``code`` is recorded with an exact date from ``start`` to ``end``."""
+    return any(r.code == code and r.precision == DAY and start <= r.on <= end for r in records)
+
+
+def _done_between(records: Iterable[Record], code: str, start: date, end: date) -> bool:
+    """Whether ``code`` is recorded (any precision) with a date from ``start`` to ``end``."""
+    return any(r.code == code and start <= r.on <= end for r in records)
 
 
 # --------------------------------------------------------------------------- SKDN
@@ -300,35 +416,43 @@ def skdn(under_fives: list[ChildRecord], end: date) -> Skdn:
 # --------------------------------------------------------------------------- immunisation
 
 
-def dose_coverage(children: list[ChildRecord], code: str, start: date, end: date) -> DoseCoverage:
-    """Coverage of one dose among its target age group, and the doses given in the month."""
+def valid_doses(child: ChildRecord, end: date, je: bool = False,
+                schedule: Schedule | None = None) -> dict[str, date]:
+    """The doses of ``child`` the schedule counts as given by ``end``: recorded from birth to ``end`` and
+    GIVEN in care.immunization.dose_states on ``end`` (approximate dates count, invalid doses do not)."""
+    if child.birth > end:
+        return {}
+    recorded = {code: when for code, when in child.doses.items() if child.birth <= when <= end}
+    if not recorded:
+        return {}
+    states = dose_states(child.birth, recorded, end, je=je, schedule=schedule,
+                         approximate=child.approximate & recorded.keys())
+    return {code: when for code, when in recorded.items() if code in states and states[code].state == GIVEN}
+
+
+#: A child with the doses the schedule counts as given by the month's end.
+Counted = tuple[ChildRecord, Mapping[str, date]]
+
+
+def dose_coverage(counted: list[Counted], code: str, start: date, end: date) -> DoseCoverage:
+    """Coverage of one dose among its target age group, and the valid doses given on exact dates in the month."""
     ages = INFANT_AGES if _recommended_months(code) < IDL_MONTHS else BOOSTER_AGES
-    target = [c for c in children if _age_in(c.birth, end, ages)]
-    covered = sum(_dose_date(c, code, end) is not None for c in target)
-    given = sum(_given_in(c, code, start, end) for c in children)
+    target = [valid for c, valid in counted if _age_in(c.birth, end, ages)]
+    covered = sum(code in valid for valid in target)
+    given = sum(code in valid and valid[code] >= start and code not in c.approximate for c, valid in counted)
     return DoseCoverage(code, len(target), covered, given, percent(covered, len(target)))
 
 
-def _given_in(child: ChildRecord, code: str, start: date, end: date) -> bool:
-    """Whether dose ``code`` is recorded with a date in the month."""
-    when = _dose_date(child, code, end)
-    return when is not None and when >= start
-
-
-def _idl_complete(child: ChildRecord, codes: tuple[str, ...], birthday: date) -> bool:
-    """Whether every IDL dose is recorded from birth to the day before the first birthday."""
-    return all(child.birth <= child.doses.get(code, birthday) < birthday for code in codes)
-
-
-def idl(children: list[ChildRecord], start: date, end: date, je: bool = False) -> Rate:
+def idl(counted: list[Counted], start: date, end: date, je: bool = False) -> Rate:
     """Complete routine immunisation among children whose first birthday falls in the month."""
     codes = idl_codes(je)
-    cohort = [(c, add_months(c.birth, IDL_MONTHS)) for c in children]
-    cohort = [(c, birthday) for c, birthday in cohort if start <= birthday <= end]
-    return rate(sum(_idl_complete(c, codes, birthday) for c, birthday in cohort), len(cohort))
+    cohort = [(valid, add_months(c.birth, IDL_MONTHS)) for c, valid in counted]
+    cohort = [(valid, birthday) for valid, birthday in cohort if start <= birthday <= end]
+    complete = sum(all(code in valid and valid[code] < birthday for code in codes) for valid, birthday in cohort)
+    return rate(complete, len(cohort))
 
 
-# --------------------------------------------------------------------------- ANC
+# --------------------------------------------------------------------------- ANC and iron tablets
 
 
 def pregnant_in_month(p: PregnancyRecord, start: date, end: date) -> bool:
@@ -338,13 +462,33 @@ def pregnant_in_month(p: PregnancyRecord, start: date, end: date) -> bool:
     return p.hpht <= end and is_pregnant(p.hpht, max(start, p.hpht), p.delivered_on)
 
 
-def anc_by_trimester(p: PregnancyRecord, end: date) -> tuple[int, int, int]:
-    """Distinct ANC contact days in trimesters 1, 2, 3 up to delivery or ``end``."""
-    until = min(end, p.delivered_on) if p.delivered_on is not None and p.delivered_on >= p.hpht else end
+def _last_day(p: PregnancyRecord, end: date) -> date:
+    """The delivery date when it is known and not after ``end``, else ``end``."""
+    return min(end, p.delivered_on) if p.delivered_on is not None and p.delivered_on >= p.hpht else end
+
+
+def _anc_trimesters(schedule: Schedule) -> tuple[int, ...]:
+    """The trimester of each numbered ANC contact of the schedule (1, 2, 2, 3, 3, 3)."""
+    return tuple(rule.trimester for rule in schedule.services.anc_rules)
+
+
+def anc_by_trimester(p: PregnancyRecord, end: date, schedule: Schedule | None = None) -> tuple[int, int, int]:
+    """ANC contacts in trimesters 1, 2, 3 up to delivery or ``end``: the distinct contact days, or the
+    contacts a numbered record stands for when they are more."""
+    until = _last_day(p, end)
     counts = [0, 0, 0]
     for day in set(p.anc_visits):
         if p.hpht <= day <= until:
             counts[trimester(p.hpht, day) - 1] += 1
+    split = _anc_trimesters(schedule or load_schedule())
+    for day, number in p.numbered:
+        if not p.hpht <= day <= until:
+            continue
+        own = trimester(p.hpht, day)
+        implied = [0, 0, 0]
+        for n in range(number):
+            implied[min(split[n] if n < len(split) else 3, own) - 1] += 1
+        counts = [max(c, i) for c, i in zip(counts, implied)]
     return counts[0], counts[1], counts[2]
 
 
@@ -353,9 +497,10 @@ def _meets(counts: tuple[int, int, int], minima: tuple[int, int, int]) -> bool:
     return all(c >= m for c, m in zip(counts, minima))
 
 
-def anc(pregnancies: Iterable[PregnancyRecord], start: date, end: date) -> tuple[Rate, Rate, Rate]:
+def anc(pregnancies: Iterable[PregnancyRecord], start: date, end: date,
+        schedule: Schedule | None = None) -> tuple[Rate, Rate, Rate]:
     """K1, K4, K6 among the pregnancies of the month."""
-    counted = [anc_by_trimester(p, end) for p in pregnancies if pregnant_in_month(p, start, end)]
+    counted = [anc_by_trimester(p, end, schedule) for p in pregnancies if pregnant_in_month(p, start, end)]
     total = len(counted)
     k1 = sum(sum(c) >= 1 for c in counted)
     k4 = sum(_meets(c, K4_MINIMA) for c in counted)
@@ -363,20 +508,110 @@ def anc(pregnancies: Iterable[PregnancyRecord], start: date, end: date) -> tuple
     return rate(k1, total), rate(k4, total), rate(k6, total)
 
 
-# --------------------------------------------------------------------------- neonatal visits
+def iron_in_pregnancy(pregnancies: Iterable[PregnancyRecord], start: date, end: date) -> tuple[Rate, int]:
+    """Pregnancies of the month given iron tablets in it, and the tablets given in it."""
+    total = given = tablets = 0
+    for p in pregnancies:
+        if not pregnant_in_month(p, start, end):
+            continue
+        total += 1
+        first, last = max(start, p.hpht), _last_day(p, end)
+        month = [n for day, n in p.iron if first <= day <= last]
+        given += bool(month)
+        tablets += sum(max(n, 0) for n in month)
+    return rate(given, total), tablets
 
 
-def kn_windows_met(n: NewbornRecord) -> tuple[bool, bool, bool]:
-    """Whether KN1, KN2 and KN3 each have a visit in their window."""
-    days = {(v - n.birth).days for v in n.kn_visits}
-    return tuple(any(lo <= d <= hi for d in days) for lo, hi in KN_WINDOWS)  # type: ignore[return-value]
+# --------------------------------------------------------------------------- nifas and neonatal visits
 
 
-def kn(newborns: Iterable[NewbornRecord], start: date, end: date) -> tuple[Rate, Rate]:
-    """KN1 and complete KN among newborns whose 28-day window closed in the month."""
-    window = timedelta(days=NEWBORN_DAYS)
-    met = [kn_windows_met(n) for n in newborns if start <= n.birth + window <= end]
+def _event_windows(codes: tuple[str, ...], schedule: Schedule) -> tuple[tuple[int, int], ...]:
+    """The (first, last) day after the event of each visit window of the schedule."""
+    rules = schedule.services.by_code
+    return tuple((rules[code].from_days, rules[code].until_days) for code in codes)
+
+
+def windows_met(event: date, visits: Iterable[date], approximate: Iterable[str], codes: tuple[str, ...],
+                schedule: Schedule | None = None) -> tuple[bool, ...]:
+    """For each visit window of ``codes``: whether a visit falls in it (days after ``event``) or its own
+    code is recorded with an approximate date."""
+    days = {(v - event).days for v in visits}
+    claimed = set(approximate)
+    windows = _event_windows(codes, schedule or load_schedule())
+    return tuple(code in claimed or any(lo <= d <= hi for d in days) for code, (lo, hi) in zip(codes, windows))
+
+
+def _visits(events: Iterable[tuple[date, tuple[date, ...], frozenset[str]]], codes: tuple[str, ...],
+            start: date, end: date, schedule: Schedule) -> tuple[Rate, Rate]:
+    """First visit and all visits among the events whose last window closed in the month."""
+    closes = timedelta(days=max(hi for _lo, hi in _event_windows(codes, schedule)))
+    met = [windows_met(event, visits, approximate, codes, schedule)
+           for event, visits, approximate in events if start <= event + closes <= end]
     return rate(sum(m[0] for m in met), len(met)), rate(sum(all(m) for m in met), len(met))
+
+
+def kn(newborns: Iterable[NewbornRecord], start: date, end: date,
+       schedule: Schedule | None = None) -> tuple[Rate, Rate]:
+    """KN1 and complete KN among newborns whose 28-day window closed in the month."""
+    return _visits(((n.birth, n.kn_visits, n.approximate) for n in newborns), KN_CODES, start, end,
+                   schedule or load_schedule())
+
+
+def kf(mothers: Iterable[NifasRecord], start: date, end: date,
+       schedule: Schedule | None = None) -> tuple[Rate, Rate]:
+    """KF1 and complete KF among mothers whose 42-day nifas ended in the month."""
+    return _visits(((m.delivered_on, m.kf_visits, m.approximate) for m in mothers), KF_CODES, start, end,
+                   schedule or load_schedule())
+
+
+# --------------------------------------------------------------------------- services by age
+
+
+def in_age_group(person: PersonRecord, rule: ServiceRule, end: date) -> bool:
+    """Whether ``person`` is in the age range (and sex) of a service rule on ``end``."""
+    if person.birth > end or (rule.sex is not None and rule.sex != ("M" if person.sex == 1 else "F")):
+        return False
+    months = age_months(person.birth, end)
+    return rule.min_months <= months and (rule.end_months is None or months < rule.end_months)
+
+
+def given_in_month(people: list[PersonRecord], code: str, start: date, end: date, schedule: Schedule) -> Rate:
+    """People in the age group of service ``code`` with it recorded on an exact date in the month."""
+    rule = schedule.services.by_code[code]
+    group = [p for p in people if in_age_group(p, rule, end)]
+    return rate(sum(_exact_in(p.records, code, start, end) for p in group), len(group))
+
+
+def screened_in_year(people: list[PersonRecord], code: str, end: date, schedule: Schedule) -> Rate:
+    """People in the age group of service ``code`` with it recorded (any precision) in the 12 months to ``end``."""
+    rule = schedule.services.by_code[code]
+    since = add_months(end, -SCREENING_MONTHS) + timedelta(days=1)
+    group = [p for p in people if in_age_group(p, rule, end)]
+    return rate(sum(_done_between(p.records, code, since, end) for p in group), len(group))
+
+
+def screening_windows(birth: date, rule: ServiceRule) -> list[tuple[date, date]]:
+    """The (first, last) days of each screening-age window of an ``ages`` rule (SDIDTK)."""
+    ages = rule.ages_months
+    ends = ages[1:] + (ages[-1] + rule.last_window_months,)
+    return [(add_months(birth, age), add_months(birth, until) - timedelta(days=1)) for age, until in zip(ages, ends)]
+
+
+def sdidtk(people: list[PersonRecord], start: date, end: date, schedule: Schedule, code: str = "SDIDTK") -> Rate:
+    """Children with a screening due in the month (a window open in it, not closed before it), and
+    those of them screened on an exact date in the month."""
+    rule = schedule.services.by_code[code]
+    due = screened = 0
+    oldest = rule.end_months if rule.end_months is not None else rule.ages_months[-1] + rule.last_window_months
+    for p in people:
+        if p.birth > end or add_months(p.birth, oldest) <= start:  # not born yet, or past the last window
+            continue
+        open_ = [(lo, hi) for lo, hi in screening_windows(p.birth, rule) if lo <= end and hi >= start]
+        if not any(not _done_between(p.records, code, lo, start - timedelta(days=1)) for lo, _hi in open_):
+            continue
+        due += 1
+        screened += _exact_in(p.records, code, start, end)
+    return rate(screened, due)
 
 
 # --------------------------------------------------------------------------- stunting and wasting
@@ -431,22 +666,40 @@ def nutrition(under_fives: list[ChildRecord], start: date, end: date) -> tuple[R
 
 def month_report(year: int, month: int, *, children: Iterable[ChildRecord] = (),
                  pregnancies: Iterable[PregnancyRecord] = (), newborns: Iterable[NewbornRecord] = (),
-                 reminders: ReminderCounts | None = None, je: bool = False) -> MonthReport:
-    """The coverage report of one posyandu for ``month`` of ``year`` (definitions: module docstring)."""
+                 mothers: Iterable[NifasRecord] = (), people: Iterable[PersonRecord] = (),
+                 reminders: ReminderCounts | None = None, je: bool = False,
+                 schedule: Schedule | None = None) -> MonthReport:
+    """The coverage report of one posyandu for ``month`` of ``year`` (definitions: module docstring).
+
+    ``people`` are everyone registered with a birth date (children too: vitamin A, deworming and
+    SDIDTK are read from their records); ``schedule`` defaults to the content schedule.
+    """
     start, end = month_bounds(year, month)
-    children = list(children)
+    schedule = schedule or load_schedule()
+    children, pregnancies, people = list(children), list(pregnancies), list(people)
+    counted = [(c, valid_doses(c, end, je, schedule)) for c in children]
     under_fives = balita(children, end)
-    k1, k4, k6 = anc(pregnancies, start, end)
-    kn1, kn_complete = kn(newborns, start, end)
+    k1, k4, k6 = anc(pregnancies, start, end, schedule)
+    iron_pregnant, iron_tablets = iron_in_pregnancy(pregnancies, start, end)
+    kf1, kf_complete = kf(mothers, start, end, schedule)
+    kn1, kn_complete = kn(newborns, start, end, schedule)
     stunted, severely_stunted, wasted, severely_wasted = nutrition(under_fives, start, end)
     return MonthReport(
         year=year, month=month, start=start, end=end,
         skdn=skdn(under_fives, end),
-        doses=tuple(dose_coverage(children, code, start, end) for code in dose_codes(je)),
-        idl=idl(children, start, end, je),
-        k1=k1, k4=k4, k6=k6, kn1=kn1, kn_complete=kn_complete,
+        doses=tuple(dose_coverage(counted, code, start, end) for code in dose_codes(je)),
+        idl=idl(counted, start, end, je),
+        k1=k1, k4=k4, k6=k6, iron_pregnant=iron_pregnant, iron_tablets=iron_tablets,
+        kf1=kf1, kf_complete=kf_complete, kn1=kn1, kn_complete=kn_complete,
+        vitamin_a_blue=given_in_month(people, "VITA_BIRU", start, end, schedule),
+        vitamin_a_red=given_in_month(people, "VITA_MERAH", start, end, schedule),
+        deworming=given_in_month(people, "OBAT_CACING", start, end, schedule),
+        sdidtk=sdidtk(people, start, end, schedule),
         stunted=stunted, severely_stunted=severely_stunted,
         wasted=wasted, severely_wasted=severely_wasted,
+        iron_girls=given_in_month(people, "TTD_REMAJA", start, end, schedule),
+        ptm=screened_in_year(people, "SKRINING_PTM", end, schedule),
+        skilas=screened_in_year(people, "SKILAS", end, schedule),
         reminders=reminders or ReminderCounts(),
     )
 
@@ -468,9 +721,11 @@ def report_text_rows(report: MonthReport, *, decimal_mark: str = ".") -> list[tu
     """(label code, value text) rows of the report for a short text table.
 
     Label codes are stable and untranslated: S, K, D, N, D/S, N/D, N/S, T, 2T, O, B; one row per dose
-    with the dose code, valued "covered/target (pct) +given in the month"; IDL, K1, K4, K6, KN1,
-    KN_COMPLETE, STUNTED, SEVERELY_STUNTED, WASTED, SEVERELY_WASTED valued "count/total (pct)";
-    REMINDERS_SENT, REMINDERS_DELIVERED. K/S and D/K are left out: with K = S they repeat 100 % and D/S.
+    with the dose code, valued "covered/target (pct) +given in the month"; then one row per service,
+    valued "count/total (pct)", by life stage: IDL, K1, K4, K6, TTD_HAMIL, TTD_HAMIL_TABLETS (a number),
+    KF1, KF_COMPLETE, KN1, KN_COMPLETE, VITA_BIRU, VITA_MERAH, OBAT_CACING, SDIDTK, STUNTED,
+    SEVERELY_STUNTED, WASTED, SEVERELY_WASTED, TTD_REMAJA, SKRINING_PTM, SKILAS; REMINDERS_SENT,
+    REMINDERS_DELIVERED. K/S and D/K are left out: with K = S they repeat 100 % and D/S.
     """
     sk = report.skdn
     rows: list[tuple[str, str]] = [
@@ -482,11 +737,20 @@ def report_text_rows(report: MonthReport, *, decimal_mark: str = ".") -> list[tu
     for d in report.doses:
         share = f"{d.covered}/{d.target} ({_pct_text(d.percent, decimal_mark)})"
         rows.append((d.code, f"{share} +{d.given_in_month}"))
-    for code, r in (("IDL", report.idl), ("K1", report.k1), ("K4", report.k4), ("K6", report.k6),
-                    ("KN1", report.kn1), ("KN_COMPLETE", report.kn_complete),
-                    ("STUNTED", report.stunted), ("SEVERELY_STUNTED", report.severely_stunted),
-                    ("WASTED", report.wasted), ("SEVERELY_WASTED", report.severely_wasted)):
-        rows.append((code, _rate_text(r, decimal_mark)))
+
+    def rates(*items: tuple[str, Rate]) -> None:
+        rows.extend((code, _rate_text(r, decimal_mark)) for code, r in items)
+
+    rates(("IDL", report.idl), ("K1", report.k1), ("K4", report.k4), ("K6", report.k6),
+          ("TTD_HAMIL", report.iron_pregnant))
+    rows.append(("TTD_HAMIL_TABLETS", str(report.iron_tablets)))
+    rates(("KF1", report.kf1), ("KF_COMPLETE", report.kf_complete),
+          ("KN1", report.kn1), ("KN_COMPLETE", report.kn_complete),
+          ("VITA_BIRU", report.vitamin_a_blue), ("VITA_MERAH", report.vitamin_a_red),
+          ("OBAT_CACING", report.deworming), ("SDIDTK", report.sdidtk),
+          ("STUNTED", report.stunted), ("SEVERELY_STUNTED", report.severely_stunted),
+          ("WASTED", report.wasted), ("SEVERELY_WASTED", report.severely_wasted),
+          ("TTD_REMAJA", report.iron_girls), ("SKRINING_PTM", report.ptm), ("SKILAS", report.skilas))
     rows.append(("REMINDERS_SENT", str(report.reminders.sent)))
     rows.append(("REMINDERS_DELIVERED", str(report.reminders.delivered)))
     return rows

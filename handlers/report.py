@@ -1,5 +1,11 @@
 """Coverage for staff: ``/laporan`` (a posyandu's month as a short text table and a bar chart) and
-``/ekspor`` (the month's report and the visit register as CSV and XLSX)."""
+``/ekspor`` (the month's report and the visit register as CSV and XLSX).
+
+Every dose and service is read from the one care record (db.history) as it stood at the month's
+end; weighings and lengths come with their values from the visits' measurements, and the iron
+tablets given in pregnancy from the detail of the TTD_HAMIL records the month's visits wrote. The
+indicators themselves are defined in care.coverage.
+"""
 from __future__ import annotations
 
 import csv
@@ -9,31 +15,49 @@ from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
 
-from care.coverage import ChildRecord, NewbornRecord, PregnancyRecord, ReminderCounts, month_report, report_text_rows
+from care.coverage import (
+    ANC_CODES,
+    KF_CODES,
+    KN_CODES,
+    ChildRecord,
+    NewbornRecord,
+    NifasRecord,
+    PersonRecord,
+    PregnancyRecord,
+    ReminderCounts,
+    month_report,
+    report_text_rows,
+)
+from care.history import DAY, TTD_HAMIL, PersonHistory, build, is_dose, label
 from care.schedule import DOSE_LABELS
 from care.stages import add_months
 from content.i18n import N_, _, current_language, format_date
-from care.history import build, is_dose
 from db.history import histories, records_of_visit
 from db.models import Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.staff import _own_posyandu, staff_only
 
-ANC_CODES = ("ANC", "ANC1", "ANC2", "ANC3", "ANC4", "ANC5", "ANC6")
 LABELS = {
     "S": N_("S: balita terdaftar"), "K": N_("K: punya KMS"), "D": N_("D: ditimbang"), "N": N_("N: naik berat badannya"),
     "D/S": N_("D/S"), "N/D": N_("N/D"), "N/S": N_("N/S"), "T": N_("T: tidak naik"), "2T": N_("2T"), "O": N_("O: tidak ditimbang bulan lalu"),
     "B": N_("B: baru"), "IDL": N_("Imunisasi dasar lengkap"), "K1": N_("ANC K1"), "K4": N_("ANC K4"), "K6": N_("ANC K6"),
+    "TTD_HAMIL": N_("Ibu hamil mendapat TTD"), "TTD_HAMIL_TABLETS": N_("Tablet TTD ibu hamil (butir)"),
+    "KF1": N_("KF1"), "KF_COMPLETE": N_("KF lengkap"),
     "KN1": N_("KN1"), "KN_COMPLETE": N_("KN lengkap"), "STUNTED": N_("Pendek (stunting)"), "SEVERELY_STUNTED": N_("Sangat pendek"),
-    "WASTED": N_("Gizi kurang (wasting)"), "SEVERELY_WASTED": N_("Gizi buruk"), "REMINDERS_SENT": N_("Pengingat terkirim"),
-    "REMINDERS_DELIVERED": N_("Pengingat diterima"),
+    "WASTED": N_("Gizi kurang (wasting)"), "SEVERELY_WASTED": N_("Gizi buruk"),
+    "OBAT_CACING": N_("Obat cacing (12-59 bulan)"), "TTD_REMAJA": N_("Remaja putri mendapat TTD (12-18 tahun)"),
+    "SKRINING_PTM": N_("Skrining PTM 12 bulan terakhir (15-59 tahun)"), "SKILAS": N_("SKILAS 12 bulan terakhir (60+ tahun)"),
+    "REMINDERS_SENT": N_("Pengingat terkirim"), "REMINDERS_DELIVERED": N_("Pengingat diterima"),
 }
+#: Rows named by the record's own label (care.schedule.SERVICE_LABELS): VITA_BIRU, VITA_MERAH, SDIDTK.
+SERVICE_ROWS = ("VITA_BIRU", "VITA_MERAH", "SDIDTK")
 
 
 async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
-    """The coverage report of one posyandu for a month, from its families' records."""
-    end = add_months(date(year, month, 1), 1) - timedelta(days=1)
+    """The coverage report of one posyandu for a month, from its families' records as they stood at the month's end."""
+    start = date(year, month, 1)
+    end = add_months(start, 1) - timedelta(days=1)
     people = list(await ctx.session.scalars(select(Person).join(Family).where(
         Family.posyandu_id == posyandu.id, Family.registered_at.is_not(None))))
     ids = [p.id for p in people] or [0]
@@ -47,20 +71,30 @@ async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
         elif kind == "length_cm":
             lengths[person_id].append((day, value, detail or "l"))
     records = await histories(ctx.session, [p.id for p in people])
-    children, pregnancies, newborns = [], [], []
+    stood = {p.id: build(r for r in records[p.id].records if r.on <= end) for p in people}  # the record at the month's end
+    tablets = await _tablets(ctx, [p for p in people if _iron_in(stood[p.id], start, end)], start, end)
+    children, pregnancies, newborns, mothers, persons = [], [], [], [], []
     for p in people:
-        history = build(r for r in records[p.id].records if r.on <= end)  # the record as it stood at the month's end
-        if p.birth_date and p.birth_date <= end and (end - p.birth_date).days < 6 * 366:
-            children.append(ChildRecord(p.id, 1 if p.sex == "M" else 2, p.birth_date, tuple(sorted(weights[p.id])),
-                                        tuple(sorted(lengths[p.id])), history.given))
+        history = stood[p.id]
+        sex = 1 if p.sex == "M" else 2
+        if p.birth_date and p.birth_date <= end:
+            persons.append(PersonRecord(p.id, sex, p.birth_date, history.records))
+            if (end - p.birth_date).days < 6 * 366:
+                children.append(ChildRecord(p.id, sex, p.birth_date, tuple(sorted(weights[p.id])),
+                                            tuple(sorted(lengths[p.id])), history.given, history.approximate))
             if (end - p.birth_date).days <= 60:
-                kn = sorted({d for code in ("KN1", "KN2", "KN3") for d in history.services.get(code, ()) if d >= p.birth_date})
-                newborns.append(NewbornRecord(p.id, p.birth_date, tuple(kn)))
+                exact, approximate = _visits(history, KN_CODES, p.birth_date)
+                newborns.append(NewbornRecord(p.id, p.birth_date, exact, approximate))
         if p.hpht and p.hpht <= end:
             last = p.delivered_on or end
-            contacts = sorted({d for code in ANC_CODES for d in history.services.get(code, ()) if p.hpht <= d <= last})
-            pregnancies.append(PregnancyRecord(p.id, p.hpht, p.delivered_on, tuple(contacts)))
-    start = date(year, month, 1)
+            ours = [r for r in history.records if p.hpht <= r.on <= last]
+            contacts = sorted({r.on for r in ours if r.code in ANC_CODES})
+            numbered = tuple((r.on, int(r.code[3:])) for r in ours if r.code in ANC_CODES and r.code != "ANC")
+            iron = tuple((r.on, tablets.get((p.id, r.on), 0)) for r in ours if r.code == TTD_HAMIL and r.precision == DAY)
+            pregnancies.append(PregnancyRecord(p.id, p.hpht, p.delivered_on, tuple(contacts), numbered, iron))
+        if p.delivered_on and p.delivered_on <= end and (end - p.delivered_on).days <= 90:
+            exact, approximate = _visits(history, KF_CODES, p.delivered_on)
+            mothers.append(NifasRecord(p.id, p.delivered_on, exact, approximate))
     families = select(Family.id).where(Family.posyandu_id == posyandu.id)
     # Telegram reports no delivery: accepted counts as delivered; WhatsApp reports delivered and read
     delivered = case((Outbox.channel != "whatsapp", 1), (Outbox.delivery.in_(("delivered", "read")), 1), else_=0)
@@ -68,8 +102,44 @@ async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
         select(func.count(), func.coalesce(func.sum(delivered), 0)).select_from(Outbox).join(Identity, Identity.id == Outbox.identity_id).where(
             Identity.family_id.in_(families), Outbox.kind == "daily", Outbox.state == "sent",
             Outbox.created_at >= _utc(start), Outbox.created_at < _utc(end + timedelta(days=1))))).one()
-    return month_report(year, month, children=children, pregnancies=pregnancies, newborns=newborns,
-                        reminders=ReminderCounts(sent=sent or 0, delivered=int(arrived or 0)), je=ctx.settings.care.je)
+    return month_report(year, month, children=children, pregnancies=pregnancies, newborns=newborns, mothers=mothers,
+                        people=persons, reminders=ReminderCounts(sent=sent or 0, delivered=int(arrived or 0)),
+                        je=ctx.settings.care.je, schedule=ctx.schedule)
+
+
+def _visits(history: PersonHistory, codes: tuple[str, ...], event: date) -> tuple[tuple[date, ...], frozenset[str]]:
+    """The exact dates of the visits of ``codes`` from ``event`` on, and the codes recorded with an approximate date."""
+    ours = [r for r in history.records if r.code in codes and r.on >= event]
+    return (tuple(sorted({r.on for r in ours if r.precision == DAY})),
+            frozenset(r.code for r in ours if r.precision != DAY))
+
+
+def _iron_in(history: PersonHistory, start: date, end: date) -> bool:
+    """Whether iron tablets for pregnancy are recorded on an exact date in the month."""
+    return any(r.code == TTD_HAMIL and r.precision == DAY and start <= r.on <= end for r in history.records)
+
+
+async def _tablets(ctx: Ctx, people: list[Person], start: date, end: date) -> dict[tuple[int, date], int]:
+    """(person id, day) -> iron tablets given at the month's visits of ``people`` (the detail of the
+    TTD_HAMIL records those visits wrote; a record entered without a visit has no count)."""
+    out: dict[tuple[int, date], int] = defaultdict(int)
+    if not people:
+        return out
+    visits = (await ctx.session.execute(select(Visit.id, Visit.person_id, Visit.visited_on).where(
+        Visit.person_id.in_([p.id for p in people]), Visit.visited_on >= start, Visit.visited_on <= end))).all()
+    for visit_id, person_id, day in visits:
+        for code, detail in await records_of_visit(ctx.session, visit_id):
+            if code == TTD_HAMIL and detail:
+                out[(person_id, day)] += _count(detail.get("tablets"))
+    return out
+
+
+def _count(value) -> int:
+    """A tablet count from a record's detail (0 when missing or not a number)."""
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _utc(day: date):
@@ -78,11 +148,19 @@ def _utc(day: date):
     return datetime.combine(day, time(0), UTC)
 
 
+def row_label(code: str) -> str:
+    """The label of a report row in the current language."""
+    if code in LABELS:
+        return _(LABELS[code])
+    if code in DOSE_LABELS or code in SERVICE_ROWS:
+        return _(label(code))
+    return code
+
+
 def report_rows(report) -> list[tuple[str, str]]:
     """(label, value) rows in the current language."""
     mark = "," if current_language() == "id" else "."
-    return [(_(LABELS[code]) if code in LABELS else _(DOSE_LABELS[code]) if code in DOSE_LABELS else code, value)
-            for code, value in report_text_rows(report, decimal_mark=mark)]
+    return [(row_label(code), value) for code, value in report_text_rows(report, decimal_mark=mark)]
 
 
 def bar_chart(report, title: str) -> bytes:

@@ -4,6 +4,11 @@ The main fixture is posyandu "Melati" in January 2024 (month end 31 January; the
 December 2023). Every expected number below is worked out in the comments from the records alone;
 ages are completed months as care.stages.age_months counts them (a child born on the 31st is a month
 older on the last day of a shorter month).
+
+After the fixture, tables of single cases for each rule: doses counted as the schedule says (invalid
+doses, approximate dates), ANC numbered contacts, iron tablets in pregnancy, KF and KN windows, and
+the services by age (vitamin A, deworming, TTD for girls, PTM and SKILAS in 12 months, SDIDTK) at the
+boundaries of the month and of the age groups.
 """
 from __future__ import annotations
 
@@ -15,17 +20,23 @@ from care.coverage import (
     ChildRecord,
     DoseCoverage,
     NewbornRecord,
+    NifasRecord,
+    PersonRecord,
     PregnancyRecord,
     Rate,
     ReminderCounts,
     Skdn,
+    anc_by_trimester,
     dose_codes,
     idl_codes,
     month_report,
     percent,
+    rate,
     report_text_rows,
+    valid_doses,
 )
-from care.schedule import load_schedule
+from care.history import Record
+from care.schedule import apply_overrides, load_schedule
 
 D = date
 
@@ -284,11 +295,15 @@ def test_text_rows(january):
     assert [code for code, _ in rows[11:11 + len(EXPECTED_DOSES)]] == [c for c, _, _ in EXPECTED_DOSES]
     assert table["OPV1"] == "4/4 (100.0%) +2"
     assert table["MR1"] == "0/4 (0.0%) +1"
+    # The fixture has no iron tablets, mothers or people: those rows are 0/3 (the pregnancies) or 0/0.
     assert rows[11 + len(EXPECTED_DOSES):] == [
         ("IDL", "1/2 (50.0%)"), ("K1", "3/3 (100.0%)"), ("K4", "2/3 (66.7%)"), ("K6", "1/3 (33.3%)"),
+        ("TTD_HAMIL", "0/3 (0.0%)"), ("TTD_HAMIL_TABLETS", "0"), ("KF1", "0/0 (-)"), ("KF_COMPLETE", "0/0 (-)"),
         ("KN1", "2/3 (66.7%)"), ("KN_COMPLETE", "1/3 (33.3%)"),
+        ("VITA_BIRU", "0/0 (-)"), ("VITA_MERAH", "0/0 (-)"), ("OBAT_CACING", "0/0 (-)"), ("SDIDTK", "0/0 (-)"),
         ("STUNTED", "3/8 (37.5%)"), ("SEVERELY_STUNTED", "1/8 (12.5%)"),
         ("WASTED", "1/7 (14.3%)"), ("SEVERELY_WASTED", "0/7 (0.0%)"),
+        ("TTD_REMAJA", "0/0 (-)"), ("SKRINING_PTM", "0/0 (-)"), ("SKILAS", "0/0 (-)"),
         ("REMINDERS_SENT", "25"), ("REMINDERS_DELIVERED", "23"),
     ]
     assert dict(report_text_rows(january, decimal_mark=","))["K4"] == "2/3 (66,7%)"
@@ -367,8 +382,11 @@ def test_empty_inputs_give_zeros_and_none():
                                k_s=None, d_k=None, d_s=None, n_d=None, n_s=None)
     assert all(d == DoseCoverage(d.code, 0, 0, 0, None) for d in report.doses)
     empty = Rate(0, 0, None)
-    assert [report.idl, report.k1, report.k4, report.k6, report.kn1, report.kn_complete, report.stunted,
-            report.severely_stunted, report.wasted, report.severely_wasted] == [empty] * 10
+    rates = [report.idl, report.k1, report.k4, report.k6, report.iron_pregnant, report.kf1, report.kf_complete,
+             report.kn1, report.kn_complete, report.vitamin_a_blue, report.vitamin_a_red, report.deworming,
+             report.sdidtk, report.stunted, report.severely_stunted, report.wasted, report.severely_wasted,
+             report.iron_girls, report.ptm, report.skilas]
+    assert rates == [empty] * len(rates) and report.iron_tablets == 0
     assert report.reminders == ReminderCounts(0, 0)
     rows = dict(report_text_rows(report))
     assert (rows["D/S"], rows["BCG"], rows["IDL"], rows["REMINDERS_SENT"]) == ("-", "0/0 (-) +0", "0/0 (-)", "0")
@@ -456,3 +474,255 @@ def test_bad_inputs_are_rejected():
         ChildRecord("X", 3, D(2023, 1, 1))
     with pytest.raises(ValueError):
         ChildRecord("X", 1, D(2023, 1, 1), lengths=((D(2023, 2, 1), 50.0, "x"),))
+
+
+# --------------------------------------------------------------------------- doses as the schedule says
+#
+# January 2024. A child born 2023-10-01 is 3 months old on 31 Jan (infant target). DPT_HB_HIB1 at
+# 2 months (2023-12-01) is valid; DPT_HB_HIB2 needs 4 weeks after it (from 2023-12-29).
+
+BORN_OCT = D(2023, 10, 1)
+DPT1, DPT2 = "DPT_HB_HIB1", "DPT_HB_HIB2"
+
+
+@pytest.mark.parametrize(("case", "birth", "given", "approximate", "code", "expected"), [
+    # expected: (target, covered, given in the month)
+    ("valid, 32 days after the first, in the month", BORN_OCT, {DPT1: D(2023, 12, 1), DPT2: D(2024, 1, 2)},
+     (), DPT2, (1, 1, 1)),
+    ("too soon: 9 days after the first", BORN_OCT, {DPT1: D(2023, 12, 1), DPT2: D(2023, 12, 10)}, (), DPT2, (1, 0, 0)),
+    ("too soon, in the month", BORN_OCT, {DPT1: D(2024, 1, 2), DPT2: D(2024, 1, 20)}, (), DPT2, (1, 0, 0)),
+    ("the first dose of a too-soon pair stays valid", BORN_OCT, {DPT1: D(2023, 12, 1), DPT2: D(2023, 12, 10)},
+     (), DPT1, (1, 1, 0)),
+    ("too early: 4 weeks of age, before 6 weeks", D(2023, 12, 1), {DPT1: D(2023, 12, 29)}, (), DPT1, (1, 0, 0)),
+    ("too early, in the month", D(2023, 12, 10), {DPT1: D(2024, 1, 10)}, (), DPT1, (1, 0, 0)),
+    ("approximate date in the month: covered, not given in the month", BORN_OCT,
+     {DPT1: D(2023, 12, 1), DPT2: D(2024, 1, 15)}, (DPT2,), DPT2, (1, 1, 0)),
+    ("approximate and too soon: no interval check", BORN_OCT, {DPT1: D(2023, 12, 1), DPT2: D(2023, 12, 10)},
+     (DPT2,), DPT2, (1, 1, 0)),
+    ("after an approximate dose the next is not judged", BORN_OCT, {DPT1: D(2024, 1, 1), DPT2: D(2024, 1, 5)},
+     (DPT1,), DPT2, (1, 1, 1)),
+    ("given on the month's last day", BORN_OCT, {DPT1: D(2023, 12, 1), DPT2: D(2024, 1, 31)}, (), DPT2, (1, 1, 1)),
+    ("given the day after the month", BORN_OCT, {DPT1: D(2023, 12, 1), DPT2: D(2024, 2, 1)}, (), DPT2, (1, 0, 0)),
+    ("given the day before the month", BORN_OCT, {DPT1: D(2023, 12, 1), DPT2: D(2023, 12, 31)}, (), DPT2, (1, 1, 0)),
+    ("PCV3 before 12 months is invalid", D(2023, 1, 20), doses(at2=D(2023, 3, 20), at3=D(2023, 4, 20),
+                                                                PCV3=D(2024, 1, 10)), (), "PCV3", (1, 0, 0)),
+])
+def test_doses_count_as_the_schedule_says(case, birth, given, approximate, code, expected):
+    child = ChildRecord("X", 1, birth, doses=given, approximate=frozenset(approximate))
+    row = month_report(2024, 1, children=[child]).dose(code)
+    assert (row.target, row.covered, row.given_in_month) == expected, case
+
+
+@pytest.mark.parametrize(("case", "change", "approximate", "complete"), [
+    ("every dose valid", {}, (), 1),
+    ("DPT_HB_HIB2 5 days after DPT_HB_HIB1: invalid, not complete", {DPT2: D(2023, 3, 15)}, (), 0),
+    ("the same dose with an approximate date counts", {DPT2: D(2023, 3, 15)}, (DPT2,), 1),
+    ("BCG told only as 'given, date unknown' counts", {}, ("BCG",), 1),
+    ("MR1 before 9 months: invalid", {"MR1": D(2023, 9, 1)}, (), 0),
+])
+def test_idl_counts_only_valid_doses(case, change, approximate, complete):
+    # Born 2023-01-10: first birthday 2024-01-10, January's cohort (IDL_2023_01_10 is complete and valid).
+    child = ChildRecord("X", 1, D(2023, 1, 10), doses={**IDL_2023_01_10, **change},
+                        approximate=frozenset(approximate))
+    assert month_report(2024, 1, children=[child]).idl == rate(complete, 1), case
+
+
+def test_valid_doses_ignore_doses_after_the_day_and_before_birth():
+    child = ChildRecord("X", 1, BORN_OCT, doses={"HB0": D(2023, 9, 30), "BCG": D(2023, 10, 5), DPT1: D(2024, 2, 1)})
+    assert valid_doses(child, D(2024, 1, 31)) == {"BCG": D(2023, 10, 5)}
+    assert valid_doses(child, D(2023, 9, 30)) == {}  # not yet born
+
+
+# --------------------------------------------------------------------------- ANC numbered contacts
+#
+# HPHT 2023-06-01: trimester 1 to day 90 (2023-08-30), 2 to day 195 (2023-12-13), 3 from 2023-12-14.
+
+HPHT = D(2023, 6, 1)
+
+
+@pytest.mark.parametrize(("case", "visits", "numbered", "expected"), [
+    ("dated contacts only", (D(2023, 7, 1), D(2023, 9, 10), D(2024, 1, 5)), (), (1, 1, 1)),
+    ("ANC4 told at week 31 stands for 1-2-1", (D(2024, 1, 10),), ((D(2024, 1, 10), 4),), (1, 2, 1)),
+    ("ANC6 stands for 1-2-3", (D(2024, 1, 20),), ((D(2024, 1, 20), 6),), (1, 2, 3)),
+    ("ANC4 at week 20: its trimester-3 contact counts in trimester 2", (D(2023, 10, 19),),
+     ((D(2023, 10, 19), 4),), (1, 3, 0)),
+    ("ANC2 at week 10: both in trimester 1", (D(2023, 8, 10),), ((D(2023, 8, 10), 2),), (2, 0, 0)),
+    ("more dated contacts than the number says", (D(2023, 7, 1), D(2023, 9, 10), D(2023, 10, 10), D(2023, 12, 20),
+                                                 D(2024, 1, 3), D(2024, 1, 20)), ((D(2023, 7, 1), 1),), (1, 2, 3)),
+    ("a numbered record after the month is ignored", (), ((D(2024, 2, 2), 6),), (0, 0, 0)),
+    ("a numbered record before HPHT is ignored", (), ((D(2023, 5, 20), 3),), (0, 0, 0)),
+])
+def test_anc_numbered_records_stand_for_earlier_contacts(case, visits, numbered, expected):
+    p = PregnancyRecord("P", HPHT, None, visits, numbered)
+    assert anc_by_trimester(p, D(2024, 1, 31)) == expected, case
+
+
+def test_anc_numbered_records_reach_k4_and_k6():
+    # ANC4 at week 31 -> 1-2-1: K1 only (K4 needs 2 in trimester 3); ANC6 -> K4 and K6;
+    # the third is delivered 2024-01-10 and its ANC6 dated after the delivery counts for nothing.
+    pregnancies = [PregnancyRecord("A", HPHT, None, (D(2024, 1, 10),), ((D(2024, 1, 10), 4),)),
+                   PregnancyRecord("B", HPHT, None, (D(2024, 1, 20),), ((D(2024, 1, 20), 6),)),
+                   PregnancyRecord("C", D(2023, 4, 1), D(2024, 1, 10), (), ((D(2024, 1, 12), 6),))]
+    report = month_report(2024, 1, pregnancies=pregnancies)
+    assert (report.k1, report.k4, report.k6) == (rate(2, 3), rate(1, 3), rate(1, 3))
+
+
+# --------------------------------------------------------------------------- iron tablets in pregnancy
+
+
+def test_iron_tablets_in_pregnancy():
+    # A ongoing, tablets on 01-05 and 01-25 -> given, 60 tablets.
+    # B ongoing, tablets on 12-31 and 02-01 only -> counted in the total, not given in January.
+    # C delivered 01-10: 10 tablets on 01-09 count; those on 01-12 (after delivery) do not.
+    # D delivered 2023-12-20: not a pregnancy of January although tablets are dated in it.
+    # E HPHT 2024-01-20: pregnant from that day; tablets on 01-25 count, a record dated 01-10 is before HPHT.
+    pregnancies = [
+        PregnancyRecord("A", HPHT, iron=((D(2024, 1, 5), 30), (D(2024, 1, 25), 30))),
+        PregnancyRecord("B", HPHT, iron=((D(2023, 12, 31), 30), (D(2024, 2, 1), 30))),
+        PregnancyRecord("C", D(2023, 4, 1), D(2024, 1, 10), iron=((D(2024, 1, 9), 10), (D(2024, 1, 12), 10))),
+        PregnancyRecord("D", D(2023, 3, 10), D(2023, 12, 20), iron=((D(2024, 1, 5), 30),)),
+        PregnancyRecord("E", D(2024, 1, 20), iron=((D(2024, 1, 10), 30), (D(2024, 1, 25), 15))),
+    ]
+    report = month_report(2024, 1, pregnancies=pregnancies)
+    assert (report.iron_pregnant, report.iron_tablets) == (rate(3, 4), 30 + 30 + 10 + 15)
+    assert dict(report_text_rows(report))["TTD_HAMIL_TABLETS"] == "85"
+
+
+# --------------------------------------------------------------------------- nifas and neonatal visits
+
+
+def test_kf_among_mothers_whose_nifas_ended_in_the_month():
+    # Counted when delivery + 42 days falls in January: delivered 2023-11-20 .. 2023-12-20.
+    # M1 delivered 11-20 (ends 01-01): days 1, 5, 20, 35 -> KF1 and complete.
+    # M2 delivered 12-20 (ends 01-31): days 2 and 42 -> KF1 (day 42 is KF4), no KF2/KF3.
+    # M3 delivered 12-01 (ends 01-12): days 3, 10, 30 and KF1 told with an approximate date -> complete.
+    # M4 delivered 11-19 (ended 12-31) and M5 12-21 (ends 02-01): not counted.
+    # M6 delivered 12-10 (ends 01-21): day 3 is KF2, not KF1; days 8 and 29 -> neither.
+    mothers = [
+        NifasRecord("M1", D(2023, 11, 20), (D(2023, 11, 21), D(2023, 11, 25), D(2023, 12, 10), D(2023, 12, 25))),
+        NifasRecord("M2", D(2023, 12, 20), (D(2023, 12, 22), D(2024, 1, 31))),
+        NifasRecord("M3", D(2023, 12, 1), (D(2023, 12, 4), D(2023, 12, 11), D(2023, 12, 31)), frozenset({"KF1"})),
+        NifasRecord("M4", D(2023, 11, 19), (D(2023, 11, 19),)),
+        NifasRecord("M5", D(2023, 12, 21), (D(2023, 12, 21),)),
+        NifasRecord("M6", D(2023, 12, 10), (D(2023, 12, 13), D(2023, 12, 18), D(2024, 1, 8))),
+    ]
+    report = month_report(2024, 1, mothers=mothers)
+    assert (report.kf1, report.kf_complete) == (rate(3, 4), rate(2, 4))
+
+
+def test_kn_with_an_approximate_record_counts_its_own_window():
+    # Born 2023-12-10 (window closes 01-07): visits day 5 and 15, KN1 told without a date -> complete.
+    # Born 2023-12-20 (closes 01-17): KN3 told without a date only -> KN3 alone, not KN1.
+    newborns = [NewbornRecord("A", D(2023, 12, 10), (D(2023, 12, 15), D(2023, 12, 25)), frozenset({"KN1"})),
+                NewbornRecord("B", D(2023, 12, 20), (), frozenset({"KN3"}))]
+    report = month_report(2024, 1, newborns=newborns)
+    assert (report.kn1, report.kn_complete) == (rate(1, 2), rate(1, 2))
+
+
+# --------------------------------------------------------------------------- services by age (January 2024)
+
+
+def R(code: str, on: date, precision: str = "day") -> Record:
+    return Record(code, on, precision)
+
+
+BLUE, RED, WORMS = "VITA_BIRU", "VITA_MERAH", "OBAT_CACING"
+
+
+@pytest.mark.parametrize(("case", "birth", "records", "blue", "red"), [
+    # blue and red: (count, total) of January
+    ("6 months on the last day, given that day", D(2023, 7, 31), (R(BLUE, D(2024, 1, 31)),), (1, 1), (0, 0)),
+    ("5 months: not yet in the group", D(2023, 8, 1), (R(BLUE, D(2024, 1, 20)),), (0, 0), (0, 0)),
+    ("11 months, given on the first day", D(2023, 2, 1), (R(BLUE, D(2024, 1, 1)),), (1, 1), (0, 0)),
+    ("given the day before the month", D(2023, 5, 10), (R(BLUE, D(2023, 12, 31)),), (0, 1), (0, 0)),
+    ("given the day after the month", D(2023, 5, 10), (R(BLUE, D(2024, 2, 1)),), (0, 1), (0, 0)),
+    ("only the month known: not in the month", D(2023, 5, 10), (R(BLUE, D(2024, 1, 15), "month"),), (0, 1), (0, 0)),
+    ("12 months: the red group", D(2023, 1, 31), (R(RED, D(2024, 1, 10)),), (0, 0), (1, 1)),
+    ("59 months, red", D(2019, 2, 1), (R(RED, D(2024, 1, 10)),), (0, 0), (1, 1)),
+    ("60 months: out", D(2019, 1, 31), (R(RED, D(2024, 1, 10)),), (0, 0), (0, 0)),
+    ("a blue capsule in the red group does not count", D(2022, 6, 1), (R(BLUE, D(2024, 1, 10)),), (0, 0), (0, 1)),
+    ("not born by the month's end", D(2024, 2, 1), (), (0, 0), (0, 0)),
+])
+def test_vitamin_a_in_the_month(case, birth, records, blue, red):
+    report = month_report(2024, 1, people=[PersonRecord("X", 1, birth, records)])
+    assert (report.vitamin_a_blue, report.vitamin_a_red) == (rate(*blue), rate(*red)), case
+
+
+@pytest.mark.parametrize(("case", "birth", "records", "expected"), [
+    ("11 months: not in the group", D(2023, 2, 1), (R(WORMS, D(2024, 1, 10)),), (0, 0)),
+    ("12 months", D(2023, 1, 31), (R(WORMS, D(2024, 1, 10)),), (1, 1)),
+    ("59 months", D(2019, 2, 1), (R(WORMS, D(2024, 1, 31)),), (1, 1)),
+    ("60 months: out", D(2019, 1, 31), (R(WORMS, D(2024, 1, 10)),), (0, 0)),
+    ("given in December", D(2022, 1, 1), (R(WORMS, D(2023, 12, 31)),), (0, 1)),
+    ("date not remembered", D(2022, 1, 1), (R(WORMS, D(2024, 1, 20), "unknown"),), (0, 1)),
+])
+def test_deworming_in_the_month(case, birth, records, expected):
+    assert month_report(2024, 1, people=[PersonRecord("X", 1, birth, records)]).deworming == rate(*expected), case
+
+
+@pytest.mark.parametrize(("case", "sex", "birth", "records", "expected"), [
+    ("a girl of 12 years on the last day", 2, D(2012, 1, 31), (R("TTD_REMAJA", D(2024, 1, 8)),), (1, 1)),
+    ("11 years 11 months: not yet", 2, D(2012, 2, 1), (R("TTD_REMAJA", D(2024, 1, 8)),), (0, 0)),
+    ("18 years 11 months", 2, D(2005, 2, 1), (R("TTD_REMAJA", D(2024, 1, 8)),), (1, 1)),
+    ("19 years: out", 2, D(2005, 1, 31), (R("TTD_REMAJA", D(2024, 1, 8)),), (0, 0)),
+    ("a boy is not in the group", 1, D(2009, 5, 5), (R("TTD_REMAJA", D(2024, 1, 8)),), (0, 0)),
+    ("no tablet in the month", 2, D(2009, 5, 5), (R("TTD_REMAJA", D(2023, 12, 28)),), (0, 1)),
+])
+def test_iron_tablets_for_girls(case, sex, birth, records, expected):
+    assert month_report(2024, 1, people=[PersonRecord("X", sex, birth, records)]).iron_girls == rate(*expected), case
+
+
+PTM = "SKRINING_PTM"
+
+
+@pytest.mark.parametrize(("case", "birth", "records", "ptm", "skilas"), [
+    # The 12 months to 31 Jan 2024 are 2023-02-01 .. 2024-01-31.
+    ("15 years, screened in the month", D(2009, 1, 31), (R(PTM, D(2024, 1, 5)),), (1, 1), (0, 0)),
+    ("14 years 11 months: not in the group", D(2009, 2, 1), (R(PTM, D(2024, 1, 5)),), (0, 0), (0, 0)),
+    ("screened on the first day of the 12 months", D(1980, 3, 3), (R(PTM, D(2023, 2, 1)),), (1, 1), (0, 0)),
+    ("screened the day before: too long ago", D(1980, 3, 3), (R(PTM, D(2023, 1, 31)),), (0, 1), (0, 0)),
+    ("a month-only date counts", D(1980, 3, 3), (R(PTM, D(2023, 6, 15), "month"),), (1, 1), (0, 0)),
+    ("a date not remembered counts", D(1980, 3, 3), (R(PTM, D(2023, 11, 23), "unknown"),), (1, 1), (0, 0)),
+    ("screened after the month", D(1980, 3, 3), (R(PTM, D(2024, 2, 1)),), (0, 1), (0, 0)),
+    ("59 years 11 months", D(1964, 2, 1), (R(PTM, D(2023, 8, 1)),), (1, 1), (0, 0)),
+    ("60 years: SKILAS, not PTM", D(1964, 1, 31), (R(PTM, D(2023, 8, 1)),), (0, 0), (0, 1)),
+    ("an older person with SKILAS", D(1950, 6, 6), (R("SKILAS", D(2023, 9, 9)),), (0, 0), (1, 1)),
+    ("SKILAS more than 12 months ago", D(1950, 6, 6), (R("SKILAS", D(2022, 12, 9)),), (0, 0), (0, 1)),
+])
+def test_ptm_and_skilas_in_the_last_12_months(case, birth, records, ptm, skilas):
+    report = month_report(2024, 1, people=[PersonRecord("X", 1, birth, records)])
+    assert (report.ptm, report.skilas) == (rate(*ptm), rate(*skilas)), case
+
+
+@pytest.mark.parametrize(("case", "birth", "records", "expected"), [
+    # Windows: from each screening age (3, 6, 9, ... months) to the day before the next.
+    ("3-month window opens in the month, screened", D(2023, 10, 15), (R("SDIDTK", D(2024, 1, 20)),), (1, 1)),
+    ("3-month window opens in the month, not screened", D(2023, 10, 15), (), (0, 1)),
+    ("screened on an approximate date in the month", D(2023, 10, 15), (R("SDIDTK", D(2024, 1, 15), "month"),), (0, 1)),
+    ("window opens after the month", D(2023, 11, 10), (), (0, 0)),
+    ("too young", D(2024, 1, 10), (), (0, 0)),
+    ("window closed before the month by a screening", D(2023, 8, 20), (R("SDIDTK", D(2023, 12, 1)),), (0, 0)),
+    ("an approximate screening before the month closes it too", D(2023, 8, 20),
+     (R("SDIDTK", D(2023, 12, 15), "month"),), (0, 0)),
+    ("3-month window done, the 6-month one opens in the month", D(2023, 7, 10), (R("SDIDTK", D(2023, 11, 1)),),
+     (0, 1)),
+    ("... and screened in it", D(2023, 7, 10), (R("SDIDTK", D(2023, 11, 1)), R("SDIDTK", D(2024, 1, 12))), (1, 1)),
+    ("a window open but not screened in the months before stays due", D(2023, 9, 1), (), (0, 1)),
+    ("79 months: past the last window (72 months + 6)", D(2017, 6, 1), (), (0, 0)),
+    ("77 months: in the last window", D(2017, 8, 1), (R("SDIDTK", D(2024, 1, 3)),), (1, 1)),
+])
+def test_sdidtk_screened_among_those_due(case, birth, records, expected):
+    assert month_report(2024, 1, people=[PersonRecord("X", 2, birth, records)]).sdidtk == rate(*expected), case
+
+
+def test_service_ages_follow_the_district_schedule():
+    # A district deworming from 6 months: an 8-month-old given the tablet counts.
+    child = PersonRecord("X", 1, D(2023, 5, 5), (R(WORMS, D(2024, 1, 10)),))
+    assert month_report(2024, 1, people=[child]).deworming == rate(0, 0)
+    schedule = apply_overrides({"services": {"OBAT_CACING": {"from_months": 6}}})
+    assert month_report(2024, 1, people=[child], schedule=schedule).deworming == rate(1, 1)
+
+
+def test_a_person_record_needs_a_known_sex():
+    with pytest.raises(ValueError):
+        PersonRecord("X", 0, D(2000, 1, 1))
