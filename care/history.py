@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from care.schedule import (
     DOSE_LABELS,
@@ -80,6 +81,8 @@ class Record:
     on: date
     precision: str = DAY
     source: str | None = None
+    #: what else was recorded with it, e.g. {"tablets": 30} or {"result": "positive"}
+    detail: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,13 @@ def build(records: Iterable[Record]) -> PersonHistory:
     return PersonHistory(ordered, given, frozenset(approximate), services)
 
 
-def build_many(rows: Iterable[tuple[int, str, date, str]]) -> dict[int, PersonHistory]:
-    """Histories per person id from (person id, code, date, precision) rows."""
+def build_many(rows: Iterable[tuple]) -> dict[int, PersonHistory]:
+    """Histories per person id from (person id, code, date, precision[, detail]) rows."""
     per: dict[int, list[Record]] = {}
-    for person_id, code, on, precision in rows:
-        per.setdefault(person_id, []).append(Record(code, on, precision or DAY))
+    for row in rows:
+        person_id, code, on, precision = row[:4]
+        detail = row[4] if len(row) > 4 else None
+        per.setdefault(person_id, []).append(Record(code, on, precision or DAY, None, detail))
     return {pid: build(recs) for pid, recs in per.items()}
 
 

@@ -19,7 +19,7 @@ from db.models import CareRecord
 from db.queries import insert_ignore
 
 _SELECT = (
-    select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision)
+    select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision, CareRecord.detail)
     .where(CareRecord.person_id.in_(bindparam("people", expanding=True)))
     .order_by(CareRecord.done_on, CareRecord.id)
 )

@@ -2,9 +2,9 @@
 ``/ekspor`` (the month's report and the visit register as CSV and XLSX).
 
 Every dose and service is read from the one care record (db.history) as it stood at the month's
-end; weighings and lengths come with their values from the visits' measurements, and the iron
-tablets given in pregnancy from the detail of the TTD_HAMIL records the month's visits wrote. The
-indicators themselves are defined in care.coverage.
+end (the iron tablets given in pregnancy from the detail of the TTD_HAMIL records); weighings and
+lengths come with their values from the visits' measurements. The indicators themselves are defined
+in care.coverage.
 """
 from __future__ import annotations
 
@@ -72,7 +72,6 @@ async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
             lengths[person_id].append((day, value, detail or "l"))
     records = await histories(ctx.session, [p.id for p in people])
     stood = {p.id: build(r for r in records[p.id].records if r.on <= end) for p in people}  # the record at the month's end
-    tablets = await _tablets(ctx, [p for p in people if _iron_in(stood[p.id], start, end)], start, end)
     children, pregnancies, newborns, mothers, persons = [], [], [], [], []
     for p in people:
         history = stood[p.id]
@@ -90,7 +89,7 @@ async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
             ours = [r for r in history.records if p.hpht <= r.on <= last]
             contacts = sorted({r.on for r in ours if r.code in ANC_CODES})
             numbered = tuple((r.on, int(r.code[3:])) for r in ours if r.code in ANC_CODES and r.code != "ANC")
-            iron = tuple((r.on, tablets.get((p.id, r.on), 0)) for r in ours if r.code == TTD_HAMIL and r.precision == DAY)
+            iron = tuple((r.on, _count((r.detail or {}).get("tablets"))) for r in ours if r.code == TTD_HAMIL and r.precision == DAY)
             pregnancies.append(PregnancyRecord(p.id, p.hpht, p.delivered_on, tuple(contacts), numbered, iron))
         if p.delivered_on and p.delivered_on <= end and (end - p.delivered_on).days <= 90:
             exact, approximate = _visits(history, KF_CODES, p.delivered_on)
@@ -112,26 +111,6 @@ def _visits(history: PersonHistory, codes: tuple[str, ...], event: date) -> tupl
     ours = [r for r in history.records if r.code in codes and r.on >= event]
     return (tuple(sorted({r.on for r in ours if r.precision == DAY})),
             frozenset(r.code for r in ours if r.precision != DAY))
-
-
-def _iron_in(history: PersonHistory, start: date, end: date) -> bool:
-    """Whether iron tablets for pregnancy are recorded on an exact date in the month."""
-    return any(r.code == TTD_HAMIL and r.precision == DAY and start <= r.on <= end for r in history.records)
-
-
-async def _tablets(ctx: Ctx, people: list[Person], start: date, end: date) -> dict[tuple[int, date], int]:
-    """(person id, day) -> iron tablets given at the month's visits of ``people`` (the detail of the
-    TTD_HAMIL records those visits wrote; a record entered without a visit has no count)."""
-    out: dict[tuple[int, date], int] = defaultdict(int)
-    if not people:
-        return out
-    visits = (await ctx.session.execute(select(Visit.id, Visit.person_id, Visit.visited_on).where(
-        Visit.person_id.in_([p.id for p in people]), Visit.visited_on >= start, Visit.visited_on <= end))).all()
-    for visit_id, person_id, day in visits:
-        for code, detail in await records_of_visit(ctx.session, visit_id):
-            if code == TTD_HAMIL and detail:
-                out[(person_id, day)] += _count(detail.get("tablets"))
-    return out
 
 
 def _count(value) -> int:
