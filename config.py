@@ -59,7 +59,10 @@ class TelegramConfig:
     webhook_secret: str = ""
 
 
-DEFAULT_TEMPLATES = {"reminder": "ilp_pengingat", "broadcast": "ilp_pengumuman", "calendar": "ilp_jadwal_posyandu", "reply": "ilp_pesan_baru"}
+DEFAULT_TEMPLATES = {
+    "reminder": "ilp_pengingat", "broadcast": "ilp_pengumuman", "calendar": "ilp_jadwal_posyandu", "referral": "ilp_rujukan",
+    "reply": "ilp_pesan_baru",
+}
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,32 @@
 """Referrals: a flag found at a visit (or a birth) sends a person to the puskesmas, the family is
 told where to go and why in plain words, and the referral stays open until its outcome is recorded.
 
-:func:`open_referrals` is called by the flows that find a flag (``handlers.visit``, ``handlers.birth``).
+:func:`open_referrals` is called by the flows that find a flag (``handlers.visit``, ``handlers.birth``);
+``detail`` holds the values behind the flag, named as a visit names them (``weight_kg``, ``length_cm``
+with ``measured`` "l"/"h", ``muac_cm``, ``sbp``/``dbp``, the z-scores ``wfa``/``lhfa``/``wflh``/``bfa``,
+``birth_weight_g``, ``weeks``); :func:`detail_text` puts them into words.
+
+``/rujukan`` (:data:`REFERRALS`) is the follow-up: puskesmas staff see the open referrals of their
+puskesmas's posyandu, a kader those of their own posyandu, oldest first; they pick one, see its
+details and record what happened (came, treated, referred on, not found) with an optional note. A
+referral "not found" stays open for the kader's home visits (``/sasaran``) until another outcome.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from content.i18n import N_, _, use_locale
+from care.stages import age_months, days_since_delivery, is_pregnant
+from content.i18n import N_, _, format_date, format_number, n_, use_locale
 from db.models import Family, Identity, Outbox, Person, Posyandu, Puskesmas, Referral
-from handlers.flow import Ctx, Flow
-from handlers.kader import audit
+from handlers.describe import age_text, sex_label
+from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.kader import audit, is_kader
+from handlers.parsing import normalize
+from handlers.staff import is_staff
 from reminders.planner import zone_of
 
 #: A referral still open after this many days goes on the kader's home-visit list.
@@ -38,9 +50,25 @@ REASONS: dict[str, tuple[str, str]] = {
 URGENT = frozenset({"danger"})
 
 OPEN = "open"
-OUTCOMES = ("came", "treated", "referred_on", "not_found")
+NOT_FOUND = "not_found"
+OUTCOMES = ("came", "treated", "referred_on", NOT_FOUND)
 #: Outcomes after which the referral needs nothing more (not_found still needs the kader).
 CLOSED = frozenset({"came", "treated", "referred_on"})
+#: The states a referral is followed in: listed by /rujukan, on the kader's home-visit list.
+FOLLOWED = (OPEN, NOT_FOUND)
+#: outcome -> its label (a button: at most 20 characters)
+OUTCOME_LABELS = {
+    "came": N_("Datang"), "treated": N_("Ditangani"), "referred_on": N_("Dirujuk lanjut"), NOT_FOUND: N_("Tidak ditemukan"),
+}
+#: Referrals on one page of /rujukan (with the three page buttons, a WhatsApp list holds ten rows).
+PAGE = 7
+#: The longest note an outcome may carry (the column's size).
+MAX_NOTE = 200
+#: Reasons whose family keeps a Buku KIA (mother and child); the others bring their insurance card.
+KIA_REASONS = frozenset({"stunting", "wasting", "underweight", "2T", "kek", "lbw"})
+#: Children up to this age (months) and mothers up to this many days after a birth use the Buku KIA.
+KIA_CHILD_MONTHS = 72
+KIA_POSTPARTUM_DAYS = 42
 
 
 def reason_label(reason: str) -> str:
@@ -57,7 +85,7 @@ async def open_referrals(ctx: Ctx, person: Person, reasons: Iterable[tuple[str, 
     """
     family = await ctx.session.get(Family, person.family_id)
     open_now = set(await ctx.session.scalars(
-        select(Referral.reason).where(Referral.person_id == person.id, Referral.status.in_((OPEN, "not_found")))))
+        select(Referral.reason).where(Referral.person_id == person.id, Referral.status.in_(FOLLOWED))))
     new: list[Referral] = []
     for reason, detail in reasons:
         if reason not in REASONS:
@@ -79,17 +107,34 @@ async def open_referrals(ctx: Ctx, person: Person, reasons: Iterable[tuple[str, 
     return new, told
 
 
-def family_notice(person: Person, puskesmas: Puskesmas, referrals: list[Referral]) -> str:
-    """The family's message, in the current language: who, where, why, and how soon."""
+def uses_kia(person: Person, referrals: Iterable[Referral], today: date) -> bool:
+    """Whether the family should bring the Buku KIA: a mother's or a child's referral."""
+    if any(r.reason in KIA_REASONS for r in referrals):
+        return True
+    if person.birth_date is not None and age_months(person.birth_date, today) < KIA_CHILD_MONTHS:
+        return True
+    if is_pregnant(person.hpht, today, person.delivered_on):
+        return True
+    since = days_since_delivery(person.delivered_on, today)
+    return since is not None and since <= KIA_POSTPARTUM_DAYS
+
+
+def family_notice(person: Person, puskesmas: Puskesmas, referrals: list[Referral], today: date) -> str:
+    """The family's message, in the current language: who, why, where, how soon, and what to bring."""
     why = "; ".join(_(REASONS[r.reason][1]) for r in referrals)
     if any(r.reason in URGENT for r in referrals):
         when = _("Mohon segera, hari ini juga.")
     else:
         when = _("Mohon datang dalam {days} hari.", days=FOLLOW_UP_DAYS)
+    if uses_kia(person, referrals, today):
+        bring = _("Bawa Buku KIA dan kartu BPJS Kesehatan/KIS bila ada.")
+    else:
+        bring = _("Bawa kartu BPJS Kesehatan/KIS bila ada.")
     return _(
-        "Hasil pemeriksaan {name} di posyandu: {why}.\n"
-        "{name} perlu diperiksa di {puskesmas}. {when} Bawa Buku KIA. Kader posyandu akan menanyakan kabarnya.",
-        name=person.name, why=why, puskesmas=puskesmas.name, when=when,
+        "Bapak/Ibu, dari pemeriksaan {name}: {why}.\n"
+        "{name} perlu diperiksa lebih lanjut di {puskesmas}. {when} {bring}\n"
+        "Kader posyandu akan menanyakan kabarnya. Terima kasih.",
+        name=person.name, why=why, puskesmas=puskesmas.name, when=when, bring=bring,
     )
 
 
@@ -104,7 +149,7 @@ async def _tell_family(ctx: Ctx, person: Person, family: Family, referrals: list
     first = referrals[0].id
     for identity_id, channel, address, lang in rows:
         with use_locale(lang):
-            text = family_notice(person, puskesmas, referrals)
+            text = family_notice(person, puskesmas, referrals, ctx.today)
         ctx.session.add(Outbox(
             key=f"referral:{first}:{identity_id}", identity_id=identity_id, channel=channel, address=address,
             kind="referral", body={"text": text, "lang": lang}, timezone=zone, state="pending", not_before=ctx.now,
@@ -113,12 +158,283 @@ async def _tell_family(ctx: Ctx, person: Person, family: Family, referrals: list
     return len(rows)
 
 
-async def _enter(ctx: Ctx):
-    """Scaffolding: the /rujukan steps are being written (issue [1/8])."""
-    from handlers.flow import END
+# -- the values behind a referral ---------------------------------------------------------------------
 
-    ctx.note(_("Dibatalkan."))
-    return END
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-REFERRALS = Flow(name="referrals", first="start", steps={}, enter=_enter)
+def detail_text(detail: Mapping[str, Any] | None) -> str:
+    """The values behind a referral in words, e.g. ``BB 8,2 kg · TB/U -3,12``; empty when there are none.
+
+    Known keys are written as a visit writes them; any other key is shown as it is, so that nothing
+    recorded is hidden from staff.
+    """
+    if not detail:
+        return ""
+    d = dict(detail)
+    lying = d.pop("measured", None) == "l"
+    parts: list[str] = []
+    if (v := _number(d.pop("weight_kg", None))) is not None:
+        parts.append(_("BB {value} kg", value=format_number(v, 2)))
+    if (v := _number(d.pop("length_cm", None))) is not None:
+        parts.append(_("PB {value} cm", value=format_number(v, 1)) if lying else _("TB {value} cm", value=format_number(v, 1)))
+    if (v := _number(d.pop("height_cm", None))) is not None:
+        parts.append(_("TB {value} cm", value=format_number(v, 1)))
+    if (v := _number(d.pop("head_cm", None))) is not None:
+        parts.append(_("LK {value} cm", value=format_number(v, 1)))
+    if (v := _number(d.pop("muac_cm", None))) is not None:
+        parts.append(_("LILA {value} cm", value=format_number(v, 1)))
+    sbp, dbp = _number(d.pop("sbp", None)), _number(d.pop("dbp", None))
+    if sbp is not None and dbp is not None:
+        parts.append(_("TD {sbp}/{dbp}", sbp=int(sbp), dbp=int(dbp)))
+    names = {"wfa": _("BB/U"), "lhfa": _("PB/U") if lying else _("TB/U"), "wflh": _("BB/PB") if lying else _("BB/TB"),
+             "bfa": _("IMT/U")}
+    for key, name in names.items():
+        if (v := _number(d.pop(key, None))) is not None:
+            parts.append(f"{name} {format_number(v, 2, fixed=True)}")
+    if (v := _number(d.pop("birth_weight_g", None))) is not None:
+        parts.append(_("berat lahir {grams} g", grams=format_number(v, 0)))
+    if (v := _number(d.pop("weeks", None))) is not None:
+        parts.append(n_("{n} minggu", "{n} minggu", int(v)))
+    for key, value in d.items():
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(x) for x in value)
+        elif (n := _number(value)) is not None:
+            value = format_number(n, 2)
+        parts.append(f"{key} {value}")
+    return " \u00b7 ".join(parts)
+
+
+# -- /rujukan: the follow-up ---------------------------------------------------------------------------
+
+def _scope(ctx: Ctx):
+    """The condition that keeps a referral in the person's area, or None when they have no area."""
+    if is_staff(ctx):
+        return Posyandu.puskesmas_id == ctx.identity.puskesmas_id
+    if is_kader(ctx):
+        return Family.posyandu_id == ctx.identity.posyandu_id
+    return None
+
+
+def _in_area(where):
+    """Referrals with their person, family and posyandu, in an area (the family's own posyandu)."""
+    return (select(Referral, Person, Family, Posyandu)
+            .join(Person, Person.id == Referral.person_id)
+            .join(Family, Family.id == Person.family_id)
+            .join(Posyandu, Posyandu.id == Family.posyandu_id)
+            .where(where))
+
+
+async def count_followed(ctx: Ctx) -> int:
+    """How many referrals are followed in the person's area."""
+    where = _scope(ctx)
+    if where is None:
+        return 0
+    query = _in_area(where).where(Referral.status.in_(FOLLOWED)).with_only_columns(Referral.id)
+    return await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+async def followed_page(ctx: Ctx, page: int) -> list[tuple[Referral, Person, Family, Posyandu]]:
+    """The followed referrals of the area on ``page`` (from 0), oldest first."""
+    where = _scope(ctx)
+    if where is None:
+        return []
+    query = (_in_area(where).where(Referral.status.in_(FOLLOWED)).order_by(Referral.opened_on, Referral.id)
+             .offset(page * PAGE).limit(PAGE))
+    return [tuple(row) for row in (await ctx.session.execute(query)).all()]
+
+
+async def _one(ctx: Ctx, referral_id: Any, *, lock: bool = False) -> tuple[Referral, Person, Family, Posyandu] | None:
+    """A referral of the area by id (whatever its status), or None: no hint that another exists."""
+    where = _scope(ctx)
+    if where is None or not isinstance(referral_id, int):
+        return None
+    query = _in_area(where).where(Referral.id == referral_id)
+    if lock:
+        query = query.with_for_update(of=Referral)
+    row = (await ctx.session.execute(query)).first()
+    return tuple(row) if row else None
+
+
+def days_open(referral: Referral, today: date) -> int:
+    """Whole days since the referral was opened."""
+    return max(0, (today - referral.opened_on).days)
+
+
+def _place(family: Family) -> str:
+    return _("{dusun}, RT {rt}", dusun=family.dusun or "-", rt=family.rt or "-")
+
+
+def referral_line(ctx: Ctx, referral: Referral, person: Person, family: Family, posyandu: Posyandu) -> str:
+    """One referral in the list: who, family code, dusun/RT, why, the values, days open."""
+    why = reason_label(referral.reason)
+    values = detail_text(referral.detail)
+    if values:
+        why = f"{why}: {values}"
+    parts = [f"{person.name} ({family.code}), {_place(family)}", why, _("dirujuk {days} lalu", days=n_("{n} hari", "{n} hari", days_open(referral, ctx.today)))]
+    if is_staff(ctx):
+        parts.insert(1, posyandu.name)
+    if referral.status == NOT_FOUND:
+        parts.append(_("tidak ditemukan"))
+    return " \u00b7 ".join(parts)
+
+
+async def enter(ctx: Ctx) -> Next:
+    """Staff and kaders go to their list; anyone else is told whom it is for."""
+    if _scope(ctx) is None:
+        ctx.note(_("Daftar rujukan hanya untuk kader dan petugas puskesmas."))
+        return END
+    if is_staff(ctx):
+        audit(ctx, "referrals.viewed", "puskesmas", ctx.identity.puskesmas_id)
+    else:
+        audit(ctx, "referrals.viewed", "posyandu", ctx.identity.posyandu_id)
+    ctx.data["page"] = 0
+    return "start"
+
+
+async def ask_list(ctx: Ctx) -> Question:
+    count = await count_followed(ctx)
+    if count == 0:
+        return Question(_("Tidak ada rujukan yang perlu ditindaklanjuti."), ((_("Selesai"), "done"),))
+    pages = (count + PAGE - 1) // PAGE
+    page = min(max(0, ctx.data.get("page", 0)), pages - 1)
+    rows = await followed_page(ctx, page)
+    lines = [_("Rujukan yang belum selesai ({count}, terlama dulu), halaman {page} dari {pages}:",
+               count=count, page=page + 1, pages=pages), ""]
+    choices = []
+    for n, row in enumerate(rows, 1):
+        lines.append(f"{n}. " + referral_line(ctx, *row))
+        choices.append((f"{n}. {row[1].name}"[:20], f"r{row[0].id}"))
+    lines += ["", _("Pilih nomor untuk melihat dan mencatat hasilnya.")]
+    if page > 0:
+        choices.append((_("Sebelumnya"), "prev"))
+    if page + 1 < pages:
+        choices.append((_("Berikutnya"), "next"))
+    choices.append((_("Selesai"), "done"))
+    return Question("\n".join(lines), tuple(choices))
+
+
+async def _named(ctx: Ctx, text: str) -> str:
+    """The choice of the one referral on the page whose person's name holds the typed words ("putu")."""
+    words = normalize(text).split()
+    if not words or sum(len(w) for w in words) < 3:
+        return ""
+    pages = max(1, (await count_followed(ctx) + PAGE - 1) // PAGE)
+    rows = await followed_page(ctx, min(max(0, ctx.data.get("page", 0)), pages - 1))
+    found = {row[0].id for row in rows
+             if all(any(part.startswith(w) for part in normalize(row[1].name).split()) for w in words)}
+    return f"r{found.pop()}" if len(found) == 1 else ""
+
+
+async def on_list(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the referral picked (or the page); shows its details next."""
+    if answer.choice == "done":
+        return END
+    if answer.choice in ("next", "prev"):
+        ctx.data["page"] = max(0, ctx.data.get("page", 0) + (1 if answer.choice == "next" else -1))
+        return "start"
+    choice = answer.choice or await _named(ctx, answer.text)
+    found = await _one(ctx, int(choice[1:])) if choice[:1] == "r" and choice[1:].isdecimal() else None
+    if found is None:
+        raise Invalid(_("Pilih nomor rujukan dari daftar, atau Selesai."))
+    if found[0].status not in FOLLOWED:
+        ctx.note(_("Hasil rujukan {name} sudah dicatat: {outcome}.", name=found[1].name,
+                   outcome=_(OUTCOME_LABELS[found[0].status])))
+        return "start"
+    ctx.data["referral"] = found[0].id
+    return "detail"
+
+
+async def ask_detail(ctx: Ctx) -> Question:
+    found = await _one(ctx, ctx.data.get("referral"))
+    if found is None or found[0].status not in FOLLOWED:
+        return Question(_("Rujukan ini sudah tidak ada di daftar."), ((_("Kembali"), "back"),))
+    referral, person, family, posyandu = found
+    facts = [sex_label(person.sex)]
+    if person.birth_date:
+        facts.append(age_text(person.birth_date, ctx.today))
+    lines = [
+        f"{person.name} ({', '.join(facts)})",
+        _("Keluarga {family} ({code}), {place}, {posyandu}", family=family.name, code=family.code, place=_place(family),
+          posyandu=posyandu.name),
+        _("Alasan: {reason}", reason=reason_label(referral.reason)),
+    ]
+    values = detail_text(referral.detail)
+    if values:
+        lines.append(_("Hasil pemeriksaan: {values}", values=values))
+    lines.append(_("Dirujuk: {date} ({days} lalu)", date=format_date(referral.opened_on, "short"),
+                   days=n_("{n} hari", "{n} hari", days_open(referral, ctx.today))))
+    if referral.status == NOT_FOUND:
+        lines.append(_("Kabar terakhir: tidak ditemukan") + (f" ({referral.outcome_note})" if referral.outcome_note else ""))
+    lines += ["", _("Bagaimana hasilnya?")]
+    choices = tuple((_(OUTCOME_LABELS[o]), o) for o in OUTCOMES) + ((_("Kembali"), "back"),)
+    return Question("\n".join(lines), choices)
+
+
+async def on_detail(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the outcome picked; asks for a note next (or goes back to the list)."""
+    if answer.choice == "back":
+        return "start"
+    if answer.choice not in OUTCOMES:
+        raise Invalid(_("Pilih Datang, Ditangani, Dirujuk lanjut atau Tidak ditemukan."))
+    found = await _one(ctx, ctx.data.get("referral"))
+    if found is None or found[0].status not in FOLLOWED:
+        ctx.note(_("Rujukan ini sudah tidak ada di daftar."))
+        return "start"
+    ctx.data["outcome"] = answer.choice
+    return "note"
+
+
+async def ask_note(ctx: Ctx) -> Question:
+    return Question(
+        _("{outcome}. Tambahkan catatan singkat (paling banyak {max} huruf), misalnya tempat atau tindakannya, "
+          "atau pilih Tanpa catatan.", outcome=_(OUTCOME_LABELS.get(ctx.data.get("outcome"), OUTCOME_LABELS["came"])),
+          max=MAX_NOTE),
+        ((_("Tanpa catatan"), "none"),),
+    )
+
+
+async def on_note(ctx: Ctx, answer: Answer) -> Next:
+    """Records the outcome and the note on the referral (audited); back to the list."""
+    if answer.choice == "none":
+        note = None
+    else:
+        note = " ".join(answer.text.split())
+        if not note:
+            raise Invalid(_("Tulis catatan singkat, atau pilih Tanpa catatan."))
+        if len(note) > MAX_NOTE:
+            raise Invalid(_("Catatan terlalu panjang ({count} huruf, paling banyak {max}).", count=len(note), max=MAX_NOTE))
+    outcome = ctx.data.get("outcome")
+    found = await _one(ctx, ctx.data.get("referral"), lock=True)
+    ctx.data.pop("referral", None)
+    ctx.data.pop("outcome", None)
+    if outcome not in OUTCOMES or found is None:
+        ctx.note(_("Rujukan ini sudah tidak ada di daftar."))
+        return "start"
+    referral, person = found[0], found[1]
+    if referral.status not in FOLLOWED:
+        ctx.note(_("Hasil rujukan {name} sudah dicatat: {outcome}.", name=person.name, outcome=_(OUTCOME_LABELS[referral.status])))
+        return "start"
+    referral.status, referral.outcome_at, referral.outcome_by, referral.outcome_note = outcome, ctx.now, ctx.identity.id, note
+    audit(ctx, "referral.outcome", "referral", referral.id, outcome=outcome, reason=referral.reason,
+          days=days_open(referral, ctx.today), note=note is not None)
+    ctx.note(_("Tersimpan: {name}, {reason}: {outcome}.", name=person.name, reason=reason_label(referral.reason),
+               outcome=_(OUTCOME_LABELS[outcome])))
+    if outcome == NOT_FOUND:
+        ctx.note(_("Rujukan ini tetap ada di daftar kunjungan rumah kader (/sasaran)."))
+    return "start"
+
+
+REFERRALS = Flow(
+    name="referrals",
+    first="start",
+    enter=enter,
+    steps={
+        "start": Step(ask_list, on_list),
+        "detail": Step(ask_detail, on_detail),
+        "note": Step(ask_note, on_note),
+    },
+)
