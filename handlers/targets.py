@@ -5,7 +5,8 @@ missed this month's posyandu day (the session has passed and nothing was recorde
 referral still open after ``FOLLOW_UP_DAYS`` days (an urgent one after a day) or one the puskesmas did
 not find, a dose or service overdue. Then what is due this month: doses and services due, a child not
 yet weighed this month, a weight that did not go up last month, a birth expected soon, a recent
-referral. Within a dusun/RT, people with a referral to follow come first, then those who missed the
+referral, an adult's yearly screening overdue (PTM, SKILAS: an invitation to the posyandu, not a home
+visit). Within a dusun/RT, people with a referral to follow come first, then those who missed the
 posyandu day, then the other overdue, then the rest.
 
 :func:`reasons` is the rule (a pure function of today and one person's facts); :func:`target_lines`
@@ -45,7 +46,8 @@ MISSED = "missed"  # missed this month's posyandu day (on: the session day)
 REFERRAL = "referral"  # a referral open too long (subject: its reason, on: opened)
 REFERRAL_NOT_FOUND = "not_found"  # a referral the puskesmas did not find (subject, on: opened)
 OVERDUE = "overdue"  # a dose or service overdue (subject: its code)
-# Due this month:
+# Due this month, or late without calling for a home visit:
+LATE = "late"  # a yearly screening of an adult or older person overdue (subject: its code)
 DUE = "due"  # a dose or service due (subject: its code)
 UNWEIGHED = "unweighed"  # a child under five not weighed this month
 GAIN = "gain"  # last month's weight did not go up (subject: T or 2T)
@@ -54,7 +56,9 @@ REFERRED = "referred"  # a recent referral (subject, on: opened)
 
 HOME = frozenset({MISSED, REFERRAL, REFERRAL_NOT_FOUND, OVERDUE})
 #: the order of a line's reasons, and (by its first reason) of people within a dusun/RT
-ORDER = (REFERRAL_NOT_FOUND, REFERRAL, MISSED, OVERDUE, REFERRED, DUE, UNWEIGHED, GAIN, BIRTH)
+ORDER = (REFERRAL_NOT_FOUND, REFERRAL, MISSED, OVERDUE, REFERRED, LATE, DUE, UNWEIGHED, GAIN, BIRTH)
+#: Overdue services that are no reason for a home visit: the adult is invited to the posyandu / posbindu.
+SCREENINGS = frozenset({"SKRINING_PTM", "SKILAS"})
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ def reasons(today: date, facts: Facts, session_day: date | None) -> list[Reason]
         if status in FOLLOWED:
             out.append(referral_reason(reason, status, opened, today))
     for item in facts.items:
-        out.append(Reason(OVERDUE if item.overdue else DUE, item.subject.split(":")[0]))
+        code = item.subject.split(":")[0]
+        out.append(Reason((LATE if code in SCREENINGS else OVERDUE) if item.overdue else DUE, code))
     if under_five(facts.birth, today):
         month_start = today.replace(day=1)
         if not any(day >= month_start for day, _kg in facts.weights):
@@ -163,10 +168,10 @@ def reason_text(reason: Reason, today: date) -> str:
         return _("dirujuk karena {reason} sejak {date}, tidak ditemukan", date=_short(reason.on, today), reason=reason_label(reason.subject))
     if kind == REFERRED:
         return _("dirujuk karena {reason} sejak {date}", date=_short(reason.on, today), reason=reason_label(reason.subject))
-    if kind in (OVERDUE, DUE):
+    if kind in (OVERDUE, LATE, DUE):
         code = reason.subject
         label = _(DOSE_LABELS[code]) if code in DOSE_LABELS else _(SERVICE_LABELS.get(code, code))
-        return label + (" (" + _("terlambat") + ")" if kind == OVERDUE else "")
+        return label + (" (" + _("terlambat") + ")" if kind != DUE else "")
     if kind == UNWEIGHED:
         return _("belum ditimbang bulan ini")
     if kind == GAIN:

@@ -13,7 +13,7 @@ from db.history import record
 from db.models import AuditLog, Family, Identity, Measurement, Person, Posyandu, PosyanduException, Referral, Visit
 from handlers.referrals import reason_label
 from handlers.targets import (
-    BIRTH, DUE, GAIN, HOME_MARK, MISSED, OVERDUE, PAGE, REFERRAL, REFERRAL_NOT_FOUND, REFERRED, UNWEIGHED, Facts, Reason,
+    BIRTH, DUE, GAIN, HOME_MARK, LATE, MISSED, OVERDUE, PAGE, REFERRAL, REFERRAL_NOT_FOUND, REFERRED, UNWEIGHED, Facts, Reason,
     reason_text, reasons, tier,
 )
 from reminders.rules import Item
@@ -74,6 +74,8 @@ CASES = [
     ("a dose due again (invalid) is named by its code", child(items=(Item("dose", "PCV2:again", CHILD, 1, "x", True),)), None,
      [Reason(OVERDUE, "PCV2")]),
     ("a service due is due this month", adult(items=(due("SKRINING_PTM"),)), None, [Reason(DUE, "SKRINING_PTM")]),
+    ("an adult's screening overdue is late but no home visit", adult(items=(overdue("SKRINING_PTM"),)), None,
+     [Reason(LATE, "SKRINING_PTM")]),
     ("a child not weighed this month", Facts(sex="M", birth=CHILD, weights=((date(2026, 10, 5), 9.0),)), None,
      [Reason(UNWEIGHED)]),
     ("a birth within two weeks", adult(hpht=date(2026, 2, 20), due_date=TODAY + timedelta(days=10)), None,
