@@ -1,7 +1,8 @@
 """Fast entry: a kader's visit in one line, e.g. ``catat K-7QX2MA anak2 bb 8,2 tb 71 l imun dpt2 pcv2 opv3``.
 
 A pure parser: no database, no clock. :func:`parse_fast_entry` returns a :class:`FastEntry`; the
-caller finds the family and the member and checks plausibility (``care.plausibility``).
+caller (``handlers.visit``) finds the family and the member, reads the dates, checks that the
+services fit the person and that the values are plausible (``care.plausibility``).
 
 Grammar (case-insensitive; words are separated by spaces; a trailing ``,`` ``;`` or ``.`` on a
 word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``bb=8,2``)::
@@ -9,8 +10,8 @@ word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``
     line      = command family part+
     command   = "catat" | "/catat" | "/catat@<bot>"
     family    = "K-" 6 letters/digits          K-7QX2MA, k-7qx2ma, k7qx2ma, "K- 7QX2MA"
-    part      = member | measure | length | bp | count | iron | imun | vita | service | note | danger
-                                                                         (any order)
+    part      = member | measure | length | bp | count | iron | imun | vita | service | skilas | note
+              | danger                                                   (any order)
 
     member    = "anak" N | "anakN" | "anak ke-N" | "anak kedua" ...   N-th child (1 = oldest)
               | "ibu" | "bumil"                                     the mother
@@ -31,6 +32,7 @@ word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``
               | "sdidtk" | "kpsp"                    development screening
               | "kn1" | "kn2" | "kn3" | "kn 2"       newborn visit (KN)
               | "kf1" ... "kf4" | "kf 3"             postpartum visit (KF)
+    skilas    = "skilas" ("normal" | "negatif" | "positif")   the older person's screening result
     note      = "catatan" TEXT                       the rest of the line, as typed
     danger    = "bahaya" TEXT                        a danger sign seen: the rest of the line, as
                                                      typed (at most 200 characters)
@@ -53,8 +55,10 @@ optionally followed by when they were given (:func:`dose_entries`)::
 a day not remembered, MR 1 today. A series word without a number (``pcv``, ``campak``) is the
 next dose of that series not yet recorded: :class:`FastEntry` keeps it as a placeholder
 (``PCV*``) for the caller to resolve (``care.vocabulary.resolve``), and keeps the WHEN as typed
-(the caller reads it with ``handlers.parsing.parse_when`` and today's date). ``vita`` and a bare
-``ttd`` likewise depend on the person: ``VITA*`` / ``TTD*`` in :attr:`FastEntry.services`.
+(the caller reads it with ``handlers.parsing.parse_when`` and today's date). Two words depend
+on the person and are resolved by the caller too: ``vita`` (:attr:`FastEntry.vitamin_a`: the blue
+or red capsule of a child, a mother's capsule in nifas) and a bare ``ttd`` (``TTD*`` in
+:attr:`FastEntry.services`: a pregnant woman's or a girl's iron tablets).
 
 A bare NAME is a single word of letters (``' - .`` allowed) that is not followed by a number; it
 is taken only while no member is chosen. The words of this grammar are keywords, so a member
@@ -98,7 +102,7 @@ from typing import Literal
 
 from care.schedule import SERVICE_LABELS
 from care.vocabulary import DoseWordError, is_dose_word, read_doses
-from handlers.parsing import ParseError, parse_when
+from handlers.parsing import MONTHS, ParseError, parse_when
 
 FAMILY_CODE_LENGTH = 6  # db.queries.FAMILY_CODE_LENGTH (not imported: this module stays free of the database)
 
@@ -133,6 +137,7 @@ class FastEntry:
     iron_tablets: int | None = None
     anc_contact: int | None = None
     services: tuple[str, ...] = ()  # service codes; IRON for a bare ``ttd``
+    skilas_positive: bool | None = None  # the SKILAS result, when screened
     note: str | None = None
     danger: str | None = None
 
@@ -184,7 +189,9 @@ SERVICE_WORDS: dict[str, str] = {
 }
 _SERVICE_KEYWORDS = {"oc", "cacing", "obatcacing", "albendazol", "albendazole", "sdidtk", "kpsp"}
 _KEYWORDS = (set(_MEASURES) | set(_LENGTHS) | set(_COUNTS) | _VITA_WORDS | _VIT_PREFIXES | _MOTHER_WORDS
-             | _IMUN_WORDS | _SERVICE_KEYWORDS | set(_VISIT_SERIES) | {"td", "catatan", "anak", "nama", "obat", "bahaya"})
+             | _IMUN_WORDS | _SERVICE_KEYWORDS | set(_VISIT_SERIES)
+             | {"td", "catatan", "anak", "nama", "obat", "bahaya", "skilas"})
+_SKILAS_RESULTS = {"normal": False, "negatif": False, "positif": True}
 
 _GLUED = re.compile(r"^(bb|tb|pb|lk|lila|td|gds|gd|lp|ttd|anc|kn|kf)[:=]?(\d.*)$")
 _VISIT_GLUED = re.compile(r"^(kn|kf)-(\d+)$")
@@ -247,8 +254,6 @@ def _dose_number(words: list[str], i: int) -> bool:
 
 def _looks_like_date(word: str) -> bool:
     """A word a person meant as (part of) a date: digits, or a month name."""
-    from handlers.parsing import MONTHS
-
     plain = word.lower().strip(".,")
     return bool(re.fullmatch(r"[\d\-/.,]+", plain)) or plain in MONTHS
 
@@ -487,6 +492,8 @@ class _Reader:
             self.note(tok, glued)
         elif keyword == "bahaya":
             self.danger(tok, glued)
+        elif keyword == "skilas":
+            self.skilas(tok, glued)
         elif keyword == "anak":
             self.child(tok, glued)
         elif keyword in _MOTHER_WORDS:
@@ -617,6 +624,13 @@ class _Reader:
         if code not in SERVICE_LABELS:
             raise FastEntryError(_part(toks), "unknown")
         self.service(code, toks)
+
+    def skilas(self, tok: _Token, glued: str | None) -> None:
+        """``skilas normal``, ``skilas positif``."""
+        raw, toks = self.value(tok, glued)
+        if raw not in _SKILAS_RESULTS:
+            raise FastEntryError(_part(toks), "unknown")
+        self.store("skilas_positive", _SKILAS_RESULTS[raw], toks)
 
     def danger(self, tok: _Token, glued: str | None) -> None:
         """``bahaya sesak napas``: the danger sign seen, the rest of the line as typed."""

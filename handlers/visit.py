@@ -436,7 +436,7 @@ def _picked_services(text: str, offer: list[str]) -> list[str]:
     try:
         codes = read_services(text)
     except ServiceWordError as err:
-        raise Invalid(_("\u201c{word}\u201d tidak dikenal. Pilih dari daftar, atau ketik nomornya (misalnya 1 2).", word=err.word)) from None
+        raise Invalid(f"\u201c{err.word}\u201d: " + _("Pilih dari daftar, atau ketik nomornya (misalnya 1 2).")) from None
     picked = []
     for code in codes:
         if code == VITAMIN_A:
@@ -444,7 +444,8 @@ def _picked_services(text: str, offer: list[str]) -> list[str]:
         elif code == IRON:
             code = "TTD_REMAJA"
         if code not in offer:
-            raise Invalid(_("{service} tidak ada dalam daftar hari ini.", service=_(SERVICE_SHORT.get(code, "")) or code[:20]))
+            name = _(SERVICE_SHORT[code]) if code in SERVICE_SHORT else _("vitamin A")
+            raise Invalid(_("{service} tidak ada dalam daftar hari ini.", service=name))
         picked.append(code)
     return picked
 
@@ -487,7 +488,7 @@ def when_given(code: str, when: str, person: Person, today: date, schedule) -> t
     try:
         precision, day = parse_when(when, today)
     except ParseError:
-        raise Refused(_("Tanggal \u201c{when}\u201d tidak terbaca. Contoh: dpt1 12-10-2026, pcv1 okt 2026, bcg sudah.", when=when[:30])) from None
+        raise Refused(f"\u201c{when[:30]}\u201d: " + _(FAST_ERRORS["dose_date"])) from None
     if precision == UNKNOWN:
         if birth is None:
             return today, UNKNOWN
@@ -547,7 +548,7 @@ async def ask_doses(ctx: Ctx) -> Question:
 def _dose_text_hint(err: DoseTextError) -> str:
     """The hint for dose text that could not be read."""
     if err.code == "dose_date":
-        return _("Tanggal \u201c{when}\u201d tidak terbaca. Contoh: dpt1 12-10-2026, pcv1 okt 2026, bcg sudah.", when=err.part)
+        return f"\u201c{err.part}\u201d: " + _(FAST_ERRORS["dose_date"])
     return _("Imunisasi \u201c{word}\u201d tidak dikenal. Contoh: dpt1 pcv1 opv2 rv1 mr1 bcg", word=err.part[:20])
 
 
@@ -879,7 +880,7 @@ async def on_danger(ctx: Ctx, answer: Answer) -> Next:
         ctx.data["v"].pop("danger", None)
         return "confirm"
     if len(text) > DANGER_MAX:
-        raise Invalid(_("Mohon lebih singkat: paling banyak {count} karakter.", count=DANGER_MAX))
+        raise Invalid(_(FAST_ERRORS["too_long"], count=DANGER_MAX))
     ctx.data["v"]["danger"] = text
     return "confirm"
 
@@ -1076,7 +1077,7 @@ FAST_ERRORS = {
     "dose_date": N_("Tanggal imunisasi tidak terbaca (contoh dpt1 12-10-2026, pcv1 okt 2026, bcg sudah)."),
     "name": N_("Nama anggota tidak terbaca."),
     "duplicate": N_("Ditulis dua kali."),
-    "too_long": N_("Terlalu panjang: tulis singkat, paling banyak 200 karakter."),
+    "too_long": N_("Mohon lebih singkat: paling banyak {count} karakter."),
     "unknown": N_("Tidak dimengerti."),
     "member": N_("Siapa yang dikunjungi? Tambahkan anak1, anak2, ibu, atau nama."),
     "empty": N_("Tidak ada yang dicatat."),
@@ -1090,6 +1091,7 @@ def _fast_values(entry) -> dict:
         "head_cm": entry.head_cm, "muac_cm": entry.muac_cm, "glucose": entry.glucose, "waist_cm": entry.waist_cm,
         "sbp": entry.bp[0] if entry.bp else None, "dbp": entry.bp[1] if entry.bp else None,
         "iron_tablets": entry.iron_tablets, "anc_contact": entry.anc_contact, "note": entry.note, "danger": entry.danger,
+        "skilas_positive": None if entry.skilas_positive is None else float(entry.skilas_positive),
     }
 
 
@@ -1132,7 +1134,7 @@ def typed_services(codes: list[str], person: Person, kind: str, record: PersonHi
     out = []
     for code in codes:
         if code == VITAMIN_A:
-            if kind == "nifas" or (kind != "child" and in_nifas(person, on)):
+            if kind != "child" and in_nifas(person, on):
                 first = any(person.delivered_on <= d <= on for d in record.services.get("VITA_NIFAS1", ()))
                 code = "VITA_NIFAS2" if first else "VITA_NIFAS1"
             else:
@@ -1165,7 +1167,8 @@ async def fast_entry(ctx: Ctx, text: str) -> Next | None:
         entry = parse_fast_entry(text)
     except FastEntryError as err:
         part = f"\u201c{err.part[:40]}\u201d: " if err.part else ""
-        ctx.note(_("Belum tercatat. {part}{why}", part=part, why=_(FAST_ERRORS.get(err.code, FAST_ERRORS["unknown"]))))
+        why = _(FAST_ERRORS.get(err.code, FAST_ERRORS["unknown"]), count=DANGER_MAX)
+        ctx.note(_("Belum tercatat. {part}{why}", part=part, why=why))
         return None
     family = await family_in_scope(ctx, entry.family_code)
     if family is None:
@@ -1183,13 +1186,15 @@ async def fast_entry(ctx: Ctx, text: str) -> Next | None:
     try:
         if (why := size_refusal(person, v, ctx.today)) is not None:
             raise Refused(why)
+        if entry.skilas_positive is not None and not service_applies("SKILAS", person, ctx.today, ctx.schedule):
+            raise Refused(_("{service} tidak berlaku untuk {name} hari ini.", service=_(SERVICE_LABELS["SKILAS"]), name=person.name))
         services = list(entry.services) + ([VITAMIN_A] if entry.vitamin_a else [])
         v["services"] = typed_services(services, person, v["kind"], record_now, ctx.today, ctx.schedule)
         when = dict(entry.dose_dates)
         groups = [((code,), when.get(code, "")) for code in entry.doses]
         v["doses"], v["dose_dates"] = dated_doses(groups, person, record_now, ctx.today, ctx.schedule)
     except Refused as refused:
-        ctx.note(_("Belum tercatat.") + " " + refused.hint)
+        ctx.note(_("Belum tercatat. {part}{why}", part="", why=refused.hint))
         return None
     _today, measures = await todays_visit(ctx, person.id)
     measured, doses = await _doubts(ctx, person, v, with_today(v, measures))

@@ -237,6 +237,12 @@ def test_service_keywords(line, services):
     assert parse_fast_entry(f"catat K-7QX2MA anak2 {line}").services == services
 
 
+@pytest.mark.parametrize(("line", "result"), [("skilas normal", False), ("skilas negatif", False), ("SKILAS positif", True),
+                                             ("skilas:positif", True)])
+def test_skilas_result(line, result):
+    assert parse_fast_entry(f"catat K-7QX2MA nama Nenek {line}").skilas_positive is result
+
+
 def test_ttd_with_a_number_is_the_tablets_given():
     got = parse_fast_entry("catat K-7QX2MA ibu ttd 30 oc")
     assert (got.iron_tablets, got.services) == (30, ("OBAT_CACING",))
@@ -352,6 +358,9 @@ def test_read_services_names_the_word(text, word):
         ("catat K-7QX2MA anak2 oc cacing", "cacing", "duplicate"),
         ("catat K-7QX2MA anak2 ttd ttd", "ttd", "duplicate"),
         ("catat K-7QX2MA anak2 bahaya", "bahaya", "missing_value"),
+        ("catat K-7QX2MA anak2 skilas", "skilas", "missing_value"),
+        ("catat K-7QX2MA anak2 skilas baik", "skilas baik", "unknown"),
+        ("catat K-7QX2MA anak2 skilas normal skilas positif", "skilas positif", "duplicate"),
         ("catat K-7QX2MA anak2 bahaya " + "x" * 201, "bahaya", "too_long"),
         # duplicates
         ("catat K-7QX2MA anak2 bb 8 bb 9", "bb 9", "duplicate"),

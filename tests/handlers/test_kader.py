@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from care.growth import zscores
 from content.i18n import format_number, use_locale
-from db.models import AuditLog, Identity, CareRecord, Measurement, Posyandu, Visit
+from db.models import AuditLog, CareRecord, Identity, Measurement, Posyandu, Referral, Visit
 from handlers.kader import create_invite
 from tests.handlers.test_visit import child_visit
 from tests.helpers import DEFAULT_NOW, ChatDriver, consent, invited_chat, make_family
@@ -287,5 +287,8 @@ async def test_todays_list_and_the_lansia_screening(engine, demo_db):
     await chat.press("Ada yang positif")
     assert "SKILAS positif" in chat.text and "Tekanan darah tinggi" in chat.text
     await chat.press("Simpan")
+    assert "Rujukan dibuka: Tekanan darah tinggi, SKILAS positif." in chat.text
     async with demo_db.read() as session:
         assert await session.scalar(select(CareRecord.detail).where(CareRecord.code == "SKILAS")) == {"result": "positive"}
+        referrals = {r.reason: r.detail for r in await session.scalars(select(Referral))}
+    assert referrals == {"hypertension": {"sbp": 150, "dbp": 100}, "skilas": None}
