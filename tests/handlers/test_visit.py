@@ -421,6 +421,21 @@ async def test_a_head_size_beyond_the_limits_still_asks(engine, demo_db):
     assert "Tersimpan" in chat.text
 
 
+async def test_a_shorter_length_and_an_adult_range_still_ask(engine, demo_db, clock):
+    family, _ids = await family_with(demo_db, ("Kadek Bayu", "M", ELEVEN_MONTHS), ("Pak Wayan", "M", date(1986, 1, 1)))
+    chat = await kader(engine, demo_db)
+    clock.advance(days=-30)
+    await chat.say(f"catat {family.code} anak1 bb 8 pb 71")
+    clock.advance(days=30)
+    await chat.say(f"catat {family.code} anak1 bb 8,2 pb 66")
+    assert "panjang/tinggi lebih kecil dari sebelumnya" in chat.text and "Ya, benar, simpan" in chat.labels
+    await chat.press("Batal")
+    await chat.say(f"catat {family.code} nama Pak gd 900")
+    assert "gula darah" in chat.text and "Ya, benar, simpan" in chat.labels
+    await chat.press("Ya, benar")
+    assert "Tersimpan" in chat.text and await count(demo_db, Visit) == 2
+
+
 # -- doses named before they are saved ------------------------------------------------------------
 
 @pytest.mark.parametrize(("record", "typed", "said"), [
