@@ -1,7 +1,8 @@
 """Fast entry: a kader's visit in one line, e.g. ``catat K-7QX2MA anak2 bb 8,2 tb 71 l imun dpt2 pcv2 opv3``.
 
 A pure parser: no database, no clock. :func:`parse_fast_entry` returns a :class:`FastEntry`; the
-caller finds the family and the member and checks plausibility (``care.plausibility``).
+caller (``handlers.visit``) finds the family and the member, reads the dates, checks that the
+services fit the person and that the values are plausible (``care.plausibility``).
 
 Grammar (case-insensitive; words are separated by spaces; a trailing ``,`` ``;`` or ``.`` on a
 word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``bb=8,2``)::
@@ -9,7 +10,8 @@ word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``
     line      = command family part+
     command   = "catat" | "/catat" | "/catat@<bot>"
     family    = "K-" 6 letters/digits          K-7QX2MA, k-7qx2ma, k7qx2ma, "K- 7QX2MA"
-    part      = member | measure | length | bp | count | imun | vita | note     (any order)
+    part      = member | measure | length | bp | count | iron | imun | vita | service | skilas | note
+              | danger                                                   (any order)
 
     member    = "anak" N | "anakN" | "anak ke-N" | "anak kedua" ...   N-th child (1 = oldest)
               | "ibu" | "bumil"                                     the mother
@@ -22,25 +24,48 @@ word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``
     bp        = "td" SYS "/" DIA ["mmhg"]            120/80, 120 / 80, 120/80mmHg
     count     = "ttd" N ["tablet" | "tab" | "butir"]   iron tablets given
               | "anc" N | "anc ke-N" | "anc kN"          ANC contact number (K1-K6)
-    imun      = ("imun" | "imunisasi") DOSE+         doses up to the next keyword; also "dpt2,pcv2"
+    iron      = "ttd"                                  iron tablets given, how many not said
+                                                       (before another keyword or at the end)
+    imun      = ("imun" | "imunisasi") DOSES         doses up to the next keyword
     vita      = "vita" | "vit a" | "vit.a" | "vitamin a" | "vitamina"   vitamin A given
+    service   = "oc" | "cacing" | "obat cacing" | "obatcacing" | "albendazol"   deworming
+              | "sdidtk" | "kpsp"                    development screening
+              | "kn1" | "kn2" | "kn3" | "kn 2"       newborn visit (KN)
+              | "kf1" ... "kf4" | "kf 3"             postpartum visit (KF)
+    skilas    = "skilas" ("normal" | "negatif" | "positif")   the older person's screening result
     note      = "catatan" TEXT                       the rest of the line, as typed
+    danger    = "bahaya" TEXT                        a danger sign seen: the rest of the line, as
+                                                     typed (at most 200 characters)
+
+``note`` and ``danger`` both take the rest of the line: the first of them ends the line.
 
 Numbers take a decimal comma or point (``8,2`` = ``8.2``) and must be greater than 0; counts and
 blood pressure are whole numbers. Units may be glued on (``8,2kg``, ``71cm``). Whether a value is
 plausible is not checked here.
 
-Doses (``-`` ``_`` ``.`` inside a dose word are ignored, a number may follow as its own word):
-``dpt``/``dpthbhib``/``dpthb``/``penta`` 1-4 -> DPT_HB_HIB1-4; ``pcv`` 1-3; ``opv``/``polio``/``bopv``
-1-4 -> OPV1-4; ``ipv`` 1-2; ``rv``/``rota``/``rotavirus`` 1-3 -> RV1-3; ``mr``/``campak`` 1-2 -> MR1-2;
-``bcg``; ``hb0``/``hepb0``; ``je``.
+DOSES: dose words of the one dose vocabulary (``care.vocabulary``: ``dpt2``, ``penta 2``,
+``bopv1``, ``rota1``, ``hepb0``, ``bcg``, ``campak``, ``mr lanjutan`` ...), each group of them
+optionally followed by when they were given (:func:`dose_entries`)::
+
+    DOSES = group+            group = DOSE+ [WHEN]       groups may be separated by , or ;
+    WHEN  = a date (12-10-2026, 12/10/26, 12 Okt 2026, 2026-10-12, hari ini, kemarin)
+          | a month (okt 2026, 10/2026) | "sudah" / "tidak ingat" / "lupa" (given, date unknown)
+
+``imun dpt1 pcv1 12-10-2026 bcg sudah mr1``: DPT-HB-Hib 1 and PCV 1 on 12 October 2026, BCG on
+a day not remembered, MR 1 today. A series word without a number (``pcv``, ``campak``) is the
+next dose of that series not yet recorded: :class:`FastEntry` keeps it as a placeholder
+(``PCV*``) for the caller to resolve (``care.vocabulary.resolve``), and keeps the WHEN as typed
+(the caller reads it with ``handlers.parsing.parse_when`` and today's date). Two words depend
+on the person and are resolved by the caller too: ``vita`` (:attr:`FastEntry.vitamin_a`: the blue
+or red capsule of a child, a mother's capsule in nifas) and a bare ``ttd`` (``TTD*`` in
+:attr:`FastEntry.services`: a pregnant woman's or a girl's iron tablets).
 
 A bare NAME is a single word of letters (``' - .`` allowed) that is not followed by a number; it
 is taken only while no member is chosen. The words of this grammar are keywords, so a member
 called e.g. Lila is given as ``nama Lila`` / ``nama:Lila`` (the word after ``nama`` is always the
-name). Inside ``imun`` every word up to the next keyword must be a dose, so a bare name belongs
-before ``imun``. The family code always comes first: a 7-letter word there (``kartika``) is read as
-the code ``K-ARTIKA``.
+name). Inside ``imun`` every word up to the next keyword must be a dose or when it was given, so
+a bare name belongs before ``imun``. The family code always comes first: a 7-letter word there
+(``kartika``) is read as the code ``K-ARTIKA``.
 
 Error codes (:class:`FastEntryError`; ``part`` is the text as typed, ``""`` when nothing was typed):
 
@@ -53,24 +78,31 @@ code               meaning                                               part
 ``number``         not a number greater than 0                           ``bb 8,2,1``
 ``whole_number``   not a whole number greater than 0 (ttd, anc, anak)    ``ttd 2,5``
 ``bp``             blood pressure not written SYS/DIA                    ``td 120``
-``dose``           a word after ``imun`` that is no known dose           ``dtp2``
+``dose``           a word after ``imun`` that is no known dose           ``dtx2``
+``dose_date``      a date after dose words that cannot be read           ``31-02-2026``
 ``name``           ``nama`` followed by something that is not a name     ``nama 123``
 ``duplicate``      the same value given twice (also two members)         the second: ``bb 9``
+``too_long``       a danger sign longer than 200 characters              ``bahaya``
 ``unknown``        a word that is not understood                         the word
 ``member``         no member chosen                                      ""
 ``empty``          nothing to record                                     ""
 =================  ====================================================  ====================
 
 A bare name followed later by ``anak2``/``ibu``/``nama:`` is reported as ``unknown`` (the bare word
-was a slip, not a name).
+was a slip, not a name). ``kn4`` and ``kf5`` (no such visit) are ``unknown`` too.
+
+:func:`read_services` reads the same service words (and ``vita``, ``ttd``) for the guided visit.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
-from care.schedule import DOSE_LABELS
+from care.schedule import SERVICE_LABELS
+from care.vocabulary import DoseWordError, is_dose_word, read_doses
+from handlers.parsing import MONTHS, ParseError, parse_when
 
 FAMILY_CODE_LENGTH = 6  # db.queries.FAMILY_CODE_LENGTH (not imported: this module stays free of the database)
 
@@ -100,10 +132,14 @@ class FastEntry:
     glucose: float | None = None
     waist_cm: float | None = None
     doses: tuple[str, ...] = ()
+    dose_dates: tuple[tuple[str, str], ...] = ()  # (dose of ``doses``, when as typed) for doses not given today
     vitamin_a: bool = False
     iron_tablets: int | None = None
     anc_contact: int | None = None
+    services: tuple[str, ...] = ()  # service codes; IRON for a bare ``ttd``
+    skilas_positive: bool | None = None  # the SKILAS result, when screened
     note: str | None = None
+    danger: str | None = None
 
 
 class FastEntryError(ValueError):
@@ -135,10 +171,30 @@ _VITA_WORDS = {"vita", "vit.a", "vit-a", "vitamina", "vitamin-a", "vitamin.a"}
 _VIT_PREFIXES = {"vit", "vitamin"}  # followed by "a"
 _MOTHER_WORDS = {"ibu", "bumil"}
 _IMUN_WORDS = {"imun", "imunisasi"}
-_KEYWORDS = (set(_MEASURES) | set(_LENGTHS) | set(_COUNTS) | _VITA_WORDS | _VIT_PREFIXES | _MOTHER_WORDS
-             | _IMUN_WORDS | {"td", "catatan", "anak", "nama"})
+_VISIT_SERIES = {"kn": "KN", "kf": "KF"}  # followed by the visit's number
+DANGER_MAX = 200
 
-_GLUED = re.compile(r"^(bb|tb|pb|lk|lila|td|gds|gd|lp|ttd|anc)[:=]?(\d.*)$")
+#: Placeholders of services that depend on the person (resolved by the caller).
+VITAMIN_A = "VITA*"  # the blue or red capsule of a child, or a mother's capsule in nifas
+IRON = "TTD*"  # iron tablets: a pregnant woman's (TTD_HAMIL) or a girl's weekly one (TTD_REMAJA)
+
+#: Service words: the one vocabulary of ``catat`` and the guided visit's services question.
+SERVICE_WORDS: dict[str, str] = {
+    "oc": "OBAT_CACING", "cacing": "OBAT_CACING", "obatcacing": "OBAT_CACING",
+    "albendazol": "OBAT_CACING", "albendazole": "OBAT_CACING",
+    "sdidtk": "SDIDTK", "kpsp": "SDIDTK",
+    **{f"kn{n}": f"KN{n}" for n in range(1, 4)},
+    **{f"kf{n}": f"KF{n}" for n in range(1, 5)},
+    "vita": VITAMIN_A, "ttd": IRON,
+}
+_SERVICE_KEYWORDS = {"oc", "cacing", "obatcacing", "albendazol", "albendazole", "sdidtk", "kpsp"}
+_KEYWORDS = (set(_MEASURES) | set(_LENGTHS) | set(_COUNTS) | _VITA_WORDS | _VIT_PREFIXES | _MOTHER_WORDS
+             | _IMUN_WORDS | _SERVICE_KEYWORDS | set(_VISIT_SERIES)
+             | {"td", "catatan", "anak", "nama", "obat", "bahaya", "skilas"})
+_SKILAS_RESULTS = {"normal": False, "negatif": False, "positif": True}
+
+_GLUED = re.compile(r"^(bb|tb|pb|lk|lila|td|gds|gd|lp|ttd|anc|kn|kf)[:=]?(\d.*)$")
+_VISIT_GLUED = re.compile(r"^(kn|kf)-(\d+)$")
 _GLUED_ANY = re.compile(r"^([a-z]+)[:=](.+)$")
 _CHILD_GLUED = re.compile(r"^anak-?((?:ke-?)?\d+)$")
 _ORDINALS = {
@@ -152,24 +208,137 @@ _BP = re.compile(r"^(\d+)/(\d+)(?:mmhg)?$")
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|['.\-])+$")
 _FAMILY = re.compile(r"^k[-\u2013]?([a-z0-9]+)$")
 
-# Dose stems needing a number: stem -> (code prefix, highest dose number).
-_DOSE_SERIES: dict[str, tuple[str, int]] = {
-    "dpt": ("DPT_HB_HIB", 4), "dpthbhib": ("DPT_HB_HIB", 4), "dpthb": ("DPT_HB_HIB", 4),
-    "penta": ("DPT_HB_HIB", 4), "pentavalen": ("DPT_HB_HIB", 4),
-    "pcv": ("PCV", 3),
-    "opv": ("OPV", 4), "polio": ("OPV", 4), "bopv": ("OPV", 4),
-    "ipv": ("IPV", 2),
-    "rv": ("RV", 3), "rota": ("RV", 3), "rotavirus": ("RV", 3),
-    "mr": ("MR", 2), "campak": ("MR", 2),
-}
-# Single doses: stem -> (code, numbers that may follow; None = no number).
-_DOSE_SINGLE: dict[str, tuple[str, frozenset]] = {
-    "bcg": ("BCG", frozenset({None, 1})),
-    "je": ("JE", frozenset({None, 1})),
-    "hb": ("HB0", frozenset({0})),
-    "hepb": ("HB0", frozenset({0})),
-}
-_DOSE_WORD = re.compile(r"^([a-z]+)(\d+)?$")
+
+# --------------------------------------------------------------------------- doses and when
+
+
+class DoseTextError(ValueError):
+    """Dose text not understood: ``part`` as typed, ``code`` ``dose`` (no dose) or ``dose_date``."""
+
+    def __init__(self, part: str, code: str) -> None:
+        super().__init__(f"{code}: {part!r}")
+        self.part = part[:40]
+        self.code = code
+
+
+_WHEN_REFERENCE = date(2000, 1, 1)  # any day: only whether the words read as a date matters here
+_WHEN_WORDS = 5  # the longest "when" tried, in words ("sudah, tanggal tidak ingat")
+_PARTS = re.compile(r"[;\n]+|,(?!\s*\d{2,4}\b)")
+_BARE_STEM = re.compile(r"^[^\W\d_]+$")
+_BOOSTER = ("lanjutan", "booster", "ulangan")
+
+
+def _when_length(words: list[str], i: int) -> int:
+    """How many words from ``i`` read as when something was given (0: none)."""
+    if is_dose_word(words[i]):
+        return 0
+    for size in range(min(_WHEN_WORDS, len(words) - i), 0, -1):
+        try:
+            parse_when(" ".join(words[i:i + size]), _WHEN_REFERENCE)
+        except (ParseError, ValueError):
+            continue
+        return size
+    return 0
+
+
+def _dose_number(words: list[str], i: int) -> bool:
+    """Whether the number ``words[i]`` is the number of the dose word before it (``dpt 2``), not the
+    start of a date (``dpt 12 10 2026`` / ``dpt 1 Okt 2026`` is dose 1 in October)."""
+    if not (i > 0 and re.fullmatch(r"\d{1,2}", words[i]) and is_dose_word(words[i - 1])
+            and _BARE_STEM.match(re.sub(r"[-_./]", "", words[i - 1]))):
+        return False
+    after = i + 1
+    return (after == len(words) or is_dose_word(words[after]) or words[after].lower() in _BOOSTER
+            or _when_length(words, after) > 0)
+
+
+def _looks_like_date(word: str) -> bool:
+    """A word a person meant as (part of) a date: digits, or a month name."""
+    plain = word.lower().strip(".,")
+    return bool(re.fullmatch(r"[\d\-/.,]+", plain)) or plain in MONTHS
+
+
+def dose_entries(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """The doses in ``text`` grouped by when they were given, as typed: ``"dpt1 pcv1 12-10-2026, bcg
+    sudah mr1"`` -> ``[(("DPT_HB_HIB1", "PCV1"), "12-10-2026"), (("BCG",), "sudah"), (("MR1",), "")]``.
+
+    Dose words are read by ``care.vocabulary.read_doses`` (placeholders such as ``PCV*`` for a series
+    word without its number); ``""`` means today. Raises :class:`DoseTextError` naming the first
+    word that is neither a dose nor part of a date (``dose_date`` when it looks like a date).
+    """
+    groups: list[tuple[tuple[str, ...], str]] = []
+    for part in _PARTS.split(text):
+        words = part.replace("+", " ").split()
+        doses: list[str] = []
+        i = 0
+        while i < len(words):
+            if not _dose_number(words, i) and (size := _when_length(words, i)):
+                when = " ".join(words[i:i + size])
+                if not doses:
+                    raise DoseTextError(when, "dose")
+                groups.append((_read(doses), when))
+                doses = []
+                i += size
+                continue
+            doses.append(words[i])
+            i += 1
+        if doses:
+            groups.append((_read(doses), ""))
+    if not groups:
+        raise DoseTextError(text.strip(), "dose")
+    return groups
+
+
+def _read(words: list[str]) -> tuple[str, ...]:
+    """The dose codes of some words; DoseTextError names the word not understood."""
+    try:
+        return tuple(read_doses(" ".join(words)))
+    except DoseWordError as err:
+        bad = next((w for w in words if not is_dose_word(w) and not re.fullmatch(r"\d{1,2}", w)
+                    and w.lower() not in _BOOSTER), err.word)
+        raise DoseTextError(bad if bad else err.word, "dose_date" if _looks_like_date(bad) else "dose") from None
+
+
+# --------------------------------------------------------------------------- services
+
+
+class ServiceWordError(ValueError):
+    """A word that names no service; ``word`` as typed (shortened)."""
+
+    def __init__(self, word: str) -> None:
+        super().__init__(word)
+        self.word = word[:20]
+
+
+_SERVICE_PHRASES = (
+    (re.compile(r"\bobat\s+cacing\b"), "obatcacing"),
+    (re.compile(r"\bvit(?:amin)?[\s.\-]*a\b"), "vita"),
+    (re.compile(r"\b(kn|kf)[\s\-]+(\d)\b"), r"\1\2"),
+)
+
+
+def service_code(word: str) -> str | None:
+    """The service code of one word (``oc`` -> ``OBAT_CACING``, ``vita`` -> ``VITA*``), None if unknown."""
+    plain = re.sub(r"[-_.]", "", word.lower())
+    return SERVICE_WORDS.get("vita" if plain == "vitamina" else plain)
+
+
+def read_services(text: str) -> list[str]:
+    """Service codes in ``text`` (``"oc sdidtk"``, ``"obat cacing, kn 2"``); placeholders VITA* / TTD*.
+    Raises :class:`ServiceWordError` naming a word it cannot read."""
+    plain = text.lower()
+    for pattern, replacement in _SERVICE_PHRASES:
+        plain = pattern.sub(replacement, plain)
+    out = []
+    for word in re.split(r"[\s,;+]+", plain):
+        if not word:
+            continue
+        code = service_code(word)
+        if code is None:
+            raise ServiceWordError(word)
+        if code not in out:
+            out.append(code)
+    return out
 
 
 def looks_like_fast_entry(text: str) -> bool:
@@ -190,28 +359,13 @@ def _keyword(word: str) -> tuple[str, str | None] | None:
         return bare, None
     if m := _CHILD_GLUED.match(word):
         return "anak", m[1]
+    if m := _VISIT_GLUED.match(word):
+        return m[1], m[2]
     if m := _GLUED.match(word):
         return m[1], m[2]
     if (m := _GLUED_ANY.match(word)) and m[1] in _KEYWORDS:
         return m[1], m[2]
     return None
-
-
-def dose_code(word: str) -> str | None:
-    """The project's dose code for a dose word (``dpt2`` -> ``DPT_HB_HIB2``), None if unknown."""
-    m = _DOSE_WORD.match(re.sub(r"[-_./]", "", word.lower()))
-    if not m:
-        return None
-    stem, number = m[1], (int(m[2]) if m[2] is not None else None)
-    if stem in _DOSE_SERIES:
-        prefix, highest = _DOSE_SERIES[stem]
-        code = f"{prefix}{number}" if number is not None and 1 <= number <= highest else None
-    elif stem in _DOSE_SINGLE:
-        single, numbers = _DOSE_SINGLE[stem]
-        code = single if number in numbers else None
-    else:
-        code = None
-    return code if code in DOSE_LABELS else None
 
 
 # --------------------------------------------------------------------------- reading
@@ -241,6 +395,19 @@ def _part(tokens: list[_Token]) -> str:
     return " ".join(t.text for t in tokens)
 
 
+def _dose_typed(typed: list[str], code: str) -> str:
+    """The last typed words that read as ``code`` alone (for a duplicate: ``penta 2``), else the code."""
+    for end in range(len(typed), 0, -1):
+        for size in (1, 2, 3):
+            words = [w.rstrip(".,;") for w in typed[max(0, end - size):end]]
+            try:
+                if read_doses(" ".join(words)) == [code]:
+                    return " ".join(words)
+            except DoseWordError:
+                continue
+    return code
+
+
 class _Reader:
     """Walks the tokens after the family code and fills the fields of a FastEntry."""
 
@@ -251,6 +418,8 @@ class _Reader:
         self.pos = 0
         self.fields: dict[str, object] = {}
         self.doses: list[str] = []
+        self.dose_dates: list[tuple[str, str]] = []
+        self.services: list[str] = []
         self.member: MemberRef | None = None
         self.bare_name: _Token | None = None
 
@@ -313,8 +482,18 @@ class _Reader:
             self.immunisations(tok, glued)
         elif keyword in _VITA_WORDS or keyword in _VIT_PREFIXES:
             self.vitamin_a(tok, keyword)
+        elif keyword in _SERVICE_KEYWORDS:
+            self.service(SERVICE_WORDS[keyword], [tok])
+        elif keyword == "obat":
+            self.deworming(tok)
+        elif keyword in _VISIT_SERIES:
+            self.numbered_visit(tok, keyword, glued)
         elif keyword == "catatan":
             self.note(tok, glued)
+        elif keyword == "bahaya":
+            self.danger(tok, glued)
+        elif keyword == "skilas":
+            self.skilas(tok, glued)
         elif keyword == "anak":
             self.child(tok, glued)
         elif keyword in _MOTHER_WORDS:
@@ -371,7 +550,11 @@ class _Reader:
         return int(m[1]), toks
 
     def count(self, tok: _Token, keyword: str, glued: str | None) -> None:
-        """``ttd 30``, ``anc 3``."""
+        """``ttd 30``, ``anc 3``; a bare ``ttd`` (iron tablets, how many not said)."""
+        nxt = self.peek()
+        if keyword == "ttd" and glued is None and (nxt is None or _keyword(nxt.word) is not None):
+            self.service(IRON, [tok])
+            return
         field, units = _COUNTS[keyword]
         value, toks = self.whole(tok, glued, units)
         self.store(field, value, toks)
@@ -390,31 +573,26 @@ class _Reader:
         self.store("bp", (int(m[1]), int(m[2])), toks)
 
     def immunisations(self, tok: _Token, glued: str | None) -> None:
-        """``imun dpt2 pcv2 opv3``: dose words up to the next keyword."""
-        before = len(self.doses)
-        if glued is not None:
-            self.dose_pieces(tok.text.split(":", 1)[-1].split("=", 1)[-1])
+        """``imun dpt2 pcv2 opv3``, ``imun dpt1 12-10-2026 bcg sudah``: doses (and when they were
+        given) up to the next keyword (:func:`dose_entries`)."""
+        typed = [tok.text.split(":", 1)[-1].split("=", 1)[-1]] if glued is not None else []
         while (nxt := self.peek()) is not None and _keyword(nxt.word) is None:
             self.pos += 1
-            self.dose_pieces(nxt.text)
-        if len(self.doses) == before:
+            typed.append(nxt.text)
+        text = " ".join(typed).strip()
+        if not text:
             raise FastEntryError(tok.text, "missing_value")
-
-    def dose_pieces(self, text: str) -> None:
-        """The doses in one typed word, split at ``,`` ``+`` ``;``; a lone number may follow a stem."""
-        pieces = [p for p in re.split(r"[,+;]", text) if p.strip(".")]
-        for i, piece in enumerate(pieces):
-            code = dose_code(piece)
-            nxt = self.peek()
-            if (code is None and i == len(pieces) - 1 and not any(c.isdecimal() for c in piece)
-                    and nxt is not None and nxt.word.isdecimal()):
-                self.pos += 1
-                piece, code = f"{piece} {nxt.text}", dose_code(piece + nxt.word)
-            if code is None:
-                raise FastEntryError(piece.rstrip("."), "dose")
-            if code in self.doses:
-                raise FastEntryError(piece.rstrip("."), "duplicate")
-            self.doses.append(code)
+        try:
+            groups = dose_entries(text)
+        except DoseTextError as err:
+            raise FastEntryError(err.part.rstrip(".,;"), err.code) from None
+        for codes, when in groups:
+            for code in codes:
+                if code in self.doses:
+                    raise FastEntryError(_dose_typed(typed, code), "duplicate")
+                self.doses.append(code)
+                if when:
+                    self.dose_dates.append((code, when))
 
     def vitamin_a(self, tok: _Token, keyword: str) -> None:
         """``vita``, ``vit a``, ``vitamin a``."""
@@ -426,14 +604,53 @@ class _Reader:
             toks.append(self.take())
         self.store("vitamin_a", True, toks)
 
-    def note(self, tok: _Token, glued: str | None) -> None:
-        """``catatan ...``: the rest of the line as typed."""
+    def service(self, code: str, toks: list[_Token]) -> None:
+        """A service given (once)."""
+        if code in self.services:
+            raise FastEntryError(_part(toks), "duplicate")
+        self.services.append(code)
+
+    def deworming(self, tok: _Token) -> None:
+        """``obat cacing``."""
+        nxt = self.peek()
+        if nxt is None or nxt.word != "cacing":
+            raise FastEntryError(tok.text, "unknown")
+        self.service("OBAT_CACING", [tok, self.take()])
+
+    def numbered_visit(self, tok: _Token, keyword: str, glued: str | None) -> None:
+        """``kn1``, ``kn 2``, ``kf-3``: a newborn or postpartum visit by its number."""
+        number, toks = self.whole(tok, glued)
+        code = f"{_VISIT_SERIES[keyword]}{number}"
+        if code not in SERVICE_LABELS:
+            raise FastEntryError(_part(toks), "unknown")
+        self.service(code, toks)
+
+    def skilas(self, tok: _Token, glued: str | None) -> None:
+        """``skilas normal``, ``skilas positif``."""
+        raw, toks = self.value(tok, glued)
+        if raw not in _SKILAS_RESULTS:
+            raise FastEntryError(_part(toks), "unknown")
+        self.store("skilas_positive", _SKILAS_RESULTS[raw], toks)
+
+    def danger(self, tok: _Token, glued: str | None) -> None:
+        """``bahaya sesak napas``: the danger sign seen, the rest of the line as typed."""
+        text = self.rest(tok, glued)
+        if len(text) > DANGER_MAX:
+            raise FastEntryError(tok.text, "too_long")
+        self.fields["danger"] = text
+
+    def rest(self, tok: _Token, glued: str | None) -> str:
+        """The rest of the line after keyword ``tok`` (``catatan``, ``bahaya``); ends the line."""
         head = re.split(r"[:=]", tok.text, maxsplit=1)[1] if glued is not None else ""
         text = (head + self.line[tok.end:]).strip()
         if not text:
             raise FastEntryError(tok.text, "missing_value")
         self.pos = len(self.tokens)
-        self.fields["note"] = text
+        return text
+
+    def note(self, tok: _Token, glued: str | None) -> None:
+        """``catatan ...``: the rest of the line as typed."""
+        self.fields["note"] = self.rest(tok, glued)
 
     # ---- member
 
@@ -502,6 +719,7 @@ def parse_fast_entry(line: str) -> FastEntry:
     reader.read()
     if reader.member is None:
         raise FastEntryError("", "member")
-    if not reader.fields and not reader.doses:
+    if not reader.fields and not reader.doses and not reader.services:
         raise FastEntryError("", "empty")
-    return FastEntry(family_code=code, member=reader.member, doses=tuple(reader.doses), **reader.fields)
+    return FastEntry(family_code=code, member=reader.member, doses=tuple(reader.doses),
+                     dose_dates=tuple(reader.dose_dates), services=tuple(reader.services), **reader.fields)

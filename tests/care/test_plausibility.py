@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from care.growth import FLAG_LIMITS, zscores
-from care.plausibility import Concern, check_adult, check_child
+from care.plausibility import REFUSED_INDEXES, Concern, check_adult, check_child, check_doses, impossible_size
 
 BIRTH = date(2025, 1, 10)
 ON = date(2025, 10, 10)  # 273 days old
@@ -196,3 +196,100 @@ def test_adult_concern_detail():
         Concern("implausible_bp", {"sbp": 80, "dbp": 120}),
         Concern("implausible_glucose", {"value": 6.5, "low": 20, "high": 800}),
     ]
+
+
+# --------------------------------------------------------------------------- sizes refused at once
+
+ELEVEN_MONTHS = (date(2025, 12, 20), date(2026, 11, 23))
+
+
+@pytest.mark.parametrize(
+    ("measures", "expected"),
+    [
+        ({"weight_kg": 82, "length_cm": 71, "measured": "l"}, ("weight_kg", 82, 8.2)),  # the issue's example
+        ({"weight_kg": 820, "length_cm": 71, "measured": "l"}, ("weight_kg", 820, 8.2)),
+        ({"weight_kg": 0.82, "length_cm": 71, "measured": "l"}, ("weight_kg", 0.82, 8.2)),
+        ({"weight_kg": 82}, ("weight_kg", 82, 8.2)),
+        ({"weight_kg": 8.2, "length_cm": 710, "measured": "l"}, ("length_cm", 710, 71.0)),
+        ({"weight_kg": 8.2, "length_cm": 7.1, "measured": "l"}, ("length_cm", 7.1, 71.0)),
+        ({"length_cm": 7.1, "measured": "l"}, ("length_cm", 7.1, 71.0)),
+        ({"weight_kg": 82, "length_cm": 710, "measured": "l"}, (None, None, None)),  # two slips: both named
+        ({"weight_kg": 40, "length_cm": 71, "measured": "l"}, ("weight_kg", 40, None)),  # no slip of the comma explains 40
+    ],
+)
+def test_a_size_beyond_the_who_flag_limits_is_refused_with_the_likely_slip(measures, expected):
+    refusal = impossible_size(1, *ELEVEN_MONTHS, **measures)
+    assert refusal is not None and (refusal.measure, refusal.value, refusal.suggestion) == expected
+    scores = zscores(1, (ELEVEN_MONTHS[1] - ELEVEN_MONTHS[0]).days, **measures)
+    assert set(refusal.indexes) == scores["flags"] & set(REFUSED_INDEXES)
+    for index in refusal.indexes:
+        low, high = FLAG_LIMITS[index]
+        assert not low <= scores[index] <= high
+
+
+@pytest.mark.parametrize(
+    "measures",
+    [
+        {"weight_kg": 8.2, "length_cm": 71, "measured": "l"},
+        {"weight_kg": 12.0, "length_cm": 71, "measured": "l"},  # obese (WHZ +3,8), possible: not refused
+        {"weight_kg": 6.0},
+        {},
+    ],
+)
+def test_possible_sizes_are_not_refused(measures):
+    assert impossible_size(1, *ELEVEN_MONTHS, **measures) is None
+
+
+def test_the_suggestion_is_plausible_for_the_age():
+    refusal = impossible_size(2, *ELEVEN_MONTHS, weight_kg=75, length_cm=70, measured="l")
+    scores = zscores(2, (ELEVEN_MONTHS[1] - ELEVEN_MONTHS[0]).days, weight_kg=refusal.suggestion, length_cm=70, measured="l")
+    assert refusal.suggestion == 7.5 and not scores["flags"]
+
+
+# --------------------------------------------------------------------------- doses against the schedule
+
+KID = date(2026, 3, 1)  # 8 months old on 23 November 2026
+NOV = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("given", "new", "approximate", "expected"),
+    [
+        ({}, {"DPT_HB_HIB1": NOV, "PCV1": NOV, "OPV1": NOV}, (), []),
+        ({"DPT_HB_HIB1": date(2026, 10, 1)}, {"DPT_HB_HIB2": NOV}, (), []),  # 53 days later
+        ({"DPT_HB_HIB1": NOV}, {"DPT_HB_HIB2": NOV}, (), ["dose_too_soon"]),  # the same day
+        ({}, {"DPT_HB_HIB1": NOV, "DPT_HB_HIB2": NOV}, (), ["dose_too_soon"]),  # both at this visit
+        ({"DPT_HB_HIB1": date(2026, 11, 1)}, {"DPT_HB_HIB2": NOV}, (), ["dose_too_soon"]),  # 22 days
+        ({"DPT_HB_HIB1": date(2026, 10, 26)}, {"DPT_HB_HIB2": NOV}, (), []),  # 28 days: the minimum
+        ({"DPT_HB_HIB1": date(2026, 11, 1)}, {"DPT_HB_HIB2": NOV}, ("DPT_HB_HIB1",), []),  # an approximate date is not judged
+        ({}, {"PCV2": NOV}, (), ["dose_out_of_order"]),
+        ({"PCV2": date(2026, 10, 1)}, {"PCV1": date(2026, 9, 1), "PCV3": NOV}, (),
+         ["dose_too_early", "dose_too_soon"]),  # PCV 3 not before 12 months, nor 8 weeks after PCV 2
+        ({}, {"DPT_HB_HIB1": date(2026, 4, 1)}, (), ["dose_too_early"]),  # 4 weeks old: not before 6 weeks
+        ({}, {"MR1": NOV}, (), ["dose_too_early"]),  # 8 months: not before 9
+        ({}, {"RV1": NOV}, (), ["dose_too_old"]),  # no rotavirus from 7 months
+        ({}, {"BCG": date(2026, 9, 1)}, (), []),
+        ({"BCG": date(2026, 3, 5)}, {"BCG": NOV}, (), ["dose_again"]),
+        ({"BCG": NOV}, {"BCG": NOV}, (), []),  # the same record
+        ({}, {"RV1": date(2026, 6, 1)}, ("RV1",), []),  # an approximate date: no age check either
+    ],
+)
+def test_doses_against_the_schedule(given, new, approximate, expected):
+    assert codes(check_doses(KID, given, new, approximate=approximate)) == expected
+
+
+def test_dose_concern_detail_names_the_dose_and_the_dates():
+    (concern,) = check_doses(KID, {"DPT_HB_HIB1": date(2026, 11, 1)}, {"DPT_HB_HIB2": NOV})
+    assert concern == Concern("dose_too_soon", {"dose": "DPT_HB_HIB2", "on": NOV, "previous": "DPT_HB_HIB1",
+                                                "previous_on": date(2026, 11, 1), "earliest": date(2026, 11, 29)})
+    (order,) = check_doses(KID, {}, {"PCV2": NOV})
+    assert order.detail == {"dose": "PCV2", "on": NOV, "previous": "PCV1"}
+
+
+def test_a_catch_up_path_changes_the_interval():
+    """A first PCV at 12-23 months puts PCV 2 at least 8 weeks later (not 4)."""
+    birth = date(2025, 6, 1)
+    first = date(2026, 9, 1)
+    assert codes(check_doses(birth, {"PCV1": first}, {"PCV2": first + timedelta(weeks=5)})) == ["dose_too_soon"]
+    assert check_doses(birth, {"PCV1": first}, {"PCV2": first + timedelta(weeks=8)}) == []
+    assert check_doses(date(2026, 1, 1), {"PCV1": date(2026, 3, 1)}, {"PCV2": date(2026, 4, 5)}) == []

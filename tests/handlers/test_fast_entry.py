@@ -7,12 +7,17 @@ import pytest
 
 from care.schedule import DOSE_LABELS
 from handlers.fast_entry import (
+    IRON,
+    VITAMIN_A,
+    DoseTextError,
     FastEntry,
     FastEntryError,
     MemberRef,
-    dose_code,
+    ServiceWordError,
+    dose_entries,
     looks_like_fast_entry,
     parse_fast_entry,
+    read_services,
 )
 
 CODE = "K-7QX2MA"
@@ -130,34 +135,147 @@ def test_child_everything_at_once():
 @pytest.mark.parametrize(
     ("word", "code"),
     [
-        ("dpt1", "DPT_HB_HIB1"), ("dpt2", "DPT_HB_HIB2"), ("dpt4", "DPT_HB_HIB4"),
-        ("dpt-hb-hib2", "DPT_HB_HIB2"), ("DPT-HB-Hib3", "DPT_HB_HIB3"), ("dpthb1", "DPT_HB_HIB1"),
-        ("penta3", "DPT_HB_HIB3"), ("pentavalen1", "DPT_HB_HIB1"), ("dpt_hb_hib4", "DPT_HB_HIB4"),
+        ("dpt1", "DPT_HB_HIB1"), ("dpt2", "DPT_HB_HIB2"), ("dpt4", "DPT_HB_HIB4"), ("dtp2", "DPT_HB_HIB2"),
+        ("dpt-hb-hib2", "DPT_HB_HIB2"), ("DPT-HB-Hib3", "DPT_HB_HIB3"), ("dpthb1", "DPT_HB_HIB1"), ("dpthbhib3", "DPT_HB_HIB3"),
+        ("penta3", "DPT_HB_HIB3"), ("pentavalen1", "DPT_HB_HIB1"), ("dpt_hb_hib4", "DPT_HB_HIB4"), ("penta2", "DPT_HB_HIB2"),
         ("pcv1", "PCV1"), ("pcv2", "PCV2"), ("pcv3", "PCV3"),
-        ("opv1", "OPV1"), ("opv4", "OPV4"), ("polio3", "OPV3"), ("bopv2", "OPV2"),
+        ("opv1", "OPV1"), ("opv4", "OPV4"), ("polio3", "OPV3"), ("bopv2", "OPV2"), ("bopv1", "OPV1"),
         ("ipv1", "IPV1"), ("ipv2", "IPV2"),
-        ("rv1", "RV1"), ("rv3", "RV3"), ("rota2", "RV2"), ("rotavirus1", "RV1"),
-        ("mr1", "MR1"), ("mr2", "MR2"), ("campak1", "MR1"), ("campak2", "MR2"),
-        ("bcg", "BCG"), ("BCG", "BCG"), ("hb0", "HB0"), ("hb-0", "HB0"), ("hepb0", "HB0"),
+        ("rv1", "RV1"), ("rv3", "RV3"), ("rota2", "RV2"), ("rotavirus1", "RV1"), ("rota1", "RV1"),
+        ("mr1", "MR1"), ("mr2", "MR2"), ("campak1", "MR1"), ("campak2", "MR2"), ("mr lanjutan", "MR2"),
+        ("bcg", "BCG"), ("BCG", "BCG"), ("bcg1", "BCG"), ("hb0", "HB0"), ("hb-0", "HB0"), ("hepb0", "HB0"), ("hbo", "HB0"),
         ("je", "JE"), ("je1", "JE"),
+        ("dpt", "DPT_HB_HIB*"), ("campak", "MR*"), ("pcv", "PCV*"), ("polio", "OPV*"),  # the next dose not recorded
     ],
 )
-def test_dose_synonyms(word, code):
-    assert dose_code(word) == code
+def test_dose_words_of_the_one_vocabulary(word, code):
     assert parse_fast_entry(f"catat K-7QX2MA anak2 imun {word}").doses == (code,)
 
 
-@pytest.mark.parametrize("word", ["dtp2", "dpt5", "dpt0", "dpt", "pcv4", "opv5", "ipv3", "rv4", "mr3",
-                                  "campak", "hb1", "hb", "bcg2", "je2", "polio", "hib2", "vaksin"])
+@pytest.mark.parametrize("word", ["dpt5", "dpt0", "pcv4", "opv5", "ipv3", "rv4", "mr3", "hb1", "bcg2", "je2", "hib2",
+                                  "vaksin", "dtx2"])
 def test_not_doses(word):
-    assert dose_code(word) is None
+    with pytest.raises(FastEntryError) as info:
+        parse_fast_entry(f"catat K-7QX2MA anak2 imun {word}")
+    assert (info.value.part, info.value.code) == (word, "dose")
 
 
 def test_every_dose_code_of_the_schedule_can_be_typed():
-    typed = {dose_code(w) for w in ["hb0", "bcg", "je"]
-             + [f"{stem}{n}" for stem, top in [("opv", 4), ("dpt", 4), ("pcv", 3), ("rv", 3), ("ipv", 2),
-                                                ("mr", 2)] for n in range(1, top + 1)]}
-    assert typed == set(DOSE_LABELS)
+    words = ["hb0", "bcg", "je"] + [f"{stem}{n}" for stem, top in [("opv", 4), ("dpt", 4), ("pcv", 3), ("rv", 3), ("ipv", 2),
+                                                                     ("mr", 2)] for n in range(1, top + 1)]
+    assert set(parse_fast_entry("catat K-7QX2MA anak2 imun " + " ".join(words)).doses) == set(DOSE_LABELS)
+
+
+# --------------------------------------------------------------------------- doses given on earlier dates
+
+@pytest.mark.parametrize(
+    ("line", "doses", "dates"),
+    [
+        ("imun dpt1 12-10-2026", ("DPT_HB_HIB1",), (("DPT_HB_HIB1", "12-10-2026"),)),
+        ("imun dpt1 pcv1 12-10-2026", ("DPT_HB_HIB1", "PCV1"), (("DPT_HB_HIB1", "12-10-2026"), ("PCV1", "12-10-2026"))),
+        ("imun pcv1 okt 2026", ("PCV1",), (("PCV1", "okt 2026"),)),
+        ("imun bcg sudah", ("BCG",), (("BCG", "sudah"),)),
+        ("imun bcg tidak ingat", ("BCG",), (("BCG", "tidak ingat"),)),
+        ("imun dpt 1 12 Okt 2026", ("DPT_HB_HIB1",), (("DPT_HB_HIB1", "12 Okt 2026"),)),
+        ("imun dpt 1 okt 2026", ("DPT_HB_HIB1",), (("DPT_HB_HIB1", "okt 2026"),)),
+        ("imun hb0 kemarin bcg", ("HB0", "BCG"), (("HB0", "kemarin"),)),
+        ("imun dpt1 12-10-2026, bcg sudah; mr1", ("DPT_HB_HIB1", "BCG", "MR1"), (("DPT_HB_HIB1", "12-10-2026"), ("BCG", "sudah"))),
+        ("imun dpt1 12-10-2026 pcv1 okt 2026 bcg sudah opv2", ("DPT_HB_HIB1", "PCV1", "BCG", "OPV2"),
+         (("DPT_HB_HIB1", "12-10-2026"), ("PCV1", "okt 2026"), ("BCG", "sudah"))),
+        ("imun:dpt1 2026-10-12", ("DPT_HB_HIB1",), (("DPT_HB_HIB1", "2026-10-12"),)),
+    ],
+)
+def test_doses_with_when_they_were_given(line, doses, dates):
+    got = parse_fast_entry(f"catat K-7QX2MA anak2 {line} bb 8")
+    assert (got.doses, got.dose_dates, got.weight_kg) == (doses, dates, 8.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [
+        ("dpt1 pcv1 12-10-2026, bcg sudah mr1", [(("DPT_HB_HIB1", "PCV1"), "12-10-2026"), (("BCG",), "sudah"), (("MR1",), "")]),
+        ("dpt 2 pcv 2", [(("DPT_HB_HIB2", "PCV2"), "")]),
+        ("hepatitis b 0 kemarin", [(("HB0",), "kemarin")]),
+        ("mr lanjutan sudah", [(("MR2",), "sudah")]),
+        ("bcg March 12, 2024", [(("BCG",), "March 12, 2024")]),
+        ("DPT-HB-Hib 2 + pcv2 + opv3", [(("DPT_HB_HIB2", "PCV2", "OPV3"), "")]),
+        ("dpt2,pcv2,opv3", [(("DPT_HB_HIB2",), ""), (("PCV2",), ""), (("OPV3",), "")]),
+        ("campak 10/2026", [(("MR*",), "10/2026")]),
+    ],
+)
+def test_dose_entries(text, groups):
+    assert dose_entries(text) == groups
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "code"),
+    [("dpt1 31-02-2026", "31-02-2026", "dose_date"), ("dpt1 12-13-2026", "12-13-2026", "dose_date"), ("dtx2", "dtx2", "dose"),
+     ("sudah", "sudah", "dose"), ("12-10-2026", "12-10-2026", "dose"), ("pcv2 putu", "putu", "dose"), ("", "", "dose"),
+     ("bcg oktober", "oktober", "dose_date")],
+)
+def test_dose_entries_name_the_word_not_understood(text, part, code):
+    with pytest.raises(DoseTextError) as info:
+        dose_entries(text)
+    assert (info.value.part, info.value.code) == (part, code)
+
+
+# --------------------------------------------------------------------------- services and danger signs
+
+@pytest.mark.parametrize(
+    ("line", "services"),
+    [
+        ("oc", ("OBAT_CACING",)), ("cacing", ("OBAT_CACING",)), ("obat cacing", ("OBAT_CACING",)),
+        ("obatcacing", ("OBAT_CACING",)), ("albendazol", ("OBAT_CACING",)),
+        ("sdidtk", ("SDIDTK",)), ("kpsp", ("SDIDTK",)),
+        ("kn1 kn2 kn3", ("KN1", "KN2", "KN3")), ("kn 2", ("KN2",)), ("kn-3", ("KN3",)), ("KN1", ("KN1",)),
+        ("kf1 kf4", ("KF1", "KF4")), ("kf 3", ("KF3",)),
+        ("ttd", (IRON,)), ("ttd bb 8", (IRON,)),
+        ("oc sdidtk kn1", ("OBAT_CACING", "SDIDTK", "KN1")),
+    ],
+)
+def test_service_keywords(line, services):
+    assert parse_fast_entry(f"catat K-7QX2MA anak2 {line}").services == services
+
+
+@pytest.mark.parametrize(("line", "result"), [("skilas normal", False), ("skilas negatif", False), ("SKILAS positif", True),
+                                             ("skilas:positif", True)])
+def test_skilas_result(line, result):
+    assert parse_fast_entry(f"catat K-7QX2MA nama Nenek {line}").skilas_positive is result
+
+
+def test_ttd_with_a_number_is_the_tablets_given():
+    got = parse_fast_entry("catat K-7QX2MA ibu ttd 30 oc")
+    assert (got.iron_tablets, got.services) == (30, ("OBAT_CACING",))
+
+
+@pytest.mark.parametrize(
+    ("line", "danger", "note"),
+    [
+        ("bb 8 bahaya kejang, demam tinggi", "kejang, demam tinggi", None),
+        ("bahaya: sesak napas", "sesak napas", None),
+        ("catatan rewel bahaya tidak ada", None, "rewel bahaya tidak ada"),  # the first of them ends the line
+        ("bahaya kejang catatan sudah ke bidan", "kejang catatan sudah ke bidan", None),
+    ],
+)
+def test_danger_sign_is_the_rest_of_the_line(line, danger, note):
+    got = parse_fast_entry(f"catat K-7QX2MA anak2 {line}")
+    assert (got.danger, got.note) == (danger, note)
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [("oc sdidtk", ["OBAT_CACING", "SDIDTK"]), ("Obat cacing, KN 2", ["OBAT_CACING", "KN2"]), ("vitamin a", [VITAMIN_A]),
+     ("vit. A + ttd", [VITAMIN_A, IRON]), ("kf-1 kf 2", ["KF1", "KF2"]), ("cacing cacing", ["OBAT_CACING"])],
+)
+def test_read_services(text, codes):
+    assert read_services(text) == codes
+
+
+@pytest.mark.parametrize(("text", "word"), [("dpt1", "dpt1"), ("oc 3", "3"), ("kn4", "kn4"), ("obat", "obat")])
+def test_read_services_names_the_word(text, word):
+    with pytest.raises(ServiceWordError) as info:
+        read_services(text)
+    assert info.value.word == word
 
 
 @pytest.mark.parametrize(
@@ -220,15 +338,30 @@ def test_every_dose_code_of_the_schedule_can_be_typed():
         ("catat K-7QX2MA nama anak2 bb 8", "nama", "missing_value"),
         ("catat K-7QX2MA ibu anc", "anc", "missing_value"),
         # doses
-        ("catat K-7QX2MA anak2 imun dtp2", "dtp2", "dose"),
-        ("catat K-7QX2MA anak2 imun dpt2 dtp2 pcv2", "dtp2", "dose"),
-        ("catat K-7QX2MA anak2 imun dpt2,dtp2", "dtp2", "dose"),
+        ("catat K-7QX2MA anak2 imun dtx2", "dtx2", "dose"),
+        ("catat K-7QX2MA anak2 imun dpt2 dtx2 pcv2", "dtx2", "dose"),
+        ("catat K-7QX2MA anak2 imun dpt2,dtx2", "dtx2", "dose"),
         ("catat K-7QX2MA anak2 imun dpt5", "dpt5", "dose"),
         ("catat K-7QX2MA anak2 imun dpt 5", "dpt 5", "dose"),
-        ("catat K-7QX2MA anak2 imun dtp2 3", "dtp2", "dose"),
-        ("catat K-7QX2MA anak2 imun campak", "campak", "dose"),
+        ("catat K-7QX2MA anak2 imun dtx2 3", "dtx2", "dose"),
+        ("catat K-7QX2MA anak2 imun sudah", "sudah", "dose"),
         ("catat K-7QX2MA anak2 imun pcv2 putu", "putu", "dose"),
         ("catat K-7QX2MA anak2 imun dpt2 dpt2", "dpt2", "duplicate"),
+        ("catat K-7QX2MA anak2 imun dpt2 penta 2", "penta 2", "duplicate"),
+        ("catat K-7QX2MA anak2 imun dpt1 31-02-2026", "31-02-2026", "dose_date"),
+        # services and danger signs
+        ("catat K-7QX2MA anak2 kn4", "kn4", "unknown"),
+        ("catat K-7QX2MA anak2 kf 5", "kf 5", "unknown"),
+        ("catat K-7QX2MA anak2 kn", "kn", "missing_value"),
+        ("catat K-7QX2MA anak2 obat", "obat", "unknown"),
+        ("catat K-7QX2MA anak2 obat bb 8", "obat", "unknown"),
+        ("catat K-7QX2MA anak2 oc cacing", "cacing", "duplicate"),
+        ("catat K-7QX2MA anak2 ttd ttd", "ttd", "duplicate"),
+        ("catat K-7QX2MA anak2 bahaya", "bahaya", "missing_value"),
+        ("catat K-7QX2MA anak2 skilas", "skilas", "missing_value"),
+        ("catat K-7QX2MA anak2 skilas baik", "skilas baik", "unknown"),
+        ("catat K-7QX2MA anak2 skilas normal skilas positif", "skilas positif", "duplicate"),
+        ("catat K-7QX2MA anak2 bahaya " + "x" * 201, "bahaya", "too_long"),
         # duplicates
         ("catat K-7QX2MA anak2 bb 8 bb 9", "bb 9", "duplicate"),
         ("catat K-7QX2MA anak2 tb 71 pb 72", "pb 72", "duplicate"),

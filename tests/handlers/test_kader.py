@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 
 from care.growth import zscores
 from content.i18n import format_number, use_locale
-from db.models import AuditLog, Identity, CareRecord, Measurement, Posyandu, Visit
+from db.models import AuditLog, CareRecord, Identity, Measurement, Posyandu, Referral, Visit
 from handlers.kader import create_invite
-from tests.helpers import DEFAULT_NOW, ChatDriver, consent, guided_child_visit, invited_chat, make_family
+from tests.handlers.test_visit import child_visit
+from tests.helpers import DEFAULT_NOW, ChatDriver, consent, invited_chat, make_family
 
 BABY_BIRTH = date(2026, 9, 20)  # two months old on 23 November 2026
 
@@ -60,7 +61,7 @@ async def test_a_kader_logs_a_childs_visit_and_reads_the_z_scores(engine, demo_d
     await chat.press("Posyandu")
     await chat.say("5,4 57,5")
     await chat.say("39 -")
-    await chat.press("Tidak")
+    assert "Layanan yang diberikan" not in chat.text  # nothing due at two months but the doses: not asked
     await chat.press("Semua yang jatuh tempo")
     assert "Periksa sebelum disimpan" in chat.text
     await chat.say("ibu diajari ASI eksklusif")
@@ -81,10 +82,10 @@ async def test_a_kader_logs_a_childs_visit_and_reads_the_z_scores(engine, demo_d
 
 
 async def test_undo_within_thirty_minutes_only(engine, demo_db, clock):
-    family = await make_family(demo_db, members=(("Kadek Bayu", "M", BABY_BIRTH),))
+    family = await make_family(demo_db, members=(("Kadek Bayu", "M", BABY_BIRTH), ("Komang Ayu", "F", BABY_BIRTH)))
     chat = await kader_chat(engine, demo_db)
-    for _round in range(2):
-        await guided_child_visit(chat, family.code, "Kadek Bayu", place="Kunjungan rumah")
+    for name in ("Kadek Bayu", "Komang Ayu"):
+        await child_visit(chat, family.code, name, place="Kunjungan rumah")
     await chat.say("/urung")
     assert "dibatalkan" in chat.text
     clock.advance(minutes=31)
@@ -213,7 +214,7 @@ async def test_sasaran_lists_the_kaders_own_targets_grouped_and_paged(engine, de
 async def test_after_a_childs_visit_the_kader_and_the_family_get_the_growth_chart(engine, demo_db):
     family = await make_family(demo_db, identity_address="628999", members=(("Kadek Bayu", "M", BABY_BIRTH),))
     chat = await kader_chat(engine, demo_db)
-    await guided_child_visit(chat, family.code, "Kadek Bayu")
+    await child_visit(chat, family.code, "Kadek Bayu")
     await chat.press("Grafik pertumbuhan")
     image = next(r.image for r in chat.replies if r.image)
     assert image.startswith(b"\x89PNG") and 1000 < len(image) < 150_000
@@ -225,33 +226,36 @@ async def test_after_a_childs_visit_the_kader_and_the_family_get_the_growth_char
 async def test_fast_entry_logs_at_once_and_names_the_part_not_understood(engine, demo_db):
     family = await make_family(demo_db, members=(("Ni Luh Sari", "F", date(1995, 4, 2)), ("Putu Adi", "M", date(2025, 9, 14)), ("Kadek Bayu", "M", BABY_BIRTH)))
     chat = await kader_chat(engine, demo_db)
-    await chat.say(f"catat {family.code.lower()} anak2 bb 5,4 pb 57,5 imun dpt1 pcv1 opv2")
+    await chat.say(f"catat {family.code.lower()} anak2 bb 5,4 pb 57,5 imun dpt1 pcv1 opv1")
     assert "Tersimpan" in chat.text and "Kadek Bayu" in chat.text
     z = zscores(1, (date(2026, 11, 23) - BABY_BIRTH).days, weight_kg=5.4, length_cm=57.5, measured="l")
     with use_locale("id"):
         assert f"BB/U: {format_number(z['wfa'], 2, fixed=True)}" in chat.text
-    await chat.say(f"catat {family.code} anak1 bb 9,1 tb 75 imun dtp2")
-    assert "\u201cdtp2\u201d" in chat.text and "Kode imunisasi tidak dikenal" in chat.text
+    await chat.say(f"catat {family.code} anak1 bb 9,1 tb 75 imun dtx2")
+    assert "\u201cdtx2\u201d" in chat.text and "Kode imunisasi tidak dikenal" in chat.text
     await chat.say(f"catat {family.code} ibu td 150/95")
     assert "Tersimpan" in chat.text and "Tekanan darah tinggi (150/95)" in chat.text
     async with demo_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Visit)) == 2
         doses = set(await session.scalars(select(CareRecord.code)))
-    assert {"DPT_HB_HIB1", "PCV1", "OPV2"} <= doses
+    assert {"DPT_HB_HIB1", "PCV1", "OPV1"} <= doses
 
 
-async def test_an_implausible_value_needs_a_confirmation(engine, demo_db):
+async def test_an_unusual_value_needs_a_confirmation(engine, demo_db, clock):
     family = await make_family(demo_db, members=(("Kadek Bayu", "M", BABY_BIRTH),))
     chat = await kader_chat(engine, demo_db)
-    await chat.say(f"catat {family.code} anak1 bb 25 pb 57")
-    assert "tampak tidak mungkin" in chat.text
-    async with demo_db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(Visit)) == 0
-    await chat.press("Batal")
-    await chat.say(f"catat {family.code} anak1 bb 25 pb 57")
-    await chat.press("Ya, data benar")
+    await chat.say(f"catat {family.code} anak1 bb 5,4 pb 57")
+    assert "Tersimpan" in chat.text
+    clock.advance(days=30)
+    await chat.say(f"catat {family.code} anak1 bb 9 pb 60")  # +3,6 kg in a month: possible only as a typing slip
+    assert "tampak tidak mungkin" in chat.text and "perubahan berat" in chat.text
     async with demo_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Visit)) == 1
+    await chat.press("Batal")
+    await chat.say(f"catat {family.code} anak1 bb 9 pb 60")
+    await chat.press("Ya, benar")
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Visit)) == 2
 
 
 async def test_ten_visits_guided_and_fast(engine, demo_db):
@@ -261,7 +265,7 @@ async def test_ten_visits_guided_and_fast(engine, demo_db):
         if n % 2:
             await chat.say(f"catat {family.code} anak1 bb {5 + n / 10:.1f} pb 57")
         else:
-            await guided_child_visit(chat, family.code, f"Anak {n}", size=f"{5 + n / 10:.1f}".replace(".", ",") + " 57")
+            await child_visit(chat, family.code, f"Anak {n}", size=f"{5 + n / 10:.1f}".replace(".", ",") + " 57")
         assert "Tersimpan" in chat.text, chat.text
     async with demo_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Visit)) == 10
@@ -283,5 +287,8 @@ async def test_todays_list_and_the_lansia_screening(engine, demo_db):
     await chat.press("Ada yang positif")
     assert "SKILAS positif" in chat.text and "Tekanan darah tinggi" in chat.text
     await chat.press("Simpan")
+    assert "Rujukan dibuka: Tekanan darah tinggi, SKILAS positif." in chat.text
     async with demo_db.read() as session:
         assert await session.scalar(select(CareRecord.detail).where(CareRecord.code == "SKILAS")) == {"result": "positive"}
+        referrals = {r.reason: r.detail for r in await session.scalars(select(Referral))}
+    assert referrals == {"hypertension": {"sbp": 150, "dbp": 100}, "skilas": None}
