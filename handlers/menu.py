@@ -36,6 +36,8 @@ async def ask_main(ctx: Ctx) -> Question:
     if ctx.identity.role == "kader":
         choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Rujukan"), "referrals"),
                         (_("Daftarkan keluarga lain"), "register_other")]
+    else:  # a kader has /riwayat (and /riwayat K-XXXXXX); their menu stays within a WhatsApp list's 10 rows
+        choices.append((_("Riwayat Buku KIA"), "history"))
     if await _has_pregnancy(ctx):
         choices.append((_("Catat kelahiran"), "birth"))
     choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
