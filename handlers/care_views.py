@@ -1,9 +1,9 @@
 """What a family sees of the care rules: ``/jadwal`` (next posyandu day and the coming 60 days)
 and ``/imunisasi`` (each child's doses: given, due, catch-up, missed, next).
 
-Both end in the history flow's home step (``handlers.history``): ``/jadwal`` offers *Tandai sudah*
-(mark an item shown as due or late as done), ``/imunisasi`` *Isi/ubah imunisasi* (enter doses from
-the Buku KIA, correct them, remove one entered by mistake)."""
+Both end at the main menu with one more button (``handlers.history``): after ``/jadwal`` *Tandai
+sudah* (mark an item shown as due or late as done), after ``/imunisasi`` *Isi/ubah imunisasi* (enter
+doses from the Buku KIA, correct them, remove one entered by mistake)."""
 from __future__ import annotations
 
 from datetime import date
@@ -77,8 +77,8 @@ async def enter_schedule(ctx: Ctx) -> Next:
         lines.append("")
         lines.append(_("Detail imunisasi anak: /imunisasi"))
     ctx.note("\n".join(lines))
-    if marks:  # what was done elsewhere can be marked here (history: "Tandai sudah")
-        return Goto("history", "start", {"entry": "schedule", "fid": family.id, "source": "family"})
+    if marks:  # the menu offers "Tandai sudah" (handlers.history.open_mark)
+        return Goto("menu", "main", {"offer": "mark"})
     return END
 
 
@@ -131,8 +131,8 @@ async def enter_immunization(ctx: Ctx) -> Next:
         return END
     records = await histories(ctx.session, [c.id for c in children])
     ctx.note("\n\n".join(child_card(ctx, child, records[child.id]) for child in children))
-    # doses from the Buku KIA can be entered or corrected here (history: "Isi/ubah imunisasi")
-    return Goto("history", "start", {"entry": "immunization", "fid": ctx.identity.family_id, "source": "family"})
+    # the menu offers "Isi/ubah imunisasi" (handlers.history.open_immunization)
+    return Goto("menu", "main", {"offer": "immunization"})
 
 
 def given_text(code: str, history: PersonHistory, given_on: date, today: date) -> str:

@@ -22,11 +22,12 @@ Entry points, all into this one flow:
   ``_return`` so that the engine goes back to the member list at the end;
 * ``/riwayat`` (and ``/riwayat K-XXXXXX`` for a kader, a family of their own posyandu, audited):
   pick a member at ``start``, then that member's questions;
-* ``/imunisasi`` (``handlers.care_views``): ``start`` offers *Isi/ubah imunisasi* (enter, correct,
-  or remove a dose entered by mistake);
-* ``/jadwal``: ``start`` offers *Tandai sudah*: pick an item shown as due or late, say when.
+* ``/imunisasi`` (``handlers.care_views``): the menu after the cards offers *Isi/ubah imunisasi*
+  (:func:`open_immunization`: enter, correct, or remove a dose entered by mistake);
+* ``/jadwal``: the menu after it offers *Tandai sudah* (:func:`open_mark`): pick an item shown as
+  due or late, say when.
 
-``start`` is the flow's home step (engine FLOW_HOME): nothing typed is lost when leaving it.
+``start`` (pick a member) is the flow's home step (engine FLOW_HOME).
 Records are written through ``db.history.record`` with source ``family`` (``kader`` when a kader
 does it for a family of their posyandu, audited) and ``by`` = the chat's identity.
 """
@@ -261,8 +262,9 @@ async def enter(ctx: Ctx) -> Next:
     return "start"
 
 
-async def _members(ctx: Ctx) -> list[Person]:
-    return await family_members(ctx.session, ctx.data.get("fid"))
+async def _members(ctx: Ctx, family_id: int | None = None) -> list[Person]:
+    """The members of the family worked on (``fid``), or of ``family_id``."""
+    return await family_members(ctx.session, family_id or ctx.data.get("fid"))
 
 
 async def _members_with_topics(ctx: Ctx) -> list[Person]:
@@ -285,41 +287,13 @@ GONE = N_("Anggota keluarga itu tidak ditemukan lagi. Ketik batal untuk kembali 
 
 
 async def ask_start(ctx: Ctx) -> Question:
-    entry = ctx.data.get("entry")
-    if entry == "immunization":
-        return Question(_("Ingin mengisi atau memperbaiki imunisasi dari Buku KIA?"),
-                        ((_("Isi/ubah imunisasi"), "edit"), (_("Kembali ke menu"), "menu")))
-    if entry == "schedule":
-        return Question(_("Sudah ada yang dilakukan? Pilih Tandai sudah untuk mencatatnya."),
-                        ((_("Tandai sudah"), "mark"), (_("Kembali ke menu"), "menu")))
     members = await _members_with_topics(ctx) if await _in_scope(ctx, ctx.data.get("fid")) else []
     return Question(_("Riwayat siapa yang ingin diisi? Siapkan Buku KIA atau catatan pemeriksaannya."),
                     tuple((m.name, str(m.id)) for m in members))
 
 
 async def on_start(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the member picked (``/riwayat``) or the action picked (``/imunisasi``, ``/jadwal``)."""
-    entry = ctx.data.get("entry")
-    if entry in ("immunization", "schedule"):
-        if answer.choice == "menu":
-            return END
-        if entry == "immunization" and answer.choice == "edit":
-            children = await _children(ctx)
-            if not children:
-                ctx.note(_("Tidak ada anak di bawah 6 tahun di keluarga ini."))
-                return END
-            ctx.data.update(topics=[], mode="edit", then="imm")
-            return await _pick_or_go(ctx, children)
-        if entry == "schedule" and answer.choice == "mark":
-            people = [p for p, items in await _due_now(ctx) if items]
-            if not people:
-                ctx.note(_("Tidak ada layanan yang jatuh tempo sekarang."))
-                return END
-            ctx.data.update(then="mark_item")
-            return await _pick_or_go(ctx, people)
-        if entry == "immunization":
-            raise Invalid(_("Pilih Isi/ubah imunisasi, atau Kembali ke menu."))
-        raise Invalid(_("Pilih Tandai sudah, atau Kembali ke menu."))
+    """Stores the member picked; asks that member's first question next."""
     if not await _in_scope(ctx, ctx.data.get("fid")):
         return END
     members = {m.id: m for m in await _members_with_topics(ctx)}
@@ -331,14 +305,35 @@ async def on_start(ctx: Ctx, answer: Answer) -> Next:
     return TOPIC_STEPS[topics[0]]
 
 
-async def _children(ctx: Ctx) -> list[Person]:
-    return [m for m in await _members(ctx) if m.birth_date and
+async def open_immunization(ctx: Ctx) -> Next:
+    """*Isi/ubah imunisasi* after /imunisasi: one child's doses entered, corrected or removed."""
+    data = {"entry": "immunization", "fid": ctx.identity.family_id, "source": "family", "topics": [], "mode": "edit",
+            "then": "imm"}
+    children = await _children(ctx, ctx.identity.family_id)
+    if not children:
+        ctx.note(_("Tidak ada anak di bawah 6 tahun di keluarga ini."))
+        return END
+    return Goto("history", _pick_or_go(data, children), data)
+
+
+async def open_mark(ctx: Ctx) -> Next:
+    """*Tandai sudah* after /jadwal: an item shown as due or late is marked as done."""
+    data = {"entry": "schedule", "fid": ctx.identity.family_id, "source": "family", "then": "mark_item"}
+    people = [p for p, items in await _due_now(ctx, ctx.identity.family_id) if items]
+    if not people:
+        ctx.note(_("Tidak ada layanan yang jatuh tempo sekarang."))
+        return END
+    return Goto("history", _pick_or_go(data, people), data)
+
+
+async def _children(ctx: Ctx, family_id: int | None = None) -> list[Person]:
+    return [m for m in await _members(ctx, family_id) if m.birth_date and
             IMMUNIZATION_MONTHS[0] <= age_months(m.birth_date, ctx.today) <= IMMUNIZATION_MONTHS[1]]
 
 
-async def _due_now(ctx: Ctx) -> list[tuple[Person, list[str]]]:
+async def _due_now(ctx: Ctx, family_id: int | None = None) -> list[tuple[Person, list[str]]]:
     """Each member with the codes shown as due or late on /jadwal (its "Sekarang" items)."""
-    members = await _members(ctx)
+    members = await _members(ctx, family_id)
     records = await histories(ctx.session, [m.id for m in members])
     return [(m, [code for code, _label, _window in due_items(ctx, m, records[m.id])[0]]) for m in members]
 
@@ -347,12 +342,12 @@ async def _due_codes(ctx: Ctx, person: Person) -> list[str]:
     return next((codes for m, codes in await _due_now(ctx) if m.id == person.id), [])
 
 
-async def _pick_or_go(ctx: Ctx, people: list[Person]) -> Next:
-    """With one person, straight to the next step; else ask who."""
+def _pick_or_go(data: dict, people: list[Person]) -> str:
+    """With one person, straight to the step chosen (``then``); else ask who first."""
     if len(people) == 1:
-        ctx.data["pid"] = people[0].id
-        return ctx.data["then"]
-    ctx.data["pick"] = [p.id for p in people]
+        data["pid"] = people[0].id
+        return data["then"]
+    data["pick"] = [p.id for p in people]
     return "member"
 
 

@@ -130,3 +130,5 @@ async def test_the_number_of_babies_refuses_what_cannot_be(engine, demo_db):
         assert "Kembar dua" in chat.text and "Berapa bayi" in chat.text, typed
     await chat.media("photo")
     assert "foto" in chat.text and "Berapa bayi" in chat.text
+    await chat.say("x" * 4000)
+    assert "terlalu panjang" in chat.text and "Berapa bayi" in chat.text

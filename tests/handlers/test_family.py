@@ -156,6 +156,11 @@ async def _pregnancy_ends(engine, db, weeks: int) -> ChatDriver:
     await chat.press("Kehamilan")
     await chat.press("Tidak")
     assert "Apa yang terjadi" in chat.text and chat.labels == ["Sudah melahirkan", "Keguguran", "Salah catat"]
+    for wrong in ("x" * 4000, "entah"):
+        await chat.say(wrong)
+        assert "Apa yang terjadi" in chat.text
+    await chat.media("photo")
+    assert "foto" in chat.text and "Apa yang terjadi" in chat.text
     return chat
 
 

@@ -260,8 +260,10 @@ async def test_imunisasi_enters_corrects_and_removes_doses(engine, demo_db):
         ("HB0", date(2026, 9, 20)), ("BCG", date(2026, 10, 21))}
     await chat.say("/imunisasi")
     assert "BCG 21 Okt" in chat.text and "Perlu diulang" not in chat.text
-    await chat.press("Kembali ke menu")
-    assert "Apa yang ingin Anda lakukan" in chat.text
+    assert "Apa yang ingin Anda lakukan" in chat.text and chat.labels[0] == "Isi/ubah imunisasi"
+    assert "Imunisasi anak" not in chat.labels  # in its place
+    await chat.say("/menu")  # the person is at the main menu: nothing to finish first
+    assert "Selesaikan dulu" not in chat.text and "Isi/ubah imunisasi" in chat.labels
 
 
 # -- /jadwal: Tandai sudah -------------------------------------------------------------------------------
@@ -347,7 +349,8 @@ async def test_riwayat_for_ones_own_family_and_not_for_another(engine, demo_db):
     chat = ChatDriver(engine, address="628222")
     await chat.say(f"/riwayat {other.code}")
     assert "Hanya kader" in chat.text
-    await chat.say("/riwayat")
+    await chat.say("/menu")
+    await chat.press("Riwayat Buku KIA")
     await chat.press("Ni Luh Sari")
     await chat.press("Dalam setahun ini")
     [ptm] = await _records(demo_db, "Ni Luh Sari")
@@ -433,9 +436,7 @@ QUESTIONS = [
     (["/riwayat", "Ni Luh Sari", "2"], "Kapan pemeriksaan terakhir", ""),
     (["/riwayat", "Ni Luh Sari", "Belum pernah"], "skrining PTM", ""),
     (["/riwayat", "Kakek Wayan"], "skrining lansia", ""),
-    (["/imunisasi"], "Ingin mengisi", None),
     (["/imunisasi", "Isi/ubah imunisasi"], "Untuk siapa?", None),
-    (["/jadwal"], "Sudah ada yang dilakukan?", None),
     (["/jadwal", "Tandai sudah", "Putu Ayu"], "Apa yang sudah dilakukan", None),
     (["/jadwal", "Tandai sudah", "Putu Ayu", "Cek perkembangan"], "Kapan Cek perkembangan", ""),
 ]
@@ -483,3 +484,22 @@ async def test_a_dose_to_repeat_marked_done_without_a_date_counts_as_the_repeat(
     assert "Perlu diulang" not in chat.text
     assert {(r.code, r.done_on) for r in await _records(demo_db, "Kadek Bayu") if r.code == "DPT_HB_HIB1"} == {
         ("DPT_HB_HIB1", date(2026, 9, 21)), ("DPT_HB_HIB1", TODAY)}
+
+
+@pytest.mark.parametrize("role", ["anon", "staff"])
+async def test_riwayat_is_for_families_and_kaders(engine, demo_db, role):
+    chat = ChatDriver(engine, address=f"{role}-1")
+    if role == "staff":
+        async with demo_db.read() as session:
+            from db.models import Puskesmas
+
+            puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == "P5108060201"))
+        chat = await invited_chat(engine, demo_db, role="staff", address="staff-1", puskesmas_id=puskesmas_id)
+    family = await make_family(demo_db)
+    await chat.say(f"/riwayat {family.code}")
+    assert "Riwayat siapa" not in chat.text and "Ni Luh Sari" not in chat.text
+    assert ("Apakah Anda setuju" if role == "anon" else "Hanya kader") in chat.text
+    await chat.say("/riwayat")
+    assert "Riwayat siapa" not in chat.text
+    async with demo_db.read() as session:
+        assert list(await session.scalars(select(CareRecord))) == []
