@@ -217,7 +217,7 @@ def follow_up(ctx: Ctx, person: Person, *, family_id: int, source: str, back: di
     topics = topics_for(person, ctx.today, ctx.schedule) if topics is None else topics
     if not topics:
         return None
-    data = {"entry": "member", "fid": family_id, "source": source, "pid": person.id, "topics": topics[1:],
+    data = {"fid": family_id, "source": source, "pid": person.id, "topics": topics[1:],
             "_return": back}
     return Goto("history", TOPIC_STEPS[topics[0]], data)
 
@@ -255,7 +255,6 @@ async def enter(ctx: Ctx) -> Next:
     else:
         ctx.note(_("Anda belum mendaftarkan keluarga."))
         return Goto("register")
-    ctx.data["entry"] = "riwayat"
     if not await _members_with_topics(ctx):
         ctx.note(_("Belum ada riwayat yang perlu diisi untuk anggota keluarga ini."))
         return END
@@ -283,7 +282,7 @@ async def _person(ctx: Ctx) -> Person | None:
 GONE = N_("Anggota keluarga itu tidak ditemukan lagi. Ketik batal untuk kembali ke menu.")
 
 
-# --------------------------------------------------------------------------- the home step
+# --------------------------------------------------------------------------- /riwayat, /imunisasi, /jadwal
 
 
 async def ask_start(ctx: Ctx) -> Question:
@@ -307,7 +306,7 @@ async def on_start(ctx: Ctx, answer: Answer) -> Next:
 
 async def open_immunization(ctx: Ctx) -> Next:
     """*Isi/ubah imunisasi* after /imunisasi: one child's doses entered, corrected or removed."""
-    data = {"entry": "immunization", "fid": ctx.identity.family_id, "source": "family", "topics": [], "mode": "edit",
+    data = {"fid": ctx.identity.family_id, "source": "family", "topics": [], "mode": "edit",
             "then": "imm"}
     children = await _children(ctx, ctx.identity.family_id)
     if not children:
@@ -318,7 +317,7 @@ async def open_immunization(ctx: Ctx) -> Next:
 
 async def open_mark(ctx: Ctx) -> Next:
     """*Tandai sudah* after /jadwal: an item shown as due or late is marked as done."""
-    data = {"entry": "schedule", "fid": ctx.identity.family_id, "source": "family", "then": "mark_item"}
+    data = {"fid": ctx.identity.family_id, "source": "family", "then": "mark_item"}
     people = [p for p, items in await _due_now(ctx, ctx.identity.family_id) if items]
     if not people:
         ctx.note(_("Tidak ada layanan yang jatuh tempo sekarang."))

@@ -227,3 +227,23 @@ async def test_a_birth_goes_on_in_lahir_and_back_to_the_list(engine, demo_db):
     await chat.say("3200 gram")
     assert "Kelahiran tercatat" in chat.text and "Anggota keluarga" in chat.text and "Kadek Ayu" in chat.text
     assert (await _person(demo_db, "Ni Luh Sari")).delivered_on == TODAY - timedelta(days=1)
+
+
+async def test_a_pregnancy_recorded_later_brings_the_check_ups_question(engine, demo_db):
+    await make_family(demo_db, identity_address="628222", members=(("Ni Luh Sari", "F", date(1995, 4, 2)),))
+    chat = ChatDriver(engine, address="628222")
+    await chat.say("/keluarga")
+    await chat.press("Ubah anggota")
+    await chat.press("Ni Luh Sari")
+    await chat.press("Kehamilan")
+    await chat.press("Ya")
+    await chat.press("Usia kehamilan")
+    await chat.say("12 minggu")
+    assert "Ibu hamil 12 minggu" in chat.text and "Sudah berapa kali Ni Luh Sari memeriksakan kehamilan" in chat.text
+    await chat.press("Belum pernah")
+    assert "Anggota keluarga" in chat.text  # only the check-ups: the rest of her history is not asked again
+    await chat.press("Ubah anggota")
+    await chat.press("Ni Luh Sari")
+    await chat.press("Nama")
+    await chat.say("Ni Luh Sari Dewi")
+    assert "Tersimpan" in chat.text and "Anggota keluarga" in chat.text  # an edit asks nothing more

@@ -503,3 +503,18 @@ async def test_riwayat_is_for_families_and_kaders(engine, demo_db, role):
     assert "Riwayat siapa" not in chat.text
     async with demo_db.read() as session:
         assert list(await session.scalars(select(CareRecord))) == []
+
+
+async def test_the_history_in_english(engine, demo_db):
+    await make_family(demo_db, identity_address="628222", members=(("Putu Ayu", "F", date(2024, 11, 10)),))
+    chat = ChatDriver(engine, address="628222")
+    await chat.say("/bahasa en")
+    await chat.say("/riwayat")
+    await chat.press("Putu Ayu")
+    await chat.say("1")  # the first button (all doses by age), by its number
+    await chat.say("none")
+    assert chat.labels[:2] == ["August 2026", "February 2026"]  # the rounds in the person's language
+    await chat.say("August 2026")
+    await chat.say("3/2026")
+    codes = {r.code for r in await _records(demo_db, "Putu Ayu")}
+    assert {"HB0", "MR2", "VITA_MERAH", "OBAT_CACING"} <= codes
