@@ -1,5 +1,9 @@
 """What a family sees of the care rules: ``/jadwal`` (next posyandu day and the coming 60 days)
-and ``/imunisasi`` (each child's doses: given, due, catch-up, missed, next)."""
+and ``/imunisasi`` (each child's doses: given, due, catch-up, missed, next).
+
+Both end at the main menu with one more button (``handlers.history``): after ``/jadwal`` *Tandai
+sudah* (mark an item shown as due or late as done), after ``/imunisasi`` *Isi/ubah imunisasi* (enter
+doses from the Buku KIA, correct them, remove one entered by mistake)."""
 from __future__ import annotations
 
 from datetime import date
@@ -11,14 +15,15 @@ from care.schedule import DOSE_LABELS, SERVICE_LABELS
 from care.services import OVERDUE, UPCOMING, services_due
 from care.stages import age_months
 from content.i18n import _, format_date, grouped
-from care.history import DAY, MONTH, UNKNOWN, PersonHistory
+from care.history import DAY, MONTH, UNKNOWN, PersonHistory, Record
 from db.history import histories
 from db.models import Family, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import age_text, schedule_text, session_text
-from handlers.flow import END, Ctx, Flow, Next
+from handlers.flow import END, Ctx, Flow, Goto, Next
 
 HORIZON_DAYS = 60
+_EXACT = Record("", date.min)
 #: Children up to this age (months) have an immunisation card.
 IMMUNIZATION_AGE_MONTHS = 71
 
@@ -54,8 +59,10 @@ async def enter_schedule(ctx: Ctx) -> Next:
           day=session_text(await next_posyandu_session(ctx.session, posyandu, ctx.today)),
           posyandu=posyandu.name, schedule=schedule_text(posyandu.schedule)),
     ]
+    marks = False
     for person in members:
         now, soon = member_items(ctx, person, records[person.id])
+        marks = marks or bool(now)
         if not now and not soon:
             continue
         lines.append("")
@@ -70,24 +77,33 @@ async def enter_schedule(ctx: Ctx) -> Next:
         lines.append("")
         lines.append(_("Detail imunisasi anak: /imunisasi"))
     ctx.note("\n".join(lines))
+    if marks:  # the menu offers "Tandai sudah" (handlers.history.open_mark)
+        return Goto("menu", "main", {"offer": "mark"})
     return END
 
 
 def member_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """One member's items due now and within the horizon, as (label, window) pairs."""
-    now: list[tuple[str, str]] = []
-    soon: list[tuple[str, str]] = []
+    now, soon = due_items(ctx, person, history)
+    return [(label, window) for _code, label, window in now], [(label, window) for _code, label, window in soon]
+
+
+def due_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """One member's items as (code, label, window): those due or late now (what *Tandai sudah* can
+    mark as done), and those whose window opens within the horizon."""
+    now: list[tuple[str, str, str]] = []
+    soon: list[tuple[str, str, str]] = []
     horizon = ctx.today.toordinal() + HORIZON_DAYS
     if person.birth_date and 0 <= age_months(person.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS:
         summary = child_summary(person.birth_date, history.given, ctx.today, je=ctx.settings.care.je,
                                 schedule=ctx.schedule, approximate=history.approximate)
         for code, _state in (*summary.due, *summary.invalid):
-            now.append((_(DOSE_LABELS[code]), ""))
+            now.append((code, _(DOSE_LABELS[code]), ""))
         for code, _state in summary.catch_up:
-            now.append((_(DOSE_LABELS[code]), _("kejar")))
+            now.append((code, _(DOSE_LABELS[code]), _("kejar")))
         for code, state in summary.next_upcoming:
             if state.earliest and state.earliest.toordinal() <= horizon:
-                soon.append((_(DOSE_LABELS[code]), _("mulai {start}", start=short_date(state.earliest, ctx.today))))
+                soon.append((code, _(DOSE_LABELS[code]), _("mulai {start}", start=short_date(state.earliest, ctx.today))))
     services = services_due(
         ctx.today, sex=person.sex, birth=person.birth_date, hpht=person.hpht, delivered_on=person.delivered_on,
         history=history.services, horizon_days=HORIZON_DAYS, schedule=ctx.schedule,
@@ -95,11 +111,11 @@ def member_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list
     for service in services:
         label = _(SERVICE_LABELS.get(service.code, service.code))
         if service.state == OVERDUE:
-            now.append((label, _("terlambat")))
+            now.append((service.code, label, _("terlambat")))
         elif service.state == UPCOMING or (service.earliest and service.earliest > ctx.today):
-            soon.append((label, _("mulai {start}", start=short_date(service.earliest, ctx.today))))
+            soon.append((service.code, label, _("mulai {start}", start=short_date(service.earliest, ctx.today))))
         else:
-            now.append((label, ""))
+            now.append((service.code, label, ""))
     return now, soon
 
 
@@ -115,7 +131,8 @@ async def enter_immunization(ctx: Ctx) -> Next:
         return END
     records = await histories(ctx.session, [c.id for c in children])
     ctx.note("\n\n".join(child_card(ctx, child, records[child.id]) for child in children))
-    return END
+    # the menu offers "Isi/ubah imunisasi" (handlers.history.open_immunization)
+    return Goto("menu", "main", {"offer": "immunization"})
 
 
 def given_text(code: str, history: PersonHistory, given_on: date, today: date) -> str:
@@ -142,8 +159,13 @@ def child_card(ctx: Ctx, child: Person, history: PersonHistory) -> str:
 
     lines = [_("{name} ({age})", name=child.name, age=age_text(child.birth_date, today))]
     if summary.given:
-        done = ", ".join(given_text(c, history, s.given_on, today) for c, s in summary.given if s.given_on)
-        lines.append(_("\u2713 Sudah: {doses}", doses=done))
+        unknown = {c for c, _s in summary.given if (history.latest(c) or _EXACT).precision == UNKNOWN}
+        known = [given_text(c, history, s.given_on, today) for c, s in summary.given if s.given_on and c not in unknown]
+        if known:
+            lines.append(_("\u2713 Sudah: {doses}", doses=", ".join(known)))
+        if unknown:  # doses from the Buku KIA history whose day nobody remembers: one line, not one note each
+            lines.append(_("\u2713 Sudah, tanggal tidak diketahui: {doses}",
+                           doses=", ".join(_(DOSE_LABELS[c]) for c, _s in summary.given if c in unknown)))
     if summary.due:
         lines.append(_("\u25cf Waktunya sekarang: {doses}", doses=names(summary.due)))
     if summary.invalid:

@@ -26,16 +26,28 @@ def sex_label(sex: str) -> str:
     return _("Laki-laki") if sex == "M" else _("Perempuan")
 
 
-def age_text(birth: date, on: date) -> str:
-    """A short age: ``12 hari``, ``5 bulan``, ``2 tahun 3 bulan``, ``34 tahun``."""
+def age_text(birth: date, on: date, precision: str | None = None) -> str:
+    """A short age: ``12 hari``, ``5 bulan``, ``2 tahun 3 bulan``, ``34 tahun``; ``±67 tahun`` when
+    the birth date is only estimated (``precision``: Person.birth_precision, None for the day)."""
     age = age_parts(birth, on)
     if age.years == 0 and age.months == 0:
-        return n_("{n} hari", "{n} hari", age.days)
-    if age.years == 0:
-        return n_("{n} bulan", "{n} bulan", age.months)
-    if age.years < 5 and age.months:
-        return _("{years} thn {months} bln", years=age.years, months=age.months)
-    return n_("{n} tahun", "{n} tahun", age.years)
+        text = n_("{n} hari", "{n} hari", age.days)
+    elif age.years == 0:
+        text = n_("{n} bulan", "{n} bulan", age.months)
+    elif age.years < 5 and age.months:
+        text = _("{years} thn {months} bln", years=age.years, months=age.months)
+    else:
+        text = n_("{n} tahun", "{n} tahun", age.years)
+    return f"\u00b1{text}" if precision else text
+
+
+def birth_text(birth: date, precision: str | None = None) -> str:
+    """A birth date as well as it is known: ``12 Maret 1959``, ``±Maret 1960``, ``±1959``."""
+    if precision == "month":
+        return "\u00b1" + format_date(birth, "MMMM y")
+    if precision in ("year", "age"):
+        return "\u00b1" + format_date(birth, "y")
+    return format_date(birth)
 
 
 def stage_text(person: Person, on: date) -> str:
@@ -53,10 +65,10 @@ def stage_text(person: Person, on: date) -> str:
 
 
 def person_line(person: Person, on: date) -> str:
-    """One line about a member: name, sex, age and stage(s)."""
+    """One line about a member: name, sex, age (``±`` when estimated) and stage(s)."""
     facts = [sex_label(person.sex)]
     if person.birth_date:
-        facts.append(age_text(person.birth_date, on))
+        facts.append(age_text(person.birth_date, on, person.birth_precision))
     line = _("{name} ({facts}): {stages}", name=person.name, facts=", ".join(facts), stages=stage_text(person, on))
     if person.due_date and is_pregnant(person.hpht, on, person.delivered_on):
         line += "\n   " + _("perkiraan lahir {date}", date=format_date(person.due_date))

@@ -38,6 +38,7 @@ from handlers.words import FLOW_COMMANDS, global_word, split_command
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000
+MAX_ARGS = 60
 #: Control characters (NUL and friends) that no answer needs; newlines and tabs stay.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MENU = Goto("menu")
@@ -444,8 +445,8 @@ class Engine:
             if busy and ctx.state.step not in FLOW_HOME.get(ctx.state.flow, ()):
                 ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk membatalkannya."))
                 await self._ask(ctx)
-            else:
-                await self._go(ctx, Goto(action))
+            else:  # what follows the command (``/riwayat K-7QX2MA``) is the flow's ``args``
+                await self._go(ctx, Goto(action, data={"args": args[:MAX_ARGS]} if args else {}))
         else:
             word = action.split(":", 1)[-1]
             ctx.note(_("Perintah /{word} tidak dikenal.", word=word[:30]) + "\n" + flows.commands_text())

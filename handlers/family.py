@@ -1,30 +1,79 @@
 """A household's members: the list, and adding, editing or removing one (``/keluarga``).
 
 Registration ends here too (``mode: register``): members are added one by one and the family is
-marked registered when the person picks *Selesai*.
+marked registered when the person picks *Selesai*. A kader works on a family of their own posyandu
+the same way (``/keluarga K-XXXXXX``, or registering one with ``/daftarkan``): ``family_id`` in the
+flow data, every change audited.
+
+A birth date may be approximate (``1959``, ``Maret 1960``, ``67 tahun``; ``tidak tahu`` asks for an
+age): Person.birth_precision says how it is known. A child who may be under 6 needs the exact day:
+the immunisation schedule and growth are counted in months from it (it is in the Buku KIA).
+
+Right after a member is added, the history questions that fit them follow (``handlers.history``),
+then the list again. Ending a recorded pregnancy asks what happened: a birth (``/lahir``), a loss
+(``LifeEvent`` ``pregnancy_loss``; from 20 weeks a stillbirth, with nifas care) or a mistake.
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from care.stages import add_months, age_years, due_date_from_hpht, gestational_age, hpht_from_due_date
+from care.history import month_date
+from care.stages import (
+    add_months,
+    age_months,
+    age_years,
+    due_date_from_hpht,
+    gestational_age,
+    hpht_from_due_date,
+    is_pregnant,
+)
 from content.i18n import _, format_date
-from db.models import Family, Person, Posyandu
+from db.models import Family, LifeEvent, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import person_line, schedule_text, session_text
-from handlers.kader import audit
+from handlers.history import follow_up
+from handlers.kader import audit, family_in_scope, is_kader
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
-from handlers.parsing import ParseError, clean_name, parse_date, parse_gestation_days
+from handlers.parsing import (
+    BirthGuess,
+    ParseError,
+    birth_from_age,
+    clean_name,
+    normalize,
+    parse_age,
+    parse_birth,
+    parse_date,
+    parse_gestation_days,
+    parse_when,
+)
 
 MAX_MEMBERS = 20
 MAX_AGE_YEARS = 120
 PREGNANCY_AGE = (10, 55)
 MAX_GESTATION_WEEKS = 44
 MAX_DUE_MONTHS = 10
+#: Below this age (months) the exact birth date is needed: the immunisation card runs to 71 months
+#: and development screening to 72, both counted in months from the day of birth.
+EXACT_BIRTH_MONTHS = 72
+#: A pregnancy that ends from this week on is a stillbirth: the mother gets nifas care.
+STILLBIRTH_WEEKS = 20
 
 
 async def enter(ctx: Ctx) -> Next:
-    """Without a family to work on, the person registers first."""
+    """The person's own family; a kader's ``/keluarga K-XXXXXX`` (own posyandu, audited); without a
+    family to work on, the person registers first."""
+    args = str(ctx.data.pop("args", "") or "").strip()
+    if args:
+        family = await family_in_scope(ctx, args.split()[0])
+        if family is None:
+            if is_kader(ctx):
+                ctx.note(_("Tidak ada keluarga dengan kode itu di posyandu Anda."))
+            else:
+                ctx.note(_("Hanya kader yang dapat membuka data keluarga lain. Ketik /keluarga saja untuk keluarga Anda."))
+            return END
+        audit(ctx, "family.opened", "family", family.id, via="family")
+        ctx.data["family_id"] = family.id
+        return "menu"
     if family_id_of(ctx) is None:
         ctx.note(_("Anda belum mendaftarkan keluarga."))
         return Goto("register")
@@ -34,6 +83,11 @@ async def enter(ctx: Ctx) -> Next:
 def family_id_of(ctx: Ctx) -> int | None:
     """The family being worked on: one a kader registers for others (set by the flow), else the person's own."""
     return ctx.data.get("family_id") or ctx.identity.family_id
+
+
+def _for_other(ctx: Ctx) -> bool:
+    """Whether a kader is working on a family of their posyandu (records say "kader"; changes are audited)."""
+    return bool(ctx.data.get("family_id")) and ctx.data.get("family_id") != ctx.identity.family_id
 
 
 def date_hint(code: str, example: str) -> str:
@@ -156,20 +210,54 @@ async def on_member_sex(ctx: Ctx, answer: Answer) -> Next:
 
 
 async def ask_member_birth(ctx: Ctx) -> Question:
-    return Question(_("Tanggal lahir {name}? Contoh: 12-03-2024 atau 12 Maret 2024", name=ctx.data["m"].get("name", "")))
+    return Question(_("Tanggal lahir {name}? Contoh: 12-03-2024 atau 12 Maret 2024", name=ctx.data["m"].get("name", ""))
+                    + "\n" + _("Jika tanggalnya tidak tahu, tulis tahunnya atau umurnya, misalnya 1959 atau 67 tahun."))
 
 
 async def on_member_birth(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the birth date; asks about a pregnancy next (women 10-55), else saves."""
+    """Stores the birth date (or an estimate of it); asks the age when it is not known, about a
+    pregnancy next (women 10-55), else saves."""
     try:
-        birth = parse_date(answer.text, ctx.today)
+        guess = parse_birth(answer.text, ctx.today)
     except ParseError as exc:
-        raise Invalid(date_hint(exc.code, "12-03-2024")) from None
+        if exc.code == "unknown":
+            return "member_age"
+        if exc.code == "future":
+            raise Invalid(_("Tanggal lahir tidak boleh setelah hari ini ({today}).", today=format_date(ctx.today))) from None
+        raise Invalid(date_hint(exc.code, "12-03-2024") + "\n" + _("Atau tulis tahunnya atau umurnya: 1959, 67 tahun.")) from None
+    return await _store_birth(ctx, guess)
+
+
+async def ask_member_age(ctx: Ctx) -> Question:
+    return Question(_("Kira-kira berapa umur {name}? Contoh: 67 tahun atau sekitar 70.", name=ctx.data["m"].get("name", "")))
+
+
+async def on_member_age(ctx: Ctx, answer: Answer) -> Next:
+    """Stores the birth date estimated from an age; goes on as after a birth date."""
+    try:
+        months, in_years = parse_age(answer.text)
+    except ParseError:
+        try:  # a year or a date typed here is fine too
+            guess = parse_birth(answer.text, ctx.today)
+        except ParseError:
+            raise Invalid(_("Tulis umurnya dengan angka, misalnya 67 tahun. Perkiraan saja cukup.")) from None
+        return await _store_birth(ctx, guess)
+    return await _store_birth(ctx, birth_from_age(months, in_years, ctx.today))
+
+
+async def _store_birth(ctx: Ctx, guess: BirthGuess) -> Next:
+    """Checks and stores a birth date into the draft; the next question, or saves."""
+    birth = guess.on
     if birth > ctx.today:
         raise Invalid(_("Tanggal lahir tidak boleh setelah hari ini ({today}).", today=format_date(ctx.today)))
     if age_years(birth, ctx.today) > MAX_AGE_YEARS:
         raise Invalid(_("Umur lebih dari {max} tahun tidak mungkin. Periksa tahunnya.", max=MAX_AGE_YEARS))
+    if guess.precision is not None and age_months(guess.latest, ctx.today) < EXACT_BIRTH_MONTHS:
+        raise Invalid(_("Untuk anak di bawah 6 tahun kami perlu tanggal lahir yang tepat, karena jadwal imunisasi dan "
+                        "pertumbuhannya dihitung dari tanggal itu. Lihat di Buku KIA atau akta kelahiran, lalu tulis "
+                        "seperti 12-03-2024."))
     ctx.data["m"]["birth"] = birth.isoformat()
+    ctx.data["m"]["birth_precision"] = guess.precision
     sex = ctx.data["m"].get("sex")
     if ctx.data.get("single") or sex != "F" or not PREGNANCY_AGE[0] <= age_years(birth, ctx.today) <= PREGNANCY_AGE[1]:
         return await _save(ctx)
@@ -181,8 +269,12 @@ async def ask_member_pregnant(ctx: Ctx) -> Question:
 
 
 async def on_member_pregnant(ctx: Ctx, answer: Answer) -> Next:
-    """Stores whether she is pregnant; asks how the pregnancy is dated next, or saves."""
+    """Stores whether she is pregnant; asks how the pregnancy is dated next, what happened to a
+    recorded pregnancy that is no more, or saves."""
     if answer.choice == "no":
+        person = await _person(ctx, ctx.data.get("person_id"))
+        if person is not None and person.hpht and is_pregnant(person.hpht, ctx.today, person.delivered_on):
+            return "pregnancy_end"
         ctx.data["m"].update(hpht=None, due=None)
         return await _save(ctx)
     if answer.choice == "yes":
@@ -261,6 +353,7 @@ async def _save(ctx: Ctx) -> Next:
     """Writes the member from the draft (a new one, or the one being edited); back to the list."""
     draft = ctx.data.get("m", {})
     person = await _person(ctx, ctx.data.get("person_id"))
+    new = person is None
     if person is None:
         person = Person(family_id=family_id_of(ctx), created_at=ctx.now)
         ctx.session.add(person)
@@ -271,6 +364,8 @@ async def _save(ctx: Ctx) -> Next:
     if person.sex == "M":
         person.delivered_on = None
     person.birth_date = date.fromisoformat(draft["birth"]) if draft.get("birth") else None
+    person.birth_precision = draft.get("birth_precision") if person.birth_date else None
+    was_pregnant = bool(person.hpht and is_pregnant(person.hpht, ctx.today, person.delivered_on))
     if "hpht" in draft:
         person.hpht = date.fromisoformat(draft["hpht"]) if draft["hpht"] else None
         person.due_date = date.fromisoformat(draft["due"]) if draft.get("due") else None
@@ -279,9 +374,22 @@ async def _save(ctx: Ctx) -> Next:
     if family.registered_at is None:
         family.registered_at = ctx.now  # a family with a member gets reminders even if "Selesai" is never pressed
     await ctx.session.flush()
+    if _for_other(ctx):
+        audit(ctx, "person.added" if new else "person.updated", "person", person.id, family=person.family_id)
     ctx.note(_("Tersimpan: {line}", line=person_line(person, ctx.today)))
+    _reset(ctx)
+    topics = None
+    if not new:  # an edit: only a pregnancy just recorded brings its check-ups question
+        pregnant = bool(person.hpht and is_pregnant(person.hpht, ctx.today, person.delivered_on))
+        topics = ["anc"] if pregnant and not was_pregnant else []
+    back = {"flow": "family", "step": "menu", "data": dict(ctx.data)}
+    source = "kader" if _for_other(ctx) else "family"
+    return follow_up(ctx, person, family_id=person.family_id, source=source, back=back, topics=topics) or "menu"
+
+
+def _reset(ctx: Ctx) -> None:
+    """Forgets the member being worked on (the family and the mode stay)."""
     ctx.data.update(m={}, person_id=None, single=None, pregnancy_kind=None)
-    return "menu"
 
 
 # -- edit and remove --------------------------------------------------------------------------
@@ -300,6 +408,7 @@ async def on_pick_edit(ctx: Ctx, answer: Answer) -> Next:
         m={
             "name": person.name, "sex": person.sex,
             "birth": person.birth_date.isoformat() if person.birth_date else None,
+            "birth_precision": person.birth_precision,
         },
     )
     return "edit_field"
@@ -356,10 +465,101 @@ async def on_confirm_remove(ctx: Ctx, answer: Answer) -> Next:
         raise Invalid(_("Pilih Ya, hapus, atau Tidak."))
     person = await _person(ctx, ctx.data.get("person_id"))
     if answer.choice == "yes" and person is not None:
+        if _for_other(ctx):
+            audit(ctx, "person.removed", "person", person.id, family=person.family_id)
         await ctx.session.delete(person)
         await ctx.session.flush()
         ctx.note(_("{name} sudah dihapus.", name=person.name))
     ctx.data["person_id"] = None
+    return "menu"
+
+
+# -- a pregnancy that ends ----------------------------------------------------------------------
+
+async def ask_pregnancy_end(ctx: Ctx) -> Question:
+    return Question(
+        _("Kehamilan {name} tidak berlanjut? Apa yang terjadi?", name=ctx.data["m"].get("name", "")),
+        ((_("Sudah melahirkan"), "birth"), (_("Keguguran"), "loss"), (_("Salah catat"), "mistake")),
+    )
+
+
+async def on_pregnancy_end(ctx: Ctx, answer: Answer) -> Next:
+    """A birth goes on in /lahir for her; a loss asks when next; a mistake clears the pregnancy."""
+    person = await _person(ctx, ctx.data.get("person_id"))
+    if person is None:
+        _reset(ctx)
+        return "menu"
+    if answer.choice == "birth":
+        _reset(ctx)
+        data = {"mother_id": person.id, "_return": {"flow": "family", "step": "menu", "data": dict(ctx.data)}}
+        if _for_other(ctx):
+            data["family_id"] = person.family_id
+        return Goto("birth", "birth_date", data)
+    if answer.choice == "loss":
+        return "loss_when"
+    if answer.choice == "mistake":
+        ctx.data["m"].update(hpht=None, due=None)
+        return await _save(ctx)
+    raise Invalid(_("Pilih salah satu dari daftar."))
+
+
+async def ask_loss_when(ctx: Ctx) -> Question:
+    return Question(
+        _("Kami turut prihatin. Kapan kejadiannya? Ketik tanggalnya, misalnya {example}, atau bulannya.",
+          example=format_date(ctx.today - timedelta(days=3), "d-MM-y")),
+        ((_("Hari ini"), "today"), (_("Minggu lalu"), "last_week")),
+    )
+
+
+async def on_loss_when(ctx: Ctx, answer: Answer) -> Next:
+    """Records the loss (a LifeEvent); the pregnancy's reminders stop; from 20 weeks nifas care applies."""
+    person = await _person(ctx, ctx.data.get("person_id"))
+    if person is None or person.hpht is None:
+        _reset(ctx)
+        return "menu"
+    precision = None
+    if answer.choice == "today":
+        day = ctx.today
+    elif answer.choice == "last_week" or normalize(answer.text) in ("minggu lalu", "seminggu lalu", "last week"):
+        day = ctx.today - timedelta(days=7)
+    else:
+        try:
+            kind, day = parse_when(answer.text, ctx.today)
+        except ParseError as exc:
+            raise Invalid(date_hint(exc.code, format_date(ctx.today - timedelta(days=3), "d-MM-y"))) from None
+        if day is None:
+            raise Invalid(_("Perkiraan saja cukup: ketik tanggal atau bulannya, misalnya {month}.",
+                            month=format_date(ctx.today, "MMMM y")))
+        if kind == "month":
+            try:
+                day = month_date(day.year, day.month, ctx.today, person.hpht)
+            except ValueError:
+                raise Invalid(_("Bulan itu di luar kehamilan ini (HPHT {hpht}). Periksa lagi.", hpht=format_date(person.hpht))) from None
+            precision = "month"
+    if day > ctx.today:
+        raise Invalid(_("Tanggal {date} belum lewat. Tulis tanggal yang sudah lewat.", date=format_date(day)))
+    if day < person.hpht:
+        raise Invalid(_("Tanggal itu sebelum kehamilan ini dimulai (HPHT {hpht}). Periksa lagi.", hpht=format_date(person.hpht)))
+    weeks = (day - person.hpht).days // 7
+    detail = {"weeks": weeks}
+    if precision:
+        detail["precision"] = precision
+    ctx.session.add(LifeEvent(person_id=person.id, kind="pregnancy_loss", on_date=day, detail=detail,
+                              recorded_by=ctx.identity.id, created_at=ctx.now))
+    if weeks >= STILLBIRTH_WEEKS:
+        person.delivered_on = day  # nifas care (KF, vitamin A nifas) follows
+        text = _("Tercatat. Kami turut berduka cita. Semoga Ibu {name} diberi kekuatan. Mohon Ibu tetap diperiksa "
+                 "bidan: kunjungan nifas penting untuk kesehatan Ibu, dan akan kami ingatkan.", name=person.name)
+    else:
+        person.hpht = person.due_date = None
+        text = _("Tercatat. Kami turut prihatin, semoga Ibu {name} lekas pulih. Mohon periksakan diri ke bidan atau "
+                 "puskesmas, segera bila ada perdarahan, demam atau nyeri perut. Pengingat kehamilan dihentikan.",
+                 name=person.name)
+    person.updated_at = ctx.now
+    if _for_other(ctx):
+        audit(ctx, "life_event.recorded", "person", person.id, kind="pregnancy_loss", weeks=weeks)
+    ctx.note(text)
+    _reset(ctx)
     return "menu"
 
 
@@ -372,9 +572,12 @@ FAMILY = Flow(
         "member_name": Step(ask_member_name, on_member_name),
         "member_sex": Step(ask_member_sex, on_member_sex),
         "member_birth": Step(ask_member_birth, on_member_birth),
+        "member_age": Step(ask_member_age, on_member_age),
         "member_pregnant": Step(ask_member_pregnant, on_member_pregnant),
         "pregnancy_kind": Step(ask_pregnancy_kind, on_pregnancy_kind),
         "pregnancy_value": Step(ask_pregnancy_value, on_pregnancy_value),
+        "pregnancy_end": Step(ask_pregnancy_end, on_pregnancy_end),
+        "loss_when": Step(ask_loss_when, on_loss_when),
         "pick_edit": Step(ask_pick_edit, on_pick_edit),
         "edit_field": Step(ask_edit_field, on_edit_field),
         "pick_remove": Step(ask_pick_remove, on_pick_remove),

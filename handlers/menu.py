@@ -1,9 +1,14 @@
-"""The main menu: where a person is when no other flow is running."""
+"""The main menu: where a person is when no other flow is running.
+
+Right after ``/jadwal`` or ``/imunisasi`` it offers one more button in place of the view just shown:
+*Tandai sudah* (mark an item as done) or *Isi/ubah imunisasi* (the Buku KIA doses).
+"""
 from __future__ import annotations
 
 from content.i18n import _
 from db.queries import family_members
 from handlers.flow import Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.history import open_immunization, open_mark
 from care.stages import is_pregnant
 
 
@@ -36,8 +41,15 @@ async def ask_main(ctx: Ctx) -> Question:
     if ctx.identity.role == "kader":
         choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Rujukan"), "referrals"),
                         (_("Daftarkan keluarga lain"), "register_other")]
+    else:  # a kader has /riwayat (and /riwayat K-XXXXXX); their menu stays within a WhatsApp list's 10 rows
+        choices.append((_("Riwayat Buku KIA"), "history"))
     if await _has_pregnancy(ctx):
         choices.append((_("Catat kelahiran"), "birth"))
+    offer = ctx.data.get("offer")  # right after /jadwal or /imunisasi: act on what was just shown
+    if offer == "mark":
+        choices = [(_("Tandai sudah"), "mark"), *(c for c in choices if c[1] != "schedule")]
+    elif offer == "immunization":
+        choices = [(_("Isi/ubah imunisasi"), "immunization_edit"), *(c for c in choices if c[1] != "immunization")]
     choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
     return Question(_("Apa yang ingin Anda lakukan?"), tuple(choices))
 
@@ -46,6 +58,10 @@ async def on_main(ctx: Ctx, answer: Answer) -> Next:
     """Stores nothing; opens the chosen flow."""
     from handlers.flows import help_text
 
+    if answer.choice == "mark" and ctx.data.get("offer") == "mark":
+        return await open_mark(ctx)
+    if answer.choice == "immunization_edit" and ctx.data.get("offer") == "immunization":
+        return await open_immunization(ctx)
     if answer.choice == "help":
         ctx.note(help_text(ctx))
         return "main"

@@ -1,9 +1,14 @@
-"""Reading what people type: dates in Indonesian and English, gestational age, RT/RW, names."""
+"""Reading what people type: dates in Indonesian and English, gestational age, RT/RW, names, when
+something was done (the Buku KIA history), approximate birth dates and ages, counts, birth weights."""
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from care.stages import add_months
 
 MONTHS = {
     "januari": 1, "january": 1, "jan": 1,
@@ -233,3 +238,153 @@ def split_dose_entries(text: str, is_dose_word) -> list[tuple[str, str]]:
                 i += 1
         out.append((" ".join(words[:i]), " ".join(words[i:])))
     return out
+
+
+# -- approximate birth dates and ages -----------------------------------------------------------
+
+#: How well a birth date is known (db.models.Person.birth_precision): None is the day itself.
+BIRTH_MONTH = "month"
+BIRTH_YEAR = "year"
+BIRTH_AGE = "age"
+BIRTH_PRECISIONS = (BIRTH_MONTH, BIRTH_YEAR, BIRTH_AGE)
+
+#: "I do not know the birth date"
+UNKNOWN_BIRTH_WORDS = frozenset({
+    "tidak tahu", "tdk tahu", "gak tahu", "nggak tahu", "ga tahu", "tidak tau", "tdk tau", "gak tau", "ga tau",
+    "nggak tau", "gatau", "tidak ingat", "tdk ingat", "lupa", "tidak tahu tanggalnya", "tidak ada", "?", "-",
+    "don't know", "dont know", "unknown", "not sure", "no idea",
+})
+_ABOUT = re.compile(
+    r"^(?:(?:sekitar|kira[- ]?kira|kira2|kurang lebih|kurleb|kl|umur(?:nya)?|usia(?:nya)?|lahir|tahun|thn|th|"
+    r"about|around|approx\.?|approximately|age|aged|born|in|\+/-|\+-|±|~|\+)\s*)+"
+)
+_AGE = re.compile(r"^(\d{1,3})\s*(tahun|thn|th|t|years?|yrs?|y|bulan|bln|bl|months?|mo)?\.?$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+@dataclass(frozen=True)
+class BirthGuess:
+    """A birth date as well as it is known: the date used, its precision (None: the day itself) and
+    the latest day the person can have been born on (for "could this be a young child?")."""
+
+    on: date
+    precision: str | None
+    latest: date
+
+
+def parse_age(text: str) -> tuple[int, bool]:
+    """An age as people write it: (completed months, whether it was said in years). ``67``,
+    ``67 tahun``, ``umur 67``, ``sekitar 70``, ``± 70``, ``kira-kira 70 tahun`` are years (a bare
+    number too); ``8 bulan`` is months. ParseError("format") otherwise."""
+    t = _ABOUT.sub("", normalize(text).strip(" .!?")).strip()
+    m = _AGE.match(t)
+    if not m:
+        raise ParseError("format")
+    number, unit = int(m[1]), m[2] or "tahun"
+    if unit in ("bulan", "bln", "bl", "month", "months", "mo"):
+        return number, False
+    return number * 12, True
+
+
+def birth_from_age(months: int, in_years: bool, today: date) -> BirthGuess:
+    """The birth date estimated from an age: today minus the age minus half a unit (someone "67" is
+    on average 67 and a half; a baby "8 bulan" eight and a half months)."""
+    latest = add_months(today, -months)
+    on = add_months(latest, -6) if in_years else latest - timedelta(days=15)
+    return BirthGuess(on, BIRTH_AGE, latest)
+
+
+def parse_birth(text: str, today: date) -> BirthGuess:
+    """A birth date as well as it is known.
+
+    * a date (``12-03-1959``): that day, precision None;
+    * a month (``Maret 1960``, ``03/1960``): the 15th (not after today), ``"month"``;
+    * a year (``1959``, ``sekitar 1960``): 1 July (not after today), ``"year"``;
+    * an age (``67 tahun``, ``umur 67``, ``sekitar 70``, ``± 70``, ``8 bulan``): today minus the age
+      minus half a unit, ``"age"``.
+
+    ParseError("unknown") for ``tidak tahu``; ("future") for a month or year still ahead;
+    ("format") / ("no_such_day") otherwise.
+    """
+    t = normalize(text).strip(" .!")
+    if t in UNKNOWN_BIRTH_WORDS:
+        raise ParseError("unknown")
+    try:
+        day = parse_date(t, today)
+        return BirthGuess(day, None, day)
+    except ParseError as exc:
+        if exc.code == "no_such_day":
+            raise
+    bare = _ABOUT.sub("", t).strip()
+    try:
+        year, month = parse_month(bare, today)
+    except ParseError:
+        pass
+    else:
+        if year < 1800:
+            raise ParseError("format")
+        if date(year, month, 1) > today:
+            raise ParseError("future")
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        return BirthGuess(min(date(year, month, 15), today), BIRTH_MONTH, min(last, today))
+    if m := _YEAR.match(bare):
+        year = int(m[1])
+        if year < 1800:
+            raise ParseError("format")
+        if year > today.year:
+            raise ParseError("future")
+        return BirthGuess(min(date(year, 7, 1), today), BIRTH_YEAR, min(date(year, 12, 31), today))
+    months, in_years = parse_age(t)
+    return birth_from_age(months, in_years, today)
+
+
+# -- counts and weights -------------------------------------------------------------------------
+
+NUMBER_WORDS = {
+    "nol": 0, "satu": 1, "sekali": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7,
+    "delapan": 8, "sembilan": 9, "sepuluh": 10, "one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}
+_COUNT = re.compile(r"^(\d{1,2}|[a-z]+)\s*(?:x|kali|times?)?\.?$")
+
+
+def parse_count(text: str) -> int:
+    """How many times: ``3``, ``3x``, ``3 kali``, ``tiga``, ``tiga kali``, ``sekali``. ParseError otherwise."""
+    t = normalize(text).strip(" .!")
+    t = re.sub(r"^(?:sudah|sdh|udah|baru)\s+", "", t)
+    m = _COUNT.match(t)
+    if not m:
+        raise ParseError("format")
+    word = m[1]
+    if word.isdecimal():
+        return int(word)
+    if word in NUMBER_WORDS:
+        return NUMBER_WORDS[word]
+    raise ParseError("format")
+
+
+_WEIGHT = re.compile(r"^(\d{1,4})(?:[.,](\d{1,3}))?\s*(kg|kilo|kilogram|g|gr|gram|grams)?\.?$")
+
+
+def parse_birth_weight(text: str) -> int:
+    """A birth weight in grams from ``3,2 kg``, ``3.2``, ``3200``, ``3200 gram``, ``3.200`` (an
+    Indonesian thousands point: the same 3,2 kg). A number without a unit below 10 is kilograms,
+    from 200 on grams. ParseError("format"), or ("unit") for 10-199 without a unit (``32``: 3,2 kg?).
+    """
+    t = normalize(text).replace(" ", "")
+    m = _WEIGHT.match(t)
+    if not m:
+        raise ParseError("format")
+    whole, frac, unit = m[1], m[2], m[3]
+    value = float(f"{whole}.{frac}") if frac else float(whole)
+    if unit in ("kg", "kilo", "kilogram"):
+        return round(value * 1000)
+    if unit in ("g", "gr", "gram", "grams"):
+        if frac and len(frac) == 3:  # "3.200 gram"
+            return int(whole + frac)
+        return round(value * 1000) if value < 10 else round(value)
+    if value < 10:
+        return round(value * 1000)
+    if frac is None and value >= 200:
+        return int(value)
+    raise ParseError("unit")

@@ -100,8 +100,18 @@ async def register_household(
     await chat.say(rt_rw)
 
 
-async def add_member(chat: ChatDriver, name: str, sex: str, birth: str, *, pregnant: str | None = None) -> None:
-    """Adds one member from the member-name question; ``pregnant`` like ``20 minggu``."""
+#: One answer to a question: ("press", button label) or ("say", typed text).
+Step = tuple[str, str]
+SKIP_HISTORY: tuple[Step, ...] = ()
+
+
+async def add_member(chat: ChatDriver, name: str, sex: str, birth: str, *, pregnant: str | None = None,
+                     history: tuple[Step, ...] = SKIP_HISTORY) -> None:
+    """Adds one member from the member-name question; ``pregnant`` like ``20 minggu``.
+
+    The history questions that follow a new member (handlers.history) get the answers in
+    ``history`` in order; by default (and after the last one) they are left for later (*Nanti saja*).
+    """
     await chat.say(name)
     await chat.press(sex)
     await chat.say(birth)
@@ -112,6 +122,18 @@ async def add_member(chat: ChatDriver, name: str, sex: str, birth: str, *, pregn
             await chat.press("Ya")
             await chat.press("Usia kehamilan")
             await chat.say(pregnant)
+    await answer_history(chat, history)
+
+
+async def answer_history(chat: ChatDriver, answers: tuple[Step, ...] = SKIP_HISTORY) -> None:
+    """Answers history questions with ``answers``, then leaves any left for later (*Nanti saja*)."""
+    for kind, value in answers:
+        if kind == "press":
+            await chat.press(value)
+        else:
+            await chat.say(value)
+    if "Nanti saja" in chat.labels:
+        await chat.press("Nanti saja")
 
 
 async def make_family(
@@ -145,6 +167,31 @@ async def make_family(
                 )
             )
         return family
+
+
+async def record_care(db: Database, person_id: int, *records: tuple[str, date] | tuple[str, date, str],
+                      source: str = "family") -> None:
+    """Writes care records (code, date[, precision]) for a person through the history port."""
+    from db.history import record
+
+    async with db.write() as session:
+        for code, on, *precision in records:
+            await record(session, person_id=person_id, code=code, on=on, now=DEFAULT_NOW, source=source,
+                         precision=precision[0] if precision else "day")
+
+
+async def make_pregnant(db: Database, name: str, weeks: int, *, today: date = DEFAULT_NOW.date()) -> None:
+    """Records the (one) person called ``name`` as ``weeks`` pregnant on ``today``."""
+    async with db.write() as session:
+        person = (await session.scalars(select(Person).where(Person.name == name))).one()
+        person.hpht = today - timedelta(weeks=weeks)
+        person.due_date = person.hpht + timedelta(days=280)
+
+
+async def person_id(db: Database, name: str) -> int:
+    """The id of the (one) person called ``name``."""
+    async with db.read() as session:
+        return (await session.scalars(select(Person.id).where(Person.name == name))).one()
 
 
 async def invited_chat(engine, db, *, role: str, address: str, posyandu_id: int | None = None, puskesmas_id: int | None = None) -> ChatDriver:

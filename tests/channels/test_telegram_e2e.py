@@ -44,11 +44,13 @@ async def test_family_registers_over_telegram_across_a_restart(db, db_url):
             await fake.wait_for(lambda: any("kehamilannya" in (m.text or "") for m in fake.messages_to(CHAT)), timeout=15)
             await _turn(fake, lambda: press(fake, CHAT, "Usia kehamilan"), "Berapa usia")
             await _turn(fake, lambda: fake.push_text(CHAT, "7 bulan"), "Tersimpan")
+            await _turn(fake, lambda: press(fake, CHAT, "Nanti saja"), "Anggota keluarga")  # history: later
             await _turn(fake, lambda: press(fake, CHAT, "Tambah anggota"), "Nama anggota")
             await _turn(fake, lambda: fake.push_text(CHAT, "Komang Dita"), "Jenis kelamin")
             await _turn(fake, lambda: press(fake, CHAT, "Perempuan"), "Tanggal lahir")
             text = await _turn(fake, lambda: fake.push_text(CHAT, "14/02/2023"), "Tersimpan")
             assert "Balita" in text
+            await _turn(fake, lambda: press(fake, CHAT, "Nanti saja"), "Anggota keluarga")
             await _turn(fake, lambda: fake.push_photo(CHAT), "foto")
             text = await _turn(fake, lambda: press(fake, CHAT, "Selesai"), "Pendaftaran selesai")
             assert "Posyandu Kenanga (Desa Jinengdalem)" in text

@@ -99,8 +99,10 @@ async def test_birth_turns_pregnancy_into_nifas_and_a_baby(engine, demo_db, cloc
     chat = await _registered(engine)
     await chat.press("Catat kelahiran")
     await chat.press("Kemarin")
+    await chat.press("Satu")
     await chat.press("Laki-laki")
     await chat.say("Gede Wira")
+    await chat.say("3,1 kg")
     assert "Kelahiran tercatat" in chat.text
     assert "Ibu nifas hari ke-1" in chat.text
     assert "Gede Wira (Laki-laki, 1 hari): Bayi baru lahir, Bayi" in chat.text

@@ -91,8 +91,10 @@ async def test_pregnancy_is_not_offered_for_a_child_and_due_date_goes_after_birt
     await chat.press("Selesai")
     await chat.say("/lahir")
     await chat.press("Hari ini")
+    await chat.press("Satu")
     await chat.press("Perempuan")
     await chat.say("-")
+    await chat.press("Tidak tahu")
     assert "perkiraan lahir" not in chat.text and "Ibu nifas" in chat.text
 
 
