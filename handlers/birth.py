@@ -247,7 +247,7 @@ async def _save(ctx: Ctx) -> Next:
                        "dan periksakan ke bidan atau puskesmas.", weeks=weeks))
     for baby in babies:
         if baby.birth_weight_g is not None and baby.birth_weight_g < LOW_BIRTH_WEIGHT_G:
-            await open_referrals(ctx, baby, [("lbw", {"weight_g": baby.birth_weight_g})])
+            await open_referrals(ctx, baby, [("lbw", {"birth_weight_g": baby.birth_weight_g})])
             lines.append(_("Berat lahir {name} {grams} gram, di bawah 2.500 gram (BBLR). {name} perlu diperiksa di "
                            "puskesmas dalam 7 hari; bawa Buku KIA. Kader posyandu akan menanyakan kabarnya.",
                            name=baby.name, grams=format_number(baby.birth_weight_g, 0)))

@@ -38,6 +38,7 @@ def commands_text() -> str:
         "Perintah:\n"
         "/jadwal - jadwal posyandu dan layanan\n"
         "/imunisasi - imunisasi anak\n"
+        "/riwayat - catat yang sudah diterima (Buku KIA)\n"
         "/keluarga - anggota keluarga\n"
         "/pengingat - pengingat: contoh dan jam kirim\n"
         "/lahir - catat kelahiran\n"

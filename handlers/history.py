@@ -49,7 +49,7 @@ from handlers.care_views import due_items
 from handlers.describe import age_text
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit, family_in_scope, is_kader
-from handlers.parsing import ParseError, normalize, parse_count, parse_when, split_dose_entries
+from handlers.parsing import DoseTextError, ParseError, dose_entries, normalize, parse_count, parse_when
 
 IMMUNIZATION_MONTHS = (0, 71)
 VITAMIN_A_MONTHS = (6, 59)
@@ -441,7 +441,7 @@ async def ask_imm(ctx: Ctx) -> Question:
         return Question(_(GONE))
     done = await history(ctx.session, person.id)
     text = _("Imunisasi apa saja yang sudah didapat {name} ({age})? Lihat Buku KIA, halaman imunisasi.",
-             name=person.name, age=age_text(person.birth_date, ctx.today))
+             name=person.name, age=age_text(person.birth_date, ctx.today, person.birth_precision))
     if done.given:
         text += "\n" + _("Sudah tercatat: {doses}", doses=compact(list(done.given)))
     choices = [(_("Semua sesuai umur"), "all"), (_("Isi satu per satu"), "lines")]
@@ -566,19 +566,19 @@ async def on_imm_lines(ctx: Ctx, answer: Answer) -> Next:
 
 def _read_lines(ctx: Ctx, person: Person, text: str, done: PersonHistory) -> list[tuple[str, date, str]]:
     """(code, date, precision) of every dose in typed lines; Invalid naming the first problem."""
-    example = _("Tulis seperti: hb0 bcg 12-03-2025, dpt1 mei 2025, mr1 sudah")
-    parts = split_dose_entries(text, is_dose_word)
-    if not parts:
-        raise Invalid(example)
-    for words, when in parts:
-        if not words:  # names the word that is not a dose (or the date without a dose before it)
-            _dose_words(when.split()[0] if when.split() else when)
-            raise Invalid(example)
+    try:
+        parts = dose_entries(FILLER.sub(" ", normalize(text)))
+    except DoseTextError as err:
+        if err.code == "dose_date":  # a date that is not one: say why ("31-09-2026" is no day of the calendar)
+            _when(ctx, err.part, person.birth_date, _before_birth(person))
+            raise Invalid(_("Tulis seperti: hb0 bcg 12-03-2025, dpt1 mei 2025, mr1 sudah")) from None
+        raise Invalid(_("\u201c{word}\u201d bukan nama imunisasi yang kami kenal. Tulis seperti: hb0, bcg, polio 1, "
+                        "dpt 2, pcv 1, rota 1, ipv 1, mr 1.", word=err.part[:20])) from None
     birth = person.birth_date
     taken = set(done.given)
     entries: list[tuple[str, date, str]] = []
-    for words, when in parts:
-        codes = resolve(_dose_words(words), taken)
+    for group, when in parts:
+        codes = resolve(group, taken)
         precision, day = _when(ctx, when, birth, _before_birth(person)) if when else (UNKNOWN, None)
         for code in codes:
             on = day if day is not None else unknown_dose_date(code, birth, ctx.today, _schedule(ctx))

@@ -1,5 +1,6 @@
 """Reading what people type: dates in Indonesian and English, gestational age, RT/RW, names, when
-something was done (the Buku KIA history), approximate birth dates and ages, counts, birth weights."""
+something was done (the Buku KIA history), approximate birth dates and ages, counts, birth weights,
+and doses with when they were given (the one reader of ``dpt1 12-10-2026, bcg sudah``)."""
 from __future__ import annotations
 
 import calendar
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from care.stages import add_months
+from care.vocabulary import DoseWordError, is_dose_word, read_doses
 
 MONTHS = {
     "januari": 1, "january": 1, "jan": 1,
@@ -208,37 +210,6 @@ def parse_when(text: str, today: date) -> tuple[str, date | None]:
     return "month", date(year, month, 1)
 
 
-def _is_when(words: list[str]) -> bool:
-    """Whether ``words`` read as when something was done (any day for the two-digit years)."""
-    try:
-        parse_when(" ".join(words), date(2000, 1, 1))
-    except ParseError:
-        return False
-    return True
-
-
-def split_dose_entries(text: str, is_dose_word) -> list[tuple[str, str]]:
-    """``"hb0 bcg 12-03-2024, dpt1 pcv1 mei 2024; mr1 sudah"`` -> ``[("hb0 bcg", "12-03-2024"),
-    ("dpt1 pcv1", "mei 2024"), ("mr1", "sudah")]``: each part (between ``,`` ``;`` or new lines) is dose
-    words followed by when they were given (empty when not said). ``is_dose_word(word)`` tells a dose
-    word (care.vocabulary.is_dose_word); a number right after a dose word belongs to it (``dpt 2``)
-    unless it is the start of the date (``dpt 12 10 2026`` is not read as a dose 12).
-    """
-    out = []
-    for part in re.split(r"[;\n]+|,(?!\s*\d{2,4}\b)", text):
-        words = part.split()
-        if not words:
-            continue
-        i = 0
-        while i < len(words) and is_dose_word(words[i]):
-            i += 1
-            if i < len(words) and re.fullmatch(r"\d{1,2}", words[i]) and (i + 1 == len(words) or _is_when(words[i + 1:])):
-                i += 1
-            while i < len(words) and normalize(words[i]) in ("lanjutan", "booster", "ulangan"):
-                i += 1
-        out.append((" ".join(words[:i]), " ".join(words[i:])))
-    return out
-
 
 # -- approximate birth dates and ages -----------------------------------------------------------
 
@@ -388,3 +359,93 @@ def parse_birth_weight(text: str) -> int:
     if frac is None and value >= 200:
         return int(value)
     raise ParseError("unit")
+
+
+# -- doses and when they were given ------------------------------------------------------------
+
+
+class DoseTextError(ValueError):
+    """Dose text not understood: ``part`` as typed, ``code`` ``dose`` (no dose) or ``dose_date``."""
+
+    def __init__(self, part: str, code: str) -> None:
+        super().__init__(f"{code}: {part!r}")
+        self.part = part[:40]
+        self.code = code
+
+
+_WHEN_REFERENCE = date(2000, 1, 1)  # any day: only whether the words read as a date matters here
+_WHEN_WORDS = 5  # the longest "when" tried, in words ("sudah, tanggal tidak ingat")
+_PARTS = re.compile(r"[;\n]+|,(?!\s*\d{2,4}\b)")
+_BARE_STEM = re.compile(r"^[^\W\d_]+$")
+_BOOSTER = ("lanjutan", "booster", "ulangan")
+
+
+def _when_length(words: list[str], i: int) -> int:
+    """How many words from ``i`` read as when something was given (0: none)."""
+    if is_dose_word(words[i]):
+        return 0
+    for size in range(min(_WHEN_WORDS, len(words) - i), 0, -1):
+        try:
+            parse_when(" ".join(words[i:i + size]), _WHEN_REFERENCE)
+        except (ParseError, ValueError):
+            continue
+        return size
+    return 0
+
+
+def _dose_number(words: list[str], i: int) -> bool:
+    """Whether the number ``words[i]`` is the number of the dose word before it (``dpt 2``), not the
+    start of a date (``dpt 12 10 2026`` / ``dpt 1 Okt 2026`` is dose 1 in October)."""
+    if not (i > 0 and re.fullmatch(r"\d{1,2}", words[i]) and is_dose_word(words[i - 1])
+            and _BARE_STEM.match(re.sub(r"[-_./]", "", words[i - 1]))):
+        return False
+    after = i + 1
+    return (after == len(words) or is_dose_word(words[after]) or words[after].lower() in _BOOSTER
+            or _when_length(words, after) > 0)
+
+
+def _looks_like_date(word: str) -> bool:
+    """A word a person meant as (part of) a date: digits, or a month name."""
+    plain = word.lower().strip(".,")
+    return bool(re.fullmatch(r"[\d\-/.,]+", plain)) or plain in MONTHS
+
+
+def dose_entries(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """The doses in ``text`` grouped by when they were given, as typed: ``"dpt1 pcv1 12-10-2026, bcg
+    sudah mr1"`` -> ``[(("DPT_HB_HIB1", "PCV1"), "12-10-2026"), (("BCG",), "sudah"), (("MR1",), "")]``.
+
+    Dose words are read by ``care.vocabulary.read_doses`` (placeholders such as ``PCV*`` for a series
+    word without its number); ``""`` means today. Raises :class:`DoseTextError` naming the first
+    word that is neither a dose nor part of a date (``dose_date`` when it looks like a date).
+    """
+    groups: list[tuple[tuple[str, ...], str]] = []
+    for part in _PARTS.split(text):
+        words = part.replace("+", " ").split()
+        doses: list[str] = []
+        i = 0
+        while i < len(words):
+            if not _dose_number(words, i) and (size := _when_length(words, i)):
+                when = " ".join(words[i:i + size])
+                if not doses:
+                    raise DoseTextError(when, "dose")
+                groups.append((_read(doses), when))
+                doses = []
+                i += size
+                continue
+            doses.append(words[i])
+            i += 1
+        if doses:
+            groups.append((_read(doses), ""))
+    if not groups:
+        raise DoseTextError(text.strip(), "dose")
+    return groups
+
+
+def _read(words: list[str]) -> tuple[str, ...]:
+    """The dose codes of some words; DoseTextError names the word not understood."""
+    try:
+        return tuple(read_doses(" ".join(words)))
+    except DoseWordError as err:
+        bad = next((w for w in words if not is_dose_word(w) and not re.fullmatch(r"\d{1,2}", w)
+                    and w.lower() not in _BOOSTER), err.word)
+        raise DoseTextError(bad if bad else err.word, "dose_date" if _looks_like_date(bad) else "dose") from None

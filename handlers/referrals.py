@@ -197,6 +197,8 @@ def detail_text(detail: Mapping[str, Any] | None) -> str:
         parts.append(_("berat lahir {grams} g", grams=format_number(v, 0)))
     if (v := _number(d.pop("weeks", None))) is not None:
         parts.append(n_("{n} minggu", "{n} minggu", int(v)))
+    if seen := d.pop("seen", None):  # a danger sign, as the kader wrote it
+        parts.append(str(seen))
     for key, value in d.items():
         if value is None or value == "" or value == []:
             continue
@@ -355,7 +357,7 @@ async def ask_detail(ctx: Ctx) -> Question:
     referral, person, family, posyandu = found
     facts = [sex_label(person.sex)]
     if person.birth_date:
-        facts.append(age_text(person.birth_date, ctx.today))
+        facts.append(age_text(person.birth_date, ctx.today, person.birth_precision))
     lines = [
         f"{person.name} ({', '.join(facts)})",
         _("Keluarga {family} ({code}), {place}, {posyandu}", family=family.name, code=family.code, place=_place(family),

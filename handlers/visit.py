@@ -53,18 +53,10 @@ from db.models import CareRecord, Family, Measurement, Outbox, Person, Referral,
 from db.queries import family_members
 from handlers.chart_view import say_chart
 from handlers.describe import age_text, sex_label
-from handlers.fast_entry import (
-    DANGER_MAX,
-    IRON,
-    VITAMIN_A,
-    DoseTextError,
-    ServiceWordError,
-    dose_entries,
-    read_services,
-)
+from handlers.fast_entry import DANGER_MAX, IRON, VITAMIN_A, ServiceWordError, read_services
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit, family_in_scope, is_kader, normal_family_code
-from handlers.parsing import ParseError, normalize, parse_when
+from handlers.parsing import DoseTextError, ParseError, dose_entries, normalize, parse_when
 from handlers.referrals import OPEN, open_referrals, reason_label
 
 UNDO_MINUTES = 30
@@ -215,7 +207,7 @@ async def ask_member(ctx: Ctx) -> Question:
     members = await family_members(ctx.session, ctx.data["v"]["family_id"])
     return Question(
         _("Siapa yang dikunjungi?"),
-        tuple((f"{m.name} ({age_text(m.birth_date, ctx.today)})" if m.birth_date else m.name, str(m.id)) for m in members),
+        tuple((f"{m.name} ({age_text(m.birth_date, ctx.today, m.birth_precision)})" if m.birth_date else m.name, str(m.id)) for m in members),
     )
 
 
@@ -287,7 +279,7 @@ def _sex(person: Person) -> int:
 
 def refusal_text(person: Person, refusal: Refusal, on: date) -> str:
     """Why a child's size cannot be true, naming the likely value meant."""
-    age = age_text(person.birth_date, on)
+    age = age_text(person.birth_date, on, person.birth_precision)
     if refusal.measure == "weight_kg" and refusal.suggestion is not None:
         return _("{value} kg? Mungkin {suggestion} kg. Berat itu tidak mungkin untuk umur {age}; periksa dan tulis lagi.",
                  value=format_number(refusal.value, 2), suggestion=format_number(refusal.suggestion, 2), age=age)
@@ -512,7 +504,7 @@ def when_given(code: str, when: str, person: Person, today: date, schedule) -> t
 
 def dated_doses(groups: list[tuple[tuple[str, ...], str]], person: Person, record: PersonHistory, today: date,
                 schedule) -> tuple[list[str], dict[str, list[str]]]:
-    """The doses of some groups (``handlers.fast_entry.dose_entries``) resolved against the person's
+    """The doses of some groups (``handlers.parsing.dose_entries``) resolved against the person's
     record (``pcv`` is the next PCV not recorded), and the dates of those not given today:
     (codes in schedule order, {code: [ISO date, precision]})."""
     taken = set(record.given)
@@ -640,11 +632,16 @@ def referral_reasons(person: Person, v: dict, on: date, weighings: list[tuple[da
     reasons: list[tuple[str, dict | None]] = []
     z = _child_scores(person, v, on)
     if z is not None:
-        for index, reason in (("lhfa", "stunting"), ("wflh", "wasting"), ("wfa", "underweight")):
+        # the detail names the values as handlers.referrals.detail_text reads them
+        size = {"weight_kg": v.get("weight_kg"), "length_cm": v.get("length_cm"), "measured": v.get("measured")}
+        for index, reason, keys in (("lhfa", "stunting", ("length_cm", "measured")),
+                                    ("wflh", "wasting", ("weight_kg", "length_cm", "measured")),
+                                    ("wfa", "underweight", ("weight_kg",))):
             if z.get(index) is not None and z[index] < -2:
-                reasons.append((reason, {"z": round(z[index], 2)}))
+                detail = {key: size[key] for key in keys if size[key] is not None}
+                reasons.append((reason, {**detail, index: round(z[index], 2)}))
         if _gain(person, v, on, weighings) == "2T":
-            reasons.append(("2T", {"kg": v["weight_kg"]}))
+            reasons.append(("2T", {"weight_kg": v["weight_kg"]}))
     if v.get("kind") == "pregnant" and v.get("muac_cm") is not None and v["muac_cm"] < 23.5:
         reasons.append(("kek", {"muac_cm": v["muac_cm"]}))
     if _high_bp(v):
@@ -674,7 +671,7 @@ def _doses_text(v: dict) -> str:
 def visit_text(person: Person, v: dict, on: date, weighings: list[tuple[date, float]]) -> str:
     """The visit as the kader reads it back: values, results, flags."""
     place = _("posyandu") if v.get("place") == "posyandu" else _("kunjungan rumah")
-    head = f"{person.name} ({sex_label(person.sex)}, {age_text(person.birth_date, on) if person.birth_date else '-'}), {format_date(on, 'short')}, {place}"
+    head = f"{person.name} ({sex_label(person.sex)}, {age_text(person.birth_date, on, person.birth_precision) if person.birth_date else '-'}), {format_date(on, 'short')}, {place}"
     values = []
     if v.get("weight_kg") is not None:
         values.append(_("BB {value} kg", value=format_number(v["weight_kg"], 2)))

@@ -84,7 +84,7 @@ async def test_a_low_birth_weight_opens_a_referral_and_says_so(engine, demo_db, 
     async with demo_db.read() as session:
         [referral] = list(await session.scalars(select(Referral)))
         notices = list(await session.scalars(select(Outbox).where(Outbox.kind == "referral")))
-    assert (referral.person_id, referral.reason, referral.detail, referral.status) == (baby.id, "lbw", {"weight_g": grams}, "open")
+    assert (referral.person_id, referral.reason, referral.detail, referral.status) == (baby.id, "lbw", {"birth_weight_g": grams}, "open")
     assert [n.address for n in notices] == ["628333"]  # the other chat of the family is told; this one read it here
 
 
@@ -119,7 +119,7 @@ async def test_a_birth_before_37_weeks_is_noted_as_preterm(engine, demo_db):
     assert chat.text.count("BBLR") == 2
     assert (await _event(demo_db)).detail == {"weeks": 33, "babies": 2, "preterm": True}
     async with demo_db.read() as session:
-        reasons = sorted((r.reason, r.detail["weight_g"]) for r in await session.scalars(select(Referral)))
+        reasons = sorted((r.reason, r.detail["birth_weight_g"]) for r in await session.scalars(select(Referral)))
     assert reasons == [("lbw", 1900), ("lbw", 2100)]
 
 

@@ -558,8 +558,10 @@ async def test_a_childs_flags_open_referrals_the_family_is_told_in_person(engine
     first = clock.now.date()
     await chat.say(f"catat {family.code} anak1 bb 7 pb 68")
     z = zscores(1, (first - ELEVEN_MONTHS).days, weight_kg=7, length_cm=68, measured="l")
-    low = {reason: {"z": round(z[index], 2)} for index, reason in (("lhfa", "stunting"), ("wflh", "wasting"), ("wfa", "underweight"))
-           if z[index] < -2}
+    values = {"stunting": {"length_cm": 68, "measured": "l"}, "wasting": {"weight_kg": 7, "length_cm": 68, "measured": "l"},
+              "underweight": {"weight_kg": 7}}
+    low = {reason: {**values[reason], index: round(z[index], 2)}
+           for index, reason in (("lhfa", "stunting"), ("wflh", "wasting"), ("wfa", "underweight")) if z[index] < -2}
     assert low
     with use_locale("id"):
         opened = ", ".join(_label(REASONS[r][0]) for r in low)
@@ -575,9 +577,10 @@ async def test_a_childs_flags_open_referrals_the_family_is_told_in_person(engine
     assert "Rujukan dibuka: 2T (tidak naik dua kali)." in chat.text and f"Rujukan yang masih terbuka: {still}." in chat.text
     async with demo_db.read() as session:
         reasons = {r.reason: r.detail for r in await session.scalars(select(Referral))}
-    assert set(reasons) == {"2T", *flagged} and reasons["2T"] == {"kg": 7.0}
+    assert set(reasons) == {"2T", *flagged} and reasons["2T"] == {"weight_kg": 7.0}
     assert all(reasons[r] == low[r] for r in low)  # opened at the first visit that found it, not again
-    assert all(reasons[r]["z"] < -2 for r in flagged)
+    assert all(reasons[r][index] < -2 for index, r in (("lhfa", "stunting"), ("wflh", "wasting"), ("wfa", "underweight"))
+               if r in flagged)
 
 
 async def test_a_danger_sign_marked_at_the_confirmation(engine, demo_db):
