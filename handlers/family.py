@@ -32,7 +32,7 @@ from db.models import Family, LifeEvent, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import person_line, schedule_text, session_text
 from handlers.history import follow_up
-from handlers.kader import audit, family_in_scope, is_kader
+from handlers.kader import audit, family_named
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.parsing import (
     BirthGuess,
@@ -64,14 +64,10 @@ async def enter(ctx: Ctx) -> Next:
     family to work on, the person registers first."""
     args = str(ctx.data.pop("args", "") or "").strip()
     if args:
-        family = await family_in_scope(ctx, args.split()[0])
+        family = await family_named(ctx, args, via="family", not_kader=_(
+            "Hanya kader yang dapat membuka data keluarga lain. Ketik /keluarga saja untuk keluarga Anda."))
         if family is None:
-            if is_kader(ctx):
-                ctx.note(_("Tidak ada keluarga dengan kode itu di posyandu Anda."))
-            else:
-                ctx.note(_("Hanya kader yang dapat membuka data keluarga lain. Ketik /keluarga saja untuk keluarga Anda."))
             return END
-        audit(ctx, "family.opened", "family", family.id, via="family")
         ctx.data["family_id"] = family.id
         return "menu"
     if family_id_of(ctx) is None:

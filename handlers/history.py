@@ -48,7 +48,7 @@ from db.queries import family_members
 from handlers.care_views import due_items
 from handlers.describe import age_text
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
-from handlers.kader import audit, family_in_scope, is_kader
+from handlers.kader import audit, family_named, is_kader
 from handlers.parsing import DoseTextError, ParseError, dose_entries, normalize, parse_count, parse_when
 
 IMMUNIZATION_MONTHS = (0, 71)
@@ -238,14 +238,10 @@ async def enter(ctx: Ctx) -> Next:
     """``/riwayat``: the person's own family, or (a kader) ``/riwayat K-XXXXXX`` of their posyandu."""
     args = str(ctx.data.pop("args", "") or "").strip()
     if args:
-        family = await family_in_scope(ctx, args.split()[0])
+        family = await family_named(ctx, args, via="history", not_kader=_(
+            "Hanya kader yang dapat membuka riwayat keluarga lain. Ketik /riwayat saja untuk keluarga Anda."))
         if family is None:
-            if is_kader(ctx):
-                ctx.note(_("Tidak ada keluarga dengan kode itu di posyandu Anda."))
-            else:
-                ctx.note(_("Hanya kader yang dapat membuka riwayat keluarga lain. Ketik /riwayat saja untuk keluarga Anda."))
             return END
-        audit(ctx, "family.opened", "family", family.id, via="history")
         ctx.data.update(fid=family.id, source="kader")
     elif ctx.identity.family_id is not None:
         ctx.data.update(fid=ctx.identity.family_id, source="family")

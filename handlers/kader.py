@@ -50,6 +50,17 @@ def normal_family_code(text: str) -> str | None:
     return f"K-{match[1]}" if match else None
 
 
+async def family_named(ctx: Ctx, args: str, *, via: str, not_kader: str) -> Family | None:
+    """The family a kader names after a command (``/keluarga K-XXXXXX``), audited as opened; None, with a
+    note saying why, when it is not a family of their posyandu (``not_kader``: the note for a non-kader)."""
+    family = await family_in_scope(ctx, args.split()[0]) if args.split() else None
+    if family is None:
+        ctx.note(_("Tidak ada keluarga dengan kode itu di posyandu Anda.") if is_kader(ctx) else not_kader)
+        return None
+    audit(ctx, "family.opened", "family", family.id, via=via)
+    return family
+
+
 async def family_in_scope(ctx: Ctx, code: str) -> Family | None:
     """A family of the kader's own posyandu by its code; None for any other (no hint that it exists)."""
     normal = normal_family_code(code)
