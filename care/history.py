@@ -51,6 +51,10 @@ EXTRA_CODES = frozenset(RECORD_LABELS)
 SOURCES = ("family", "kader", "staff", "import")
 
 
+#: Every code a record can have.
+ALL_CODES = frozenset(DOSE_LABELS) | frozenset(SERVICE_LABELS) | EXTRA_CODES
+
+
 def is_dose(code: str) -> bool:
     """Whether ``code`` names a routine child dose."""
     return code in DOSE_LABELS
@@ -58,7 +62,7 @@ def is_dose(code: str) -> bool:
 
 def is_known(code: str) -> bool:
     """Whether ``code`` can be recorded at all."""
-    return code in DOSE_LABELS or code in SERVICE_LABELS or code in EXTRA_CODES
+    return code in ALL_CODES
 
 
 def label(code: str) -> str:
