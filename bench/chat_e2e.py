@@ -44,7 +44,7 @@ Step = tuple[str, str, str]  # (text | press, what is typed or the button's labe
 
 
 def registration(n: int) -> list[Step]:
-    """A new family's registration (23 turns); an expectation in [brackets] is a button of the answer."""
+    """A new family's registration (26 turns); an expectation in [brackets] is a button of the answer."""
     return [
         ("text", "/start", "Apakah Anda setuju"), ("press", "Ya", "Pilih bahasa"),
         ("press", "Bahasa Indonesia", "desa/kelurahan"), ("text", VILLAGES[n % len(VILLAGES)], "Pilih posyandu"),
@@ -53,10 +53,13 @@ def registration(n: int) -> list[Step]:
         ("text", "Ni Made Sari", "Jenis kelamin"), ("press", "Perempuan", "Tanggal lahir"),
         ("text", "12-03-1996", "sedang hamil"), ("press", "Ya", "[Usia kehamilan]"),
         ("press", "Usia kehamilan", "Berapa usia"), ("text", "20 minggu", "Tersimpan"),
+        ("press", "Nanti saja", "Anggota keluarga"),  # the Buku KIA history: later
         ("press", "Tambah anggota", "Nama anggota"), ("text", "Putu Ayu", "Jenis kelamin"),
         ("press", "Perempuan", "Tanggal lahir"), ("text", "1/2/2022", "Tersimpan"),
+        ("press", "Nanti saja", "Anggota keluarga"),
         ("press", "Tambah anggota", "Nama anggota"), ("text", "Kadek Bayu", "Jenis kelamin"),
         ("press", "Laki-laki", "Tanggal lahir"), ("text", "5/9/2026", "Tersimpan"),
+        ("press", "Nanti saja", "Anggota keluarga"),
         ("press", "Selesai", "Pendaftaran selesai"),
     ]
 

@@ -55,9 +55,9 @@ def script(n: int) -> list[tuple[str, str]]:
         ("text", VILLAGES[n % len(VILLAGES)]), ("press", "Posyandu"),
         ("text", f"Wayan Sudarma {chr(65 + n % 26)}"), ("text", "Banjar Kaja"), ("text", "003/002"),
         ("text", "Ni Made Sari"), ("press", "Perempuan"), ("text", "12-03-1996"), ("press", "Ya"),
-        ("press", "Usia kehamilan"), ("text", "20 minggu"),
-        ("press", "Tambah anggota"), ("text", "Putu Ayu"), ("press", "Perempuan"), ("text", "1/2/2022"),
-        ("press", "Tambah anggota"), ("text", "Kadek Bayu"), ("press", "Laki-laki"), ("text", "5/9/2026"),
+        ("press", "Usia kehamilan"), ("text", "20 minggu"), ("press", "Nanti saja"),  # the Buku KIA history: later
+        ("press", "Tambah anggota"), ("text", "Putu Ayu"), ("press", "Perempuan"), ("text", "1/2/2022"), ("press", "Nanti saja"),
+        ("press", "Tambah anggota"), ("text", "Kadek Bayu"), ("press", "Laki-laki"), ("text", "5/9/2026"), ("press", "Nanti saja"),
         ("press", "Selesai"),
     ]
 
