@@ -117,3 +117,97 @@ def test_when_something_was_done(text, expected):
     from handlers.parsing import parse_when
 
     assert parse_when(text, TODAY) == expected
+
+
+# -- approximate birth dates, ages, counts, birth weights -----------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "on", "precision", "latest"),
+    [
+        ("12-03-1959", date(1959, 3, 12), None, date(1959, 3, 12)),
+        ("1959", date(1959, 7, 1), "year", date(1959, 12, 31)),
+        ("lahir 1959", date(1959, 7, 1), "year", date(1959, 12, 31)),
+        ("sekitar tahun 1960", date(1960, 7, 1), "year", date(1960, 12, 31)),
+        ("Maret 1960", date(1960, 3, 15), "month", date(1960, 3, 31)),
+        ("03/1960", date(1960, 3, 15), "month", date(1960, 3, 31)),
+        ("mar 60", date(1960, 3, 15), "month", date(1960, 3, 31)),
+        ("November 2026", date(2026, 11, 15), "month", date(2026, 11, 23)),  # this month: not after today
+        ("67 tahun", date(1959, 5, 23), "age", date(1959, 11, 23)),  # today minus 67 and a half years
+        ("umur 67", date(1959, 5, 23), "age", date(1959, 11, 23)),
+        ("usia 67 thn", date(1959, 5, 23), "age", date(1959, 11, 23)),
+        ("67", date(1959, 5, 23), "age", date(1959, 11, 23)),
+        ("sekitar 70", date(1956, 5, 23), "age", date(1956, 11, 23)),
+        ("± 70", date(1956, 5, 23), "age", date(1956, 11, 23)),
+        ("+- 70", date(1956, 5, 23), "age", date(1956, 11, 23)),
+        ("kira-kira 70 tahun", date(1956, 5, 23), "age", date(1956, 11, 23)),
+        ("kurang lebih 70 thn", date(1956, 5, 23), "age", date(1956, 11, 23)),
+        ("about 70 years", date(1956, 5, 23), "age", date(1956, 11, 23)),
+        ("8 bulan", date(2026, 3, 8), "age", date(2026, 3, 23)),  # minus half a month
+    ],
+)
+def test_birth_dates_as_well_as_they_are_known(text, on, precision, latest):
+    from handlers.parsing import parse_birth
+
+    guess = parse_birth(text, TODAY)
+    assert (guess.on, guess.precision, guess.latest) == (on, precision, latest)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("tidak tahu", "unknown"), ("Tidak tau", "unknown"), ("lupa", "unknown"), ("-", "unknown"),
+     ("2027", "future"), ("Desember 2026", "future"), ("31-02-1960", "no_such_day"), ("kemarin dulu", "format"),
+     ("sekitar", "format"), ("1200 tahun", "format"), ("1700", "format")],
+)
+def test_birth_dates_that_are_not(text, code):
+    from handlers.parsing import parse_birth
+
+    with pytest.raises(ParseError) as info:
+        parse_birth(text, TODAY)
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("67", (804, True)), ("67 tahun", (804, True)), ("sekitar 70", (840, True)), ("8 bulan", (8, False)),
+     ("18 bln", (18, False)), ("kira2 60 th", (720, True))],
+)
+def test_ages(text, expected):
+    from handlers.parsing import parse_age
+
+    assert parse_age(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "grams"),
+    [("3,2 kg", 3200), ("3.2 kg", 3200), ("3200", 3200), ("3.2", 3200), ("3200 gram", 3200), ("3200 g", 3200),
+     ("3.200", 3200), ("3.200 gram", 3200), ("2,45", 2450), ("2450gr", 2450), ("3 kg", 3000), ("1,8 kilo", 1800)],
+)
+def test_birth_weights(text, grams):
+    from handlers.parsing import parse_birth_weight
+
+    assert parse_birth_weight(text) == grams
+
+
+@pytest.mark.parametrize(("text", "code"), [("32", "unit"), ("45,5", "unit"), ("berat", "format"), ("", "format"), ("3,2 ton", "format")])
+def test_birth_weights_that_are_not(text, code):
+    from handlers.parsing import parse_birth_weight
+
+    with pytest.raises(ParseError) as info:
+        parse_birth_weight(text)
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize(("text", "n"), [("3", 3), ("3x", 3), ("3 kali", 3), ("tiga", 3), ("tiga kali", 3), ("sekali", 1),
+                                         ("sudah 2 kali", 2), ("twice", 2)])
+def test_counts(text, n):
+    from handlers.parsing import parse_count
+
+    assert parse_count(text) == n
+
+
+@pytest.mark.parametrize("text", ["banyak", "3 minggu", "", "belum"])
+def test_counts_that_are_not(text):
+    from handlers.parsing import parse_count
+
+    with pytest.raises(ParseError):
+        parse_count(text)
