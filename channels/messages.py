@@ -46,4 +46,7 @@ class Reply:
     kind: str | None = None
     last_inbound_at: datetime | None = None
     template_only: bool = False
-    language: str | None = None  # the language the text is in (for words a channel adds, e.g. a list's button)  # the provider said the window is closed: send the template
+    language: str | None = None  # the language the text is in (for words a channel adds, e.g. a list's button)
+    #: the person's command menu changed (a role was joined or left): (command, description) pairs for a
+    #: channel with a per-chat menu (Telegram's setMyCommands); None when nothing changed
+    commands: tuple[tuple[str, str], ...] | None = None

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from db.database import Database
 from db.models import ConversationState, Family, Identity, InboundMessage, Posyandu, Puskesmas
 from db.queries import core_execute, insert_ignore
 from handlers import flows
+from handlers import help as help_texts
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
 from handlers.fast_entry import looks_like_fast_entry
 from handlers.parsing import normalize
@@ -43,6 +44,8 @@ MAX_ARGS = 60
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MENU = Goto("menu")
 IDLE_FLOWS = {None, "menu"}
+#: Commands that work before consent: joining with a code (each join decides what consent it needs).
+PRE_CONSENT = frozenset({"kader_join", "staff_join", "family_join"})
 #: Steps where opening another flow loses nothing that was typed.
 FLOW_HOME = {
     "family": ("menu",), "register": ("village",), "visit": ("family", "after"), "targets": ("page",),
@@ -273,11 +276,14 @@ class Engine:
             state.version = (state.version or 0) + 1
             state.data = ctx.data
             version = state.version
-        return [
+        replies = [
             Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image, files=files,
                   language=current_language())
             for text, choices, image, files in ctx.outgoing
         ]
+        if ctx.commands is not None and replies:  # the channel updates the person's command menu with the last reply
+            replies[-1] = replace(replies[-1], commands=ctx.commands)
+        return replies
 
     # -- dispatch -----------------------------------------------------------------------------
 
@@ -406,17 +412,17 @@ class Engine:
         identity = ctx.identity
         busy = ctx.state.flow not in IDLE_FLOWS and ctx.state.step is not None
         if action == "help":
-            ctx.note(flows.help_text(ctx))
+            ctx.note(help_texts.help_text(ctx))
             await self._ask(ctx)
         elif action == "language":
             await self._language(ctx, args)
-        elif identity.consent != "given":
+        elif identity.consent != "given" and action not in PRE_CONSENT:
             if action == "stop":
                 ctx.note(_("Tidak ada data Anda yang kami simpan, jadi tidak ada pengingat yang dikirim."))
             await self._go(ctx, Goto("start"))
         elif action == "cancel":
             if busy:
-                ctx.note(flows.cancelled_text(ctx))
+                ctx.note(help_texts.cancelled_text(ctx))
             else:
                 ctx.note(_("Tidak ada yang sedang berjalan."))
             await self._go(ctx, END)
@@ -449,7 +455,7 @@ class Engine:
                 await self._go(ctx, Goto(action, data={"args": args[:MAX_ARGS]} if args else {}))
         else:
             word = action.split(":", 1)[-1]
-            ctx.note(_("Perintah /{word} tidak dikenal.", word=word[:30]) + "\n" + flows.commands_text())
+            ctx.note(_("Perintah /{word} tidak dikenal.", word=word[:30]) + "\n" + help_texts.commands_text())
             await self._ask(ctx)
 
     async def _language(self, ctx: Ctx, args: str) -> None:

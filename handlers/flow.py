@@ -104,6 +104,8 @@ class Ctx:
     erased: bool = False
     outgoing: list[tuple] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the person's command menu, when this turn changed it (handlers.help.command_menu)
+    commands: tuple[tuple[str, str], ...] | None = None
 
     def note(self, text: str) -> None:
         """Text to put before the next message sent in this turn."""

@@ -1,5 +1,6 @@
-"""Kader roles: joining with an invite code (``/kader <kode>``), the scope of a kader (one posyandu),
-linking a phone to a family a kader registered (``/gabung <kode>``), and the audit log."""
+"""Roles: joining with an invite code as a kader (``/kader <kode>``) or as puskesmas staff (``/staf <kode>``),
+the scope of a kader (one posyandu), linking a phone to a family a kader registered (``/gabung <kode>``),
+and the audit log."""
 from __future__ import annotations
 
 import re
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from content.i18n import _
-from db.models import AuditLog, Family, Invite, Posyandu
+from db.models import AuditLog, Family, Invite, Posyandu, Puskesmas
 from handlers.flow import END, Ctx, Next
 
 INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -118,4 +119,18 @@ async def join_family(ctx: Ctx, args: str) -> Next | None:
     ctx.identity.family_id = family.id
     audit(ctx, "family.linked", "family", family.id)
     ctx.note(_("Nomor ini sekarang terhubung ke keluarga {name}. Pengingat akan dikirim ke sini.", name=family.name))
+    return END
+
+
+async def join_as_staff(ctx: Ctx, args: str) -> Next | None:
+    """``/staf <kode>``: a valid invite makes this chat staff of the invite's puskesmas."""
+    invite = await use_invite(ctx, args, "staff", _("Ketik /staf diikuti kode undangan, misalnya: /staf 7QX2MA4K"))
+    if invite is None:
+        return None
+    ctx.identity.role = "staff"
+    ctx.identity.puskesmas_id = invite.puskesmas_id
+    puskesmas = await ctx.session.get(Puskesmas, invite.puskesmas_id)
+    audit(ctx, "staff.joined", "puskesmas", invite.puskesmas_id, invite=invite.id)
+    ctx.note(_("Selamat bergabung! Anda sekarang petugas {puskesmas}.\nUmumkan: /umumkan, status siaran: /status, undang kader: /undang",
+               puskesmas=puskesmas.name))
     return END

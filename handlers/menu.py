@@ -56,7 +56,7 @@ async def ask_main(ctx: Ctx) -> Question:
 
 async def on_main(ctx: Ctx, answer: Answer) -> Next:
     """Stores nothing; opens the chosen flow."""
-    from handlers.flows import help_text
+    from handlers.help import help_text
 
     if answer.choice == "mark" and ctx.data.get("offer") == "mark":
         return await open_mark(ctx)
