@@ -28,6 +28,8 @@ from handlers.kader import create_invite
 from db.demo import load_demo
 from db.migrate import upgrade
 from handlers.engine import Engine
+from handlers.help import command_menu
+from content.i18n import use_locale
 from reminders.dispatcher import Dispatcher
 from reminders.delivery import apply_statuses, enqueue_replies
 from reminders.planner import Planner, outbox_status
@@ -56,9 +58,19 @@ async def start_reminders(settings: Settings, db: Database, engine: Engine, send
     return scheduler
 
 
+def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Telegram's default command menu per language_code: the family's commands in each language, ""
+    (everyone whose language has no list of its own) in the default language."""
+    menus = {}
+    for lang in settings.locale.available:
+        with use_locale(lang):
+            menus["" if lang == settings.locale.default else lang] = command_menu("family")
+    return menus
+
+
 async def serve_channels(settings: Settings, db: Database, engine: Engine) -> None:
     """Runs Telegram (polling or webhook) and/or WhatsApp, the web app and the reminders until SIGINT/SIGTERM."""
-    telegram = TelegramChannel(settings.telegram, engine.handle) if settings.telegram.token else None
+    telegram = TelegramChannel(settings.telegram, engine.handle, menus=command_menus(settings)) if settings.telegram.token else None
     whatsapp = None
     if settings.whatsapp.enabled:
         sources = {"telegram": telegram.fetch_media} if telegram is not None else {}
@@ -73,7 +85,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine) -> No
         telegram.media_sources["whatsapp"] = whatsapp.fetch_media  # staff photos cross channels
     app = build_app(
         db=db, telegram=telegram if telegram is not None and settings.telegram.mode == "webhook" else None,
-        telegram_config=settings.telegram, whatsapp=whatsapp,
+        telegram_config=settings.telegram, whatsapp=whatsapp, channels={"telegram": telegram, "whatsapp": whatsapp},
     )
     if telegram is not None:
         await telegram.app.initialize()

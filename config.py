@@ -65,6 +65,15 @@ DEFAULT_TEMPLATES = {
 }
 
 
+#: The Graph API version the WhatsApp channel calls: the current one in Meta's "Graph API changelog:
+#: versions" (v26.0, released 29 July 2026, available at least two years; v21.0 ends 21 January 2027).
+#: Change it here or with ``whatsapp.graph_version``; ``whatsapp.graph_base_url`` may carry its own.
+GRAPH_VERSION = "v26.0"
+GRAPH_HOST = "https://graph.facebook.com"
+_GRAPH_VERSION_RE = re.compile(r"^v\d+\.\d+$")
+_VERSION_IN_URL_RE = re.compile(r"/(v\d+\.\d+)$")
+
+
 @dataclass(frozen=True)
 class WhatsAppConfig:
     """The WhatsApp Cloud API channel; on when the phone number id and the access token are set."""
@@ -73,7 +82,10 @@ class WhatsAppConfig:
     access_token: str | None = None  # WHATSAPP_ACCESS_TOKEN
     app_secret: str = ""  # WHATSAPP_APP_SECRET: checks X-Hub-Signature-256 of the webhook
     verify_token: str = ""  # WHATSAPP_VERIFY_TOKEN: answers Meta's GET verification
-    graph_base_url: str = "https://graph.facebook.com/v21.0"
+    #: where the channel posts: the Graph host (or a proxy, or a fake) with the version, e.g.
+    #: https://graph.facebook.com/v26.0 (from ``graph_base_url`` and ``graph_version``)
+    graph_base_url: str = f"{GRAPH_HOST}/{GRAPH_VERSION}"
+    graph_version: str = GRAPH_VERSION
     webhook_path: str = "/whatsapp/webhook"
     rate: float = 80.0  # messages per second per business number
     #: outbox kind -> approved template whose one body parameter {{1}} is the message text
@@ -309,7 +321,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         if not _SECRET_RE.match(telegram.webhook_secret):
             raise tg.fail("webhook_secret", "webhook mode needs a secret of 1-256 characters A-Z a-z 0-9 _ -")
 
-    whatsapp = _whatsapp(reader("whatsapp", ("graph_base_url", "webhook_path", "rate")), env, locale)
+    whatsapp = _whatsapp(reader("whatsapp", ("graph_base_url", "graph_version", "webhook_path", "rate")), env, locale)
 
     web_reader = reader("web", ("host", "port"))
     web = WebConfig(host=web_reader.str("host", "127.0.0.1"), port=web_reader.int("port", 8080, 1, 65535))
@@ -374,19 +386,19 @@ def _whatsapp(reader: _Reader, env: Mapping[str, str], locale: LocaleConfig) -> 
     for lang in locale.available:
         if not _LANGUAGE_CODE_RE.match(languages.get(lang, "")):
             raise reader.fail(f"template_languages.{lang}", f"expected a WhatsApp language code such as id or en_US, got {languages.get(lang)!r}")
+    base_url, version = _graph_url(reader)
     config = WhatsAppConfig(
         phone_number_id=secret["phone_number_id"] or None,
         access_token=secret["access_token"] or None,
         app_secret=secret["app_secret"],
         verify_token=secret["verify_token"],
-        graph_base_url=reader.str("graph_base_url", WhatsAppConfig.graph_base_url).rstrip("/"),
+        graph_base_url=base_url,
+        graph_version=version,
         webhook_path=reader.str("webhook_path", WhatsAppConfig.webhook_path),
         rate=reader.float("rate", 80.0, 0.0, 1000.0),
         templates=templates,
         template_languages=languages,
     )
-    if not config.graph_base_url.startswith(("http://", "https://")):
-        raise reader.fail("graph_base_url", "expected an http(s) URL, e.g. https://graph.facebook.com/v21.0")
     if not config.webhook_path.startswith("/"):
         raise reader.fail("webhook_path", "expected a path starting with /")
     if bool(config.phone_number_id) != bool(config.access_token):
@@ -397,6 +409,23 @@ def _whatsapp(reader: _Reader, env: Mapping[str, str], locale: LocaleConfig) -> 
     if config.enabled and not config.phone_number_id.isdigit():
         raise ConfigError("WHATSAPP_PHONE_NUMBER_ID: expected the number's id (digits) from Meta's app dashboard")
     return config
+
+
+def _graph_url(reader: _Reader) -> tuple[str, str]:
+    """(the Graph URL with its version, the version): ``graph_base_url`` plus ``graph_version``, unless the
+    URL ends with a version of its own (then a different ``graph_version`` set beside it is an error)."""
+    url = reader.str("graph_base_url", GRAPH_HOST).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise reader.fail("graph_base_url", f"expected an http(s) URL, e.g. {GRAPH_HOST}")
+    version = reader.str("graph_version", GRAPH_VERSION)
+    if not _GRAPH_VERSION_RE.match(version):
+        raise reader.fail("graph_version", f"expected a Graph API version such as {GRAPH_VERSION}, got {version!r}")
+    in_url = _VERSION_IN_URL_RE.search(url)
+    if in_url is None:
+        return f"{url}/{version}", version
+    if "graph_version" in reader.values and version != in_url.group(1):
+        raise reader.fail("graph_version", f"{version} differs from the version in graph_base_url ({in_url.group(1)}): give it once")
+    return url, in_url.group(1)
 
 
 def _in_quiet(hour: int, start: int, end: int) -> bool:

@@ -12,6 +12,22 @@ Updates are read as JSON and text replies posted as JSON through one aiohttp ses
 python-telegram-bot's objects cost several times more CPU per call. PTB's ``Bot`` still sends photos and
 documents. Choices become inline keyboards whose callback data is the choice's data; a pressed keyboard
 is answered and removed so the same button cannot be pressed twice by accident.
+
+Nothing is cut (``channels.fit``): a text longer than 4,096 UTF-16 units goes as several messages split
+at line ends; a photo whose caption would pass 1,024 gets its first line as the caption and the rest
+follows as text; a button label longer than 64 characters gets a short distinct one, its full label
+written under the question (Bot API: sendMessage text 1-4096, sendPhoto caption 0-1024 characters after
+entities parsing).
+
+The command menu (Telegram's "/" button): :meth:`TelegramChannel.start` sets the default menu per
+language with ``setMyCommands`` (``language_code`` "" for the default language, e.g. "en" for English;
+the lists are passed in, channels know no handlers); a reply whose ``commands`` is not None sets that
+chat's own menu (``BotCommandScopeChat``, which Telegram prefers to the default scope), an empty one
+deletes it so the default applies again.
+
+A refused bot token (401 Unauthorized, or 404 Not Found for a malformed one) stops the channel: it is
+logged as an error, shown on ``/healthz`` (:attr:`TelegramChannel.problem`) and tried again every
+``channels.errors.DOWN_PROBE`` seconds; nobody is marked unreachable for it.
 """
 from __future__ import annotations
 
@@ -20,8 +36,9 @@ import contextlib
 import gc
 import json
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +48,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from channels.errors import ChannelError, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
+from channels.errors import ChannelDown, ChannelError, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
+from channels.fit import caption_parts, short_titles, with_legend
+from channels.fit import split_text as fit_text
 from channels.messages import Incoming, Reply
 from handlers.engine import NotStored
 
@@ -40,6 +59,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_BUTTON = 64  # a readable inline button label (the Bot API sets no limit; the screen does)
+TOKEN_REFUSED = "the Telegram bot token was refused ({what}): set a valid TELEGRAM_BOT_TOKEN"
 ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = 10  # seconds one getUpdates long poll waits for news
 POLL_LIMIT = 100  # updates per batch (Telegram's maximum)
@@ -59,9 +80,11 @@ def map_error(exc: TelegramError) -> ChannelError:
         return RateLimited(seconds, "telegram: too many requests")
     if isinstance(exc, Forbidden):
         return Unreachable("telegram: blocked or deactivated")
+    if isinstance(exc, InvalidToken):  # PTB raises it for 401 and 404
+        return ChannelDown(TOKEN_REFUSED.format(what="401/404"))
     if isinstance(exc, (TimedOut, NetworkError)) and not isinstance(exc, BadRequest):
         return TemporaryFailure(f"telegram: {type(exc).__name__}")
-    if isinstance(exc, (ChatMigrated, InvalidToken, BadRequest)):
+    if isinstance(exc, (ChatMigrated, BadRequest)):
         return PermanentFailure(f"telegram: {type(exc).__name__}")
     return TemporaryFailure(f"telegram: {type(exc).__name__}")
 
@@ -106,10 +129,23 @@ def to_incoming(update: Update) -> Incoming | None:
     return incoming_from_update(update.to_dict())
 
 
+def button_titles(reply: Reply) -> list[str]:
+    """The labels of a reply's buttons, each readable on a phone (:data:`MAX_BUTTON`) and distinct."""
+    return short_titles([c.label for c in reply.choices], MAX_BUTTON)
+
+
+def shown_text(reply: Reply) -> str:
+    """The text of a reply as sent: with the full labels of the buttons whose titles were shortened."""
+    if not reply.choices:
+        return reply.text
+    return with_legend(reply.text, [c.label for c in reply.choices], button_titles(reply))
+
+
 def keyboard_rows(reply: Reply) -> list[list[dict[str, str]]]:
     """The inline keyboard of a reply as JSON rows: one button per row, two when the labels are short."""
-    buttons = [{"text": c.label[:64], "callback_data": c.data[:64]} for c in reply.choices]
-    if all(len(c.label) <= 14 for c in reply.choices) and len(buttons) > 2:
+    titles = button_titles(reply)
+    buttons = [{"text": title, "callback_data": c.data[:64]} for c, title in zip(reply.choices, titles)]
+    if all(len(title) <= 14 for title in titles) and len(buttons) > 2:
         return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     return [[b] for b in buttons]
 
@@ -129,20 +165,24 @@ def utf16_len(text: str) -> int:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Text cut at line ends into pieces Telegram accepts (``limit`` in UTF-16 units)."""
-    if len(text) <= limit // 2:  # cannot be too long, even in UTF-16
-        return [text]
-    pieces: list[str] = []
-    while utf16_len(text) > limit:
-        end = limit
-        while utf16_len(text[:end]) > limit:
-            end -= (utf16_len(text[:end]) - limit + 1) // 2 or 1
-        cut = text.rfind("\n", 0, end)
-        cut = cut if cut > 0 else end
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    pieces.append(text)
-    return pieces
+    """Text cut at line ends (a long line at a space) into pieces Telegram accepts (``limit`` in UTF-16 units)."""
+    return fit_text(text, limit, utf16_len)
+
+
+def photo_parts(reply: Reply) -> tuple[str, list[str]]:
+    """(caption, texts after the photo): the whole text as the caption when it fits 1,024 UTF-16 units,
+    else its first line, the rest (with the full button labels) in messages of at most 4,096."""
+    caption, rest = caption_parts(shown_text(reply), MAX_CAPTION, utf16_len)
+    return caption, [piece for piece in split_text(rest) if piece.strip()] if rest.strip() else []
+
+
+def commands_payload(commands, *, language_code: str = "", chat_id: int | str | None = None) -> dict[str, Any]:
+    """The setMyCommands body: (command, description) pairs for the default scope or one chat."""
+    scope: dict[str, Any] = {"type": "chat", "chat_id": int(chat_id)} if chat_id is not None else {"type": "default"}
+    payload: dict[str, Any] = {"commands": [{"command": c, "description": d} for c, d in commands], "scope": scope}
+    if language_code:
+        payload["language_code"] = language_code
+    return payload
 
 
 class BotApi:
@@ -191,7 +231,7 @@ class BotApi:
     async def send(self, address: str, reply: Reply) -> str:
         """Sends one text reply (cut into pieces if long); returns the last piece's message id."""
         rows = keyboard_rows(reply) if reply.choices else None
-        pieces = split_text(reply.text)
+        pieces = split_text(shown_text(reply))
         message_id = ""
         for i, piece in enumerate(pieces):
             payload: dict[str, Any] = {"chat_id": address, "text": piece}
@@ -224,8 +264,8 @@ def api_error(status: int, data: dict[str, Any]) -> ChannelError:
     if status == 403:
         return Unreachable("telegram: blocked or deactivated")
     if status in (401, 404):
-        # a wrong token is the bot's problem, not the message's: retry until fixed or expired
-        return TemporaryFailure("telegram: InvalidToken")
+        # a wrong token is the bot's problem, not the message's: the channel stops until it is fixed
+        return ChannelDown(TOKEN_REFUSED.format(what=f"HTTP {status} {'Unauthorized' if status == 401 else 'Not Found'}"))
     if status == 400:
         return PermanentFailure("telegram: BadRequest")
     if status == 409:
@@ -251,8 +291,14 @@ class TelegramChannel:
     """
 
     def __init__(self, config, handle: Handler, *, rate_limit: bool = True, concurrency: int = 16,
-                 poll_timeout: int = POLL_TIMEOUT, freeze_gc: bool = True) -> None:
+                 poll_timeout: int = POLL_TIMEOUT, freeze_gc: bool = True,
+                 menus: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
         self.config = config
+        #: the default command menu by language_code ("" for everyone whose language has no own list)
+        self.menus = dict(menus or {})
+        #: what stops the channel from sending (for the log and /healthz); None while it works
+        self.problem: str | None = None
+        self._down_until: float | None = None
         self.freeze_gc = freeze_gc
         self.handle = durable(handle)
         builder = (
@@ -385,6 +431,10 @@ class TelegramChannel:
                 log.warning("telegram getUpdates: too many requests; again in %.0f s", exc.retry_after)
                 await self._pause(exc.retry_after)
                 continue
+            except ChannelDown as exc:
+                self._went_down(exc)
+                await self._pause(exc.retry_after)
+                continue
             except ChannelError as exc:
                 delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
                 failures += 1
@@ -392,6 +442,7 @@ class TelegramChannel:
                 await self._pause(delay)
                 continue
             failures = 0
+            self._went_up()
             if updates:
                 await self._handle_batch(updates)
 
@@ -464,16 +515,14 @@ class TelegramChannel:
     # -- outbound
 
     async def send_replies(self, chat_id: int, replies: list[Reply]) -> None:
-        """Sends the answer to a message in order; waits out a 429 (twice at most) so the answer is not lost."""
+        """Sends the answer to a message in order; waits out a 429 (twice at most) so the answer is not
+        lost; a reply with ``commands`` then sets the chat's command menu."""
         address = str(chat_id)
         waits = 0
         for reply in replies:
             while True:
                 try:
-                    if reply.files or reply.image is not None or reply.image_ref is not None:
-                        await self.send(chat_id, [reply])
-                    else:
-                        await self.api.send(address, reply)
+                    await self.send_one(address, reply)
                     break
                 except RateLimited as exc:
                     if waits == 2:
@@ -483,6 +532,8 @@ class TelegramChannel:
                 except Unreachable:
                     log.info("a chat blocked the bot while it answered")
                     return
+            if reply.commands is not None:
+                await self.set_chat_commands(address, reply.commands)
 
     async def send(self, chat_id: int, replies: list[Reply]) -> list[int]:
         """Sends replies in order through PTB; returns the message ids; raises a shared ChannelError."""
@@ -492,17 +543,11 @@ class TelegramChannel:
                 for name, data in reply.files:
                     sent = await self.app.bot.send_document(chat_id, document=InputFile(data, filename=name))
                     ids.append(sent.message_id)
+                if reply.image_ref is not None or reply.image is not None:
+                    ids += (await self._photo(chat_id, reply, reply.image_ref if reply.image_ref is not None else reply.image))[0]
+                    continue
                 markup = keyboard(reply)
-                if reply.image_ref is not None:
-                    sent = await self.app.bot.send_photo(chat_id, photo=reply.image_ref, caption=reply.text[:MAX_CAPTION], reply_markup=markup)
-                    ids.append(sent.message_id)
-                    continue
-                if reply.image is not None:
-                    caption = reply.text[:MAX_CAPTION]
-                    sent = await self.app.bot.send_photo(chat_id, photo=reply.image, caption=caption, reply_markup=markup)
-                    ids.append(sent.message_id)
-                    continue
-                pieces = split_text(reply.text)
+                pieces = split_text(shown_text(reply))
                 for i, piece in enumerate(pieces):
                     last = i == len(pieces) - 1
                     sent = await self.app.bot.send_message(chat_id, piece, reply_markup=markup if last else None)
@@ -511,36 +556,99 @@ class TelegramChannel:
             raise map_error(exc) from exc
         return ids
 
+    async def _photo(self, chat_id: int, reply: Reply, photo: Any) -> tuple[list[int], Any]:
+        """A photo with its caption; a text too long for a caption follows the photo, the keyboard on its
+        last piece. Returns the message ids and the photo's Message."""
+        caption, rest = photo_parts(reply)
+        markup = keyboard(reply)
+        sent = await self.app.bot.send_photo(chat_id, photo=photo, caption=caption or None, reply_markup=None if rest else markup)
+        ids = [sent.message_id]
+        for i, piece in enumerate(rest):
+            message = await self.app.bot.send_message(chat_id, piece, reply_markup=markup if i == len(rest) - 1 else None)
+            ids.append(message.message_id)
+        return ids, sent
+
     async def send_one(self, address: str, reply: Reply) -> str:
-        """Sends one outbox message to a chat; returns the provider message id as text.
+        """Sends one reply (or outbox message) to a chat; returns the provider message id as text.
 
         Text goes through the lean :class:`BotApi`; a reply with an image or documents through PTB.
-        Raises the shared ChannelError classes.
+        Raises the shared ChannelError classes; :class:`ChannelDown` (also at once, without calling
+        Telegram, while the channel is stopped) when the bot token is refused.
         """
-        if reply.image_ref is not None and (reply.image_channel or CHANNEL) != CHANNEL:
-            return await self._send_foreign_photo(address, reply)
-        if reply.files or reply.image is not None or reply.image_ref is not None:
-            return str((await self.send(int(address), [reply]))[-1])
-        return await self.api.send(address, reply)
+        self._refuse_while_down()
+        try:
+            if reply.image_ref is not None and (reply.image_channel or CHANNEL) != CHANNEL:
+                message_id = await self._send_foreign_photo(address, reply)
+            elif reply.files or reply.image is not None or reply.image_ref is not None:
+                message_id = str((await self.send(int(address), [reply]))[-1])
+            else:
+                message_id = await self.api.send(address, reply)
+        except ChannelDown as exc:
+            self._went_down(exc)
+            raise
+        self._went_up()
+        return message_id
 
     async def _send_foreign_photo(self, address: str, reply: Reply) -> str:
         """A photo sent on another channel (a staff broadcast from WhatsApp): fetched once, then by file_id."""
         key = (reply.image_channel, reply.image_ref)
-        markup = keyboard(reply)
         try:
             if key in self._foreign_photos:
-                sent = await self.app.bot.send_photo(int(address), photo=self._foreign_photos[key], caption=reply.text[:MAX_CAPTION], reply_markup=markup)
+                ids, _sent = await self._photo(int(address), reply, self._foreign_photos[key])
             else:
                 fetch = self.media_sources.get(reply.image_channel)
                 if fetch is None:
                     raise PermanentFailure(f"telegram: cannot fetch a {reply.image_channel} photo")
                 data, _mime = await fetch(reply.image_ref)
-                sent = await self.app.bot.send_photo(int(address), photo=data, caption=reply.text[:MAX_CAPTION], reply_markup=markup)
+                ids, sent = await self._photo(int(address), reply, data)
                 if sent.photo:
                     self._foreign_photos[key] = sent.photo[-1].file_id
         except TelegramError as exc:
             raise map_error(exc) from exc
-        return str(sent.message_id)
+        return str(ids[-1])
+
+    # -- the command menu
+
+    async def set_chat_commands(self, address: str, commands: Sequence[tuple[str, str]]) -> None:
+        """Sets one chat's command menu (an empty one is deleted: the default menu applies again)."""
+        scope = {"scope": {"type": "chat", "chat_id": int(address)}}
+        try:
+            if commands:
+                await self.api.call("setMyCommands", commands_payload(commands, chat_id=address))
+            else:
+                await self.api.call("deleteMyCommands", scope)
+        except ChannelError as exc:
+            log.warning("telegram: a chat's command menu could not be set: %s", exc.reason)
+
+    async def set_default_commands(self) -> None:
+        """Sets the default command menu for each language of :attr:`menus` (at start)."""
+        for language_code, commands in self.menus.items():
+            try:
+                await self.api.call("setMyCommands", commands_payload(commands, language_code=language_code))
+            except ChannelError as exc:
+                log.warning("telegram: the command menu (%s) could not be set: %s", language_code or "default", exc.reason)
+
+    # -- health
+
+    def _went_down(self, exc: ChannelDown) -> None:
+        """The channel stops sending until ``exc.retry_after`` has passed; said loudly every time it is found."""
+        self.problem = exc.problem
+        self._down_until = time.monotonic() + exc.retry_after
+        log.error("telegram: STOPPED: %s (nobody is marked unreachable for it; trying again in %.0f s)",
+                  exc.problem, exc.retry_after)
+
+    def _went_up(self) -> None:
+        if self.problem is not None:
+            log.warning("telegram: working again (it had stopped: %s)", self.problem)
+        self.problem = None
+        self._down_until = None
+
+    def _refuse_while_down(self) -> None:
+        """Raises ChannelDown without calling Telegram while the channel is stopped and its next try is not due."""
+        if self._down_until is not None:
+            left = self._down_until - time.monotonic()
+            if left > 0:
+                raise ChannelDown(self.problem or "Telegram stopped", left)
 
     async def fetch_media(self, file_id: str) -> tuple[bytes, str]:
         """The bytes of a photo a person sent here (to send it on another channel)."""
@@ -565,6 +673,7 @@ class TelegramChannel:
         the bot starts serving.
         """
         await self.app.initialize()
+        await self.set_default_commands()
         if self.freeze_gc:
             gc.collect()
             gc.freeze()

@@ -24,6 +24,8 @@ States and transitions of an outbox row::
     pending  -> sending     claimed (lease_until = now + lease, attempts + 1)
     sending  -> sent        accepted by the provider (sent_at, provider_message_id)
     sending  -> pending     RateLimited: channel paused, not_before = now + retry_after, attempt given back
+                            ChannelDown (a refused token, an unregistered or locked account): the channel
+                            is paused for retry_after and it is logged as an error; attempt given back
                             TemporaryFailure / unexpected error: not_before = now + 5 s * 2^(attempts-1)
                             (capped at max_backoff); handed back unsent (paused channel, lease running out)
     sending  -> blocked     Unreachable: identity.unreachable_at set, its other pending rows blocked too
@@ -60,7 +62,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from channels.errors import ChannelError, RateLimited, Unreachable
+from channels.errors import ChannelDown, ChannelError, RateLimited, Unreachable
 from channels.messages import Choice, Reply
 from db.database import Database
 from db.models import Identity, Outbox
@@ -85,7 +87,7 @@ DEFAULT_RATES: Mapping[str, float | None] = MappingProxyType({"telegram": 30.0})
 BASE_BACKOFF = 5.0
 FALLBACK_ZONE = "Asia/Jakarta"
 
-_LONG_NUMBER = re.compile(r"\d{6,}")  # a chat id or phone number a channel put in its error text
+_LONG_NUMBER = re.compile(r"\d{7,}")  # a chat id or phone number a channel put in its error text (6-digit error codes stay)
 _OUT = Outbox.__table__
 _IDENTITY = Identity.__table__
 
@@ -122,6 +124,7 @@ class DispatchStats:
     sent: int = 0
     retried: int = 0  # temporary failure: back to pending with a backoff
     rate_limited: int = 0  # answered 429: back to pending after retry_after
+    stopped: int = 0  # the channel cannot send at all (ChannelDown): back to pending, the channel paused
     blocked: int = 0  # the recipient is unreachable (this row and the identity's other pending rows)
     failed: int = 0
     expired: int = 0
@@ -224,7 +227,7 @@ def reply_of(body: Mapping[str, Any], kind: str | None = None, last_inbound_at: 
 def describe(exc: BaseException, reason: str | None = None) -> str:
     """The ``error`` column: the exception class and a short reason, nothing personal."""
     if reason is None:
-        reason = _LONG_NUMBER.sub("#", str(exc)) if isinstance(exc, ChannelError) else ""
+        reason = _LONG_NUMBER.sub("#", exc.reason) if isinstance(exc, ChannelError) else ""
     text = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
     return text[:200]
 
@@ -525,6 +528,15 @@ class Dispatcher:
             log.warning("outbox: %s asked to slow down; pausing it for %.0f s", row.channel, retry)
             return _Outcome(row, "rate_limited", PENDING, not_before=until, attempts=row.attempts - 1,
                             error=describe(exc, f"retry after {retry:g} s"))
+        except ChannelDown as exc:
+            retry = max(1.0, float(exc.retry_after))
+            now = self.clock()
+            until = now + timedelta(seconds=retry)
+            if until > self._paused_until.get(row.channel, now):
+                if self.paused_until(row.channel) is None:
+                    log.error("outbox: %s cannot send (%s); paused for %.0f s", row.channel, exc.problem, retry)
+                self._paused_until[row.channel] = until
+            return _Outcome(row, "stopped", PENDING, not_before=until, attempts=row.attempts - 1, error=describe(exc))
         except Unreachable as exc:
             unreachable.add(row.identity_id)
             return _Outcome(row, "blocked", BLOCKED, error=describe(exc), unreachable=True)

@@ -1,10 +1,17 @@
 """HTTP side of the bot: the Telegram webhook (secret-token checked), the WhatsApp webhook
-(X-Hub-Signature-256 checked) and a health check."""
+(X-Hub-Signature-256 checked) and a health check.
+
+``/healthz`` answers 200 ``{"status": "ok"}`` when the database answers and every channel can send;
+else 503 with ``"status": "error"`` and what is wrong: ``"database": "unavailable"``, or
+``"channels": {"whatsapp": "WhatsApp error 190: the access token is invalid or expired: ..."}`` for a
+channel that stopped sending because of its configuration or account (its ``problem``)."""
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -23,9 +30,18 @@ def webhook_path(webhook_url: str) -> str:
     return path if path and path != "/" else DEFAULT_WEBHOOK_PATH
 
 
-def build_app(*, db, telegram=None, telegram_config=None, whatsapp=None) -> web.Application:
-    """The aiohttp application with the routes of the channels that are configured."""
+def build_app(*, db, telegram=None, telegram_config=None, whatsapp=None, channels: Mapping[str, Any] | None = None) -> web.Application:
+    """The aiohttp application with the routes of the channels that are configured.
+
+    ``channels`` (name -> channel) are the channels whose ``problem`` the health check reports; the
+    WhatsApp channel and a webhook Telegram channel given here are among them.
+    """
     app = web.Application(client_max_size=MAX_BODY)
+    watched = {name: channel for name, channel in (channels or {}).items() if channel is not None}
+    if whatsapp is not None:
+        watched.setdefault("whatsapp", whatsapp)
+    if telegram is not None:
+        watched.setdefault("telegram", telegram)
 
     async def health(_request: web.Request) -> web.Response:
         try:
@@ -34,6 +50,9 @@ def build_app(*, db, telegram=None, telegram_config=None, whatsapp=None) -> web.
         except Exception:
             log.exception("health check: database unavailable")
             return web.json_response({"status": "error", "database": "unavailable"}, status=503)
+        problems = {name: channel.problem for name, channel in watched.items() if getattr(channel, "problem", None)}
+        if problems:
+            return web.json_response({"status": "error", "channels": problems}, status=503)
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/healthz", health)

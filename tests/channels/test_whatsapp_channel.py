@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from channels.errors import PermanentFailure, RateLimited, TemporaryFailure, Unreachable
+from channels.errors import ChannelDown, PermanentFailure, RateLimited, TemplateRejected, TemporaryFailure, Unreachable
 from channels.messages import Choice, Reply
 from channels.whatsapp import (
-    WINDOW_MARGIN, WhatsAppChannel, WindowClosed, choice_payload, graph_error, one_line, parse_webhook,
-    split_text, text_payloads, verify_signature,
+    WINDOW_MARGIN, WhatsAppChannel, WindowClosed, choice_payload, graph_error, one_line, parse_webhook, read_webhook,
+    split_text, template_text, text_payloads, verify_signature,
 )
 from config import load_settings
 from tests.fakes.whatsapp_api import PHONE_NUMBER_ID, load_fixture
@@ -94,12 +94,36 @@ def test_choices_become_buttons_then_a_list_then_numbers(count, form):
         assert last["type"] == "text" and f"{count}. Pilihan {count}" in last["text"]["body"]
 
 
-def test_long_labels_are_cut_to_the_limits_and_clashing_titles_fall_back_to_a_list():
-    reply = Reply("Pilih:", (Choice("Ni Luh Putu Sari Dewi Anggraeni (Perempuan)", "1.a"), Choice("Ni Luh Putu Sari Dewi Anggraeni (Laki)", "1.b")))
+@pytest.mark.parametrize(
+    ("labels", "titles"),
+    [
+        (("Hari pertama haid terakhir (HPHT)", "Perkiraan tanggal lahir (HPL)", "Usia kehamilan"), ("HPHT", "HPL", "Usia kehamilan")),
+        (("Ni Luh Putu Sari Dewi Anggraeni (Perempuan)", "Ni Luh Putu Sari Dewi Anggraeni (Laki)"), ("Ni Luh Putu Sari 1", "Ni Luh Putu Sari 2")),
+        (("Ya, saya setuju", "Tidak", "English"), ("Ya, saya setuju", "Tidak", "English")),
+    ],
+)
+def test_long_button_labels_get_short_distinct_titles_and_the_full_labels_go_in_the_text(labels, titles):
+    reply = Reply("Pilih:", tuple(Choice(label, f"1.{i}") for i, label in enumerate(labels)))
     payloads, form = choice_payload("628123", reply.text, reply)
-    assert form == "list"  # two buttons would both read "Ni Luh Putu Sari De…"
+    assert form == "buttons"
+    message = payloads[-1]["interactive"]
+    assert tuple(b["reply"]["title"] for b in message["action"]["buttons"]) == titles
+    body = message["body"]["text"]
+    for label, title in zip(labels, titles):
+        if title != label:  # what was shortened is written out under the question
+            assert f"{title}: " in body and label.split(" (")[0] in body
+    if titles == labels:
+        assert body == "Pilih:"
+
+
+def test_long_row_titles_keep_their_full_label_as_the_description():
+    labels = [f"Posyandu Mawar Sari Kelurahan Nomor {i} (Nagasepaha)" for i in range(1, 6)]
+    reply = Reply("Posyandu mana?", tuple(Choice(label, str(i)) for i, label in enumerate(labels)))
+    payloads, form = choice_payload("628123", reply.text, reply)
+    assert form == "list"
     rows = payloads[-1]["interactive"]["action"]["sections"][0]["rows"]
-    assert all(len(r["title"]) <= 24 and len(r["description"]) <= 72 for r in rows)
+    assert all(len(r["title"]) <= 24 for r in rows) and len({r["title"] for r in rows}) == len(rows)
+    assert [r["description"] for r in rows] == labels
 
 
 def test_text_too_long_for_a_button_body_goes_first_as_text():
@@ -110,14 +134,26 @@ def test_text_too_long_for_a_button_body_goes_first_as_text():
     assert all(len(p["text"]["body"]) <= 4096 for p in payloads if p["type"] == "text")
 
 
-def test_split_and_one_line():
+def test_split_and_template_text():
     assert split_text("a\nb", 4096) == ["a\nb"]
     pieces = split_text("x" * 5000)
     assert [len(p) for p in pieces] == [4096, 904]
+    words = split_text(" ".join(["kata"] * 2000))  # one long line: cut between words, never inside one
+    assert all(len(p) <= 4096 for p in words) and all(w == "kata" for p in words for w in p.split(" "))
     flat = one_line("Pengingat:\n\u2022 Putu Adi: imunisasi\n\n\tIbu:   ANC     K4")
     assert "\n" not in flat and "\t" not in flat and "     " not in flat
     assert flat == "Pengingat: \u00b7 Putu Adi: imunisasi \u00b7 Ibu: ANC K4"
     assert len(one_line("y" * 5000)) == 900
+
+
+def test_a_long_template_parameter_keeps_its_first_and_last_lines():
+    lines = ["Pengingat untuk keluarga Komang Ariawan:"] + [f"\u2022 Anak ke-{i}: imunisasi DPT-HB-Hib 3, Polio 4, PCV 3 (sampai 5 Jan)" for i in range(1, 30)]
+    lines.append("Detail: /jadwal. Berhenti menerima pengingat: /berhenti.")
+    text = template_text("\n".join(lines), 900, "\u2026 (selengkapnya: /jadwal)")
+    assert len(text) <= 900 and "\n" not in text
+    assert text.startswith("Pengingat untuk keluarga Komang Ariawan:")
+    assert text.endswith("\u2026 (selengkapnya: /jadwal) \u00b7 Detail: /jadwal. Berhenti menerima pengingat: /berhenti.")
+    assert "Anak ke-1:" in text and "Anak ke-29:" not in text  # the middle is shortened from its end
 
 
 @pytest.mark.parametrize(
@@ -126,28 +162,70 @@ def test_split_and_one_line():
         (131047, 400, WindowClosed, False),
         (130429, 400, RateLimited, True),
         (131056, 400, RateLimited, True),
+        (80007, 400, RateLimited, True),
+        (131048, 400, RateLimited, True),
         (131026, 400, Unreachable, False),
         (131000, 500, TemporaryFailure, True),
-        (190, 401, TemporaryFailure, True),
+        (2, 503, TemporaryFailure, True),
+        # the configuration or the account: the channel stops, nobody is marked unreachable
+        (0, 401, ChannelDown, True),
+        (3, 500, ChannelDown, True),
+        (10, 403, ChannelDown, True),
+        (190, 401, ChannelDown, True),
+        (200, 403, ChannelDown, True),
+        (299, 403, ChannelDown, True),
+        (368, 403, ChannelDown, True),
+        (131031, 403, ChannelDown, True),
+        (133010, 400, ChannelDown, True),
+        # templates: the message fails with the reason kept for /status
+        (132000, 400, TemplateRejected, False),
+        (132001, 404, TemplateRejected, False),
+        (132005, 400, TemplateRejected, False),
+        (132007, 400, TemplateRejected, False),
+        (132012, 400, TemplateRejected, False),
+        (132015, 400, TemplateRejected, False),
+        (132016, 400, TemplateRejected, False),
         (100, 400, PermanentFailure, False),
-        (132001, 404, PermanentFailure, False),
         (None, 502, TemporaryFailure, True),
+        (None, 429, RateLimited, True),
+        (None, 401, ChannelDown, True),
     ],
 )
 def test_graph_errors_map_to_the_shared_classes(code, status, cls, retryable):
-    body = {"error": {"code": code, "message": "x", "type": "OAuthException"}} if code else {}
+    body = {"error": {"code": code, "message": "x", "type": "OAuthException"}} if code is not None else {}
     exc = graph_error(status, body)
-    assert type(exc) is cls and exc.retryable is retryable
+    assert type(exc) is cls and exc.retryable is retryable and exc.code == code
     if code == 131056:
         assert exc.per_chat and exc.retry_after > 0
     if code == 130429:
         assert not exc.per_chat
+    if cls is ChannelDown:
+        assert exc.retry_after > 0 and (str(code) in exc.problem or str(status) in exc.problem)
+    if cls is TemplateRejected:
+        assert exc.reason == f"template ? rejected ({code})"
+
+
+def test_an_unknown_phone_number_id_stops_the_channel_but_an_unknown_media_does_not():
+    body = {"error": {"code": 100, "error_subcode": 33, "type": "GraphMethodException", "message": "Unsupported post request."}}
+    assert type(graph_error(400, body)) is ChannelDown
+    assert type(graph_error(400, body, sending=False)) is PermanentFailure
 
 
 def test_error_fixtures_map_by_their_code():
     for name, cls in (("error_131047", WindowClosed), ("error_130429", RateLimited), ("error_131056", RateLimited),
-                      ("error_131026", Unreachable), ("error_190", TemporaryFailure)):
+                      ("error_131026", Unreachable), ("error_190", ChannelDown)):
         assert type(graph_error(400, load_fixture(name))) is cls, name
+
+
+def test_webhook_errors_are_read_from_every_place_meta_puts_them():
+    from tests.fakes import whatsapp_api as meta
+
+    payload = meta.batch(meta.webhook_errors(131031), meta.status("wamid.X", "failed", "6281234500001", errors=[132015]),
+                         meta.unsupported("6281234500001"))
+    messages, statuses, errors = read_webhook(payload, PHONE_NUMBER_ID)
+    assert [(e.code, e.where) for e in errors] == [(131031, "value"), (131051, "message"), (132015, "status")]
+    assert statuses[0].error_code == 132015 and statuses[0].error_title == "Template is Paused"
+    assert all("6281234500001" not in e.title for e in errors) and len(messages) == 1
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,13 @@ class WaChat:
         return await self.say(f"/{command} {code}")
 
     async def press(self, label: str) -> list[dict]:
-        """Presses the reply button or list row whose title starts with ``label``."""
+        """Presses the reply button or list row whose title (or full label: a row's description, or the
+        line ``title: label`` under a question whose titles were shortened) starts with ``label``."""
+        shortened = dict(reversed(line.split(": ", 1)) for line in self.text.splitlines() if ": " in line)
+        for full, title in shortened.items():
+            if full.lower().startswith(label.lower()) and any(t == title for _k, _i, t, _d in self.options()):
+                label = title
+                break
         for kind, id_, title, description in self.options():
             if title.lower().startswith(label.lower()) or (description or "").lower().startswith(label.lower()):
                 if kind == "button":

@@ -479,6 +479,7 @@ class FakeTelegram:
         self.webhook_params: JSONDict = {}
         self.webhook_deliveries: list[tuple[int | None, int]] = []
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self.command_calls: list[JSONDict] = []  # every accepted setMyCommands / deleteMyCommands, in order
         self.files: dict[str, StoredFile] = {}
         self._files_by_path: dict[str, StoredFile] = {}
         self.blocked: set[ChatId] = set()
@@ -1482,25 +1483,56 @@ class FakeTelegram:
         return info
 
     def _set_my_commands(self, params: JSONDict, files: dict[str, Upload]) -> bool:
-        """setMyCommands: validate and store the command list for a scope and language."""
+        """setMyCommands: validate and store the command list for a scope and language.
+
+        As the Bot API documents it: at most 100 BotCommands (command 1-32 of a-z 0-9 _, description
+        1-256 characters), an optional BotCommandScope and a two-letter ISO 639-1 ``language_code`` (or
+        empty). A parameter the method does not have is recorded in ``unexpected`` (the test fails).
+        """
+        self._only_params("setMyCommands", params, {"commands", "scope", "language_code"})
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise _bad("parameter \"commands\" is required")
+        if len(commands) > 100:
+            raise _bad("BOT_COMMANDS_TOO_MUCH")
         for command in commands:
             _check_command(command)
-        self.commands[_commands_key(params)] = [
+        key = _commands_key(params)
+        self.commands[key] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
+        self.command_calls.append({"commands": self.commands[key], "scope": json.loads(key[0]), "language_code": key[1]})
         return True
 
     def _delete_my_commands(self, params: JSONDict, files: dict[str, Upload]) -> bool:
         """deleteMyCommands: remove the list for a scope and language."""
-        self.commands.pop(_commands_key(params), None)
+        self._only_params("deleteMyCommands", params, {"scope", "language_code"})
+        key = _commands_key(params)
+        self.commands.pop(key, None)
+        self.command_calls.append({"commands": None, "scope": json.loads(key[0]), "language_code": key[1]})
         return True
 
     def _get_my_commands(self, params: JSONDict, files: dict[str, Upload]) -> list[JSONDict]:
         """getMyCommands: the list for a scope and language (empty if unset)."""
         return self.commands.get(_commands_key(params), [])
+
+    def menu_for(self, chat_id: ChatId, language_code: str = "") -> list[JSONDict]:
+        """The command menu a user of ``language_code`` sees in the private chat ``chat_id``, found as
+        Telegram documents it: chat + language, chat, all private chats + language, all private
+        chats, default + language, default."""
+        chat = {"type": "chat", "chat_id": norm_chat_id(chat_id)}
+        for scope in (chat, {"type": "all_private_chats"}, {"type": "default"}):
+            for language in dict.fromkeys((language_code, "")):
+                found = self.commands.get((json.dumps(scope, sort_keys=True), language))
+                if found is not None:
+                    return found
+        return []
+
+    def _only_params(self, method: str, params: JSONDict, allowed: set[str]) -> None:
+        """Record (and so fail the test for) a parameter ``method`` does not have."""
+        extra = sorted(set(params) - allowed)
+        if extra:
+            self.unexpected.append(self._call(f"{method} with unknown parameters {extra}", None, params, {}))
 
     def _get_file(self, params: JSONDict, files: dict[str, Upload]) -> JSONDict:
         """getFile: the File object whose file_path serves the stored bytes."""
@@ -1599,10 +1631,27 @@ def _check_command(command: Any) -> None:
         raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
 
 
+_SCOPES = {
+    "default": set(), "all_private_chats": set(), "all_group_chats": set(), "all_chat_administrators": set(),
+    "chat": {"chat_id"}, "chat_administrators": {"chat_id"}, "chat_member": {"chat_id", "user_id"},
+}
+_LANGUAGE_RE = re.compile(r"\A[a-z]{2}\Z")
+
+
 def _commands_key(params: JSONDict) -> tuple[str, str]:
-    """Storage key of a command list: (scope JSON, language_code)."""
+    """Storage key of a command list: (scope JSON, language_code), both checked as Telegram does."""
     scope = params.get("scope") or {"type": "default"}
-    return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+    if not isinstance(scope, dict) or scope.get("type") not in _SCOPES:
+        raise _bad("BOT_COMMAND_SCOPE_INVALID: unsupported scope type")
+    needed = _SCOPES[scope["type"]]
+    if set(scope) != {"type", *needed}:
+        raise _bad(f"BOT_COMMAND_SCOPE_INVALID: scope {scope['type']} needs exactly {sorted(needed) or 'no fields'}")
+    if "chat_id" in scope:
+        scope = {**scope, "chat_id": norm_chat_id(scope["chat_id"])}
+    language = str(params.get("language_code") or "")
+    if language and not _LANGUAGE_RE.match(language):
+        raise _bad("LANGUAGE_CODE_INVALID: a two-letter ISO 639-1 language code, or empty")
+    return json.dumps(scope, sort_keys=True), language
 
 
 def _check_button(message: JSONDict, data: str) -> None:

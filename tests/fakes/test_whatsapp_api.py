@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, FormData, web
 
+from config import GRAPH_VERSION
+
 from . import whatsapp_api as wa
 from .whatsapp_api import FakeGraph, WaitTimeout, load_fixture
 
@@ -290,7 +292,7 @@ async def test_documented_limits_are_refused_and_recorded(case: str, http: Clien
 
 async def test_rejections_fail_the_context_exit(http: ClientSession):
     """A rejected request makes ``__aexit__`` raise, listing it."""
-    with pytest.raises(AssertionError, match=r"rejected POST /v21.0/\d+/messages -> 131008"):
+    with pytest.raises(AssertionError, match=rf"rejected POST /{GRAPH_VERSION}/\d+/messages -> 131008"):
         async with FakeGraph() as graph:
             graph.set_last_inbound(WA, datetime.now(UTC))
             await send(http, graph, text(WA, ""))
@@ -396,7 +398,7 @@ async def test_bearer_token_is_required(http: ClientSession):
 
 async def test_unexpected_route_is_recorded_and_fails_exit(http: ClientSession):
     """Unknown routes answer 404 Graph-style and make ``__aexit__`` raise."""
-    with pytest.raises(AssertionError, match="unexpected POST /v21.0/109876543210987/contacts"):
+    with pytest.raises(AssertionError, match=f"unexpected POST /{GRAPH_VERSION}/109876543210987/contacts"):
         async with FakeGraph() as graph:
             url = f"{graph.base_url}/{graph.phone_number_id}/contacts"
             async with http.post(url, json={}, headers=auth(graph)) as response:
@@ -404,7 +406,7 @@ async def test_unexpected_route_is_recorded_and_fails_exit(http: ClientSession):
                 assert (await response.json())["error"]["code"] == 100
             async with http.get(f"{graph.url}/v20.0/me", headers=auth(graph)) as response:
                 assert response.status == 404
-            assert graph.unexpected == ["POST /v21.0/109876543210987/contacts", "GET /v20.0/me"]
+            assert graph.unexpected == [f"POST /{GRAPH_VERSION}/109876543210987/contacts", "GET /v20.0/me"]
 
 
 async def test_expect_problems_silences_the_exit(http: ClientSession):

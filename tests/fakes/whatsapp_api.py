@@ -7,7 +7,7 @@ message statuses). Payload shapes follow tests/fixtures/whatsapp (see its README
 Usage::
 
     async with FakeGraph(templates={("pengingat_imunisasi", "id"): 2}) as graph:
-        settings.whatsapp.graph_base_url = graph.base_url       # http://127.0.0.1:PORT/v21.0
+        settings.whatsapp.graph_base_url = graph.base_url       # http://127.0.0.1:PORT/v26.0
         graph.webhook_url = f"{bot_url}/whatsapp/webhook"
         graph.auto_status = ("sent", "delivered", "read")
         status, _ = await graph.post_webhook(graph.webhook_url, text_message(WA, "halo"))
@@ -44,6 +44,8 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from config import GRAPH_VERSION
+
 JSONDict = dict[str, Any]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatsapp"
@@ -64,12 +66,33 @@ _TO_RE = re.compile(r"\A\+?\d{6,15}\Z")
 _MEDIA_ID_RE = re.compile(r"\A\d{6,20}\Z")
 _SPACES_RE = re.compile(r" {5,}")
 
-# code -> (title, error_data.details, HTTP status), from Meta's "Error codes" page.
+# code -> (title, error_data.details, HTTP status), from Meta's "Error codes" page (WhatsApp Business
+# Platform, updated Jun 18, 2026): authorization, throttling, integrity, messaging, template and
+# registration errors.
 ERRORS: dict[int, tuple[str, str, int]] = {
+    0: ("AuthException", "We were unable to authenticate the app user.", 401),
     2: ("Service temporarily unavailable", "Service temporarily unavailable.", 503),
+    3: ("API Method", "Capability or permissions issue.", 500),
     4: ("Application request limit reached", "Too many API calls.", 400),
+    10: ("Permission Denied", "Permission is either not granted or has been removed.", 403),
     100: ("Invalid parameter", "Invalid parameter.", 400),
     190: ("Access token has expired", "", 401),
+    200: ("API Permission", "Permission is either not granted or has been removed.", 403),
+    368: ("Temporarily blocked for policies violations",
+          "The WhatsApp Business Account associated with the app has been restricted or disabled for "
+          "violating a platform policy.", 403),
+    131005: ("Access denied", "Permission is either not granted or has been removed.", 403),
+    131031: ("Account has been locked",
+             "The WhatsApp Business Account associated with the app has been restricted or disabled "
+             "for violating a platform policy, or we were unable to verify data included in the "
+             "request against data set on the WhatsApp Business Account (e.g, the two-step pin "
+             "included in the request is incorrect).", 403),
+    131048: ("Spam rate limit hit",
+             "Message failed to send because there are restrictions on how many messages can be sent "
+             "from this phone number.", 400),
+    131057: ("Account in maintenance mode", "Business Account is in maintenance mode.", 503),
+    133010: ("Phone number not registered",
+             "The phone number is not registered on the WhatsApp Business Platform.", 400),
     80007: ("Rate limit issues", "The WhatsApp Business Account has reached its rate limit.", 400),
     130429: ("Rate limit hit", "Cloud API message throughput has been reached.", 400),
     131000: ("Something went wrong", "Message failed to send due to an unknown error.", 500),
@@ -90,6 +113,16 @@ ERRORS: dict[int, tuple[str, str, int]] = {
              "The number of parameters does not match the template.", 400),
     132001: ("Template name does not exist in the translation",
              "The template does not exist in the specified language.", 404),
+    132005: ("Template Hydrated Text Too Long", "Translated text is too long.", 400),
+    132007: ("Template Format Character Policy Violated",
+             "Template content violates a WhatsApp policy.", 400),
+    132012: ("Template Parameter Format Mismatch",
+             "Variable parameter values formatted incorrectly.", 400),
+    132015: ("Template is Paused",
+             "Template is paused due to low quality so it cannot be sent in a template message.", 400),
+    132016: ("Template is Disabled",
+             "Template has been paused too many times due to low quality and is now permanently "
+             "disabled.", 400),
     132018: ("There was an issue with the parameters in your template.",
              "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
              400),
@@ -108,10 +141,11 @@ class GraphError(Exception):
     """A Graph API error to answer (code, details, HTTP status)."""
 
     def __init__(self, code: int, details: str | None = None, *, http_status: int | None = None,
-                 message: str | None = None):
+                 message: str | None = None, subcode: int | None = None):
         """Fill missing parts from ``ERRORS``."""
         title, default_details, default_status = ERRORS.get(code, (f"Error {code}", "", 400))
         self.code = code
+        self.subcode = subcode
         self.details = default_details if details is None else details
         self.http_status = default_status if http_status is None else http_status
         self.message = message
@@ -119,10 +153,11 @@ class GraphError(Exception):
 
     def body(self) -> JSONDict:
         """Meta's error response body."""
-        return error_body(self.code, self.details, message=self.message)
+        return error_body(self.code, self.details, message=self.message, subcode=self.subcode)
 
 
-def error_body(code: int, details: str | None = None, *, message: str | None = None) -> JSONDict:
+def error_body(code: int, details: str | None = None, *, message: str | None = None,
+               subcode: int | None = None) -> JSONDict:
     """``{"error": {...}}`` exactly as the Cloud API answers a failed request."""
     title, default_details, _ = ERRORS.get(code, (f"Error {code}", "", 400))
     digest = hashlib.sha1(str(next(_trace_ids)).encode()).digest()
@@ -133,6 +168,10 @@ def error_body(code: int, details: str | None = None, *, message: str | None = N
         if message is not None:
             del error["error_subcode"]
         return {"error": error}
+    if subcode is not None:  # a Graph-level error (e.g. 100/33: the object does not exist): no error_data
+        return {"error": {"message": message or f"Unsupported post request. ({title})",
+                          "type": "GraphMethodException", "code": code, "error_subcode": subcode,
+                          "fbtrace_id": trace}}
     return {"error": {
         "message": message or f"(#{code}) {title}",
         "type": "OAuthException",
@@ -329,6 +368,16 @@ def status(wamid: str, status: str, recipient_id: str, *, timestamp: datetime | 
     return envelope
 
 
+def webhook_errors(*codes: int, phone_number_id: str = PHONE_NUMBER_ID) -> JSONDict:
+    """A webhook whose ``value.errors`` reports errors that belong to no message (e.g. an account problem)."""
+    envelope = load_fixture("webhook_status_read")
+    value = _value(envelope)
+    value["metadata"]["phone_number_id"] = phone_number_id
+    del value["statuses"]
+    value["errors"] = [status_error(code) for code in codes]
+    return envelope
+
+
 def batch(*envelopes: JSONDict) -> JSONDict:
     """Several webhooks merged into one POST (one value with several messages/statuses)."""
     if not envelopes:
@@ -385,7 +434,7 @@ class FakeGraph:
     """An in-process fake of the WhatsApp Cloud API and of Meta's webhook deliveries."""
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, phone_number_id: str = PHONE_NUMBER_ID,
-                 app_secret: str = "fake-app-secret", version: str = "v21.0",
+                 app_secret: str = "fake-app-secret", version: str = GRAPH_VERSION,
                  templates: dict[tuple[str, str], int] | None = None,
                  clock: Callable[[], datetime] | None = None, window_mode: str = "sync",
                  display_phone_number: str = DISPLAY_PHONE_NUMBER, host: str = "127.0.0.1"):
@@ -408,6 +457,10 @@ class FakeGraph:
         self.webhook_url: str | None = None
         self.auto_status: tuple[str, ...] = ()
         self.expect_problems = False
+        #: an account-wide problem (e.g. 131031 locked, 368 blocked, 133010 not registered): every send gets it
+        self.account_error: GraphError | None = None
+        #: (template, language) -> "PAUSED" | "DISABLED": sends of it are refused with 132015 / 132016
+        self.template_status: dict[tuple[str, str], str] = {}
         self._inbound_media: dict[str, tuple[bytes, str, str | None]] = {}
         self._last_inbound: dict[str, datetime] = {}
         self._faults: list[_Fault] = []
@@ -461,7 +514,7 @@ class FakeGraph:
 
     @property
     def base_url(self) -> str:
-        """What the bot uses as its Graph base URL: ``http://127.0.0.1:PORT/v21.0``."""
+        """What the bot uses as its Graph base URL: ``http://127.0.0.1:PORT/<version>`` (the bot's default version)."""
         return f"{self.url}/{self.version}"
 
     def media_url(self, media_id: str) -> str:
@@ -541,15 +594,25 @@ class FakeGraph:
 
     def fail_next(self, code: int, *, http_status: int | None = None, times: int = 1,
                   to: str | None = None, message: str | None = None,
-                  details: str | None = None) -> None:
+                  details: str | None = None, subcode: int | None = None) -> None:
         """Answer the next ``times`` sends (to ``to`` only, if given) with Graph error ``code``.
 
         The HTTP status defaults to Meta's for that code (190 -> 401, 131000 -> 500, else 400).
         """
-        error = GraphError(code, details, http_status=http_status, message=message)
+        error = GraphError(code, details, http_status=http_status, message=message, subcode=subcode)
         self._faults.append(_Fault(error, times, _digits(to) if to else None))
 
+    def break_account(self, code: int, **kwargs: Any) -> None:
+        """Answer every send with ``code`` (an account or configuration error) until :meth:`repair_account`."""
+        self.account_error = GraphError(code, **kwargs)
+
+    def repair_account(self) -> None:
+        """Sends work again."""
+        self.account_error = None
+
     def _take_fault(self, to: str) -> GraphError | None:
+        if self.account_error is not None:
+            return self.account_error
         for fault in self._faults:
             if fault.to in (None, to):
                 fault.times -= 1
@@ -683,6 +746,10 @@ class FakeGraph:
         to = _digits(payload["to"])
         mtype = payload.get("type", "text")
         fault = self._take_fault(to)
+        if fault is None and mtype == "template":  # a template paused or disabled at Meta (set by the test)
+            template = payload["template"]
+            state = self.template_status.get((template["name"], template["language"]["code"]))
+            fault = {"PAUSED": GraphError(132015), "DISABLED": GraphError(132016)}.get(state or "")
         if fault is None and mtype != "template" and not self.in_window(to):
             fault = GraphError(131047)
             if self.window_mode == "async":
@@ -851,6 +918,7 @@ class FakeGraph:
         code = _text(language.get("code"), "template['language']['code']", 1, 15)
         _need((name, code) in self.templates, 132001,
               f"template name ({name}) does not exist in {code}")
+
         components = template.get("components", [])
         _need(isinstance(components, list), 100, "Param template['components'] must be a list.")
         body_params: list[Any] = []
@@ -872,6 +940,8 @@ class FakeGraph:
                   "Param template['components'][]['parameters'][]['text'] is required.")
             _need(not ("\n" in text or "\t" in text or _SPACES_RE.search(text)), 132018,
                   ERRORS[132018][1])
+            # the approved body holds at most 1,024 characters with its own words (Meta's template limits)
+            _need(len(text) <= 1024, 132005, ERRORS[132005][1])
 
     # ------------------------------------------------------------------ media
 
