@@ -46,7 +46,7 @@ async def _other_failures(ctx: Ctx) -> list[str]:
     rows = await ctx.session.execute(
         select(Outbox.error, func.count()).join(Identity, Identity.id == Outbox.identity_id)
         .where(Identity.family_id.in_(families), Outbox.broadcast_id.is_(None), _TEMPLATE_ERRORS,
-               Outbox.created_at >= ctx.now - timedelta(days=RECENT_DAYS))
+               Outbox.not_before >= ctx.now - timedelta(days=RECENT_DAYS))  # due in the last days
         .group_by(Outbox.error))
     return template_failures([tuple(r) for r in rows.all()])
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from channels.errors import PermanentFailure, RateLimited, Unreachable
+from channels.errors import ChannelDown, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
 from channels.messages import Choice, Incoming, Reply
-from channels.telegram import TelegramChannel, keyboard, split_text, to_incoming
+from channels.telegram import TelegramChannel, api_error, keyboard, split_text, to_incoming
 from config import TelegramConfig
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -136,5 +136,84 @@ async def test_documents_are_sent_as_files():
             calls = fake.sent_to(7171)
             assert [c.method for c in calls] == ["sendDocument", "sendMessage"]
             assert calls[0].files["document"].data.endswith(b"S,3\n") and calls[0].files["document"].filename == "laporan.csv"
+        finally:
+            await channel.stop()
+
+
+async def test_a_caption_too_long_goes_as_a_short_caption_and_the_rest_as_text():
+    report = "Posyandu Mawar, November 2026\n" + "\n".join(f"Baris {i}: {i} dari {i + 7} (50,0%)" for i in range(60))
+    async with FakeTelegram() as fake:
+        channel, _ = await _channel(fake, [])
+        try:
+            await channel.send_replies(8181, [Reply(report, (Choice("Selesai", "1.done"),), image=PNG)])
+            calls = fake.sent_to(8181)
+            assert [c.method for c in calls] == ["sendPhoto", "sendMessage"]
+            assert calls[0].text == "Posyandu Mawar, November 2026" and calls[0].reply_markup is None
+            assert calls[1].reply_markup == {"inline_keyboard": [[{"text": "Selesai", "callback_data": "1.done"}]]}
+            assert "\n".join(c.text for c in calls) == report  # every line, in order
+        finally:
+            await channel.stop()
+
+
+async def test_long_button_labels_are_shortened_and_written_out_under_the_question():
+    long = "Ibu Ni Luh Putu Sari Dewi Anggraeni dari Banjar Kaja, Desa Nagasepaha, Kecamatan Buleleng (K-7QH)"
+    async with FakeTelegram() as fake:
+        channel, _ = await _channel(fake, [])
+        try:
+            await channel.send_replies(8282, [Reply("Siapa?", (Choice(long, "1.a"), Choice("Orang lain", "1.b")))])
+            [call] = fake.sent_to(8282)
+            titles = [b["text"] for row in call.reply_markup["inline_keyboard"] for b in row]
+            assert titles == ["K-7QH", "Orang lain"]
+            assert call.text == "Siapa?\n\nK-7QH: " + long.removesuffix(" (K-7QH)")
+        finally:
+            await channel.stop()
+
+
+async def test_a_reply_with_commands_sets_the_chats_menu_and_an_empty_one_deletes_it():
+    kader = (("kunjungan", "Catat kunjungan"), ("jadwal", "Jadwal posyandu"))
+    async with FakeTelegram() as fake:
+        channel, _ = await _channel(fake, [])
+        channel.menus = {"": (("jadwal", "Jadwal posyandu dan layanan"),), "en": (("jadwal", "Schedule"),)}
+        try:
+            await channel.set_default_commands()
+            assert fake.menu_for(8383, "en") == [{"command": "jadwal", "description": "Schedule"}]
+            assert fake.menu_for(8383, "id") == [{"command": "jadwal", "description": "Jadwal posyandu dan layanan"}]
+            await channel.send_replies(8383, [Reply("Anda sekarang kader."), Reply("Menu:", commands=kader)])
+            assert fake.menu_for(8383, "en") == [{"command": c, "description": d} for c, d in kader]
+            assert fake.menu_for(8484, "en") == [{"command": "jadwal", "description": "Schedule"}]  # other chats keep theirs
+            assert fake.command_calls[-1]["scope"] == {"type": "chat", "chat_id": 8383}
+            await channel.send_replies(8383, [Reply("Peran dilepas.", commands=())])
+            assert fake.command_calls[-1] == {"commands": None, "scope": {"type": "chat", "chat_id": 8383}, "language_code": ""}
+            assert fake.menu_for(8383, "id")[0]["description"] == "Jadwal posyandu dan layanan"
+            assert not fake.rejected and not fake.unexpected
+        finally:
+            await channel.stop()
+
+
+@pytest.mark.parametrize(("status", "cls"), [(401, ChannelDown), (404, ChannelDown), (403, Unreachable), (400, PermanentFailure), (409, TemporaryFailure), (502, TemporaryFailure)])
+def test_bot_api_errors_map_to_the_shared_classes(status, cls):
+    assert type(api_error(status, {"ok": False, "error_code": status, "description": "x"})) is cls
+    assert type(api_error(429, {"ok": False, "parameters": {"retry_after": 5}})) is RateLimited
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_a_refused_token_stops_the_channel_loudly_instead_of_retrying(caplog):
+    async with FakeTelegram() as fake:
+        channel, _ = await _channel(fake, [])
+        try:
+            real = fake.token
+            fake.token = "999:revoked"  # the bot's token no longer works (revoked with /revoke)
+            with pytest.raises(ChannelDown) as down:
+                await channel.send_one("9191", Reply("Pengingat"))
+            assert "TELEGRAM_BOT_TOKEN" in down.value.problem and channel.problem == down.value.problem
+            assert any(r.levelname == "ERROR" and "STOPPED" in r.getMessage() for r in caplog.records)
+            refused = fake.unauthorized
+            with pytest.raises(ChannelDown):  # refused at once, Telegram is not asked again before the next try is due
+                await channel.send_one("9191", Reply("Pengingat"))
+            assert fake.unauthorized == refused
+            fake.token = real
+            channel._down_until = 0.0  # the next try is due
+            await channel.send_one("9191", Reply("Pengingat"))
+            assert channel.problem is None and fake.texts_to(9191) == ["Pengingat"]
         finally:
             await channel.stop()

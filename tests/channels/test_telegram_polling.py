@@ -149,6 +149,32 @@ async def test_get_updates_errors_are_waited_out(code, retry_after):
             await channel.stop()
 
 
+async def test_a_refused_token_stops_polling_loudly_and_it_resumes_when_the_token_works(monkeypatch, caplog):
+    async with FakeTelegram() as fake:
+        script = Script()
+        channel = await _running(fake, script)
+        try:
+            real = fake.token
+            fake.token = "999:revoked"
+            async with asyncio.timeout(10):  # a refused call does not wake fake.wait_for
+                while channel.problem is None:
+                    await asyncio.sleep(0.02)
+            assert "401" in channel.problem and "TELEGRAM_BOT_TOKEN" in channel.problem
+            assert any(r.levelname == "ERROR" and "STOPPED" in r.getMessage() for r in caplog.records)
+            tries = fake.unauthorized
+            await asyncio.sleep(0.3)
+            assert fake.unauthorized == tries  # not a retry loop: the next try after the pause (600 s)
+            fake.token = real
+            channel._stopping.set()  # ends the pause at once; polling is started again below
+            await channel.stop()
+            fake.push_text(502, "halo")
+            channel = await _running(fake, script)
+            await fake.wait_for(lambda: fake.texts_to(502) == ["ok: halo"], timeout=10)
+            assert channel.problem is None
+        finally:
+            await channel.stop()
+
+
 async def test_a_stop_during_a_long_poll_is_prompt_and_confirms_what_was_handled():
     async with FakeTelegram() as fake:
         script = Script()
