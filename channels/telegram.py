@@ -631,9 +631,13 @@ class TelegramChannel:
     # -- health
 
     def _went_down(self, exc: ChannelDown) -> None:
-        """The channel stops sending until ``exc.retry_after`` has passed; said loudly every time it is found."""
+        """The channel stops sending until ``exc.retry_after`` has passed; said loudly when found (again)."""
+        now = time.monotonic()
+        known = exc.problem == self.problem and self._down_until is not None and now < self._down_until
         self.problem = exc.problem
-        self._down_until = time.monotonic() + exc.retry_after
+        self._down_until = now + exc.retry_after
+        if known:  # found again by a send that was already under way
+            return
         log.error("telegram: STOPPED: %s (nobody is marked unreachable for it; trying again in %.0f s)",
                   exc.problem, exc.retry_after)
 

@@ -573,9 +573,13 @@ class WhatsAppChannel:
     # -- health
 
     def _went_down(self, exc: ChannelDown) -> None:
-        """The channel stops sending until ``exc.retry_after`` has passed; said loudly every time it is found."""
+        """The channel stops sending until ``exc.retry_after`` has passed; said loudly when found (again)."""
+        now = self.clock()
+        known = exc.problem == self.problem and self._down_until is not None and now < self._down_until
         self.problem = exc.problem
-        self._down_until = self.clock() + timedelta(seconds=exc.retry_after)
+        self._down_until = now + timedelta(seconds=exc.retry_after)
+        if known:  # found again by a send that was already under way
+            return
         log.error("whatsapp: STOPPED SENDING: %s (nobody is marked unreachable for it; trying again in %.0f s)",
                   exc.problem, exc.retry_after)
 

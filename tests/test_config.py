@@ -109,3 +109,42 @@ def test_whatsapp_needs_its_secrets_from_the_environment_and_names_the_missing_o
                             "WHATSAPP_APP_SECRET": "s", "ILPBOT_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9/v21.0/"})
     assert ok.whatsapp.enabled and ok.whatsapp.graph_base_url == "http://127.0.0.1:9/v21.0"
     assert ok.whatsapp.templates["reminder"] == "ilp_pengingat"
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "version"),
+    [
+        ({}, "https://graph.facebook.com/{default}", "{default}"),
+        ({"ILPBOT_WHATSAPP_GRAPH_VERSION": "v25.0"}, "https://graph.facebook.com/v25.0", "v25.0"),
+        ({"ILPBOT_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9/"}, "http://127.0.0.1:9/{default}", "{default}"),
+        ({"ILPBOT_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9/v24.0"}, "http://127.0.0.1:9/v24.0", "v24.0"),
+        ({"ILPBOT_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9/v24.0", "ILPBOT_WHATSAPP_GRAPH_VERSION": "v24.0"},
+         "http://127.0.0.1:9/v24.0", "v24.0"),
+    ],
+)
+def test_the_graph_version_is_current_and_configurable(env, url, version):
+    from config import GRAPH_VERSION, load_settings
+
+    whatsapp = load_settings(env=env).whatsapp
+    assert (whatsapp.graph_base_url, whatsapp.graph_version) == (url.format(default=GRAPH_VERSION), version.format(default=GRAPH_VERSION))
+
+
+def test_the_default_graph_version_is_written_once_and_is_not_past_its_end():
+    from config import GRAPH_VERSION, ROOT
+
+    assert GRAPH_VERSION not in (ROOT / "config.yaml").read_text()  # config.yaml does not repeat it
+    assert tuple(int(n) for n in GRAPH_VERSION[1:].split(".")) > (21, 0)  # v21.0 ends 21 January 2027
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ILPBOT_WHATSAPP_GRAPH_VERSION": "25"}, "whatsapp.graph_version: expected a Graph API version"),
+        ({"ILPBOT_WHATSAPP_GRAPH_BASE_URL": "http://x/v21.0", "ILPBOT_WHATSAPP_GRAPH_VERSION": "v25.0"}, "differs from the version in graph_base_url"),
+    ],
+)
+def test_a_wrong_graph_version_is_named(env, message):
+    from config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env=env)

@@ -1,9 +1,12 @@
-"""End to end: the real bot process, polling a fake Bot API on 127.0.0.1, registers a family."""
+"""End to end: the real bot process, polling a fake Bot API on 127.0.0.1, sets its command menu in each
+language and registers a family."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from content.i18n import use_locale
 from db.demo import load_demo
+from handlers.help import command_menu
 from db.models import Family, Person
 from tests.channels.telegram_bot import BotProcess, press, turn
 from tests.fakes.telegram_api import FakeTelegram
@@ -22,6 +25,11 @@ async def test_family_registers_over_telegram_across_a_restart(db, db_url):
         bot = BotProcess(fake, db_url)
         await bot.start()
         try:
+            for lang, code in (("id", ""), ("en", "en")):  # the default menu, in Indonesian and in English
+                with use_locale(lang):
+                    expected = [{"command": c, "description": d} for c, d in command_menu("family")]
+                assert fake.menu_for(CHAT, code) == expected, lang
+            assert not fake.rejected
             await _turn(fake, lambda: fake.push_text(CHAT, "/start"), "Apakah Anda setuju")
             await _turn(fake, lambda: press(fake, CHAT, "Ya, saya setuju"), "Pilih bahasa")
             await _turn(fake, lambda: press(fake, CHAT, "Bahasa Indonesia"), "desa/kelurahan")

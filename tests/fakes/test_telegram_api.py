@@ -414,6 +414,36 @@ async def test_my_commands_round_trip(fake: FakeTelegram) -> None:
     assert fake.closed and fake.logged_out
 
 
+async def test_my_commands_scopes_and_languages_as_documented(fake: Fake, http: Http) -> None:
+    """Chat scopes and language codes are checked and stored; the menu a user sees follows Telegram's order."""
+    family = [{"command": "jadwal", "description": "Jadwal posyandu"}]
+    english = [{"command": "jadwal", "description": "Schedule"}]
+    kader = [{"command": "kunjungan", "description": "Catat kunjungan"}]
+    assert (await call(http, fake, "setMyCommands", commands=family))[0] == 200
+    assert (await call(http, fake, "setMyCommands", commands=english, language_code="en"))[0] == 200
+    assert (await call(http, fake, "setMyCommands", commands=kader, scope={"type": "chat", "chat_id": 42}))[0] == 200
+    assert fake.menu_for(42, "en") == kader and fake.menu_for(43, "en") == english and fake.menu_for(43, "id") == family
+    assert (await call(http, fake, "deleteMyCommands", scope={"type": "chat", "chat_id": "42"}))[0] == 200
+    assert fake.menu_for(42, "en") == english
+    assert [c["scope"]["type"] for c in fake.command_calls] == ["default", "default", "chat", "chat"]
+    for params, error in (
+        ({"commands": family, "scope": {"type": "chat"}}, "BOT_COMMAND_SCOPE_INVALID"),
+        ({"commands": family, "scope": {"type": "everyone"}}, "BOT_COMMAND_SCOPE_INVALID"),
+        ({"commands": family, "language_code": "ind"}, "LANGUAGE_CODE_INVALID"),
+        ({"commands": family * 101}, "BOT_COMMANDS_TOO_MUCH"),
+        ({"commands": [{"command": "jadwal", "description": ""}]}, "BOT_COMMAND_DESCRIPTION_INVALID"),
+    ):
+        status, body = await call(http, fake, "setMyCommands", **params)
+        assert status == 400 and error in body["description"], params
+    assert not fake.unexpected
+
+
+async def test_an_unknown_my_commands_parameter_fails_loudly() -> None:
+    with pytest.raises(AssertionError, match="unknown parameters"):
+        async with FakeTelegram(token=TOKEN) as fake, ClientSession() as http:
+            await call(http, fake, "setMyCommands", commands=[], chat_id=42)
+
+
 async def test_application_polling_echo(fake: FakeTelegram) -> None:
     """A real PTB Application in polling mode echoes a pushed text and answers a button."""
 

@@ -379,6 +379,52 @@ async def test_fail_next_serves_graph_errors_in_order(graph: FakeGraph, http: Cl
     assert graph.texts_to(OTHER) == ["4"] and graph.texts_to(WA) == ["2"]
 
 
+@pytest.mark.parametrize(("code", "status"), [(0, 401), (10, 403), (200, 403), (368, 403), (131031, 403), (133010, 400)])
+async def test_an_account_error_answers_every_send_until_repaired(graph: FakeGraph, http: ClientSession, code: int, status: int):
+    """Account and configuration errors (Meta's authorization, integrity and registration errors) hold for every send."""
+    graph.set_last_inbound(WA, NOW)
+    graph.break_account(code)
+    for body_text in ("1", "2"):
+        answer_status, body = await send(http, graph, text(WA, body_text))
+        assert (answer_status, body["error"]["code"]) == (status, code)
+        assert body["error"]["error_data"]["details"] == wa.ERRORS[code][1]
+    graph.repair_account()
+    assert (await send(http, graph, text(WA, "3")))[0] == 200
+    assert [r["code"] for r in graph.refused] == [code, code] and graph.texts_to(WA) == ["3"]
+
+
+async def test_an_unknown_object_error_has_the_graph_shape(graph: FakeGraph, http: ClientSession):
+    graph.set_last_inbound(WA, NOW)
+    graph.fail_next(100, subcode=33)
+    status, body = await send(http, graph, text(WA, "1"))
+    assert status == 400 and body["error"]["code"] == 100 and body["error"]["error_subcode"] == 33
+    assert body["error"]["type"] == "GraphMethodException" and "error_data" not in body["error"]
+
+
+@pytest.mark.parametrize(("state", "code"), [("PAUSED", 132015), ("DISABLED", 132016)])
+async def test_a_paused_or_disabled_template_is_refused(graph: FakeGraph, http: ClientSession, state: str, code: int):
+    graph.templates[("ilp_pengumuman", "id")] = 1
+    graph.template_status[("ilp_pengumuman", "id")] = state
+    status, body = await send(http, graph, template("ilp_pengumuman", "Posyandu pindah"))
+    assert (status, body["error"]["code"]) == (400, code) and graph.refused[-1]["code"] == code
+    assert not graph.rejected  # a deliberate refusal, not a wrong request
+
+
+async def test_a_template_parameter_longer_than_the_body_is_refused(http: ClientSession):
+    async with FakeGraph(templates={("ilp_pengingat", "id"): 1}) as graph:
+        graph.expect_problems = True
+        status, body = await send(http, graph, template("ilp_pengingat", "x" * 1025))
+        assert (status, body["error"]["code"]) == (400, 132005)
+        assert (await send(http, graph, template("ilp_pengingat", "x" * 1024)))[0] == 200
+
+
+def test_webhook_errors_builder_puts_errors_in_value():
+    envelope = wa.webhook_errors(131031, 131000)
+    value = envelope["entry"][0]["changes"][0]["value"]
+    assert [e["code"] for e in value["errors"]] == [131031, 131000] and "statuses" not in value
+    assert value["errors"][0]["title"] == "Account has been locked"
+
+
 async def test_bearer_token_is_required(http: ClientSession):
     """Missing or wrong tokens answer 401 with code 190, on every route."""
     async with FakeGraph() as graph:

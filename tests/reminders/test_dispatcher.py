@@ -295,6 +295,43 @@ async def test_a_429_pauses_the_channel_then_sends_once(db, fake, make, clock):
     assert (await row_of(db, first_row)).attempts == 1  # the rate-limited attempt was not held against it
 
 
+async def test_a_refused_token_stops_the_channel_without_blocking_or_using_up_attempts(db, fake, telegram, make, clock, caplog):
+    people = [await add_identity(db) for _ in range(3)]
+    rows = [await add_row(db, who) for who in people]
+    real, fake.token = fake.token, "999:revoked"  # the bot's token was revoked
+    dispatcher = make()
+
+    stats = await dispatcher.run_once()
+
+    # the sends under way find it (three chats go side by side); none is counted against its row
+    assert stats.stopped >= 1 and stats.stopped + stats.released == 3 and (stats.sent, stats.blocked, stats.retried) == (0, 0, 0)
+    for row_id in rows:
+        row = await row_of(db, row_id)
+        assert row.state == "pending" and row.attempts == 0
+    assert (await row_of(db, rows[0])).error.startswith("ChannelDown: the Telegram bot token was refused (HTTP 401")
+    async with db.read() as session:
+        assert all(i.unreachable_at is None for i in await session.scalars(select(Identity)))
+    assert fake.unauthorized == stats.stopped  # then nothing more is sent
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 2 and all("TELEGRAM_BOT_TOKEN" in e for e in errors)  # once by the channel, once by the outbox
+    assert telegram.problem is not None and dispatcher.paused_until("telegram") == clock.now + timedelta(seconds=600)
+
+    fake.token = real
+    telegram._down_until = 0.0  # the channel's own pause is on the real clock: let its next try be due
+    clock.advance(seconds=600)
+    assert (await dispatcher.run_once()).sent == 3 and telegram.problem is None
+    assert [(await row_of(db, i)).attempts for i in rows] == [1, 1, 1]
+
+
+async def test_a_channel_down_error_is_described_for_the_operator_and_keeps_error_codes():
+    from channels.errors import ChannelDown, TemplateRejected
+
+    assert describe(ChannelDown("WhatsApp error 131031: the WhatsApp Business Account is locked")) == (
+        "ChannelDown: WhatsApp error 131031: the WhatsApp Business Account is locked")
+    assert describe(TemplateRejected(132001, "ilp_pengumuman")) == "TemplateRejected: template ilp_pengumuman rejected (132001)"
+    assert describe(TemporaryFailure("chat 5123000001 unreachable")) == "TemporaryFailure: chat # unreachable"
+
+
 async def test_a_429_mid_batch_hands_the_rest_back_unsent(db, fake, make, clock):
     fake.fail_next("sendMessage", 429, retry_after=2)
     people = [await add_identity(db) for _ in range(3)]
