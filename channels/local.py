@@ -1,7 +1,8 @@
 """The local chat: a person types in the terminal as a family; a line is a message.
 
-Choices are shown numbered; the person can type the number or the label. Nothing leaves the
-machine, so the bot can be tried and kaders trained without any account.
+Choices are shown numbered with their full labels; the person can type the number or the label.
+Nothing is cut: the terminal has no length limit, a chart is saved and its path printed with the whole
+text. Nothing leaves the machine, so the bot can be tried and kaders trained without any account.
 """
 from __future__ import annotations
 
