@@ -565,8 +565,8 @@ class WhatsAppChannel:
         for (code, title, where), count in counts.items():
             if code is not None and (code in CHANNEL_DOWN_CODES or code in _API_PERMISSION):
                 self._went_down(ChannelDown(f"WhatsApp error {code}: {CHANNEL_DOWN_CODES.get(code, title)}", code=code))
-            elif where == "message":
-                log.info("whatsapp webhook: %d message(s) with error %s (%s)", count, code, title)
+            elif where == "message" or code == 131047:  # an unsupported message; a window closed (sent again as a template)
+                log.info("whatsapp webhook: %d %s error(s) %s (%s)", count, where, code, title)
             else:
                 log.warning("whatsapp webhook: %d %s error(s) %s (%s)", count, where, code, title)
 
