@@ -599,7 +599,10 @@ class TelegramChannel:
                 fetch = self.media_sources.get(reply.image_channel)
                 if fetch is None:
                     raise PermanentFailure(f"telegram: cannot fetch a {reply.image_channel} photo")
-                data, _mime = await fetch(reply.image_ref)
+                try:
+                    data, _mime = await fetch(reply.image_ref)
+                except ChannelDown as exc:  # the other channel's problem, not ours
+                    raise TemporaryFailure(f"telegram: the {reply.image_channel} photo cannot be fetched now") from exc
                 ids, sent = await self._photo(int(address), reply, data)
                 if sent.photo:
                     self._foreign_photos[key] = sent.photo[-1].file_id

@@ -664,7 +664,13 @@ class WhatsAppChannel:
             fetch = self.fetch_media if source == CHANNEL else self.media_sources.get(source)
             if fetch is None:
                 raise PermanentFailure(f"whatsapp: cannot fetch a {source} photo")
-            data, mime = await fetch(reply.image_ref)
+            try:
+                data, mime = await fetch(reply.image_ref)
+            except ChannelDown as exc:
+                if source == CHANNEL:
+                    raise
+                # the other channel's problem, not ours: this message waits, the channel goes on
+                raise TemporaryFailure(f"whatsapp: the {source} photo cannot be fetched now") from exc
             self._uploaded[key] = await self.client.upload(data, mime, "foto.jpg")
         return self._uploaded[key]
 

@@ -217,3 +217,20 @@ async def test_a_refused_token_stops_the_channel_loudly_instead_of_retrying(capl
             assert channel.problem is None and fake.texts_to(9191) == ["Pengingat"]
         finally:
             await channel.stop()
+
+
+async def test_the_other_channels_problem_does_not_stop_telegram():
+    async def whatsapp_down(ref: str):
+        raise ChannelDown("WhatsApp error 190: the access token is invalid or expired: set a new WHATSAPP_ACCESS_TOKEN")
+
+    async with FakeTelegram() as fake:
+        channel, _ = await _channel(fake, [])
+        channel.media_sources["whatsapp"] = whatsapp_down
+        try:
+            with pytest.raises(TemporaryFailure):
+                await channel.send_one("9292", Reply("Pengumuman", image_ref="1044556677889900", image_channel="whatsapp"))
+            assert channel.problem is None
+            await channel.send_one("9292", Reply("Pengumuman"))
+            assert fake.texts_to(9292) == ["Pengumuman"]
+        finally:
+            await channel.stop()

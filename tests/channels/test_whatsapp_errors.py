@@ -158,3 +158,21 @@ async def test_webhook_errors_are_logged_without_phone_numbers_and_an_account_er
         assert bot.channel.problem is None
         assert (await bot.graph.post_webhook(bot.url, meta.webhook_errors(131031)))[0] == 200
         assert "131031" in bot.channel.problem and (await _health(bot))[0] == 503
+
+
+async def test_the_other_channels_problem_does_not_stop_whatsapp(demo_db, settings, clock):
+    from channels.errors import ChannelDown, TemporaryFailure
+    from channels.messages import Reply
+
+    async def telegram_down(ref: str):
+        raise ChannelDown("the Telegram bot token was refused (HTTP 401 Unauthorized): set a valid TELEGRAM_BOT_TOKEN")
+
+    async with whatsapp_bot(demo_db, settings, clock) as bot:
+        bot.channel.media_sources["telegram"] = telegram_down
+        bot.graph.set_last_inbound(MOTHER, clock())
+        photo = Reply("Posyandu pindah ke balai banjar.", image_ref="AgACAgUAAxkBAAI", image_channel="telegram",
+                      kind="broadcast", last_inbound_at=clock())
+        with pytest.raises(TemporaryFailure):
+            await bot.channel.send_one(MOTHER, photo)
+        assert bot.channel.problem is None
+        assert await bot.channel.send_one(MOTHER, Reply("Pengumuman tanpa foto.", kind="broadcast", last_inbound_at=clock()))
