@@ -1,7 +1,7 @@
 """WhatsApp over Meta's Cloud API: webhook payloads -> Incoming, Reply -> Graph API calls.
 
 Only translation lives here (as in courier's ``handlers/whatsapp``): :func:`parse_webhook` turns a
-webhook body into messages and statuses, :func:`message_payloads` turns a reply into the JSON bodies
+webhook body into messages and statuses, :func:`text_payloads` turns a reply into the JSON bodies
 of ``POST /{phone-number-id}/messages``, and :class:`GraphClient` posts them; :func:`graph_error` maps
 every Graph error to the shared classes of ``channels.errors``. Choices become reply buttons (at most 3,
 titles of at most 20 characters) or a list (at most 10 rows, titles of 24); more than 10 are numbered
