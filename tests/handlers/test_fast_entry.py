@@ -207,11 +207,20 @@ def test_dose_entries(text, groups):
     assert dose_entries(text) == groups
 
 
+@pytest.mark.parametrize(("text", "groups"), [
+    ("bcg oktober", [(("BCG",), "oktober")]),  # a month without its year: the last October
+    ("dpt1 3 minggu lalu", [(("DPT_HB_HIB1",), "3 minggu lalu")]),
+    ("mr1 bulan lalu", [(("MR1",), "bulan lalu")]),
+])
+def test_dose_entries_read_when_as_people_say_it(text, groups):
+    assert dose_entries(text) == groups
+
+
 @pytest.mark.parametrize(
     ("text", "part", "code"),
     [("dpt1 31-02-2026", "31-02-2026", "dose_date"), ("dpt1 12-13-2026", "12-13-2026", "dose_date"), ("dtx2", "dtx2", "dose"),
      ("sudah", "sudah", "dose"), ("12-10-2026", "12-10-2026", "dose"), ("pcv2 putu", "putu", "dose"), ("", "", "dose"),
-     ("bcg oktober", "oktober", "dose_date")],
+     ("bcg 31-06", "31-06", "dose_date")],
 )
 def test_dose_entries_name_the_word_not_understood(text, part, code):
     with pytest.raises(DoseTextError) as info:

@@ -252,7 +252,7 @@ async def test_services_picked_by_button_name_or_word(engine, demo_db, answer, p
     ("7", "Nomor 7 tidak ada dalam daftar"),
     ("kn1", "tidak ada dalam daftar hari ini"),
     ("dpt1", "\u201cdpt1\u201d: Pilih dari daftar"),
-    ("1 cacing", "\u201c1\u201d: Pilih dari daftar"),
+    ("2 cacing", "\u201c2\u201d: Pilih dari daftar"),  # "1 cacing" is choice 1, Obat cacing
 ])
 async def test_a_service_not_offered_is_refused(engine, demo_db, typed, hint):
     family, _ids = await family_with(demo_db, ("Made Ayu", "F", date(2025, 5, 23)))
