@@ -4,6 +4,12 @@
 current flow (or a global word or command), writes the domain rows and the new state in the same
 transaction and returns the replies. A message id seen before is answered with nothing. Buttons
 carry the state version they were drawn for, so a stale or doubled press is recognised.
+
+Typed text at a question with choices is the choice it names, as people write it (``match_choice``:
+the number, the label, yes and no words, short codes such as ``P`` / ``HPL``, a word of one label);
+otherwise the step reads the text itself. A typed answer refused at a question of choices gets the
+step's hint and an example of typing a choice's number (not at TYPED_ANSWERS, where typed text is
+an answer of its own).
 """
 from __future__ import annotations
 
@@ -97,7 +103,7 @@ VALUE_WORDS: dict[str, frozenset[str]] = {
     "today": frozenset({"hari ini", "today", "tadi"}),
     "yesterday": frozenset({"kemarin", "kemaren", "yesterday"}),
     "morning": frozenset({"pagi", "morning"}),
-    "afternoon": frozenset({"sore", "siang", "afternoon", "evening"}),
+    "afternoon": frozenset({"sore", "afternoon", "evening"}),
 }
 #: Words before a choice's number: "nomor 2", "no. 2", "pilihan 2", "yang ke-2".
 NUMBER_WORDS = frozenset({"nomor", "nomer", "no", "nr", "pilihan", "pilih", "angka", "yang", "yg", "ke", "number", "option"})

@@ -171,13 +171,13 @@ SIZE_MARKS = {"l": "l", "berbaring": "l", "baring": "l", "terlentang": "l", "tel
 #: Whole numbers: tablets and the check-up's number.
 WHOLE = frozenset({"iron_tablets", "anc_contact"})
 #: An example of each measurement as a hint shows it.
-EXAMPLES = {"weight_kg": (58.5, "kg"), "muac_cm": (23.5, "cm"), "iron_tablets": (30, N_("tablet")),
+EXAMPLES = {"weight_kg": (58.5, "kg"), "muac_cm": (23.5, "cm"), "iron_tablets": (30, ""),
             "anc_contact": (4, ""), "glucose": (110, "mg/dL"), "waist_cm": (80, "cm")}
 
 
 def _example(key: str) -> str:
     number, unit = EXAMPLES[key]
-    return f"{format_number(number)} {_(unit) if unit == 'tablet' else unit}".strip()
+    return f"{format_number(number)} {unit}".strip()
 
 
 def read_measure(text: str, key: str, low: float, high: float) -> float:
