@@ -21,14 +21,14 @@ import pytest
 from sqlalchemy import select
 
 from channels.messages import Incoming
-from content.i18n import _, current_language, use_locale
-from db.models import ConversationState, Identity, Measurement, Person, Posyandu, Puskesmas, Visit
+from content.i18n import current_language
+from db.models import CareRecord, ConversationState, Family, Identity, Measurement, Person, Posyandu, Visit
 from handlers.engine import NO_VALUES, VALUE_WORDS, YES_VALUES, Engine, match_choice
 from handlers.flow import Question
 from handlers.flows import FLOWS
 from handlers.kader import create_invite
 from handlers.parsing import plain_words
-from tests.helpers import DEFAULT_NOW, ChatDriver, make_family, make_pregnant, record_care
+from tests.helpers import DEFAULT_NOW, ChatDriver, make_family, make_pregnant
 
 TODAY = DEFAULT_NOW.date()  # Monday 23 November 2026
 MAWAR = "51.08.06.2014"  # Nagasepaha
@@ -195,9 +195,9 @@ async def family_script(chat: Chat, lang: str) -> None:
 async def kader_script(engine, db, lang: str) -> None:
     """A kader logs a child's visit (a family picked among two), an older person's with a danger sign,
     opens the home-visit list and records a referral's outcome."""
-    first, _ids1 = await _family(db, "Komang Ariawan", ("Made Ayu", "F", date(2025, 5, 23)))
-    await _family(db, "Komang Sudana", ("Kadek Bayu", "M", date(2026, 9, 20)))
-    await _family(db, "Nyoman Rai", ("Nenek Rai", "F", date(1950, 2, 2)))
+    await make_family(db, name="Komang Ariawan", members=(("Made Ayu", "F", date(2025, 5, 23)),))
+    await make_family(db, name="Komang Sudana", members=(("Kadek Bayu", "M", date(2026, 9, 20)),))
+    await make_family(db, name="Nyoman Rai", members=(("Nenek Rai", "F", date(1950, 2, 2)),))
     chat = await joined(engine, db, lang, "kader", f"kader-{lang}")
     await chat.say("/kunjungan")  # today's list
     await chat.say("Komang")  # two families
@@ -254,11 +254,6 @@ async def staff_script(engine, db, lang: str) -> None:
     await chat.first()
     await chat.first()
     await chat.say("/rujukan")
-
-
-async def _family(db, name: str, *members):
-    family = await make_family(db, name=name, members=members)
-    return family, None
 
 
 # -- the forms of a choice ------------------------------------------------------------------------
@@ -383,7 +378,7 @@ async def _at_member_age(engine, db, address):
 
 
 async def _kader_visit(engine, db, address, member: tuple, *, place: str = "posyandu"):
-    family, _none = await _family(db, f"Keluarga {address}", member)
+    family = await make_family(db, name=f"Keluarga {address}", members=(member,))
     chat = await joined(engine, db, "id", "kader", address)
     await chat.say("/kunjungan")
     await chat.say(family.code)
@@ -413,7 +408,7 @@ async def _at_confirm(engine, db, address):
 
 
 async def _at_pregnant_weight(engine, db, address):
-    family, _none = await _family(db, f"Keluarga {address}", ("Ni Luh Sari", "F", date(1995, 4, 2)))
+    family = await make_family(db, name=f"Keluarga {address}", members=(("Ni Luh Sari", "F", date(1995, 4, 2)),))
     await make_pregnant(db, "Ni Luh Sari", 20)
     chat = await joined(engine, db, "id", "kader", address)
     await chat.say("/kunjungan")
@@ -460,7 +455,7 @@ async def _at_waist(engine, db, address):
 
 
 async def _at_birth(engine, db, address, *, steps=()):
-    family, _none = await _family(db, f"Keluarga {address}", ("Ni Luh Sari", "F", date(1995, 4, 2)))
+    family = await make_family(db, name=f"Keluarga {address}", members=(("Ni Luh Sari", "F", date(1995, 4, 2)),))
     await make_pregnant(db, "Ni Luh Sari", 39)
     async with db.write() as session:
         session.add(Identity(channel="local", address=address, language="id", role="family", family_id=family.id,
@@ -603,8 +598,6 @@ async def _found(db, address: str, path: str):
             value = getattr(person, field)
             return value.isoformat() if isinstance(value, date) else value
         if head == "family":
-            from db.models import Family
-
             family = (await session.scalars(select(Family).where(Family.name == "Wayan Sudarma"))).one()
             return getattr(family, rest)
         if head == "measure":
@@ -612,8 +605,6 @@ async def _found(db, address: str, path: str):
         if head == "visit":
             return await session.scalar(select(getattr(Visit, rest)))
         if head == "record":
-            from db.models import CareRecord
-
             done = await session.scalar(select(CareRecord.done_on).where(CareRecord.code == rest))
             return done.isoformat() if done else None
     raise AssertionError(path)
