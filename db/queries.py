@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, or_, select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session as OrmSession
 from datetime import date
 
 from care.calendar import CalendarChange, Session, next_posyandu_day
+from content.regions import regions
 from db.models import Family, Person, Posyandu, PosyanduException, Puskesmas
 
 FAMILY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -49,7 +51,9 @@ async def core_execute(session: AsyncSession, statement: Any, parameters: dict[s
 
 
 async def find_posyandu(session: AsyncSession, query: str, limit: int = 8) -> Sequence[tuple[Posyandu, Puskesmas]]:
-    """Posyandu whose village or name contains ``query`` (each word tried when the whole fails)."""
+    """Posyandu whose village or name contains ``query`` (each word tried when the whole fails); when
+    none does, those whose village or name is spelt nearly like it (``nagasepha`` for Nagasepaha,
+    :data:`SIMILAR`)."""
     words = [query] + [w for w in query.split() if len(w) >= 3 and w != query]
     for word in words:
         escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -69,7 +73,50 @@ async def find_posyandu(session: AsyncSession, query: str, limit: int = 8) -> Se
         found = [(p, k) for p, k in rows.all()]
         if found:
             return found
-    return []
+    names = (await session.execute(select(Posyandu.id, Posyandu.village_name, Posyandu.name))).all()
+    close = [pid for pid, village, name in names if _likeness(query, village, name) >= SIMILAR]
+    if not close:
+        return []
+    rows = await session.execute(
+        select(Posyandu, Puskesmas).join(Puskesmas, Posyandu.puskesmas_id == Puskesmas.id)
+        .where(Posyandu.id.in_(close)).order_by(Posyandu.village_name, Posyandu.name).limit(limit)
+    )
+    return [(p, k) for p, k in rows.all()]
+
+
+#: How alike (difflib's ratio, 0-1) a typed village and a village or posyandu name must be to be
+#: taken for it: one letter wrong, missing or extra in a name of 6 letters or more.
+SIMILAR = 0.8
+#: Words of a posyandu's name that say nothing of which one it is.
+_NAME_WORDS = frozenset({"posyandu", "pos", "desa", "kelurahan", "dusun", "banjar", "ilp", "terpadu"})
+
+
+def _likeness(query: str, village: str, name: str) -> float:
+    """How alike a typed village is to a posyandu's village or name (or a word of either): 0-1."""
+    typed = [query.lower()] + [w for w in query.lower().split() if len(w) >= 4]
+    names = {village.lower(), name.lower()} | {w for w in f"{village} {name}".lower().split()
+                                               if len(w) >= 4 and w not in _NAME_WORDS}
+    return max(SequenceMatcher(None, t, n).ratio() for t in typed for n in names)
+
+
+async def village_suggestions(session: AsyncSession, query: str, limit: int = 6) -> tuple[str | None, list[str]]:
+    """Villages with a posyandu to offer when a typed village has none: (kecamatan, villages).
+
+    When the typed name is a village of the Kemendagri list (``content.regions``), the villages of
+    its kecamatan that have a posyandu, with the kecamatan's name; otherwise (None, the villages
+    spelt most like it)."""
+    rows = (await session.execute(select(Posyandu.village_code, Posyandu.village_name).distinct())).all()
+    known = regions()
+    typed = query.lower()
+    places = [code for code, name in known.items() if code.count(".") == 3
+              and SequenceMatcher(None, typed, name.lower()).ratio() >= SIMILAR]
+    for code in places:
+        district = code.rsplit(".", 1)[0]
+        nearby = sorted({name for village, name in rows if village.startswith(district + ".")})
+        if nearby:
+            return known.get(district), nearby[:limit]
+    ranked = sorted({name for _code, name in rows}, key=lambda name: (-SequenceMatcher(None, typed, name.lower()).ratio(), name))
+    return None, ranked[:limit]
 
 
 async def new_family_code(session: AsyncSession) -> str:

@@ -22,7 +22,7 @@ from handlers.describe import person_line
 from handlers.family import MAX_MEMBERS, date_hint
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit
-from handlers.parsing import ParseError, clean_name, normalize, parse_birth_weight, parse_count, parse_date
+from handlers.parsing import ParseError, clean_name, normalize, parse_birth_weight, parse_count, parse_when
 from handlers.referrals import open_referrals
 
 EARLIEST_WEEKS = 20
@@ -33,7 +33,12 @@ LOW_BIRTH_WEIGHT_G = 2500
 #: Birth weights outside this range (grams) are refused as a typing mistake.
 BIRTH_WEIGHT_RANGE = (400, 6500)
 MAX_BABIES = 3
-TODAY_WORDS = {"hari ini": 0, "today": 0, "kemarin": 1, "yesterday": 1}
+TODAY_WORDS = {"hari ini": 0, "today": 0, "tadi": 0, "kemarin": 1, "kemaren": 1, "yesterday": 1}
+#: How many babies, in words: "kembar" alone is twins.
+BABY_WORDS = {"kembar": 2, "twins": 2, "twin": 2, "kembar 2": 2, "kembar 3": 3, "triplets": 3, "tunggal": 1, "single": 1}
+#: "no name yet" for a baby
+NO_NAME_WORDS = frozenset({"belum", "belum ada", "belum ada nama", "belum diberi nama", "belum punya nama", "tidak ada",
+                           "tidak ada nama", "blm", "not yet", "none", "no name"})
 
 
 def _family_id(ctx: Ctx) -> int | None:
@@ -104,14 +109,17 @@ async def on_birth_date(ctx: Ctx, answer: Answer) -> Next:
     mother = await _mother(ctx)
     if mother is None:
         return END
-    word = answer.choice or normalize(answer.text)
+    word = answer.choice or normalize(answer.text).strip(" .!")
     if word in TODAY_WORDS:
         born = ctx.today - timedelta(days=TODAY_WORDS[word])
     else:
-        try:
-            born = parse_date(answer.text, ctx.today)
+        try:  # "12-11-2026", "tgl 12 November", "3 hari lalu"
+            precision, born = parse_when(answer.text, ctx.today)
         except ParseError as exc:
             raise Invalid(date_hint(exc.code, format_date(ctx.today, "d-MM-y"))) from None
+        if precision != "day":
+            raise Invalid(_("Tulis tanggalnya, misalnya {example}, atau pilih Hari ini atau Kemarin.",
+                            example=format_date(ctx.today, "d-MM-y")))
     if born > ctx.today:
         raise Invalid(_("Tanggal lahir tidak boleh setelah hari ini ({today}).", today=format_date(ctx.today)))
     if mother.hpht and born < mother.hpht + timedelta(weeks=EARLIEST_WEEKS):
@@ -128,10 +136,14 @@ async def on_babies(ctx: Ctx, answer: Answer) -> Next:
     """Stores how many babies; asks the first baby's sex next."""
     count = int(answer.choice) if answer.choice in ("1", "2", "3") else None
     if count is None:
-        try:
-            count = parse_count(answer.text.replace("kembar", "").replace("bayi", ""))
-        except ParseError:
-            count = None
+        words = normalize(answer.text).strip(" .!")
+        if words in BABY_WORDS:
+            count = BABY_WORDS[words]
+        else:
+            try:
+                count = parse_count(re.sub(r"\b(?:kembar|bayi|anak|orang|babies|baby)\b", " ", words))
+            except ParseError:
+                count = None
     if count is None or not 1 <= count <= MAX_BABIES:
         raise Invalid(_("Pilih Satu, Kembar dua atau Kembar tiga."))
     members = await family_members(ctx.session, _family_id(ctx))
@@ -176,7 +188,7 @@ async def on_baby_name(ctx: Ctx, answer: Answer) -> Next:
     mother = await _mother(ctx)
     if mother is None:
         return END
-    if answer.text.strip() == "-":
+    if answer.text.strip() == "-" or normalize(answer.text).strip(" .!") in NO_NAME_WORDS:
         count, n = int(ctx.data.get("count") or 1), len(ctx.data.get("babies", [])) + 1
         name = (_("Bayi {mother}", mother=mother.name) if count == 1 else _("Bayi {n} {mother}", n=n, mother=mother.name))[:60]
     else:

@@ -4,6 +4,12 @@
 current flow (or a global word or command), writes the domain rows and the new state in the same
 transaction and returns the replies. A message id seen before is answered with nothing. Buttons
 carry the state version they were drawn for, so a stale or doubled press is recognised.
+
+Typed text at a question with choices is the choice it names, as people write it (``match_choice``:
+the number, the label, yes and no words, short codes such as ``P`` / ``HPL``, a word of one label);
+otherwise the step reads the text itself. A typed answer refused at a question of choices gets the
+step's hint and an example of typing a choice's number (not at TYPED_ANSWERS, where typed text is
+an answer of its own).
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ from handlers import flows
 from handlers import help as help_texts
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
 from handlers.fast_entry import looks_like_fast_entry
-from handlers.parsing import normalize
+from handlers.parsing import FILLER_WORDS, normalize, plain_words, yes_no
 from handlers.visit import fast_entry
 from handlers.words import FLOW_COMMANDS, global_word, split_command
 
@@ -48,11 +54,24 @@ IDLE_FLOWS = {None, "menu"}
 PRE_CONSENT = frozenset({"kader_join", "staff_join", "family_join"})
 #: Steps where opening another flow loses nothing that was typed.
 FLOW_HOME = {
-    "family": ("menu",), "register": ("village",), "visit": ("family", "after"), "targets": ("page",),
+    "family": ("menu",), "register": ("village", "village_help"), "visit": ("family", "after"), "targets": ("page",),
     "status": ("start",), "posyandu_days": ("start",), "broadcast": ("start",), "invite": ("start",),
     "report": ("start",), "export": ("start",), "reminders": ("slot",), "chart": ("child",),
     "history": ("start",), "referrals": ("start",),
 }
+
+#: Steps with choices where typed text is an answer of its own (a date, a count, doses, a note, a
+#: name): a refused answer there gets the step's own hint only, not the hint to type a choice's number.
+TYPED_ANSWERS = frozenset({
+    ("family", "pregnancy_kind"), ("family", "loss_when"),
+    ("birth", "birth_date"), ("birth", "babies"), ("birth", "baby_weight"),
+    ("visit", "family"), ("visit", "services"), ("visit", "doses"), ("visit", "confirm"),
+    ("history", "imm"), ("history", "imm_except"), ("history", "imm_lines"), ("history", "imm_remove"),
+    ("history", "vita"), ("history", "worm"), ("history", "anc_count"), ("history", "anc_when"), ("history", "ptm"),
+    ("history", "skilas"), ("history", "mark_when"),
+    ("referrals", "start"), ("referrals", "note"),
+    ("register", "village_help"),
+})
 
 
 def _now() -> datetime:
@@ -64,21 +83,138 @@ def message_key(incoming: Incoming) -> str:
     return hashlib.blake2b(f"{incoming.address}|{incoming.message_id}".encode(), digest_size=16).hexdigest()
 
 
+#: What a choice's value means wherever it appears (the rule for yes and no): a typed yes
+#: (``handlers.parsing.YES_WORDS``: ya, iya, ok, setuju, yes ...) picks the choice whose value is
+#: in YES_VALUES, a typed no (tidak, gak, nggak, no ...) the one in NO_VALUES. A question has at
+#: most one of each; a question without them takes yes and no words as any other words.
+YES_VALUES = frozenset({"yes", "save", "send"})
+NO_VALUES = frozenset({"no", "cancel"})
+#: Words that name a choice by its value in any language: the short codes and everyday words a
+#: question's labels do not show (``P`` for Perempuan in English too, ``HPL`` for "Due date").
+VALUE_WORDS: dict[str, frozenset[str]] = {
+    "M": frozenset({"l", "lk", "laki", "laki laki", "lakilaki", "pria", "cowok", "putra", "m", "male", "boy", "man"}),
+    "F": frozenset({"p", "pr", "perempuan", "wanita", "cewek", "putri", "f", "female", "girl", "woman"}),
+    "hpht": frozenset({"hpht", "lmp", "haid", "haid terakhir", "mens", "menstruasi"}),
+    "due": frozenset({"hpl", "edd", "due", "due date", "tp", "taksiran persalinan", "perkiraan lahir"}),
+    "weeks": frozenset({"usia", "umur", "usia kehamilan", "umur kehamilan", "minggu", "bulan", "weeks", "months"}),
+    "later": frozenset({"nanti", "nanti saja", "lain kali", "later", "skip", "lewati", "lewat"}),
+    "none": frozenset({"-", "tidak ada", "tdk ada", "gak ada", "ga ada", "nggak ada", "enggak ada", "belum", "none",
+                       "nothing", "no one"}),
+    "today": frozenset({"hari ini", "today", "tadi"}),
+    "yesterday": frozenset({"kemarin", "kemaren", "yesterday"}),
+    "morning": frozenset({"pagi", "morning"}),
+    "afternoon": frozenset({"sore", "afternoon", "evening"}),
+}
+#: Words before a choice's number: "nomor 2", "no. 2", "pilihan 2", "yang ke-2".
+NUMBER_WORDS = frozenset({"nomor", "nomer", "no", "nr", "pilihan", "pilih", "angka", "yang", "yg", "ke", "number", "option"})
+#: Ordinals said for a choice's number after "yang" / "nomor" ("yang kedua").
+ORDINALS = {"pertama": 1, "kedua": 2, "ketiga": 3, "keempat": 4, "kelima": 5, "keenam": 6, "ketujuh": 7,
+            "kedelapan": 8, "kesembilan": 9, "kesepuluh": 10, "first": 1, "second": 2, "third": 3, "fourth": 4,
+            "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
+
+
 def match_choice(question: Question, text: str) -> str | None:
-    """The value of the choice ``text`` names, by its number or its label."""
-    if not question.choices:
+    """The value of the choice ``text`` names, or None. Case, accents, punctuation and extra spaces
+    do not matter. In this order:
+
+    1. the full label (``"perempuan"``, ``"YA, SAYA SETUJU!"``), also without its spaces (``"dpt1"`` for "DPT 1");
+    2. the choice's number (``"2"``, ``"2."``, ``"nomor 2"``, ``"yang kedua"``), or the number with
+       words of its label (``"2 perempuan"``);
+    3. yes or no (``handlers.parsing.yes_no``) at a question with a yes or a no choice (YES_VALUES, NO_VALUES);
+    4. a word of VALUE_WORDS (``P``, ``L``, ``HPHT``, ``HPL``, ``-`` for "none", ``nanti`` for "later");
+    5. words that belong to one choice's label only (``"mawar"`` for "Posyandu Mawar (Nagasepaha)",
+       ``"hpht"``, ``"tanda bahaya"``): every typed word is a word of that label, the start of one
+       (3 letters or more) or, from 5 letters, one with a letter wrong, missing or extra
+       (``"prempuan"``); words such as "saja", "yang" are left out when that decides;
+    6. a single letter that starts one label only (``"P"``, ``"L"``, ``"K"`` for "Kunjungan rumah").
+
+    Typed text that is more than that (a note "tidak ada keluhan" at a visit's confirmation) picks
+    nothing and stays the step's own answer.
+    """
+    choices = question.choices
+    if not choices or not text or not text.strip():
         return None
-    t = normalize(text).rstrip(".)")
-    if t.isdecimal() and 1 <= int(t) <= len(question.choices):
-        return question.choices[int(t) - 1][1]
-    for label, value in question.choices:
-        if normalize(label) == t:
-            return value
-    if len(t) >= 3:
-        starts = [value for label, value in question.choices if normalize(label).startswith(t)]
+    labels = [plain_words(label) for label, _value in choices]
+    words = plain_words(text)
+    if not words and text.strip() not in ("-",):
+        return None
+    compact = "".join(words)
+    found = [value for (_label, value), plain in zip(choices, labels, strict=True) if "".join(plain) == compact]
+    if len(found) == 1:
+        return found[0]
+    number = _choice_number(words, labels)
+    if number is not None:
+        return choices[number - 1][1]
+    values = [value for _label, value in choices]
+    said = yes_no(text)
+    for meaning, wanted in (("yes", YES_VALUES), ("no", NO_VALUES)):
+        which = [i for i, v in enumerate(values) if v in wanted]
+        if len(which) == 1:  # "ya", "tidak setuju", and "ya simpan": the yes with words of its own label
+            own = [w for w in words if w not in labels[which[0]]]
+            if said == meaning or (said is None and own and yes_no(" ".join(own)) == meaning):
+                return values[which[0]]
+    light = normalize(text).strip(" .,!?")
+    light = " ".join(light.replace("-", " ").split()) if light != "-" else light
+    named = [v for v in values if light in VALUE_WORDS.get(v, ())]
+    if len(named) == 1:
+        return named[0]
+    for typed in (words, [w for w in words if w not in FILLER_WORDS]):
+        if not typed or (len(typed) == 1 and len(typed[0]) == 1):  # one letter is a code: rule 6
+            continue
+        fits = [i for i, plain in enumerate(labels) if all(any(_fits(w, lw) for lw in plain) for w in typed)]
+        if len(fits) > 1:  # "mawar" fits "Mawar" exactly and "Mawarsari" by its start: the exact one
+            fits = [i for i in fits if all(w in labels[i] for w in typed)] or fits
+        if len(fits) == 1:
+            return choices[fits[0]][1]
+    if len(words) == 1 and len(words[0]) == 1 and words[0].isalpha():
+        starts = [value for (label, value), plain in zip(choices, labels, strict=True) if plain and plain[0][0] == words[0]]
         if len(starts) == 1:
             return starts[0]
     return None
+
+
+def _choice_number(words: list[str], labels: list[list[str]]) -> int | None:
+    """The choice number typed (1-based), alone or with words before it or of its label; None otherwise."""
+    rest = list(words)
+    while rest and rest[0] in NUMBER_WORDS and len(rest) > 1:
+        rest = rest[1:]
+    if not rest:
+        return None
+    head = rest[0]
+    number = int(head) if head.isdecimal() and len(head) <= 3 else ORDINALS.get(head) if len(rest) < len(words) else None
+    if number is None or not 1 <= number <= len(labels):
+        return None
+    tail = rest[1:]
+    if any(w.isdecimal() for w in tail):  # "1 2": two numbers, not a choice
+        return None
+    if tail and not all(any(_fits(w, lw) for lw in labels[number - 1]) for w in tail if w not in FILLER_WORDS):
+        return None
+    return number
+
+
+def _fits(typed: str, word: str) -> bool:
+    """Whether a typed word names a word of a label: the word, its start (3+ letters), or from 5
+    letters the word with one letter wrong, missing or extra (letters only: a code such as a
+    family code ``7QX2MA`` must be typed as it is)."""
+    if typed == word:
+        return True
+    if len(typed) >= 3 and word.startswith(typed) and not typed.isdecimal():
+        return True
+    return len(typed) >= 5 and len(word) >= 5 and typed.isalpha() and word.isalpha() and _one_edit(typed, word)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by at most one letter changed, added, removed or two swapped."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) <= 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1:]
 
 
 class Engine:
@@ -357,15 +493,22 @@ class Engine:
             ctx.note(_("Maaf, saya belum bisa membaca foto, stiker atau suara di sini. Mohon ketik jawabannya."))
             await self._ask(ctx)
             return
+        unmatched = None  # a typed answer at a step with choices that named none of them
         if answer.choice is None:
             question = await step.ask(ctx)
             picked = match_choice(question, answer.text)
             if picked is not None:
                 answer = Answer(text=answer.text, choice=picked)
+            elif question.choices and answer.media is None and (flow.name, ctx.state.step) not in TYPED_ANSWERS:
+                unmatched = question
         try:
             nxt = await step.answer(ctx, answer)
         except Invalid as invalid:
-            ctx.note(invalid.hint)
+            hint = invalid.hint
+            if unmatched is not None:
+                hint += "\n" + _("Atau ketik nomor pilihannya, misalnya 1 untuk \u201c{label}\u201d.",
+                                  label=unmatched.choices[0][0])
+            ctx.note(hint)
             await self._ask(ctx)
             return
         await self._go(ctx, nxt)

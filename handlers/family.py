@@ -200,7 +200,7 @@ async def ask_member_sex(ctx: Ctx) -> Question:
 async def on_member_sex(ctx: Ctx, answer: Answer) -> Next:
     """Stores the sex; asks the birth date next."""
     if answer.choice not in ("M", "F"):
-        raise Invalid(_("Pilih Laki-laki atau Perempuan."))
+        raise Invalid(_("Pilih Laki-laki atau Perempuan, atau ketik L atau P."))
     ctx.data["m"]["sex"] = answer.choice
     return await _next_or_save(ctx, "member_birth")
 
@@ -275,7 +275,7 @@ async def on_member_pregnant(ctx: Ctx, answer: Answer) -> Next:
         return await _save(ctx)
     if answer.choice == "yes":
         return "pregnancy_kind"
-    raise Invalid(_("Pilih Ya atau Tidak."))
+    raise Invalid(_("Jawab ya atau tidak."))
 
 
 async def ask_pregnancy_kind(ctx: Ctx) -> Question:
@@ -290,11 +290,34 @@ async def ask_pregnancy_kind(ctx: Ctx) -> Question:
 
 
 async def on_pregnancy_kind(ctx: Ctx, answer: Answer) -> Next:
-    """Stores how the pregnancy will be dated; asks for that date or age next."""
-    if answer.choice not in ("hpht", "due", "weeks"):
-        raise Invalid(_("Pilih HPHT, HPL, atau usia kehamilan."))
-    ctx.data["pregnancy_kind"] = answer.choice
-    return "pregnancy_value"
+    """Stores how the pregnancy will be dated; asks for that date or age next. The age or the date
+    typed straight away goes on at once: ``20 minggu`` / ``24`` is the age, a date that has passed
+    the HPHT, one still ahead the HPL."""
+    if answer.choice in ("hpht", "due", "weeks"):
+        ctx.data["pregnancy_kind"] = answer.choice
+        return "pregnancy_value"
+    if answer.choice is None and answer.text.strip():
+        try:
+            parse_gestation_days(answer.text)
+            ctx.data["pregnancy_kind"] = "weeks"
+        except ParseError as exc:
+            if exc.code == "unit":
+                raise Invalid(_unit_hint(answer.text)) from None
+            try:
+                typed = parse_date(answer.text, ctx.today, prefer_future=True)
+            except ParseError:
+                typed = None
+            if typed is None:
+                raise Invalid(_("Pilih HPHT, HPL, atau usia kehamilan; atau ketik usia kehamilannya, misalnya 20 minggu.")) from None
+            ctx.data["pregnancy_kind"] = "hpht" if typed <= ctx.today else "due"
+        return await on_pregnancy_value(ctx, answer)
+    raise Invalid(_("Pilih HPHT, HPL, atau usia kehamilan; atau ketik usia kehamilannya, misalnya 20 minggu."))
+
+
+def _unit_hint(text: str) -> str:
+    """The question back for a bare small number of a pregnancy's age (``5``: weeks or months?)."""
+    number = "".join(ch for ch in text if ch.isdigit())[:2] or "5"
+    return _("{n} minggu atau {n} bulan? Tulis dengan satuannya, misalnya {n} bulan.", n=number)
 
 
 async def ask_pregnancy_value(ctx: Ctx) -> Question:
@@ -309,19 +332,27 @@ async def ask_pregnancy_value(ctx: Ctx) -> Question:
 async def on_pregnancy_value(ctx: Ctx, answer: Answer) -> Next:
     """Stores HPHT and HPL computed from what was typed; saves the member."""
     kind = ctx.data.get("pregnancy_kind")
-    if kind == "weeks":
+    days = None
+    if kind != "weeks":  # a date; an age typed here ("20 minggu") is fine too
         try:
-            days = parse_gestation_days(answer.text)
-        except ParseError:
-            raise Invalid(_("Tulis usia kehamilan seperti 20 minggu atau 5 bulan.")) from None
+            typed = parse_date(answer.text, ctx.today, prefer_future=kind == "due")
+        except ParseError as exc:
+            try:
+                days = parse_gestation_days(answer.text)
+            except ParseError:
+                raise Invalid(date_hint(exc.code, "14-05-2027" if kind == "due" else "5-08-2026")) from None
+    if kind == "weeks" or days is not None:
+        if days is None:
+            try:
+                days = parse_gestation_days(answer.text)
+            except ParseError as exc:
+                if exc.code == "unit":
+                    raise Invalid(_unit_hint(answer.text)) from None
+                raise Invalid(_("Tulis usia kehamilan seperti 20 minggu, 24 atau 5 bulan.")) from None
         if not 7 <= days <= MAX_GESTATION_WEEKS * 7:
             raise Invalid(_("Usia kehamilan harus antara 1 dan {max} minggu.", max=MAX_GESTATION_WEEKS))
         hpht = ctx.today - timedelta(days=days)
     else:
-        try:
-            typed = parse_date(answer.text, ctx.today, prefer_future=kind == "due")
-        except ParseError as exc:
-            raise Invalid(date_hint(exc.code, "14-05-2027" if kind == "due" else "5-08-2026")) from None
         hpht = typed if kind == "hpht" else hpht_from_due_date(typed)
         if kind == "hpht" and typed > ctx.today:
             raise Invalid(_("HPHT tidak boleh setelah hari ini."))
@@ -458,7 +489,7 @@ async def ask_confirm_remove(ctx: Ctx) -> Question:
 async def on_confirm_remove(ctx: Ctx, answer: Answer) -> Next:
     """Deletes the member when confirmed; back to the list."""
     if answer.choice not in ("yes", "no"):
-        raise Invalid(_("Pilih Ya, hapus, atau Tidak."))
+        raise Invalid(_("Jawab ya untuk menghapus, atau tidak."))
     person = await _person(ctx, ctx.data.get("person_id"))
     if answer.choice == "yes" and person is not None:
         if _for_other(ctx):

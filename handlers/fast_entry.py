@@ -21,7 +21,7 @@ word is ignored; a keyword may carry its value glued on, ``bb8,2`` ``bb:8,2`` ``
     length    = ("tb" | "pb") cm [unit] [position]
                 position = "l" | "berbaring" | "baring" (lying) | "h" | "berdiri" (standing);
                 without one ``pb`` means lying and ``tb`` standing; ``71l`` works too
-    bp        = "td" SYS "/" DIA ["mmhg"]            120/80, 120 / 80, 120/80mmHg
+    bp        = "td" SYS ("/" | "-") DIA ["mmhg"]    120/80, 120 / 80, 120/80mmHg, 120-80
     count     = "ttd" N ["tablet" | "tab" | "butir"]   iron tablets given
               | "anc" N | "anc ke-N" | "anc kN"          ANC contact number (K1-K6)
     iron      = "ttd"                                  iron tablets given, how many not said
@@ -204,7 +204,7 @@ _ORDINALS = {
 
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)([a-z/]*)$")
 _WHOLE = re.compile(r"^(?:ke-?|k)?(\d+)([a-z]*)$")
-_BP = re.compile(r"^(\d+)/(\d+)(?:mmhg)?$")
+_BP = re.compile(r"^(\d+)[/-](\d+)(?:mmhg)?$")
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|['.\-])+$")
 _FAMILY = re.compile(r"^k[-\u2013]?([a-z0-9]+)$")
 
@@ -470,10 +470,10 @@ class _Reader:
         self.store(field, value, toks)
 
     def blood_pressure(self, tok: _Token, glued: str | None) -> None:
-        """``td 120/80``, ``td 120 / 80``, ``td 120/80 mmhg``."""
+        """``td 120/80``, ``td 120 / 80``, ``td 120/80 mmhg``, ``td 120-80``."""
         raw, toks = self.value(tok, glued)
         while not _BP.match(raw) and (nxt := self.peek()) is not None and _keyword(nxt.word) is None \
-                and (raw.endswith("/") or nxt.word.startswith("/")):
+                and (raw.endswith(("/", "-")) or nxt.word.startswith(("/", "-"))):
             raw += self.take().word
             toks = toks + [nxt]
         m = _BP.match(raw)

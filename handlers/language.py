@@ -7,8 +7,10 @@ from handlers.parsing import normalize
 
 LANGUAGE_NAMES = LANGUAGES
 _ALIASES = {
-    "id": "id", "indonesia": "id", "bahasa indonesia": "id", "indonesian": "id", "ind": "id",
-    "en": "en", "english": "en", "inggris": "en", "bahasa inggris": "en", "eng": "en",
+    "id": "id", "indonesia": "id", "bahasa indonesia": "id", "indonesian": "id", "ind": "id", "indo": "id",
+    "bhs indonesia": "id", "b indonesia": "id", "bahasa": "id", "indonesian language": "id",
+    "en": "en", "english": "en", "inggris": "en", "bahasa inggris": "en", "eng": "en", "bhs inggris": "en",
+    "b inggris": "en", "inggeris": "en", "english language": "en",
 }
 
 
@@ -19,7 +21,7 @@ def language_choices(available: tuple[str, ...] = tuple(LANGUAGE_NAMES)) -> tupl
 
 def language_from_text(text: str, available: tuple[str, ...]) -> str | None:
     """The language code a typed word names (``en``, ``English``, ``indonesia``), if available."""
-    code = _ALIASES.get(normalize(text))
+    code = _ALIASES.get(" ".join(normalize(text).replace(".", " ").split()).strip(" !"))
     return code if code in available else None
 
 

@@ -1,6 +1,7 @@
-"""Reading what people type: dates in Indonesian and English, gestational age, RT/RW, names, when
-something was done (the Buku KIA history), approximate birth dates and ages, counts, birth weights,
-and doses with when they were given (the one reader of ``dpt1 12-10-2026, bcg sudah``)."""
+"""Reading what people type: yes and no, dates in Indonesian and English, gestational age, RT/RW,
+names, when something was done (the Buku KIA history), approximate birth dates and ages, counts,
+birth weights, numbers with their units, and doses with when they were given (the one reader of
+``dpt1 12-10-2026, bcg sudah``)."""
 from __future__ import annotations
 
 import calendar
@@ -28,11 +29,22 @@ MONTHS = {
 }
 
 _NUMERIC = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{2}|\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_ISO = re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})$")
+_EIGHT_DIGITS = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
+#: Words before a date that say nothing more: "tgl 12-03-2024", "lahir tanggal 12 Maret 2024".
+_DATE_PREFIX = re.compile(r"^(?:(?:tanggal|tgl|tg|lahir|pada|on|date|hari|hr)\.?\s*:?\s*)+")
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\s*[-/.]?\s*([a-z]+)\.?\s*[-/.,]?\s*(\d{2}|\d{4})$")
 _MONTH_DAY_YEAR = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
+_WEEK_UNITS = r"minggu|mgg|mg|mng|w|wk|wks|week|weeks"
+_MONTH_UNITS = r"bulan|bln|bl|mo|month|months"
 _GESTATION = re.compile(
-    r"^(\d{1,2})(?:[.,](\d))?\s*(minggu|mgg|mg|w|wk|wks|week|weeks|bulan|bln|bl|m|mo|month|months)?$"
+    rf"^(\d{{1,2}})(?:[.,](\d))?\s*({_WEEK_UNITS}|{_MONTH_UNITS}|m)?"
+    r"(?:\s*(?:\+|lebih|lbh|dan|and)?\s*(\d)\s*(?:hari|hr|h|d|days?)?)?$"
+)
+#: Words around a gestational age: "hamil 20 minggu", "usia kehamilan 5 bulan", "sekitar 20 minggu".
+_GESTATION_WORDS = re.compile(
+    r"\b(?:usia|umur|hamil|hamilnya|kehamilan|kehamilannya|kandungan|kandungannya|sekitar|kira|kira2|kurang lebih|"
+    r"kurleb|sudah|sdh|udah|baru|jalan|masuk|about|around|pregnant)\b|[~±]|\+/-"
 )
 _RT_RW_PAIR = re.compile(r"^(?:rt\.?\s*)?(\d{1,3})\s*(?:[/\-. ]|\s*rw\.?)\s*(?:rw\.?\s*)?(\d{1,3})$")
 _RT_ONLY = re.compile(r"^rt\.?\s*(\d{1,3})$")
@@ -51,6 +63,47 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.lower().split())
+
+
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def plain_words(text: str) -> list[str]:
+    """The words of ``text`` without case, accents or punctuation: ``"Laki-laki!"`` -> ``["laki", "laki"]``."""
+    return _NOT_WORD.sub(" ", normalize(text)).split()
+
+
+# -- yes and no ---------------------------------------------------------------------------------
+
+#: Words that say yes, in Indonesian, English and chat forms.
+YES_WORDS = frozenset({
+    "ya", "iya", "iyaa", "iyah", "y", "yes", "yess", "yup", "yep", "yeah", "ok", "oke", "okay", "okey", "okee", "okeh",
+    "sip", "siap", "setuju", "benar", "betul", "bener", "boleh", "mau", "baik", "lanjut", "agree", "sure", "correct",
+})
+#: Words that say no.
+NO_WORDS = frozenset({
+    "tidak", "tdk", "tak", "gak", "ga", "gk", "ngga", "nggak", "enggak", "engga", "ndak", "nda", "no", "n", "nope",
+    "bukan", "jangan",
+})
+#: Words said around an answer that carry no meaning of their own ("ya dong", "mawar saja").
+FILLER_WORDS = frozenset({
+    "yang", "yg", "saja", "aja", "sj", "deh", "dong", "kok", "kak", "bu", "pak", "ibu", "bapak", "mbak", "mas", "saya",
+    "sy", "aku", "kami", "pilih", "terima", "kasih", "makasih", "trims", "thanks", "thank", "you", "please", "the", "i",
+    "nya", "itu", "ini", "sudah", "sdh", "udah",
+})
+
+
+def yes_no(text: str) -> str | None:
+    """``"yes"`` or ``"no"`` when ``text`` is only a yes or a no ("iya", "Ya!", "ok deh", "tidak setuju",
+    "gak mau"); None otherwise (also for "tidak ada keluhan": more than a no)."""
+    words = [w for w in plain_words(text) if w not in FILLER_WORDS or w in YES_WORDS or w in NO_WORDS]
+    if not words:
+        return None
+    if words[0] in NO_WORDS and all(w in NO_WORDS or w in YES_WORDS for w in words[1:]):
+        return "no"
+    if all(w in YES_WORDS for w in words):
+        return "yes"
+    return None
 
 
 def _year(raw: str, today: date, prefer_future: bool) -> int:
@@ -76,11 +129,14 @@ def _build(day: int, month: int, year: int) -> date:
 
 
 def parse_date(text: str, today: date, *, prefer_future: bool = False) -> date:
-    """A date typed as ``12-03-2024``, ``12/3/24``, ``12 Maret 2024``, ``12 March 2024``, ``2024-03-12``."""
-    t = normalize(text).replace(",", " ").strip()
-    t = " ".join(t.split())
+    """A date typed as ``12-03-2024``, ``12/3/24``, ``12 Maret 2024``, ``12 March 2024``, ``2024-03-12``,
+    ``12032024``, also after ``tgl`` / ``tanggal`` / ``lahir``."""
+    t = normalize(text).replace(",", " ").strip(" .!")
+    t = _DATE_PREFIX.sub("", " ".join(t.split()))
     if m := _ISO.match(t):
         return _build(int(m[3]), int(m[2]), int(m[1]))
+    if m := _EIGHT_DIGITS.match(t):  # 12032024
+        return _build(int(m[1]), int(m[2]), int(m[3]))
     if m := _NUMERIC.match(t):
         return _build(int(m[1]), int(m[2]), _year(m[3], today, prefer_future))
     if m := _DAY_MONTH_YEAR.match(t):
@@ -97,22 +153,36 @@ def parse_date(text: str, today: date, *, prefer_future: bool = False) -> date:
 
 
 def parse_gestation_days(text: str) -> int:
-    """Gestational age typed as ``20 minggu``, ``20 weeks``, ``5 bulan`` or ``5 months``, in days."""
-    t = normalize(text)
+    """Gestational age in days, typed as ``20 minggu``, ``20 mgg``, ``20 weeks``, ``20+3`` / ``20 minggu 3
+    hari`` (weeks and days), ``5 bulan``, ``5 months``, ``hamil 20 minggu`` or a bare number of weeks
+    (``24``). ParseError("format"), or ("unit") for a bare number below 10 (``5``: weeks or months?).
+    ``20 m`` is weeks (20 months cannot be), ``5 m`` months."""
+    t = " ".join(_GESTATION_WORDS.sub(" ", normalize(text).replace("-", " ")).split()).strip(" .!")
     m = _GESTATION.match(t)
-    if not m or m[3] is None:
+    if not m:
         raise ParseError("format")
     whole = int(m[1]) + (int(m[2]) / 10 if m[2] else 0)
-    unit = m[3]
-    if unit in {"minggu", "mgg", "mg", "w", "wk", "wks", "week", "weeks"}:
-        return round(whole * 7)
+    unit, extra = m[3], m[4]
+    if unit is None and extra is None:
+        if whole < 10:
+            raise ParseError("unit")
+        unit = "minggu"
+    elif unit is None:
+        unit = "minggu"  # 20+3: weeks and days
+    if unit == "m":
+        unit = "bulan" if whole <= 10 else "minggu"
+    if re.fullmatch(_WEEK_UNITS, unit):
+        return round(whole * 7) + (int(extra) if extra else 0)
+    if extra:
+        raise ParseError("format")
     return round(whole * 30.4375)
 
 
 def parse_rt_rw(text: str) -> tuple[str | None, str | None]:
     """RT and RW from ``003/002``, ``3/2``, ``RT 3 RW 2``; ``-`` means none given."""
-    t = normalize(text)
-    if t in {"-", "tidak ada", "tidak tahu", "none", "no", "skip", "lewati"}:
+    t = normalize(text).strip(" .!")
+    t = re.sub(r"^rt\s*/\s*rw\s*:?\s*", "", t)  # "RT/RW 3/2"
+    if t in {"-", "tidak ada", "tidak tahu", "none", "no", "skip", "lewati"} or t in UNKNOWN_BIRTH_WORDS:
         return None, None
     if m := _RT_RW_PAIR.match(t):
         return f"{int(m[1]):03d}", f"{int(m[2]):03d}"
@@ -189,24 +259,75 @@ def parse_month(text: str, today: date) -> tuple[int, int]:
     return year, month
 
 
+_AGO = re.compile(r"^(\d{1,2}|[a-z]+)\s*(hari|hr|minggu|mgg|pekan|bulan|bln|days?|weeks?|months?)\s*(?:yang|yg)?\s*(?:lalu|yl|ago|kemarin|kemaren)$")
+_LAST = {"minggu lalu": ("day", 7), "seminggu lalu": ("day", 7), "pekan lalu": ("day", 7), "last week": ("day", 7),
+         "bulan lalu": ("month", 1), "sebulan lalu": ("month", 1), "last month": ("month", 1),
+         "bulan ini": ("month", 0), "this month": ("month", 0)}
+_ONE = {"se": 1, "satu": 1, "a": 1, "an": 1, "one": 1}
+#: Words around a month that change nothing: "bulan Maret", "awal Maret 2026", "Maret lalu".
+_MONTH_WORDS = re.compile(r"^(?:(?:bulan|bln|awal|akhir|pertengahan|tengah|sekitar|kira kira|in|early|late|mid)\s+)+|"
+                          r"\s+(?:lalu|yang lalu|yg lalu|kemarin|kemaren|kmrn|last|ini)$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})\s*[-/. ]\s*(\d{1,2}|[a-z]+)$")
+
+
+def _latest(year_month_day: tuple[int, int, int], today: date) -> date:
+    """The latest date with that month and day (the year left out) that is not after today."""
+    _year, month, day = year_month_day
+    for year in (today.year, today.year - 1):
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found <= today:
+            return found
+    raise ParseError("no_such_day")
+
+
 def parse_when(text: str, today: date) -> tuple[str, date | None]:
-    """When something was done, as typed: ``("day", date)`` for a date (or ``hari ini``, ``kemarin``),
-    ``("month", first day of the month)`` for a month, ``("unknown", None)`` for ``sudah`` / ``tidak ingat``.
+    """When something was done, as typed: ``("day", date)`` for a date (or ``hari ini``, ``kemarin``,
+    ``3 hari lalu``, ``2 minggu lalu``, ``12 Maret`` without the year: the last one that has passed),
+    ``("month", first day of the month)`` for a month (``Maret 2026``, ``Maret`` alone: the last
+    March that has begun, ``bulan lalu``, ``2 bulan lalu``), ``("unknown", None)`` for ``sudah`` /
+    ``tidak ingat``.
 
     The caller turns a month or an unknown date into the date the rules use (``care.history``) and
     refuses what lies before a birth or after today. ParseError("format") when nothing fits.
     """
-    t = normalize(text).strip(" .!")
+    t = " ".join(normalize(text).strip(" .!").split())
     if t in UNKNOWN_WORDS:
         return "unknown", None
     if t in TODAY_WORDS:
         return "day", date.fromordinal(today.toordinal() - TODAY_WORDS[t])
+    if t in _LAST:
+        kind, count = _LAST[t]
+        if kind == "day":
+            return "day", today - timedelta(days=count)
+        first = add_months(today.replace(day=1), -count)
+        return "month", first
+    if m := _AGO.match(t):
+        count = int(m[1]) if m[1].isdecimal() else NUMBER_WORDS.get(m[1], _ONE.get(m[1]))
+        if count is None:
+            raise ParseError("format")
+        unit = m[2]
+        if unit.startswith(("bulan", "bln", "month")):
+            return "month", add_months(today.replace(day=1), -count)
+        days = count * (7 if unit.startswith(("minggu", "mgg", "pekan", "week")) else 1)
+        return "day", today - timedelta(days=days)
     try:
         return "day", parse_date(t, today)
     except ParseError as exc:
         if exc.code == "no_such_day":
             raise
-    year, month = parse_month(t, today)
+    bare = _MONTH_WORDS.sub("", _DATE_PREFIX.sub("", t)).strip()
+    if m := _DAY_MONTH.match(bare):  # "12 Maret", "12/3": the last one that has passed
+        month = int(m[2]) if m[2].isdecimal() else MONTHS.get(m[2])
+        if month and 1 <= month <= 12 and 1 <= int(m[1]) <= 31:
+            return "day", _latest((0, month, int(m[1])), today)
+    if bare in MONTHS:  # "Maret": the last March that has begun
+        month = MONTHS[bare]
+        year = today.year if month <= today.month else today.year - 1
+        return "month", date(year, month, 1)
+    year, month = parse_month(bare, today)
     return "month", date(year, month, 1)
 
 
@@ -229,7 +350,7 @@ _ABOUT = re.compile(
     r"^(?:(?:sekitar|kira[- ]?kira|kira2|kurang lebih|kurleb|kl|umur(?:nya)?|usia(?:nya)?|lahir|tahun|thn|th|"
     r"about|around|approx\.?|approximately|age|aged|born|in|\+/-|\+-|±|~|\+)\s*)+"
 )
-_AGE = re.compile(r"^(\d{1,3})\s*(tahun|thn|th|t|years?|yrs?|y|bulan|bln|bl|months?|mo)?\.?$")
+_AGE = re.compile(r"^(\d{1,3})(\s*-?\s*an)?\s*(tahun|thn|th|t|years?|yrs?|y|bulan|bln|bl|months?|mo)?\.?(?:\s*an)?$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
@@ -246,12 +367,14 @@ class BirthGuess:
 def parse_age(text: str) -> tuple[int, bool]:
     """An age as people write it: (completed months, whether it was said in years). ``67``,
     ``67 tahun``, ``umur 67``, ``sekitar 70``, ``± 70``, ``kira-kira 70 tahun`` are years (a bare
-    number too); ``8 bulan`` is months. ParseError("format") otherwise."""
+    number too); ``70-an`` / ``70an`` is about 75; ``8 bulan`` is months. ParseError("format") otherwise."""
     t = _ABOUT.sub("", normalize(text).strip(" .!?")).strip()
     m = _AGE.match(t)
     if not m:
         raise ParseError("format")
-    number, unit = int(m[1]), m[2] or "tahun"
+    number, unit = int(m[1]), m[3] or "tahun"
+    if (m[2] or t.endswith("an")) and number % 10 == 0 and unit in ("tahun", "thn", "th", "t", "year", "years", "yr", "yrs", "y"):
+        number += 5  # "70-an": in the seventies, about 75
     if unit in ("bulan", "bln", "bl", "month", "months", "mo"):
         return number, False
     return number * 12, True
@@ -316,13 +439,20 @@ NUMBER_WORDS = {
     "delapan": 8, "sembilan": 9, "sepuluh": 10, "one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "four": 4,
     "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
 }
+#: "none so far" for a count
+NEVER_WORDS = frozenset({"belum", "belum pernah", "tidak pernah", "tdk pernah", "gak pernah", "ga pernah", "nggak pernah",
+                         "never", "none", "0", "nol"})
 _COUNT = re.compile(r"^(\d{1,2}|[a-z]+)\s*(?:x|kali|times?)?\.?$")
 
 
 def parse_count(text: str) -> int:
-    """How many times: ``3``, ``3x``, ``3 kali``, ``tiga``, ``tiga kali``, ``sekali``. ParseError otherwise."""
+    """How many times: ``3``, ``3x``, ``3 kali``, ``tiga``, ``tiga kali``, ``sekali``, ``sudah 3 kali periksa``;
+    ``belum pernah`` is 0. ParseError otherwise."""
     t = normalize(text).strip(" .!")
-    t = re.sub(r"^(?:sudah|sdh|udah|baru)\s+", "", t)
+    if t in NEVER_WORDS:
+        return 0
+    t = re.sub(r"^(?:sudah|sdh|udah|baru|ada|sebanyak)\s+", "", t)
+    t = re.sub(r"\s+(?:periksa|pemeriksaan|kunjungan|ke bidan|ke puskesmas|ke dokter)$", "", t)
     m = _COUNT.match(t)
     if not m:
         raise ParseError("format")
@@ -334,15 +464,19 @@ def parse_count(text: str) -> int:
     raise ParseError("format")
 
 
+_KG_AND_GRAMS = re.compile(r"^(\d)(?:kg|kilo)(\d{1,3})(?:g|gr|gram|grams)?\.?$")
 _WEIGHT = re.compile(r"^(\d{1,4})(?:[.,](\d{1,3}))?\s*(kg|kilo|kilogram|g|gr|gram|grams)?\.?$")
 
 
 def parse_birth_weight(text: str) -> int:
-    """A birth weight in grams from ``3,2 kg``, ``3.2``, ``3200``, ``3200 gram``, ``3.200`` (an
+    """A birth weight in grams from ``3,2 kg``, ``3.2``, ``3200``, ``3200 gram``, ``3 kg 200 gram``, ``bb 3,2 kg``, ``3.200`` (an
     Indonesian thousands point: the same 3,2 kg). A number without a unit below 10 is kilograms,
     from 200 on grams. ParseError("format"), or ("unit") for 10-199 without a unit (``32``: 3,2 kg?).
     """
-    t = normalize(text).replace(" ", "")
+    t = re.sub(r"^(?:berat\s*(?:badan\s*)?(?:lahir(?:nya)?\s*)?|bbl|bb|beratnya)\s*:?\s*", "", normalize(text))
+    t = t.replace(" ", "")
+    if m := _KG_AND_GRAMS.match(t):  # "3 kg 200 gram"
+        return int(m[1]) * 1000 + int(m[2])
     m = _WEIGHT.match(t)
     if not m:
         raise ParseError("format")
@@ -449,3 +583,117 @@ def _read(words: list[str]) -> tuple[str, ...]:
         bad = next((w for w in words if not is_dose_word(w) and not re.fullmatch(r"\d{1,2}", w)
                     and w.lower() not in _BOOSTER), err.word)
         raise DoseTextError(bad if bad else err.word, "dose_date" if _looks_like_date(bad) else "dose") from None
+
+
+# -- numbers with their units (a visit's measurements) -------------------------------------------
+
+#: "not measured" for an optional measurement
+SKIP_WORDS = frozenset({
+    "-", "--", "x", "tidak", "tdk", "tidak diukur", "tdk diukur", "belum diukur", "tidak ada", "tdk ada", "gak ada",
+    "ga ada", "tidak diperiksa", "skip", "lewati", "lewat", "none", "no", "n/a", "na", "not measured",
+})
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One value a step reads: its name, the words that may name it before the number (``bb``,
+    ``lila``) and its units with their factors (``{"kg": 1, "gram": 0.001}``)."""
+
+    name: str
+    labels: frozenset[str] = frozenset()
+    units: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Values:
+    """What :func:`read_values` read: value by slot name (None: ``-``, not measured), the label or
+    unit word that named each slot so named (``bb``, ``kg``), and the marks seen (``l``, ``h``)."""
+
+    values: dict[str, float | None]
+    named_by: dict[str, str]
+    marks: tuple[str, ...]
+
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+|-")
+
+
+def read_values(text: str, slots: tuple[Slot, ...], *, marks: dict[str, str] | None = None,
+                fillers: frozenset[str] = frozenset()) -> Values:
+    """Numbers typed with their labels or units, in any order, e.g. for (weight, length):
+    ``8,9 72,5``, ``8,9 kg 72,5 cm``, ``72,5 cm 8,9 kg``, ``bb 8,9 tb 72,5``, ``8.9kg/72.5cm``, ``- 72``.
+
+    A number goes to the slot its label before it or its unit after it names (a unit of several
+    slots, such as ``cm`` of head and arm, names none), else to the first slot not yet filled, in order; ``-`` leaves a slot empty (None). ``marks`` maps words to a mark
+    (``{"l": "l", "berbaring": "l"}``); ``fillers`` are words to pass over. ParseError("format") for
+    a word not understood, ("duplicate") for a slot given twice, ("count") for more values than slots.
+    """
+    marks = marks or {}
+    t = normalize(text).replace("/", " ").replace(";", " ").replace(":", " ").replace("=", " ")
+    t = re.sub(r"(?<=[a-z])-(?=\s*\d)", " ", t)  # "ke-4"
+    tokens = _TOKEN.findall(t)
+    if not tokens:
+        raise ParseError("format")
+    by_label = {word: slot for slot in slots for word in slot.labels}
+    units: dict[str, list[tuple[Slot, float]]] = {}
+    for slot in slots:
+        for unit, factor in slot.units:
+            units.setdefault(unit, []).append((slot, factor))
+    values: dict[str, float | None] = {}
+    named: dict[str, str] = {}
+    seen_marks: list[str] = []
+    pending: list[tuple[float | None, Slot | None]] = []  # (value, slot named by a label before it)
+    label: Slot | None = None
+    label_word = ""
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "-" or token[0].isdigit():
+            value = None if token == "-" else float(token.replace(",", "."))
+            slot, i = label, i + 1
+            while i < len(tokens) and tokens[i] in units:  # "8,9 kg", "140 mg dl"
+                owners = units[tokens[i]]
+                if token != "-" and len(owners) == 1:  # a unit of one slot names it ("kg"); "cm" of two does not
+                    unit_slot, factor = owners[0]
+                    if slot is None or slot is unit_slot:
+                        named.setdefault(unit_slot.name, tokens[i])
+                        slot, value = unit_slot, value * factor
+                i += 1
+            if slot is not None and label is slot:
+                named[slot.name] = label_word
+            pending.append((value, slot))
+            label = None
+            continue
+        if token in by_label and label is None:
+            label, label_word = by_label[token], token
+        elif token in marks:
+            seen_marks.append(marks[token])
+        elif token not in fillers and token not in units:
+            raise ParseError("format")
+        i += 1
+    for value, slot in pending:
+        if slot is not None:
+            if slot.name in values:
+                raise ParseError("duplicate")
+            values[slot.name] = value
+    for value, slot in pending:
+        if slot is None:
+            free = next((s for s in slots if s.name not in values), None)
+            if free is None:
+                raise ParseError("count")
+            values[free.name] = value
+    return Values(values, named, tuple(seen_marks))
+
+
+_BP = re.compile(r"^(\d{2,3})\s*(?:/|-|per|\s)\s*(\d{2,3})$")
+
+
+def parse_blood_pressure(text: str) -> tuple[int, int]:
+    """Systolic and diastolic from ``120/80``, ``120 / 80 mmHg``, ``td 120/80``, ``120-80``, ``120 per 80``,
+    ``120 80``. ParseError("format") otherwise."""
+    t = normalize(text).strip(" .!")
+    t = re.sub(r"^(?:td|tensi|tekanan darah|tekanan|bp|blood pressure)\s*:?\s*", "", t)
+    t = re.sub(r"\s*(?:mm\s*hg|mmhg|mm)\.?$", "", t)
+    m = _BP.match(t)
+    if not m:
+        raise ParseError("format")
+    return int(m[1]), int(m[2])

@@ -1,4 +1,9 @@
-"""Registering a household: posyandu by village, household name, dusun and RT/RW, then members."""
+"""Registering a household: posyandu by village, household name, dusun and RT/RW, then members.
+
+A village is found with a small misspelling too (``db.queries.find_posyandu``); one with no posyandu on
+the list is no dead end: the villages with a posyandu in its kecamatan (or those spelt most like it)
+are offered, with the advice to ask the kader or bidan desa, and any other village may be typed.
+"""
 from __future__ import annotations
 
 import re
@@ -7,12 +12,15 @@ from sqlalchemy import select
 
 from content.i18n import _
 from db.models import Family, Identity, Posyandu, Puskesmas
-from db.queries import find_posyandu, new_family_code
+from db.queries import find_posyandu, new_family_code, village_suggestions
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.parsing import ParseError, clean_name, normalize, parse_phone, parse_rt_rw
 
 MAX_PLACE = 60
+#: "there is none" for the dusun and the phone
+NONE_WORDS = frozenset({"-", "tidak ada", "tdk ada", "gak ada", "ga ada", "nggak ada", "enggak ada", "tidak", "tdk", "gak",
+                        "tidak punya", "tdk punya", "gak punya", "ga punya", "belum ada", "kosong", "none", "no", "nothing"})
 
 
 async def enter(ctx: Ctx) -> Next:
@@ -57,16 +65,56 @@ async def ask_village(ctx: Ctx) -> Question:
     return Question(_("Di desa/kelurahan mana Anda tinggal? Ketik namanya, misalnya: Nagasepaha"))
 
 
+#: Words before a village's name that are not part of it: "Desa Nagasepaha", "di kel. Jineng".
+_VILLAGE_PREFIX = re.compile(r"^(?:(?:saya|tinggal|di|dari|desa|ds|kelurahan|kel|village|in|at)\b\.?\s*)+")
+
+
+def village_query(text: str) -> str:
+    """The village's name as typed, without case, accents, punctuation or "desa" / "kel." in front."""
+    words = re.sub(r"[^\w%\s]", " ", normalize(text))
+    return " ".join(_VILLAGE_PREFIX.sub("", " ".join(words.split())).split())
+
+
 async def on_village(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the posyandu found for the typed village; asks to pick one next."""
-    query = normalize(answer.text)
+    """Stores the posyandu found for the typed village and asks to pick one next; a village with no
+    posyandu on the list gets the way on (nearby villages, ask the kader or bidan desa)."""
+    query = village_query(answer.text) or normalize(answer.text)
     if len(query) < 3 or len(query) > MAX_PLACE:
         raise Invalid(_("Ketik nama desa, 3 sampai {max} huruf.", max=MAX_PLACE))
     found = await find_posyandu(ctx.session, query)
     if not found:
-        raise Invalid(_("Desa \u201c{query}\u201d belum ada di daftar posyandu kami. Periksa ejaannya dan coba lagi.", query=answer.text[:40]))
+        area, nearby = await village_suggestions(ctx.session, query)
+        ctx.data.update(missing=answer.text.strip()[:40], area=area, nearby=nearby)
+        return "village_help"
     ctx.data["matches"] = [posyandu.id for posyandu, _pkm in found]
     return "posyandu"
+
+
+async def ask_village_help(ctx: Ctx) -> Question:
+    nearby = ctx.data.get("nearby") or []
+    lines = [_("Desa \u201c{query}\u201d belum ada di daftar posyandu kami.", query=ctx.data.get("missing", ""))]
+    if nearby and ctx.data.get("area"):
+        lines.append(_("Posyandu di Kecamatan {area} ada di desa berikut. Pilih desa terdekat, atau ketik nama desa lain.",
+                       area=ctx.data["area"]))
+    elif nearby:
+        lines.append(_("Mungkin maksud Anda salah satu desa ini? Pilih, atau ketik nama desa lain."))
+    else:
+        lines.append(_("Ketik nama desa lain."))
+    lines.append(_("Belum tahu posyandu Anda? Tanyakan kepada kader posyandu atau bidan desa, lalu ketik nama desanya di sini."))
+    return Question("\n".join(lines), tuple((name, f"v{i}") for i, name in enumerate(nearby)))
+
+
+async def on_village_help(ctx: Ctx, answer: Answer) -> Next:
+    """A nearby village picked: its posyandu next; a typed village is searched as at the first question."""
+    nearby = ctx.data.get("nearby") or []
+    if answer.choice and answer.choice[:1] == "v" and answer.choice[1:].isdecimal() and int(answer.choice[1:]) < len(nearby):
+        found = await find_posyandu(ctx.session, nearby[int(answer.choice[1:])].lower())
+        if found:
+            ctx.data["matches"] = [posyandu.id for posyandu, _pkm in found]
+            return "posyandu"
+    if answer.choice is not None:
+        raise Invalid(_("Pilih desa dari daftar, atau ketik nama desa Anda."))
+    return await on_village(ctx, answer)
 
 
 async def ask_posyandu(ctx: Ctx) -> Question:
@@ -96,7 +144,7 @@ async def ask_household(ctx: Ctx) -> Question:
 
 async def on_household(ctx: Ctx, answer: Answer) -> Next:
     """Stores the household name; asks the dusun next."""
-    text = re.sub(r"^(keluarga|kel\.|family)\s+", "", answer.text.strip(), flags=re.IGNORECASE)
+    text = re.sub(r"^(?:keluarga|kel\.|family|kk|kepala keluarga|nama kk|nama)\s*:?\s+", "", answer.text.strip(), flags=re.IGNORECASE)
     try:
         ctx.data["family_name"] = clean_name(text, max_len=MAX_PLACE)
     except ParseError:
@@ -111,7 +159,7 @@ async def ask_dusun(ctx: Ctx) -> Question:
 async def on_dusun(ctx: Ctx, answer: Answer) -> Next:
     """Stores the dusun (or none); asks RT/RW next."""
     text = " ".join(answer.text.split())
-    if text in ("-", ""):
+    if text in ("-", "") or normalize(text).strip(" .!") in NONE_WORDS:
         ctx.data["dusun"] = None
     elif len(text) > MAX_PLACE or not any(ch.isalpha() for ch in text):
         raise Invalid(_("Ketik nama dusun (paling banyak {max} huruf), atau - jika tidak ada.", max=MAX_PLACE))
@@ -144,7 +192,7 @@ async def ask_phone(ctx: Ctx) -> Question:
 async def on_phone(ctx: Ctx, answer: Answer) -> Next:
     """Stores the family's phone (or none) and creates the family; asks for the first member next."""
     text = answer.text.strip()
-    if text in ("-", "") or normalize(text) in ("tidak ada", "tidak", "none", "no"):
+    if text in ("-", "") or normalize(text).strip(" .!") in NONE_WORDS:
         ctx.data["phone"] = None
     else:
         try:
@@ -177,11 +225,16 @@ async def _create_family(ctx: Ctx) -> Next:
     return Goto("family", "member_name", {"mode": "register"})
 
 
-def _steps() -> dict:
-    """The registration table; a kader registering another family starts at the household."""
-    return {
+def _steps(for_other: bool = False) -> dict:
+    """The registration table; a kader registering another family starts at the household (their
+    own posyandu: no village question)."""
+    village = {} if for_other else {
         "village": Step(ask_village, on_village),
+        "village_help": Step(ask_village_help, on_village_help),
         "posyandu": Step(ask_posyandu, on_posyandu),
+    }
+    return {
+        **village,
         "household": Step(ask_household, on_household),
         "dusun": Step(ask_dusun, on_dusun),
         "rt_rw": Step(ask_rt_rw, on_rt_rw),
@@ -189,6 +242,6 @@ def _steps() -> dict:
     }
 
 
-REGISTER_OTHER = Flow(name="register_other", first="household", enter=enter_for_other, steps=_steps())
+REGISTER_OTHER = Flow(name="register_other", first="household", enter=enter_for_other, steps=_steps(for_other=True))
 
 REGISTER = Flow(name="register", first="village", enter=enter, steps=_steps())

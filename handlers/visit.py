@@ -56,7 +56,17 @@ from handlers.describe import age_text, sex_label
 from handlers.fast_entry import DANGER_MAX, IRON, VITAMIN_A, ServiceWordError, read_services
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit, family_in_scope, is_kader, normal_family_code
-from handlers.parsing import DoseTextError, ParseError, dose_entries, normalize, parse_when
+from handlers.parsing import (
+    SKIP_WORDS,
+    DoseTextError,
+    ParseError,
+    Slot,
+    dose_entries,
+    normalize,
+    parse_blood_pressure,
+    parse_when,
+    read_values,
+)
 from handlers.referrals import OPEN, open_referrals, reason_label
 
 UNDO_MINUTES = 30
@@ -126,10 +136,63 @@ def parse_number(text: str, low: float, high: float) -> float:
     t = text.strip().replace(" ", "")
     if not _NUMBER.match(t):
         raise Invalid(_("Tulis angka saja, misalnya 7,2 atau 7.2"))
-    value = float(t.replace(",", "."))
+    return in_range(float(t.replace(",", ".")), low, high)
+
+
+def in_range(value: float, low: float, high: float) -> float:
+    """``value`` when it lies within [low, high]; Invalid otherwise."""
     if not low <= value <= high:
         raise Invalid(_("Angka itu di luar batas ({low} sampai {high}). Periksa lagi.", low=format_number(low), high=format_number(high)))
     return value
+
+
+_KG = (("kg", 1.0), ("kilo", 1.0), ("kilogram", 1.0), ("g", 0.001), ("gr", 0.001), ("gram", 0.001))
+_CM = (("cm", 1.0),)
+#: How each measurement may be typed: the words that name it before the number, its units after it
+#: (``bb 8,9 kg``, ``lila 23,5 cm``, ``gds 140 mg/dL``, ``30 tablet``, ``anc ke-4``, ``K4``).
+SLOTS = {
+    "weight_kg": Slot("weight_kg", frozenset({"bb", "berat", "b", "weight", "wt"}), _KG),
+    "length_cm": Slot("length_cm", frozenset({"tb", "pb", "tinggi", "panjang", "t", "p", "length", "height"}), _CM),
+    "head_cm": Slot("head_cm", frozenset({"lk", "kepala", "head", "hc"}), _CM),
+    "muac_cm": Slot("muac_cm", frozenset({"lila", "lla", "lengan", "muac", "arm"}), _CM),
+    "glucose": Slot("glucose", frozenset({"gd", "gds", "gdp", "gula", "glukosa", "glucose", "sugar"}),
+                    (("mg", 1.0), ("dl", 1.0), ("mgdl", 1.0))),
+    "waist_cm": Slot("waist_cm", frozenset({"lp", "perut", "pinggang", "waist"}), _CM),
+    "iron_tablets": Slot("iron_tablets", frozenset({"ttd", "fe", "tablet"}),
+                         (("tablet", 1.0), ("tablets", 1.0), ("tab", 1.0), ("butir", 1.0), ("biji", 1.0), ("pil", 1.0))),
+    "anc_contact": Slot("anc_contact", frozenset({"anc", "k", "ke", "kunjungan", "pemeriksaan"}), ()),
+}
+#: Words around the numbers that say nothing more ("lingkar lengan atas 23,5 cm", "gula darah 110").
+MEASURE_FILLERS = frozenset({"lingkar", "atas", "badan", "darah", "sewaktu", "kehamilan", "hamil", "periksa", "yang", "ke",
+                             "diberikan", "diberi", "sebanyak", "ada", "sudah", "dan", "and", "nya"})
+#: The marks of how a child's length was measured.
+SIZE_MARKS = {"l": "l", "berbaring": "l", "baring": "l", "terlentang": "l", "telentang": "l", "tidur": "l",
+              "h": "h", "berdiri": "h", "tegak": "h"}
+#: Whole numbers: tablets and the check-up's number.
+WHOLE = frozenset({"iron_tablets", "anc_contact"})
+#: An example of each measurement as a hint shows it.
+EXAMPLES = {"weight_kg": (58.5, "kg"), "muac_cm": (23.5, "cm"), "iron_tablets": (30, ""),
+            "anc_contact": (4, ""), "glucose": (110, "mg/dL"), "waist_cm": (80, "cm")}
+
+
+def _example(key: str) -> str:
+    number, unit = EXAMPLES[key]
+    return f"{format_number(number)} {unit}".strip()
+
+
+def read_measure(text: str, key: str, low: float, high: float) -> float:
+    """One measurement typed with or without its label and unit (``58,5``, ``58,5 kg``, ``bb 58,5``,
+    ``lila 23,5 cm``, ``K4``), within [low, high]; Invalid with an example otherwise."""
+    try:
+        found = read_values(text, (SLOTS[key],), fillers=MEASURE_FILLERS)
+    except ParseError:
+        found = None
+    value = found.values.get(key) if found else None
+    if value is None or (key in WHOLE and not float(value).is_integer()):
+        if key in WHOLE:
+            raise Invalid(_("Tulis bilangan bulat, misalnya {example}.", example=_example(key)))
+        raise Invalid(_("Tulis angkanya, misalnya {example}.", example=_example(key)))
+    return in_range(value, low, high)
 
 
 # -- finding the family and the member --------------------------------------------------------------
@@ -165,9 +228,10 @@ async def on_family(ctx: Ctx, answer: Answer) -> Next:
         if family is None:
             raise Invalid(_("Tidak ada keluarga dengan kode itu di posyandu Anda."))
     else:
-        if len(text) < 3:
+        name = re.sub(r"^(?:keluarga|kel\.?|family|bapak|bpk\.?|pak|ibu|bu)\s+", "", normalize(text))
+        if len(name) < 3:
             raise Invalid(_("Ketik kode keluarga atau paling sedikit 3 huruf nama."))
-        pattern = "%" + normalize(text).replace("%", "").replace("_", "") + "%"
+        pattern = "%" + name.replace("%", "").replace("_", "") + "%"
         rows = list(await ctx.session.scalars(
             select(Family).where(Family.posyandu_id == ctx.identity.posyandu_id, Family.name.ilike(pattern)).order_by(Family.name).limit(9)
         ))
@@ -262,10 +326,10 @@ def _measure(key: str, low: float, high: float, question: str, *, optional: bool
         return Question(_(question) + ("\n" + _("Ketik - jika tidak diukur.") if optional else ""))
 
     async def answer(ctx: Ctx, reply: Answer) -> Next:
-        if optional and reply.text.strip() == "-":
+        if optional and normalize(reply.text).strip(" .!") in SKIP_WORDS:
             ctx.data["v"][key] = None
         else:
-            ctx.data["v"][key] = parse_number(reply.text, low, high)
+            ctx.data["v"][key] = read_measure(reply.text, key, low, high)
         return await _next(ctx, STEP_OF_KEY[key])
 
     answer.__doc__ = f"Stores {key}; asks the next question that fits the member."
@@ -314,26 +378,35 @@ async def ask_size(ctx: Ctx) -> Question:
 
 async def on_size(ctx: Ctx, answer: Answer) -> Next:
     """Stores weight, length or height and how it was measured (refusing what cannot be true);
-    asks the next question."""
-    words = normalize(answer.text).split()
-    measured = None
-    if words and words[-1] in ("l", "h"):
-        measured = words.pop()
-    elif words and words[-1][-1:] in ("l", "h") and words[-1][:-1].replace(",", "").replace(".", "").isdecimal():
-        measured, words[-1] = words[-1][-1], words[-1][:-1]
-    if len(words) != 2:
-        raise Invalid(_("Tulis dua angka: berat lalu panjang/tinggi, misalnya 8,2 71 (atau - untuk yang tidak diukur)."))
-    weight = None if words[0] == "-" else parse_number(words[0], 0.01, 999)
-    length = None if words[1] == "-" else parse_number(words[1], 0.1, 999)
+    asks the next question. ``8,2 71``, ``8,9 kg 72,5 cm``, ``bb 8,9 tb 72,5``, ``72,5 cm 8,9 kg``,
+    ``8,2 71 l``; one value when its label or unit says which (``bb 8,2``, ``8,2 kg``)."""
+    two = _("Tulis dua angka: berat lalu panjang/tinggi, misalnya 8,2 71 atau 8,2 kg 71 cm (atau - untuk yang tidak diukur).")
+    if normalize(answer.text).strip(" .!") in SKIP_WORDS:
+        raise Invalid(two)
+    try:
+        found = read_values(answer.text, (SLOTS["weight_kg"], SLOTS["length_cm"]), marks=SIZE_MARKS, fillers=MEASURE_FILLERS)
+    except ParseError:
+        raise Invalid(two) from None
+    if len(found.values) < 2 and not found.named_by:
+        raise Invalid(two)
+    weight, length = found.values.get("weight_kg"), found.values.get("length_cm")
+    if weight is None and length is None:
+        raise Invalid(two)
+    if weight is not None:
+        in_range(weight, 0.01, 999)
+    if length is not None:
+        in_range(length, 0.1, 999)
+    named = {"pb": "l", "p": "l", "panjang": "l", "length": "l", "tb": "h", "t": "h", "tinggi": "h", "height": "h"}
+    measured = found.marks[-1] if found.marks else named.get(found.named_by.get("length_cm", ""))
     person = await _member(ctx)
     default = "l" if person.birth_date is None or age_months(person.birth_date, ctx.today) < 24 else "h"
     size = {"kind": "child", "weight_kg": weight, "length_cm": length, "measured": (measured or default) if length else None}
     if (why := size_refusal(person, size, ctx.today)) is not None:
         raise Invalid(why)
     if weight is not None:
-        parse_number(words[0], 0.5, 60)
+        in_range(weight, 0.5, 60)
     if length is not None:
-        parse_number(words[1], 40, 130)
+        in_range(length, 40, 130)
     ctx.data["v"].update(weight_kg=weight, length_cm=length, measured=size["measured"])
     return await _next(ctx, "size")
 
@@ -343,17 +416,18 @@ async def ask_head_arm(ctx: Ctx) -> Question:
 
 
 async def on_head_arm(ctx: Ctx, answer: Answer) -> Next:
-    """Stores head circumference and MUAC (either may be -); asks the next question."""
-    words = normalize(answer.text).split()
-    if words == ["-"]:
-        words = ["-", "-"]
-    if len(words) == 1:
-        words.append("-")
-    if len(words) != 2:
-        raise Invalid(_("Tulis dua angka: lingkar kepala lalu LILA, misalnya 42 14 (atau -)."))
-    head = None if words[0] == "-" else parse_number(words[0], 25, 60)
-    arm = None if words[1] == "-" else parse_number(words[1], 8, 30)
-    ctx.data["v"].update(head_cm=head, muac_cm=arm)
+    """Stores head circumference and MUAC (either may be -); asks the next question. ``42 14``,
+    ``42 cm 14 cm``, ``lk 42 lila 14``, ``lila 14`` (head not measured), ``42`` (the head only)."""
+    if normalize(answer.text).strip(" .!") in SKIP_WORDS:
+        ctx.data["v"].update(head_cm=None, muac_cm=None)
+        return await _next(ctx, "head_arm")
+    try:
+        found = read_values(answer.text, (SLOTS["head_cm"], SLOTS["muac_cm"]), fillers=MEASURE_FILLERS)
+    except ParseError:
+        raise Invalid(_("Tulis dua angka: lingkar kepala lalu LILA, misalnya 42 14 (atau -).")) from None
+    head, arm = found.values.get("head_cm"), found.values.get("muac_cm")
+    ctx.data["v"].update(head_cm=None if head is None else in_range(head, 25, 60),
+                         muac_cm=None if arm is None else in_range(arm, 8, 30))
     return await _next(ctx, "head_arm")
 
 
@@ -362,15 +436,14 @@ async def ask_bp(ctx: Ctx) -> Question:
 
 
 async def on_bp(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the blood pressure; asks the next question."""
-    text = answer.text.strip()
-    if text == "-":
+    """Stores the blood pressure (``120/80``, ``120 / 80 mmHg``, ``td 120/80``, ``120-80``); asks the next question."""
+    if normalize(answer.text).strip(" .!") in SKIP_WORDS:
         ctx.data["v"].update(sbp=None, dbp=None)
         return await _next(ctx, "bp")
-    match = re.match(r"^(\d{2,3})\s*/\s*(\d{2,3})$", text)
-    if not match:
-        raise Invalid(_("Tulis tekanan darah seperti 120/80."))
-    sbp, dbp = int(match[1]), int(match[2])
+    try:
+        sbp, dbp = parse_blood_pressure(answer.text)
+    except ParseError:
+        raise Invalid(_("Tulis tekanan darah seperti 120/80.")) from None
     if not (60 <= sbp <= 260 and 30 <= dbp <= 160 and dbp < sbp):
         raise Invalid(_("Tekanan darah {sbp}/{dbp} tidak mungkin. Periksa lagi.", sbp=sbp, dbp=dbp))
     ctx.data["v"].update(sbp=sbp, dbp=dbp)
@@ -873,7 +946,7 @@ async def on_danger(ctx: Ctx, answer: Answer) -> Next:
     text = " ".join(answer.text.split())
     if answer.choice is not None or not text:
         raise Invalid(_("Tulis tanda bahaya yang terlihat, atau - jika tidak ada."))
-    if text == "-":
+    if text == "-" or normalize(text).strip(" .!") in SKIP_WORDS:
         ctx.data["v"].pop("danger", None)
         return "confirm"
     if len(text) > DANGER_MAX:

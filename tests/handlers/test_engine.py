@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
+from content.i18n import _, use_locale
 from db.models import ConversationState, ErasureTally, Family, Identity, Person
+from handlers.engine import match_choice
+from handlers.flow import Question
 from tests.helpers import ChatDriver, add_member, make_family, register_household
 
 
@@ -198,3 +202,112 @@ async def test_a_choice_can_be_typed_by_the_start_of_its_label(engine):
     await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
     await chat.say("tambah")
     assert "Nama anggota keluarga" in chat.text
+
+
+# -- answers as people write them (handlers.engine.match_choice) -------------------------------------
+
+SEX = Question("Jenis kelamin?", (("Laki-laki", "M"), ("Perempuan", "F")))
+CONSENT = Question("Setuju?", (("Ya, saya setuju", "yes"), ("Tidak", "no"), ("English", "lang_en")))
+KIND = Question("Kehamilan?", (("Hari pertama haid terakhir (HPHT)", "hpht"), ("Perkiraan tanggal lahir (HPL)", "due"),
+                              ("Usia kehamilan", "weeks")))
+POSYANDU = Question("Posyandu?", (("Posyandu Mawar (Nagasepaha)", "1"), ("Posyandu Melati (Alasangker)", "2"),
+                                  ("Cari desa lain", "again")))
+CONFIRM = Question("Simpan?", (("Simpan", "save"), ("Tanda bahaya", "danger"), ("Batal", "cancel")))
+SERVICES = Question("Layanan?", (("Kunjungan neonatal 2", "KN2"), ("Kunjungan nifas 2", "KF2"), ("Semua", "all"),
+                                 ("Tidak ada", "none")))
+PLACE = Question("Di mana?", (("Posyandu", "posyandu"), ("Kunjungan rumah", "home")))
+DOSES = Question("Imunisasi?", (("DPT 1", "DPT_HB_HIB1"), ("DPT 2", "DPT_HB_HIB2"), ("Tidak ada", "none")))
+FAMILIES = Question("Keluarga?", (("Wayan Sudarma (K-7QX2MA)", "7"), ("Komang Ariawan (K-7QX2MB)", "8")))
+
+
+@pytest.mark.parametrize(("question", "typed", "value"), [
+    (SEX, "P", "F"), (SEX, "l", "M"), (SEX, "perempuan", "F"), (SEX, "PEREMPUAN!", "F"), (SEX, "Laki laki", "M"),
+    (SEX, "lakilaki", "M"), (SEX, "2", "F"), (SEX, "2.", "F"), (SEX, "nomor 2", "F"), (SEX, "yang kedua", "F"),
+    (SEX, "prempuan", "F"), (SEX, "wanita", "F"), (SEX, "cowok", "M"), (SEX, "2 perempuan", "F"),
+    (SEX, "  Perémpuan  ", "F"), (SEX, "female", "F"),
+    (CONSENT, "ya", "yes"), (CONSENT, "Ya", "yes"), (CONSENT, "iya", "yes"), (CONSENT, "Iya.", "yes"), (CONSENT, "y", "yes"),
+    (CONSENT, "ok", "yes"), (CONSENT, "oke deh", "yes"), (CONSENT, "setuju", "yes"), (CONSENT, "ya saya setuju", "yes"),
+    (CONSENT, "yes", "yes"), (CONSENT, "tidak", "no"), (CONSENT, "gak", "no"), (CONSENT, "nggak", "no"),
+    (CONSENT, "enggak", "no"), (CONSENT, "tidak setuju", "no"), (CONSENT, "no", "no"), (CONSENT, "n", "no"),
+    (CONSENT, "english", "lang_en"),
+    (KIND, "hpht", "hpht"), (KIND, "HPHT", "hpht"), (KIND, "HPL", "due"), (KIND, "hpl", "due"), (KIND, "usia", "weeks"),
+    (KIND, "3", "weeks"), (KIND, "perkiraan", "due"),
+    (POSYANDU, "mawar", "1"), (POSYANDU, "Mawar", "1"), (POSYANDU, "melati", "2"), (POSYANDU, "alasangker", "2"),
+    (POSYANDU, "nagasepha", "1"), (POSYANDU, "posyandu mawar", "1"), (POSYANDU, "mawar saja", "1"), (POSYANDU, "cari", "again"),
+    (CONFIRM, "ya", "save"), (CONFIRM, "iya", "save"), (CONFIRM, "ok", "save"), (CONFIRM, "ya simpan", "save"),
+    (CONFIRM, "simpan", "save"), (CONFIRM, "tidak", "cancel"), (CONFIRM, "tanda bahaya", "danger"), (CONFIRM, "bahaya", "danger"),
+    (SERVICES, "nifas", "KF2"), (SERVICES, "neonatal", "KN2"), (SERVICES, "-", "none"), (SERVICES, "tidak", "none"),
+    (SERVICES, "semua", "all"),
+    (PLACE, "rumah", "home"), (PLACE, "P", "posyandu"), (PLACE, "K", "home"),
+    (DOSES, "dpt1", "DPT_HB_HIB1"), (DOSES, "DPT 2", "DPT_HB_HIB2"),
+    (FAMILIES, "sudarma", "7"), (FAMILIES, "K-7QX2MA", "7"),
+])
+def test_a_choice_is_picked_as_people_type_it(question, typed, value):
+    assert match_choice(question, typed) == value
+
+
+@pytest.mark.parametrize(("question", "typed"), [
+    (CONFIRM, "tidak ada keluhan"),  # a note at the visit's confirmation, not "no"
+    (CONFIRM, "anak demam sejak kemarin"),
+    (CONFIRM, "ya tapi timbangan rusak"),
+    (SERVICES, "1 2"),  # two numbers: the step reads them
+    (SERVICES, "8,2"),
+    (SERVICES, "2 semua"),
+    (SEX, "mungkin"),
+    (SEX, "\u1369"),  # a digit of another script
+    (SEX, ""),
+    (POSYANDU, "posyandu"),  # two posyandu
+    (KIND, "20 minggu"),  # the age itself: the step reads it
+    (FAMILIES, "K-7QX2MC"),  # a family code one letter off is another family
+    (FAMILIES, "komang wayan"),
+])
+def test_text_that_names_no_choice_stays_the_steps_own(question, typed):
+    assert match_choice(question, typed) is None
+
+
+async def test_ya_iya_and_ok_give_consent(engine, demo_db):
+    for n, word in enumerate(("ya", "Iya", "OK!")):
+        chat = ChatDriver(engine, address=f"consent-{n}")
+        await chat.say("/start")
+        await chat.say(word)
+        assert "Pilih bahasa" in chat.text, chat.text
+        async with demo_db.read() as session:
+            assert await session.scalar(select(Identity.consent).where(Identity.address == chat.address)) == "given"
+
+
+async def test_a_refused_answer_at_a_choice_shows_what_is_accepted(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.say("mungkin")
+    assert "ketik L atau P" in chat.text and "misalnya 1 untuk \u201cLaki-laki\u201d" in chat.text
+    await chat.say("p")
+    assert "Tanggal lahir Ni Made Sari" in chat.text
+
+
+async def test_a_step_that_reads_typed_answers_keeps_its_own_hint(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.say("P")
+    await chat.say("12-03-1996")
+    await chat.say("iya")
+    await chat.say("20 minggu")  # straight away, without pressing "Usia kehamilan"
+    assert "Sudah berapa kali Ni Made Sari memeriksakan kehamilan" in chat.text
+    await chat.say("banyak")
+    assert "Ketik berapa kali" in chat.text and "nomor pilihannya" not in chat.text
+
+
+async def test_the_hint_for_a_choice_in_english(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.say("/bahasa en")
+    await chat.say("maybe")
+    with use_locale("en"):
+        expected = (_("Pilih Laki-laki atau Perempuan, atau ketik L atau P.") + "\n"
+                    + _("Atau ketik nomor pilihannya, misalnya 1 untuk \u201c{label}\u201d.", label=_("Laki-laki")))
+    assert expected in chat.text
+    await chat.say("P")
+    with use_locale("en"):
+        assert _("Tanggal lahir {name}? Contoh: 12-03-2024 atau 12 Maret 2024", name="Ni Made Sari") in chat.text

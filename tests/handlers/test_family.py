@@ -247,3 +247,38 @@ async def test_a_pregnancy_recorded_later_brings_the_check_ups_question(engine, 
     await chat.press("Nama")
     await chat.say("Ni Luh Sari Dewi")
     assert "Tersimpan" in chat.text and "Anggota keluarga" in chat.text  # an edit asks nothing more
+
+
+async def test_a_pregnancy_is_dated_as_people_say_it(engine, demo_db):
+    """"iya" for pregnant, the age typed at once (without pressing Usia kehamilan), a bare small
+    number asked back with its unit, a bare number of weeks."""
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Ni Made Sari")
+    await chat.say("p")
+    await chat.say("12-03-1996")
+    await chat.say("iya")
+    await chat.say("5")
+    assert "5 minggu atau 5 bulan?" in chat.text and "Apa yang Anda ketahui tentang kehamilannya?" in chat.text
+    await chat.say("HPHT")
+    assert "Tanggal hari pertama haid terakhir (HPHT)?" in chat.text
+    await chat.say("24")  # an age typed where the date was asked: fine too
+    async with demo_db.read() as session:
+        mother = (await session.scalars(select(Person))).one()
+    assert mother.sex == "F" and mother.hpht == TODAY - timedelta(weeks=24)
+
+
+async def test_a_loss_is_dated_as_people_say_it(engine, demo_db):
+    family = await make_family(demo_db, members=(("Ni Luh Sari", "F", date(1995, 4, 2)),), identity_address="mother")
+    await make_pregnant(demo_db, "Ni Luh Sari", 10)
+    chat = ChatDriver(engine, address="mother")
+    await chat.say("/keluarga")
+    await chat.say("ubah")
+    await chat.say("Ni Luh")
+    await chat.say("kehamilan")
+    await chat.say("tidak")
+    await chat.say("keguguran")
+    await chat.say("3 hari yang lalu")
+    async with demo_db.read() as session:
+        event = (await session.scalars(select(LifeEvent))).one()
+    assert event.on_date == TODAY - timedelta(days=3) and family.id

@@ -85,6 +85,10 @@ def test_same_visit_written_many_ways(line):
         ("catat K-7QX2MA anak2 vit.a", {"vitamin_a": True}),
         ("catat K-7QX2MA ibu td 120/80", {"member": MemberRef("mother"), "bp": (120, 80)}),
         ("catat K-7QX2MA ibu td 120 / 80 mmHg", {"member": MemberRef("mother"), "bp": (120, 80)}),
+        ("catat K-7QX2MA ibu td 120-80", {"member": MemberRef("mother"), "bp": (120, 80)}),
+        ("catat K-7QX2MA ibu td 120 - 80 mmhg", {"member": MemberRef("mother"), "bp": (120, 80)}),
+        ("Catat K-7QX2MA anak2 BB 8,9 kg, TB 72,5 cm.", {"member": MemberRef("child_index", 2), "weight_kg": 8.9,
+                                                        "length_cm": 72.5, "measured": "h"}),
         ("catat K-7QX2MA ibu td 135/ 85", {"member": MemberRef("mother"), "bp": (135, 85)}),
         ("catat K-7QX2MA ibu td120/80mmhg", {"member": MemberRef("mother"), "bp": (120, 80)}),
         ("catat K-7QX2MA ibu gd 110", {"member": MemberRef("mother"), "glucose": 110.0}),
@@ -207,11 +211,20 @@ def test_dose_entries(text, groups):
     assert dose_entries(text) == groups
 
 
+@pytest.mark.parametrize(("text", "groups"), [
+    ("bcg oktober", [(("BCG",), "oktober")]),  # a month without its year: the last October
+    ("dpt1 3 minggu lalu", [(("DPT_HB_HIB1",), "3 minggu lalu")]),
+    ("mr1 bulan lalu", [(("MR1",), "bulan lalu")]),
+])
+def test_dose_entries_read_when_as_people_say_it(text, groups):
+    assert dose_entries(text) == groups
+
+
 @pytest.mark.parametrize(
     ("text", "part", "code"),
     [("dpt1 31-02-2026", "31-02-2026", "dose_date"), ("dpt1 12-13-2026", "12-13-2026", "dose_date"), ("dtx2", "dtx2", "dose"),
      ("sudah", "sudah", "dose"), ("12-10-2026", "12-10-2026", "dose"), ("pcv2 putu", "putu", "dose"), ("", "", "dose"),
-     ("bcg oktober", "oktober", "dose_date")],
+     ("bcg 31-06", "31-06", "dose_date")],
 )
 def test_dose_entries_name_the_word_not_understood(text, part, code):
     with pytest.raises(DoseTextError) as info:

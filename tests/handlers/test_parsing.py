@@ -1,4 +1,5 @@
-"""Reading typed dates, gestational ages, RT/RW and names."""
+"""Reading what people type: yes and no, dates, gestational ages, RT/RW, names, when something was done,
+ages, counts, birth weights, and numbers with their units."""
 from __future__ import annotations
 
 from datetime import date
@@ -28,6 +29,11 @@ TODAY = date(2026, 11, 23)
         ("12/3/60", date(1960, 3, 12)),  # two digits after this year: last century
         ("23/11/26", date(2026, 11, 23)),
         ("  5 - 6 - 2020 ", date(2020, 6, 5)),
+        ("12032024", date(2024, 3, 12)),
+        ("2024/03/12", date(2024, 3, 12)),
+        ("tgl 12 Maret 2024", date(2024, 3, 12)),
+        ("tanggal: 12-03-2024", date(2024, 3, 12)),
+        ("lahir tgl 12.03.2024.", date(2024, 3, 12)),
     ],
 )
 def test_dates(text, expected):
@@ -52,22 +58,27 @@ def test_dates_that_are_not(text, code):
 
 @pytest.mark.parametrize(
     ("text", "days"),
-    [("20 minggu", 140), ("20 mgg", 140), ("20 weeks", 140), ("5 bulan", 152), ("5 months", 152), ("5,5 bulan", 167)],
+    [("20 minggu", 140), ("20 mgg", 140), ("20 weeks", 140), ("5 bulan", 152), ("5 months", 152), ("5,5 bulan", 167),
+     ("24", 168), ("20 minggu 3 hari", 143), ("20+3", 143), ("hamil 20 minggu", 140), ("usia kehamilan 5 bulan", 152),
+     ("kira-kira 20 mg", 140), ("20m", 140), ("5 m", 152), ("20 Minggu.", 140)],
 )
 def test_gestational_age(text, days):
     assert parse_gestation_days(text) == days
 
 
-@pytest.mark.parametrize("text", ["20", "twenty weeks", "20 tahun"])
-def test_gestational_age_needs_a_unit(text):
-    with pytest.raises(ParseError):
+@pytest.mark.parametrize(("text", "code"), [("twenty weeks", "format"), ("20 tahun", "format"), ("5", "unit"),
+                                            ("5 bulan 3 hari", "format")])
+def test_gestational_age_not_understood(text, code):
+    with pytest.raises(ParseError) as info:
         parse_gestation_days(text)
+    assert info.value.code == code
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("003/002", ("003", "002")), ("3/2", ("003", "002")), ("RT 3 RW 2", ("003", "002")),
-     ("rt03 rw02", ("003", "002")), ("RT 5", ("005", None)), ("-", (None, None))],
+     ("rt03 rw02", ("003", "002")), ("RT 5", ("005", None)), ("-", (None, None)), ("RT 03 / RW 02", ("003", "002")),
+     ("rt.3 rw.2", ("003", "002")), ("RT/RW 3/2", ("003", "002")), ("3 2", ("003", "002")), ("gak tau", (None, None))],
 )
 def test_rt_rw(text, expected):
     assert parse_rt_rw(text) == expected
@@ -111,6 +122,21 @@ def test_phone_refused(text):
         ("sudah", ("unknown", None)),
         ("Tidak ingat", ("unknown", None)),
         ("kemarin", ("day", date(2026, 11, 22))),
+        ("3 hari lalu", ("day", date(2026, 11, 20))),
+        ("2 minggu yang lalu", ("day", date(2026, 11, 9))),
+        ("seminggu lalu", ("day", date(2026, 11, 16))),
+        ("bulan lalu", ("month", date(2026, 10, 1))),
+        ("2 bulan lalu", ("month", date(2026, 9, 1))),
+        ("bulan ini", ("month", date(2026, 11, 1))),
+        ("Agustus", ("month", date(2026, 8, 1))),  # the last August that has begun
+        ("desember", ("month", date(2025, 12, 1))),
+        ("agustus lalu", ("month", date(2026, 8, 1))),
+        ("awal Maret 2026", ("month", date(2026, 3, 1))),
+        ("bulan Maret 2026", ("month", date(2026, 3, 1))),
+        ("12 Maret", ("day", date(2026, 3, 12))),  # the last 12 March
+        ("25 Desember", ("day", date(2025, 12, 25))),
+        ("12/3", ("day", date(2026, 3, 12))),
+        ("tgl 5 Okt 2026", ("day", date(2026, 10, 5))),
     ],
 )
 def test_when_something_was_done(text, expected):
@@ -143,6 +169,10 @@ def test_when_something_was_done(text, expected):
         ("kurang lebih 70 thn", date(1956, 5, 23), "age", date(1956, 11, 23)),
         ("about 70 years", date(1956, 5, 23), "age", date(1956, 11, 23)),
         ("8 bulan", date(2026, 3, 8), "age", date(2026, 3, 23)),  # minus half a month
+        ("70-an", date(1951, 5, 23), "age", date(1951, 11, 23)),  # in the seventies: about 75
+        ("umur 70an", date(1951, 5, 23), "age", date(1951, 11, 23)),
+        ("lahir 12 Maret 1959", date(1959, 3, 12), None, date(1959, 3, 12)),
+        ("tgl 12-03-1959", date(1959, 3, 12), None, date(1959, 3, 12)),
     ],
 )
 def test_birth_dates_as_well_as_they_are_known(text, on, precision, latest):
@@ -180,7 +210,8 @@ def test_ages(text, expected):
 @pytest.mark.parametrize(
     ("text", "grams"),
     [("3,2 kg", 3200), ("3.2 kg", 3200), ("3200", 3200), ("3.2", 3200), ("3200 gram", 3200), ("3200 g", 3200),
-     ("3.200", 3200), ("3.200 gram", 3200), ("2,45", 2450), ("2450gr", 2450), ("3 kg", 3000), ("1,8 kilo", 1800)],
+     ("3.200", 3200), ("3.200 gram", 3200), ("2,45", 2450), ("2450gr", 2450), ("3 kg", 3000), ("1,8 kilo", 1800),
+     ("3 kg 200 gram", 3200), ("bb 3,2 kg", 3200), ("berat lahir 3200 gr", 3200), ("BBL: 2,9 kg", 2900), ("3,2kg.", 3200)],
 )
 def test_birth_weights(text, grams):
     from handlers.parsing import parse_birth_weight
@@ -205,9 +236,88 @@ def test_counts(text, n):
     assert parse_count(text) == n
 
 
-@pytest.mark.parametrize("text", ["banyak", "3 minggu", "", "belum"])
+@pytest.mark.parametrize(("text", "n"), [("belum pernah", 0), ("belum", 0), ("2 kali periksa", 2), ("sudah 3x", 3)])
+def test_counts_as_people_say_them(text, n):
+    from handlers.parsing import parse_count
+
+    assert parse_count(text) == n
+
+
+@pytest.mark.parametrize("text", ["banyak", "3 minggu", ""])
 def test_counts_that_are_not(text):
     from handlers.parsing import parse_count
 
     with pytest.raises(ParseError):
         parse_count(text)
+
+
+# -- yes and no, numbers with their units ----------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("ya", "yes"), ("Ya", "yes"), ("iya", "yes"), ("Iya!", "yes"), ("y", "yes"), ("yes", "yes"), ("ok", "yes"),
+    ("oke deh", "yes"), ("setuju", "yes"), ("benar", "yes"), ("betul", "yes"), ("ya betul", "yes"),
+    ("tidak", "no"), ("tdk", "no"), ("gak", "no"), ("ga", "no"), ("nggak", "no"), ("enggak", "no"), ("engga", "no"),
+    ("no", "no"), ("n", "no"), ("bukan", "no"), ("tidak setuju", "no"), ("gak mau", "no"),
+    ("tidak ada keluhan", None), ("ya tapi nanti", None), ("mungkin", None), ("terima kasih", None), ("", None),
+])
+def test_yes_and_no(text, said):
+    from handlers.parsing import yes_no
+
+    assert yes_no(text) == said
+
+
+WEIGHT = ("weight_kg", frozenset({"bb", "berat"}), (("kg", 1.0), ("gram", 0.001)))
+LENGTH = ("length_cm", frozenset({"tb", "pb"}), (("cm", 1.0),))
+HEAD = ("head_cm", frozenset({"lk"}), (("cm", 1.0),))
+ARM = ("muac_cm", frozenset({"lila"}), (("cm", 1.0),))
+
+
+@pytest.mark.parametrize(("slots", "text", "values", "marks"), [
+    ((WEIGHT, LENGTH), "8,2 71", {"weight_kg": 8.2, "length_cm": 71.0}, ()),
+    ((WEIGHT, LENGTH), "8,9 kg 72,5 cm", {"weight_kg": 8.9, "length_cm": 72.5}, ()),
+    ((WEIGHT, LENGTH), "72,5 cm 8,9 kg", {"weight_kg": 8.9, "length_cm": 72.5}, ()),
+    ((WEIGHT, LENGTH), "bb 8,9 tb 72,5", {"weight_kg": 8.9, "length_cm": 72.5}, ()),
+    ((WEIGHT, LENGTH), "tb 72,5 bb 8,9", {"weight_kg": 8.9, "length_cm": 72.5}, ()),
+    ((WEIGHT, LENGTH), "8.9kg/72.5cm", {"weight_kg": 8.9, "length_cm": 72.5}, ()),
+    ((WEIGHT, LENGTH), "bb: 8,9; tb= 72,5", {"weight_kg": 8.9, "length_cm": 72.5}, ()),
+    ((WEIGHT, LENGTH), "8900 gram 72 cm", {"weight_kg": 8.9, "length_cm": 72.0}, ()),
+    ((WEIGHT, LENGTH), "- 72", {"weight_kg": None, "length_cm": 72.0}, ()),
+    ((WEIGHT, LENGTH), "8,2 -", {"weight_kg": 8.2, "length_cm": None}, ()),
+    ((WEIGHT, LENGTH), "8,2 71 l", {"weight_kg": 8.2, "length_cm": 71.0}, ("l",)),
+    ((WEIGHT, LENGTH), "8,2 71l", {"weight_kg": 8.2, "length_cm": 71.0}, ("l",)),
+    ((WEIGHT, LENGTH), "8,9 kg", {"weight_kg": 8.9}, ()),
+    ((HEAD, ARM), "42 14", {"head_cm": 42.0, "muac_cm": 14.0}, ()),
+    ((HEAD, ARM), "42 cm, 14 cm", {"head_cm": 42.0, "muac_cm": 14.0}, ()),  # cm names neither
+    ((HEAD, ARM), "lila 14 lk 42", {"head_cm": 42.0, "muac_cm": 14.0}, ()),
+])
+def test_numbers_with_their_units(slots, text, values, marks):
+    from handlers.parsing import Slot, read_values
+
+    found = read_values(text, tuple(Slot(*slot) for slot in slots), marks={"l": "l", "h": "h"})
+    assert (found.values, found.marks) == (values, marks)
+
+
+@pytest.mark.parametrize(("text", "code"), [("8,2 71 72", "count"), ("bb 8 bb 9", "duplicate"), ("8,2 kilos", "format"),
+                                            ("", "format")])
+def test_numbers_that_are_not(text, code):
+    from handlers.parsing import Slot, read_values
+
+    with pytest.raises(ParseError) as info:
+        read_values(text, (Slot(*WEIGHT), Slot(*LENGTH)))
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize("text", ["120/80", "120 / 80 mmHg", "120/80mmhg", "td 120/80", "TD: 120/80", "120-80", "120 80",
+                                  "120 per 80", "tensi 120/80 mm Hg"])
+def test_blood_pressure(text):
+    from handlers.parsing import parse_blood_pressure
+
+    assert parse_blood_pressure(text) == (120, 80)
+
+
+@pytest.mark.parametrize("text", ["120", "120/", "1200/80", "tinggi"])
+def test_blood_pressure_not_understood(text):
+    from handlers.parsing import parse_blood_pressure
+
+    with pytest.raises(ParseError):
+        parse_blood_pressure(text)

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from channels.messages import Incoming
+from content.i18n import _, use_locale
 from db.models import ConsentRecord, Family, Identity, Person
 from handlers.engine import Engine
 from tests.helpers import ChatDriver, add_member, consent, register_household
@@ -169,3 +170,67 @@ async def test_a_family_left_before_selesai_still_counts_once_it_has_a_member(en
     assert "Posyandu berikutnya" in chat.text
     async with demo_db.read() as session:
         assert (await session.scalar(select(Family.registered_at))) is not None
+
+
+async def test_a_village_typed_with_a_small_misspelling_is_found(engine):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    await chat.say("desa Nagasepha")
+    assert chat.labels[0] == "Posyandu Mawar (Nagasepaha)"
+    await chat.say("mawar")
+    assert "kepala keluarga" in chat.text
+
+
+async def test_a_village_without_a_posyandu_gets_the_villages_of_its_kecamatan(engine):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    await chat.say("Sarimekar")  # a village of Kecamatan Buleleng with no posyandu on the list
+    assert "Desa \u201cSarimekar\u201d belum ada di daftar posyandu kami" in chat.text
+    assert "Kecamatan Buleleng" in chat.text and "kader posyandu atau bidan desa" in chat.text
+    assert "Periksa ejaannya" not in chat.text
+    assert chat.labels == ["Alasangker", "Jinengdalem", "Nagasepaha", "Petandakan"]
+    await chat.press("Nagasepaha")
+    assert chat.labels[0] == "Posyandu Mawar (Nagasepaha)"
+    await chat.press("Posyandu Mawar")
+    assert "kepala keluarga" in chat.text
+
+
+async def test_an_unknown_village_is_never_a_dead_end(engine):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    for typed in ("Atlantis", "Atlantis lagi", "Xyzzy"):
+        await chat.say(typed)
+        assert "belum ada di daftar posyandu kami" in chat.text and "bidan desa" in chat.text
+        assert len(chat.labels) == 6  # the villages spelt most like it
+    await chat.say("jineng")
+    assert chat.labels[0] == "Posyandu Kenanga (Jinengdalem)"
+
+
+async def test_the_way_on_from_an_unknown_village_in_english(engine):
+    chat = ChatDriver(engine)
+    await chat.say("/start")
+    await chat.press("English")
+    await chat.say("yes")
+    await chat.say("english")
+    await chat.say("Sarimekar")
+    with use_locale("en"):
+        assert _("Desa \u201c{query}\u201d belum ada di daftar posyandu kami.", query="Sarimekar") in chat.text
+        assert _("Posyandu di Kecamatan {area} ada di desa berikut. Pilih desa terdekat, atau ketik nama desa lain.",
+                 area="Buleleng") in chat.text
+    await chat.say("3")  # the third village
+    assert chat.labels[0] == "Posyandu Mawar (Nagasepaha)"
+
+
+async def test_a_kader_registers_a_family_without_a_phone_as_people_write_none(engine, demo_db):
+    from tests.handlers.test_kader import kader_chat
+
+    chat = await kader_chat(engine, demo_db)
+    await chat.say("/daftarkan")
+    await chat.say("Keluarga Made Wirawan")
+    await chat.say("tidak ada")
+    await chat.say("RT 03 / RW 02")
+    await chat.say("gak punya")
+    assert "Keluarga Made Wirawan dibuat" in chat.text
+    async with demo_db.read() as session:
+        family = (await session.scalars(select(Family).where(Family.name == "Made Wirawan"))).one()
+    assert (family.dusun, family.rt, family.rw, family.phone) == (None, "003", "002", None)

@@ -252,7 +252,7 @@ async def test_services_picked_by_button_name_or_word(engine, demo_db, answer, p
     ("7", "Nomor 7 tidak ada dalam daftar"),
     ("kn1", "tidak ada dalam daftar hari ini"),
     ("dpt1", "\u201cdpt1\u201d: Pilih dari daftar"),
-    ("1 cacing", "\u201c1\u201d: Pilih dari daftar"),
+    ("2 cacing", "\u201c2\u201d: Pilih dari daftar"),  # "1 cacing" is choice 1, Obat cacing
 ])
 async def test_a_service_not_offered_is_refused(engine, demo_db, typed, hint):
     family, _ids = await family_with(demo_db, ("Made Ayu", "F", date(2025, 5, 23)))
@@ -727,3 +727,27 @@ async def test_pressing_a_stale_services_button_after_the_step_moved_on(engine, 
     await chat.press("Tidak ada")
     await chat.press("Simpan")
     assert set(await records_of(demo_db, ids["Made Ayu"])) == {"OBAT_CACING", "TIMBANG"}
+
+
+async def test_measurements_are_read_as_kaders_write_them(engine, demo_db):
+    """Units, labels and "not measured" in words; a refused value names the form with an example."""
+    family, ids = await family_with(demo_db, ("Ni Luh Sari", "F", date(1995, 4, 2),
+                                              {"hpht": TODAY - timedelta(weeks=20), "due_date": TODAY + timedelta(weeks=20)}))
+    chat = await kader(engine, demo_db)
+    await open_visit(chat, family.code, "Ni Luh Sari")
+    await chat.say("berat 58,5 kg")
+    await chat.say("TD 120 / 80 mmHg")
+    await chat.say("tidak diukur")  # LILA
+    await chat.say("tiga puluh")
+    assert "Tulis bilangan bulat, misalnya 30." in chat.text
+    await chat.say("30 tablet")
+    await chat.say("ke-4,5")
+    assert "Tulis bilangan bulat, misalnya 4." in chat.text
+    await chat.say("K4")
+    if "Layanan yang diberikan" in chat.text:
+        await chat.say("tidak ada")
+    await chat.say("ya")
+    async with demo_db.read() as session:
+        measures = {m.kind: m.value for m in await session.scalars(select(Measurement))}
+    assert measures == {"weight_kg": 58.5, "sbp": 120.0, "dbp": 80.0}
+    assert set(await records_of(demo_db, ids["Ni Luh Sari"])) >= {"ANC4", "TTD_HAMIL"}
