@@ -92,8 +92,9 @@ def brief_text(head: str, members) -> str:
     coming = sum(len(soon) for _person, _now, soon in members)
     if coming:
         lines.append("")
-        lines.append(n_("{n} lagi dalam {days} hari ke depan: pilih Lihat semua.",
-                        "{n} lagi dalam {days} hari ke depan: pilih Lihat semua.", coming, days=HORIZON_DAYS))
+        lines.append(n_("Dalam {days} hari ke depan ada {n} imunisasi atau layanan lagi: pilih Lihat semua.",
+                        "Dalam {days} hari ke depan ada {n} imunisasi atau layanan lagi: pilih Lihat semua.",
+                        coming, days=HORIZON_DAYS))
     return "\n".join(lines)
 
 
@@ -122,13 +123,13 @@ async def enter_schedule(ctx: Ctx) -> Next:
                                    days=HORIZON_DAYS))
         return END
     ctx.note(brief_text(head, members))
+    ctx.data["due_now"] = any(now for _person, now, _soon in members)
     return "more"
 
 
 async def ask_more(ctx: Ctx) -> Question:
-    _head, members = await _schedule_view(ctx)
     choices = [(_("Lihat semua"), "all")]
-    if any(now for _person, now, _soon in members):
+    if ctx.data.get("due_now", True):  # handlers.history.open_mark says so when nothing is due any more
         choices.append((_("Tandai sudah"), "mark"))
     choices.append((_("Menu utama"), "menu"))
     return Question(_("Apa yang ingin Anda lakukan?"), tuple(choices))

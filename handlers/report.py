@@ -91,14 +91,14 @@ HEADLINE_TEXT = {
     "D/S": ("D/S", N_("balita ditimbang bulan ini, dari semua balita terdaftar")),
     "N/D": ("N/D", N_("balita yang naik berat badannya, dari yang ditimbang")),
     "IDL": ("IDL", N_("anak yang genap 1 tahun bulan ini dengan imunisasi dasar lengkap")),
-    "K6": ("K6", N_("ibu hamil yang sudah 6 kali periksa kehamilan (1 kali di trimester 1, 2 kali di trimester 2, 3 kali di trimester 3)")),
+    "K6": ("K6", N_("ibu hamil yang sudah 6 kali periksa kehamilan (1, 2 dan 3 kali di trimester 1, 2 dan 3)")),
     "STUNTED": (N_("Stunting"), N_("balita pendek, dari yang diukur panjang atau tingginya bulan ini")),
 }
 #: The bars of the chart: (row code, short words under the code).
 CHART_BARS = (
-    ("D/S", N_("ditimbang")), ("N/D", N_("naik BB")), ("IDL", N_("imunisasi lengkap")), ("K1", N_("hamil 1x periksa")),
+    ("D/S", N_("ditimbang")), ("N/D", N_("naik berat badan")), ("IDL", N_("imunisasi lengkap")), ("K1", N_("hamil 1x periksa")),
     ("K4", N_("hamil 4x periksa")), ("K6", N_("hamil 6x periksa")), ("KN1", N_("kunjungan neonatal")),
-    ("KF1", N_("kunjungan nifas")), ("STUNTED", N_("stunting")),
+    ("KF1", N_("kunjungan nifas")), ("STUNTED", N_("balita pendek")),
 )
 #: Measurements in the register: kind -> its column (with the unit), in this order; a kind not listed
 #: gets a column of its own after these.
@@ -256,7 +256,8 @@ def bar_chart(report, title: str) -> bytes:
     figure = Figure(figsize=(9, 4.8), dpi=100)
     canvas = FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    names = [("Stunting" if code == "STUNTED" else code) + "\n" + words.replace(" ", "\n", 1) for code, words, _v in values]
+    names = [(_(HEADLINE_TEXT[code][0]) if code in HEADLINE_TEXT else code) + "\n" + words.replace(" ", "\n", 1)
+             for code, words, _v in values]
     heights = [v if v is not None else 0 for _c, _w, v in values]
     bars = axes.bar(names, heights, color="#2a6f97")
     for bar, (_c, _w, v) in zip(bars, values):

@@ -1,6 +1,7 @@
 """/jadwal and /imunisasi answer a registered family from the care rules, in both languages."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -79,13 +80,15 @@ async def test_jadwal_for_five_people_is_short_and_all_is_one_button_away(engine
     assert "PCV 1 (pneumokokus)" not in reply.text and "PCV 1" in adi  # the plain name: no brackets in the summary
     mother = next(line for line in members if "Ni Luh Sari" in line)
     assert brief_label("ANC3", SERVICE_LABELS["ANC3"]) == "Pemeriksaan kehamilan ke-3" and "Pemeriksaan kehamilan ke-3" in mother
-    assert f"lagi dalam {HORIZON_DAYS} hari ke depan: pilih Lihat semua" in reply.text
+    coming = re.search(rf"Dalam {HORIZON_DAYS} hari ke depan ada (\d+) imunisasi atau layanan lagi: pilih Lihat semua\.", reply.text)
     assert all(len(label) <= 20 for label in chat.labels)
     await chat.press("Lihat semua")
     full = chat.text
     assert "(pneumokokus) (" not in full and "PCV 2 (pneumokokus), Rotavirus 2 \u2013 mulai 21 Des" in full
     assert ") (" not in full.replace("(setiap tanggal 5).", "")  # no double brackets
     assert "Segera:" in full and "Detail imunisasi anak: /imunisasi" in full
+    soon = [re.sub(r" \u2013 [^;]*|\([^()]*\)", "", line.split("Segera: ", 1)[1]) for line in full.splitlines() if "Segera: " in line]
+    assert coming and int(coming[1]) == sum(len(group.split(", ")) for line in soon for group in line.split("; "))
 
 
 async def test_tandai_sudah_and_menu_from_jadwal(engine, demo_db):
