@@ -130,6 +130,11 @@ Stunting and wasting [CARE.md section 4; Permenkes 2/2020 cut-offs via care.grow
     plausible range (care.growth flags) is left out of both count and total.
 
 Reminders: sent and delivered are passed through (zeros when not given).
+
+The report as a table (:func:`report_table`): one row per figure, with its numerator, denominator
+and percentage as numbers, grouped in sections; :data:`HEADLINE` names the five indicators a
+report leads with (D/S, N/D, IDL, K6, stunting) and :func:`headline` gives their rows. Every view of
+the report (text, chart, files) is drawn from this one table.
 """
 from __future__ import annotations
 
@@ -704,53 +709,69 @@ def month_report(year: int, month: int, *, children: Iterable[ChildRecord] = (),
     )
 
 
-# --------------------------------------------------------------------------- text table
+# --------------------------------------------------------------------------- the table
 
 
-def _pct_text(value: float | None, decimal_mark: str) -> str:
-    """"80.0%" (with the given decimal mark), "-" for None."""
-    return "-" if value is None else f"{value:.1f}%".replace(".", decimal_mark)
+#: The five indicators /laporan leads with, in this order: participation in weighing (D/S), growth
+#: success (N/D), complete routine immunisation (IDL), six ANC contacts (K6, the current standard of
+#: CARE.md section 3) and stunting among the children measured.
+HEADLINE = ("D/S", "N/D", "IDL", "K6", "STUNTED")
+
+#: Sections of the table, in order.
+SECTIONS = ("skdn", "immunization", "pregnancy", "newborn", "children", "nutrition", "adolescents", "adults", "reminders")
 
 
-def _rate_text(r: Rate, decimal_mark: str) -> str:
-    """"3/4 (75.0%)"."""
-    return f"{r.count}/{r.total} ({_pct_text(r.percent, decimal_mark)})"
+@dataclass(frozen=True)
+class TableRow:
+    """One row of the report table: ``count`` out of ``total`` at ``percent`` (total and percent None
+    for a plain number such as S); a dose's row also has the valid doses given in the month."""
+
+    section: str
+    code: str
+    count: int
+    total: int | None = None
+    percent: float | None = None
+    given_in_month: int | None = None
 
 
-def report_text_rows(report: MonthReport, *, decimal_mark: str = ".") -> list[tuple[str, str]]:
-    """(label code, value text) rows of the report for a short text table.
+def report_table(report: MonthReport) -> list[TableRow]:
+    """The report as rows, by section (:data:`SECTIONS`): every view of the report (the text, the
+    chart, the CSV and XLSX) is drawn from these numbers.
 
-    Label codes are stable and untranslated: S, K, D, N, D/S, N/D, N/S, T, 2T, O, B; one row per dose
-    with the dose code, valued "covered/target (pct) +given in the month"; then one row per service,
-    valued "count/total (pct)", by life stage: IDL, K1, K4, K6, TTD_HAMIL, TTD_HAMIL_TABLETS (a number),
-    KF1, KF_COMPLETE, KN1, KN_COMPLETE, VITA_BIRU, VITA_MERAH, OBAT_CACING, SDIDTK, STUNTED,
-    SEVERELY_STUNTED, WASTED, SEVERELY_WASTED, TTD_REMAJA, SKRINING_PTM, SKILAS; REMINDERS_SENT,
+    Codes are stable and untranslated: S, K, D, N, D/S, N/D, N/S, T, 2T, O, B (skdn; the ratios with
+    their numerator and denominator: D/S is D of S); one row per dose with the dose code (covered of
+    the target, and the doses given in the month); IDL; K1, K4, K6, TTD_HAMIL, TTD_HAMIL_TABLETS (a
+    number); KF1, KF_COMPLETE, KN1, KN_COMPLETE; VITA_BIRU, VITA_MERAH, OBAT_CACING, SDIDTK; STUNTED,
+    SEVERELY_STUNTED, WASTED, SEVERELY_WASTED; TTD_REMAJA; SKRINING_PTM, SKILAS; REMINDERS_SENT,
     REMINDERS_DELIVERED. K/S and D/K are left out: with K = S they repeat 100 % and D/S.
     """
     sk = report.skdn
-    rows: list[tuple[str, str]] = [
-        ("S", str(sk.s)), ("K", str(sk.k)), ("D", str(sk.d)), ("N", str(sk.n)),
-        ("D/S", _pct_text(sk.d_s, decimal_mark)), ("N/D", _pct_text(sk.n_d, decimal_mark)),
-        ("N/S", _pct_text(sk.n_s, decimal_mark)),
-        ("T", str(sk.t)), ("2T", str(sk.t2)), ("O", str(sk.o)), ("B", str(sk.b)),
-    ]
-    for d in report.doses:
-        share = f"{d.covered}/{d.target} ({_pct_text(d.percent, decimal_mark)})"
-        rows.append((d.code, f"{share} +{d.given_in_month}"))
+    rows = [TableRow("skdn", code, value) for code, value in (("S", sk.s), ("K", sk.k), ("D", sk.d), ("N", sk.n))]
+    rows += [TableRow("skdn", "D/S", sk.d, sk.s, sk.d_s), TableRow("skdn", "N/D", sk.n, sk.d, sk.n_d),
+             TableRow("skdn", "N/S", sk.n, sk.s, sk.n_s)]
+    rows += [TableRow("skdn", code, value) for code, value in (("T", sk.t), ("2T", sk.t2), ("O", sk.o), ("B", sk.b))]
+    rows += [TableRow("immunization", d.code, d.covered, d.target, d.percent, d.given_in_month) for d in report.doses]
 
-    def rates(*items: tuple[str, Rate]) -> None:
-        rows.extend((code, _rate_text(r, decimal_mark)) for code, r in items)
+    def rates(section: str, *items: tuple[str, Rate]) -> None:
+        rows.extend(TableRow(section, code, r.count, r.total, r.percent) for code, r in items)
 
-    rates(("IDL", report.idl), ("K1", report.k1), ("K4", report.k4), ("K6", report.k6),
-          ("TTD_HAMIL", report.iron_pregnant))
-    rows.append(("TTD_HAMIL_TABLETS", str(report.iron_tablets)))
-    rates(("KF1", report.kf1), ("KF_COMPLETE", report.kf_complete),
-          ("KN1", report.kn1), ("KN_COMPLETE", report.kn_complete),
-          ("VITA_BIRU", report.vitamin_a_blue), ("VITA_MERAH", report.vitamin_a_red),
-          ("OBAT_CACING", report.deworming), ("SDIDTK", report.sdidtk),
-          ("STUNTED", report.stunted), ("SEVERELY_STUNTED", report.severely_stunted),
-          ("WASTED", report.wasted), ("SEVERELY_WASTED", report.severely_wasted),
-          ("TTD_REMAJA", report.iron_girls), ("SKRINING_PTM", report.ptm), ("SKILAS", report.skilas))
-    rows.append(("REMINDERS_SENT", str(report.reminders.sent)))
-    rows.append(("REMINDERS_DELIVERED", str(report.reminders.delivered)))
+    rates("immunization", ("IDL", report.idl))
+    rates("pregnancy", ("K1", report.k1), ("K4", report.k4), ("K6", report.k6), ("TTD_HAMIL", report.iron_pregnant))
+    rows.append(TableRow("pregnancy", "TTD_HAMIL_TABLETS", report.iron_tablets))
+    rates("newborn", ("KF1", report.kf1), ("KF_COMPLETE", report.kf_complete),
+          ("KN1", report.kn1), ("KN_COMPLETE", report.kn_complete))
+    rates("children", ("VITA_BIRU", report.vitamin_a_blue), ("VITA_MERAH", report.vitamin_a_red),
+          ("OBAT_CACING", report.deworming), ("SDIDTK", report.sdidtk))
+    rates("nutrition", ("STUNTED", report.stunted), ("SEVERELY_STUNTED", report.severely_stunted),
+          ("WASTED", report.wasted), ("SEVERELY_WASTED", report.severely_wasted))
+    rates("adolescents", ("TTD_REMAJA", report.iron_girls))
+    rates("adults", ("SKRINING_PTM", report.ptm), ("SKILAS", report.skilas))
+    rows.append(TableRow("reminders", "REMINDERS_SENT", report.reminders.sent))
+    rows.append(TableRow("reminders", "REMINDERS_DELIVERED", report.reminders.delivered))
     return rows
+
+
+def headline(report: MonthReport) -> list[TableRow]:
+    """The rows of the :data:`HEADLINE` indicators, in that order."""
+    rows = {row.code: row for row in report_table(report)}
+    return [rows[code] for code in HEADLINE]

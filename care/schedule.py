@@ -110,7 +110,7 @@ RECORD_LABELS: dict[str, str] = {
 DOSE_STATE_LABELS: dict[str, str] = {
     "upcoming": N_("akan datang"),
     "due": N_("waktunya"),
-    "catch_up": N_("imunisasi kejar"),
+    "catch_up": N_("terlambat, masih bisa dikejar"),
     "missed": N_("terlewat"),
     "given": N_("sudah diberikan"),
     "invalid": N_("tidak sah, perlu diulang"),

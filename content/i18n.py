@@ -98,8 +98,11 @@ def set_language(lang: str) -> None:
 
 
 def grouped(items: list[tuple[str, str]]) -> str:
-    """``A, B (when); C (other)``: labels sharing a "when" are listed together, in order."""
+    """``A, B – when; C – other; D``: labels sharing a "when" are listed together, in order.
+
+    The "when" follows a dash, not brackets: a label may carry its own (``PCV 1 (pneumokokus)``), and
+    ``PCV 1 (pneumokokus) (sampai 6 Sep)`` reads badly."""
     order: dict[str, list[str]] = {}
     for label, when in items:
         order.setdefault(when, []).append(label)
-    return "; ".join(f"{', '.join(labels)} ({when})" if when else ", ".join(labels) for when, labels in order.items())
+    return "; ".join(f"{', '.join(labels)} \u2013 {when}" if when else ", ".join(labels) for when, labels in order.items())

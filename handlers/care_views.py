@@ -1,11 +1,15 @@
-"""What a family sees of the care rules: ``/jadwal`` (next posyandu day and the coming 60 days)
+"""What a family sees of the care rules: ``/jadwal`` (what is due now, the rest one button away)
 and ``/imunisasi`` (each child's doses: given, due, catch-up, missed, next).
 
-Both end at the main menu with one more button (``handlers.history``): after ``/jadwal`` *Tandai
-sudah* (mark an item shown as due or late as done), after ``/imunisasi`` *Isi/ubah imunisasi* (enter
-doses from the Buku KIA, correct them, remove one entered by mistake)."""
+``/jadwal`` leads with the next posyandu day and one line per member with something due now
+(:func:`brief_text`); its buttons are *Lihat semua* (each member's items due now and those coming in
+the next 60 days, with their dates: :func:`full_text`), *Tandai sudah* (mark an item shown as due or
+late as done: ``handlers.history.open_mark``) and *Menu utama*. After *Lihat semua* the main menu
+offers *Tandai sudah* in place of *Jadwal*; after ``/imunisasi`` it offers *Isi/ubah imunisasi*
+(enter doses from the Buku KIA, correct them, remove one entered by mistake; ``handlers.history``)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import bindparam, select
@@ -14,18 +18,23 @@ from care.immunization import child_summary
 from care.schedule import DOSE_LABELS, SERVICE_LABELS
 from care.services import OVERDUE, UPCOMING, services_due
 from care.stages import age_months
-from content.i18n import _, format_date, grouped
+from content.i18n import N_, _, format_date, grouped, n_
 from care.history import DAY, MONTH, UNKNOWN, PersonHistory, Record
 from db.history import histories
 from db.models import Family, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import age_text, schedule_text, session_text
-from handlers.flow import END, Ctx, Flow, Goto, Next
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 
 HORIZON_DAYS = 60
 _EXACT = Record("", date.min)
 #: Children up to this age (months) have an immunisation card.
 IMMUNIZATION_AGE_MONTHS = 71
+#: A label's own closing bracket (``PCV 1 (pneumokokus)``, ``Obat cacing (12-59 bulan)``): left out of
+#: the one-line summary, where the name alone is enough.
+_QUALIFIER = re.compile(r"\s*\([^()]*\)$")
+#: Services whose name is long even without a bracket: the short names the *Tandai sudah* buttons use.
+BRIEF_SERVICE = {"TIMBANG": N_("Penimbangan"), "TTD_REMAJA": N_("Tablet tambah darah")}
 
 
 def short_date(day: date, today: date) -> str:
@@ -34,14 +43,22 @@ def short_date(day: date, today: date) -> str:
 
 
 def window(earliest: date | None, latest: date | None, today: date) -> str:
-    """A date window in words: ``sampai 5 Jan``, ``mulai 5 Des``, ``5 Des - 5 Jan``."""
+    """A date window in words: ``sampai 5 Jan``, ``mulai 5 Des``, ``5 Des sampai 5 Jan``."""
     if earliest is not None and earliest > today:
         if latest is None:
             return _("mulai {start}", start=short_date(earliest, today))
-        return _("{start} - {end}", start=short_date(earliest, today), end=short_date(latest, today))
+        return _("{start} sampai {end}", start=short_date(earliest, today), end=short_date(latest, today))
     if latest is not None:
         return _("sampai {end}", end=short_date(latest, today))
     return _("sekarang")
+
+
+def brief_label(code: str, label: str) -> str:
+    """The name of an item in /jadwal's one-line summary: the translated ``label`` without its bracketed
+    qualifier (``PCV 1``, ``Obat cacing``), or a short name (:data:`BRIEF_SERVICE`)."""
+    if code in BRIEF_SERVICE:
+        return _(BRIEF_SERVICE[code])
+    return _QUALIFIER.sub("", label) or label
 
 
 _FAMILY_AND_POSYANDU = (
@@ -49,43 +66,91 @@ _FAMILY_AND_POSYANDU = (
 )
 
 
-async def enter_schedule(ctx: Ctx) -> Next:
-    """Shows the next posyandu day and what each member is due for in the coming 60 days."""
+async def _schedule_view(ctx: Ctx) -> tuple[str, list[tuple[Person, list[tuple[str, str, str]], list[tuple[str, str, str]]]]]:
+    """The posyandu line and each member with their items due now and coming (``due_items``)."""
     family, posyandu = (await ctx.session.execute(_FAMILY_AND_POSYANDU, {"family_id": ctx.identity.family_id})).one()
     members = await family_members(ctx.session, family.id)
     records = await histories(ctx.session, [m.id for m in members])
-    lines = [
-        _("Posyandu berikutnya: {day} di {posyandu} ({schedule}).",
-          day=session_text(await next_posyandu_session(ctx.session, posyandu, ctx.today)),
-          posyandu=posyandu.name, schedule=schedule_text(posyandu.schedule)),
-    ]
-    marks = False
-    for person in members:
-        now, soon = member_items(ctx, person, records[person.id])
-        marks = marks or bool(now)
+    head = _("Posyandu berikutnya: {day} di {posyandu} ({schedule}).",
+             day=session_text(await next_posyandu_session(ctx.session, posyandu, ctx.today)),
+             posyandu=posyandu.name, schedule=schedule_text(posyandu.schedule))
+    return head, [(person, *due_items(ctx, person, records[person.id])) for person in members]
+
+
+def brief_text(head: str, members) -> str:
+    """The first screen of /jadwal: the posyandu day, then one line per member with something due now
+    (plain names, late ones said so), and how many more items come in the next 60 days."""
+    lines = [head, ""]
+    due = [(person, now) for person, now, _soon in members if now]
+    if due:
+        lines.append(_("Sudah waktunya:"))
+        for person, now in due:
+            items = grouped([(brief_label(code, label), when) for code, label, when in now])
+            lines.append(f"\u2022 {person.name}: {items}")
+    else:
+        lines.append(_("Sekarang tidak ada yang perlu dilakukan."))
+    coming = sum(len(soon) for _person, _now, soon in members)
+    if coming:
+        lines.append("")
+        lines.append(n_("Dalam {days} hari ke depan ada {n} imunisasi atau layanan lagi: pilih Lihat semua.",
+                        "Dalam {days} hari ke depan ada {n} imunisasi atau layanan lagi: pilih Lihat semua.",
+                        coming, days=HORIZON_DAYS))
+    return "\n".join(lines)
+
+
+def full_text(head: str, members) -> str:
+    """Everything /jadwal knows: each member's items due now and coming, with their dates."""
+    lines = [head]
+    for person, now, soon in members:
         if not now and not soon:
             continue
         lines.append("")
         lines.append(f"{person.name}:")
         if now:
-            lines.append("  " + _("Sekarang: {items}", items=grouped(now)))
+            lines.append("  " + _("Sekarang: {items}", items=grouped([(label, when) for _code, label, when in now])))
         if soon:
-            lines.append("  " + _("Segera: {items}", items=grouped(soon)))
-    if len(lines) == 1:
-        lines.append(_("Dalam {days} hari ke depan tidak ada layanan yang jatuh tempo. Tetap datang ke posyandu setiap bulan.", days=HORIZON_DAYS))
-    else:
-        lines.append("")
-        lines.append(_("Detail imunisasi anak: /imunisasi"))
-    ctx.note("\n".join(lines))
-    if marks:  # the menu offers "Tandai sudah" (handlers.history.open_mark)
-        return Goto("menu", "main", {"offer": "mark"})
-    return END
+            lines.append("  " + _("Segera: {items}", items=grouped([(label, when) for _code, label, when in soon])))
+    lines.append("")
+    lines.append(_("Detail imunisasi anak: /imunisasi"))
+    return "\n".join(lines)
 
 
-def member_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """One member's items due now and within the horizon, as (label, window) pairs."""
-    now, soon = due_items(ctx, person, history)
-    return [(label, window) for _code, label, window in now], [(label, window) for _code, label, window in soon]
+async def enter_schedule(ctx: Ctx) -> Next:
+    """Shows the next posyandu day and what each member is due for now; the rest is one button away."""
+    head, members = await _schedule_view(ctx)
+    if not any(now or soon for _person, now, soon in members):
+        ctx.note(head + "\n\n" + _("Dalam {days} hari ke depan belum ada layanan yang waktunya tiba. Tetap datang ke posyandu setiap bulan.",
+                                   days=HORIZON_DAYS))
+        return END
+    ctx.note(brief_text(head, members))
+    ctx.data["due_now"] = any(now for _person, now, _soon in members)
+    return "more"
+
+
+async def ask_more(ctx: Ctx) -> Question:
+    choices = [(_("Lihat semua"), "all")]
+    if ctx.data.get("due_now", True):  # handlers.history.open_mark says so when nothing is due any more
+        choices.append((_("Tandai sudah"), "mark"))
+    choices.append((_("Menu utama"), "menu"))
+    return Question(_("Apa yang ingin Anda lakukan?"), tuple(choices))
+
+
+async def on_more(ctx: Ctx, answer: Answer) -> Next:
+    """*Lihat semua*: the whole schedule, then the main menu (offering *Tandai sudah*); *Tandai sudah*:
+    handlers.history; *Menu utama*: the main menu."""
+    if answer.choice == "all":
+        head, members = await _schedule_view(ctx)
+        ctx.note(full_text(head, members))
+        if any(now for _person, now, _soon in members):  # the menu offers "Tandai sudah" (handlers.history.open_mark)
+            return Goto("menu", "main", {"offer": "mark"})
+        return END
+    if answer.choice == "mark":
+        from handlers.history import open_mark  # handlers.history reads due_items from here
+
+        return await open_mark(ctx)
+    if answer.choice == "menu":
+        return END
+    raise Invalid(_("Pilih dari daftar."))
 
 
 def due_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
@@ -97,10 +162,12 @@ def due_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list[tu
     if person.birth_date and 0 <= age_months(person.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS:
         summary = child_summary(person.birth_date, history.given, ctx.today, je=ctx.settings.care.je,
                                 schedule=ctx.schedule, approximate=history.approximate)
-        for code, _state in (*summary.due, *summary.invalid):
+        for code, _state in summary.due:
             now.append((code, _(DOSE_LABELS[code]), ""))
+        for code, _state in summary.invalid:
+            now.append((code, _(DOSE_LABELS[code]), _("perlu diulang")))
         for code, _state in summary.catch_up:
-            now.append((code, _(DOSE_LABELS[code]), _("kejar")))
+            now.append((code, _(DOSE_LABELS[code]), _("terlambat, masih bisa dikejar")))
         for code, state in summary.next_upcoming:
             if state.earliest and state.earliest.toordinal() <= horizon:
                 soon.append((code, _(DOSE_LABELS[code]), _("mulai {start}", start=short_date(state.earliest, ctx.today))))
@@ -181,5 +248,5 @@ def child_card(ctx: Ctx, child: Person, history: PersonHistory) -> str:
     return "\n".join(lines)
 
 
-SCHEDULE = Flow(name="schedule", first="show", steps={}, enter=enter_schedule, needs_family=True)
+SCHEDULE = Flow(name="schedule", first="more", steps={"more": Step(ask_more, on_more)}, enter=enter_schedule, needs_family=True)
 IMMUNIZATION = Flow(name="immunization", first="show", steps={}, enter=enter_immunization, needs_family=True)

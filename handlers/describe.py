@@ -50,10 +50,22 @@ def birth_text(birth: date, precision: str | None = None) -> str:
     return format_date(birth)
 
 
+#: Stages left unsaid when a more telling one is shown: a newborn is an infant too, a pregnant woman
+#: or a mother in nifas an adult too ("Ibu hamil 20 minggu", not "Ibu hamil 20 minggu, Usia dewasa").
+#: A pregnant adolescent stays "Remaja": that says something.
+IMPLIED_STAGES = {Stage.INFANT: (Stage.NEWBORN,), Stage.ADULT: (Stage.PREGNANT, Stage.POSTPARTUM)}
+
+
+def shown_stages(stages: list[Stage]) -> list[Stage]:
+    """``stages`` without those a shown one implies (:data:`IMPLIED_STAGES`)."""
+    return [s for s in stages if not any(t in stages for t in IMPLIED_STAGES.get(s, ()))]
+
+
 def stage_text(person: Person, on: date) -> str:
-    """The person's stages, with the week of pregnancy or the day of nifas where it applies."""
+    """The person's stages, with the week of pregnancy or the day of nifas where it applies; a stage
+    another implies is left out (:func:`shown_stages`)."""
     parts: list[str] = []
-    for stage in stages_on(on, birth=person.birth_date, hpht=person.hpht, delivered_on=person.delivered_on):
+    for stage in shown_stages(stages_on(on, birth=person.birth_date, hpht=person.hpht, delivered_on=person.delivered_on)):
         label = _(STAGE_LABELS[stage])
         if stage is Stage.PREGNANT and person.hpht:
             weeks, _days = gestational_age(person.hpht, on)

@@ -1,13 +1,21 @@
 """``/jadwalposyandu`` (staff): the month's posyandu days of the puskesmas; move or cancel a session
 with a reason, or add an extra one. The posyandu's families and kaders are told through the outbox,
-once each (the outbox key names the change and the recipient)."""
+once each (the outbox key names the change and the recipient).
+
+Nothing is sent unseen: before anything is saved the staff member sees the message the families will
+get and picks *Kirim*, *Ubah* (the session, the new day or the reason) or *Batal*. A new day on a
+Sunday, a national holiday or a cuti bersama day (content/holidays.yaml through care.calendar) is
+warned about before that; the example date offered is a working day after the session being moved
+(or a week ahead for an extra session); a reason that is a date (a date typed one question too late)
+is refused, not sent to families as the reason."""
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from care.calendar import sessions_between
+from care.calendar import holiday_list, sessions_between
 from content.i18n import _, format_date
 from db.models import Family, Identity, Outbox, Posyandu, PosyanduException, Puskesmas
 from db.queries import posyandu_changes
@@ -20,6 +28,12 @@ from reminders.planner import zone_of
 
 WINDOW_DAYS = 62
 NOTICE_DAYS = 7
+#: how far ahead a new day may be
+AHEAD_DAYS = 90
+#: an extra session's example day: a week from today
+EXAMPLE_DAYS = 7
+#: a reason made only of digits and date separators ("7-12", "12/12/2026") is a date, not a reason
+_DATE_LIKE = re.compile(r"^[\d\s./-]+$")
 
 
 async def _sessions(ctx: Ctx, posyandu: Posyandu, days: int = WINDOW_DAYS):
@@ -67,7 +81,8 @@ async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
 
 async def ask_session(ctx: Ctx) -> Question:
     posyandu = await ctx.session.get(Posyandu, ctx.data["posyandu_id"])
-    return Question(_("Sesi tanggal berapa?"), tuple((format_date(s.day, "EEEE, d MMMM y"), s.day.isoformat()) for s in (await _sessions(ctx, posyandu))[:6]))
+    # "Sabtu, 5 Des": a button title within 20 characters in every language; the sessions are the next two months
+    return Question(_("Sesi tanggal berapa?"), tuple((format_date(s.day, "EEEE, d MMM"), s.day.isoformat()) for s in (await _sessions(ctx, posyandu))[:6]))
 
 
 async def on_session(ctx: Ctx, answer: Answer) -> Next:
@@ -77,23 +92,113 @@ async def on_session(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice not in days:
         raise Invalid(_("Pilih tanggal dari daftar."))
     ctx.data["original"] = answer.choice
+    if ctx.data.get("editing") and ctx.data.get("new") != answer.choice:
+        return "preview"
     return "new_date" if ctx.data["kind"] == "moved" else "reason"
 
 
+def day_off(day: date) -> str | None:
+    """Why posyandu are usually closed on ``day`` (a national holiday, cuti bersama or Sunday), or None."""
+    holiday = next((h for h in holiday_list() if h.day == day), None)
+    if holiday is not None and holiday.kind == "libur_nasional":
+        return _("hari libur nasional ({name})", name=holiday.name)
+    if holiday is not None:
+        return _("cuti bersama ({name})", name=holiday.name)
+    if day.weekday() == 6:
+        return _("hari Minggu")
+    return None
+
+
+def example_day(ctx: Ctx) -> date:
+    """A real day to show as the example of a new date: the first working day after the session being
+    moved (a week from today for an extra session), never in the past nor beyond the allowed range."""
+    original = ctx.data.get("original")
+    day = date.fromisoformat(original) + timedelta(days=1) if original else ctx.today + timedelta(days=EXAMPLE_DAYS)
+    day = max(day, ctx.today)
+    last = ctx.today + timedelta(days=AHEAD_DAYS)
+    while day_off(day) is not None and day < last:
+        day += timedelta(days=1)
+    return day
+
+
+def _example(ctx: Ctx) -> str:
+    return format_date(example_day(ctx), "d-MM-y")
+
+
+def read_day(text: str, today: date) -> date:
+    """A typed day, the year optional (``7-12``, ``7 Des``: the next such day from today)."""
+    try:
+        return parse_date(text, today, prefer_future=True)
+    except ParseError as exc:
+        if exc.code != "format":
+            raise
+    t = text.strip()
+    for year in (today.year, today.year + 1):
+        for candidate in (f"{t}-{year}", f"{t} {year}"):
+            try:
+                day = parse_date(candidate, today)
+            except ParseError as exc:
+                if exc.code != "format":
+                    raise
+                continue
+            if day >= today:
+                return day
+            break
+    raise ParseError("format")
+
+
+def looks_like_date(text: str, today: date) -> bool:
+    """Whether ``text`` is a date (or a mistyped one) rather than words."""
+    if _DATE_LIKE.match(text.strip()):
+        return True
+    try:
+        read_day(text, today)
+    except ParseError as exc:
+        return exc.code != "format"
+    return True
+
+
 async def ask_new_date(ctx: Ctx) -> Question:
-    return Question(_("Tanggal barunya? Contoh: {example}", example=format_date(ctx.today + timedelta(days=7), "d-MM-y")))
+    if ctx.data["kind"] == "moved":
+        original = date.fromisoformat(ctx.data["original"])
+        return Question(_("Sesi {day} dipindah ke tanggal berapa? Contoh: {example}",
+                          day=format_date(original, "EEEE, d MMMM"), example=_example(ctx)))
+    return Question(_("Tanggal barunya? Contoh: {example}", example=_example(ctx)))
 
 
 async def on_new_date(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the new day (not in the past, within 90 days); asks the reason next."""
+    """Stores the new day (not in the past, within 90 days, not the session's own day); a Sunday or a
+    holiday is asked about first; the reason (or, when editing, the preview) next."""
     try:
-        day = parse_date(answer.text, ctx.today, prefer_future=True)
+        day = read_day(answer.text, ctx.today)
     except ParseError as exc:
-        raise Invalid(date_hint(exc.code, format_date(ctx.today + timedelta(days=7), "d-MM-y"))) from None
-    if day < ctx.today or day > ctx.today + timedelta(days=90):
+        raise Invalid(date_hint(exc.code, _example(ctx))) from None
+    if day < ctx.today or day > ctx.today + timedelta(days=AHEAD_DAYS):
         raise Invalid(_("Pilih tanggal dari hari ini sampai 90 hari ke depan."))
+    if day.isoformat() == ctx.data.get("original"):
+        raise Invalid(_("Itu tanggal sesi yang dipindah. Tulis tanggal barunya, misalnya: {example}", example=_example(ctx)))
     ctx.data["new"] = day.isoformat()
-    return "reason"
+    if day_off(day) is not None:
+        return "day_off"
+    return "preview" if ctx.data.get("editing") else "reason"
+
+
+async def ask_day_off(ctx: Ctx) -> Question:
+    day = date.fromisoformat(ctx.data["new"])
+    return Question(
+        _("{day} adalah {why}. Posyandu biasanya libur pada hari itu. Tetap pakai tanggal ini?",
+          day=format_date(day, "EEEE, d MMMM y"), why=day_off(day) or ""),
+        ((_("Tetap tanggal ini"), "keep"), (_("Ganti tanggal"), "change")),
+    )
+
+
+async def on_day_off(ctx: Ctx, answer: Answer) -> Next:
+    """Keeps the day (the reason or the preview next) or asks for another one."""
+    if answer.choice == "change":
+        return "new_date"
+    if answer.choice != "keep":
+        raise Invalid(_("Pilih Tetap tanggal ini atau Ganti tanggal."))
+    return "preview" if ctx.data.get("editing") else "reason"
 
 
 async def ask_reason(ctx: Ctx) -> Question:
@@ -101,23 +206,72 @@ async def ask_reason(ctx: Ctx) -> Question:
 
 
 async def on_reason(ctx: Ctx, answer: Answer) -> Next:
-    """Saves the change and tells the posyandu's families and kaders; ends."""
-    from datetime import date
-
+    """Stores the reason (words, not a date); shows the preview next."""
     reason = " ".join(answer.text.split())[:200]
     if len(reason) < 3:
         raise Invalid(_("Tulis alasannya singkat, misalnya: bidan pelatihan."))
-    posyandu = await ctx.session.get(Posyandu, ctx.data["posyandu_id"])
+    if looks_like_date(reason, ctx.today):
+        raise Invalid(_("Itu tanggal, bukan alasan. Tulis alasannya dengan kata-kata, misalnya: bidan pelatihan."))
+    ctx.data["reason"] = reason
+    return "preview"
+
+
+def _change(ctx: Ctx, posyandu: Posyandu) -> PosyanduException:
+    """The change being made, from the flow's data (not yet saved)."""
     original = date.fromisoformat(ctx.data["original"]) if ctx.data.get("original") else None
     new = date.fromisoformat(ctx.data["new"]) if ctx.data.get("new") else None
-    change = PosyanduException(posyandu_id=posyandu.id, kind=ctx.data["kind"], original_date=original, new_date=new,
-                               reason=reason, created_by=ctx.identity.id, created_at=ctx.now)
+    return PosyanduException(posyandu_id=posyandu.id, kind=ctx.data["kind"], original_date=original, new_date=new,
+                             reason=ctx.data["reason"], created_by=ctx.identity.id, created_at=ctx.now)
+
+
+async def ask_preview(ctx: Ctx) -> Question:
+    posyandu = await ctx.session.get(Posyandu, ctx.data["posyandu_id"])
+    count = len(await _recipients(ctx, posyandu))
+    return Question(
+        _("Pesan ini akan dikirim ke {count} keluarga dan kader:", count=count) + "\n\n" + change_text(posyandu, _change(ctx, posyandu)),
+        ((_("Kirim"), "send"), (_("Ubah"), "edit"), (_("Batal"), "cancel")),
+    )
+
+
+async def on_preview(ctx: Ctx, answer: Answer) -> Next:
+    """*Kirim*: saves the change and tells the posyandu's families and kaders; *Ubah*: what to change;
+    *Batal*: nothing is saved."""
+    if answer.choice == "cancel":
+        ctx.note(_("Jadwal tidak diubah. Tidak ada pesan yang dikirim."))
+        return END
+    if answer.choice == "edit":
+        return "edit"
+    if answer.choice != "send":
+        raise Invalid(_("Pilih Kirim, Ubah, atau Batal."))
+    posyandu = await ctx.session.get(Posyandu, ctx.data["posyandu_id"])
+    change = _change(ctx, posyandu)
     ctx.session.add(change)
     await ctx.session.flush()
     count = await _tell(ctx, posyandu, change)
     audit(ctx, f"posyandu.{change.kind}", "posyandu", posyandu.id, change=change.id, recipients=count)
     ctx.note(_("Tersimpan. {count} keluarga dan kader diberi tahu.", count=count))
     return END
+
+
+async def ask_edit(ctx: Ctx) -> Question:
+    kind = ctx.data["kind"]
+    choices = []
+    if kind in ("moved", "cancelled"):
+        choices.append((_("Sesi"), "session"))
+    if kind in ("moved", "extra"):
+        choices.append((_("Tanggal baru"), "new_date"))
+    choices.append((_("Alasan"), "reason"))
+    return Question(_("Apa yang ingin diubah?"), tuple(choices))
+
+
+async def on_edit(ctx: Ctx, answer: Answer) -> Next:
+    """Asks the chosen question again; the preview follows it."""
+    allowed = {"reason"} | ({"session"} if ctx.data["kind"] in ("moved", "cancelled") else set()) \
+        | ({"new_date"} if ctx.data["kind"] in ("moved", "extra") else set())
+    if answer.choice not in allowed:
+        raise Invalid(_("Pilih dari daftar."))
+    ctx.data["editing"] = True
+    return answer.choice
 
 
 def change_text(posyandu: Posyandu, change: PosyanduException) -> str:
@@ -132,14 +286,20 @@ def change_text(posyandu: Posyandu, change: PosyanduException) -> str:
              new=format_date(change.new_date, "EEEE, d MMMM"), reason=change.reason)
 
 
+async def _recipients(ctx: Ctx, posyandu: Posyandu) -> list[tuple[int, str, str, str]]:
+    """(identity, channel, address, language) of every reachable family chat and kader of the posyandu."""
+    families = select(Family.id).where(Family.posyandu_id == posyandu.id, Family.registered_at.is_not(None))
+    rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language).where(
+        (Identity.family_id.in_(families)) | ((Identity.role == "kader") & (Identity.posyandu_id == posyandu.id)),
+        Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None)))
+    return [tuple(r) for r in rows.all()]
+
+
 async def _tell(ctx: Ctx, posyandu: Posyandu, change: PosyanduException) -> int:
     """Queues the notice for every reachable family chat and kader of the posyandu; returns how many."""
     from content.i18n import use_locale
 
-    families = select(Family.id).where(Family.posyandu_id == posyandu.id, Family.registered_at.is_not(None))
-    rows = (await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language).where(
-        (Identity.family_id.in_(families)) | ((Identity.role == "kader") & (Identity.posyandu_id == posyandu.id)),
-        Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None)))).all()
+    rows = await _recipients(ctx, posyandu)
     puskesmas = await ctx.session.get(Puskesmas, posyandu.puskesmas_id)
     zone = zone_of(ctx.settings, puskesmas.code, puskesmas.timezone)
     for identity_id, channel, address, lang in rows:
@@ -162,6 +322,9 @@ POSYANDU_DAYS = Flow(
         "posyandu": Step(ask_posyandu, on_posyandu),
         "session": Step(ask_session, on_session),
         "new_date": Step(ask_new_date, on_new_date),
+        "day_off": Step(ask_day_off, on_day_off),
         "reason": Step(ask_reason, on_reason),
+        "preview": Step(ask_preview, on_preview),
+        "edit": Step(ask_edit, on_edit),
     },
 )

@@ -1,10 +1,25 @@
-"""Coverage for staff: ``/laporan`` (a posyandu's month as a short text table and a bar chart) and
-``/ekspor`` (the month's report and the visit register as CSV and XLSX).
+"""Coverage for staff: ``/laporan`` (a posyandu's month: the five headline indicators with a bar
+chart) and ``/ekspor`` (the whole report and the visit register as CSV and XLSX).
 
 Every dose and service is read from the one care record (db.history) as it stood at the month's
 end (the iron tablets given in pregnancy from the detail of the TTD_HAMIL records); weighings and
 lengths come with their values from the visits' measurements. The indicators themselves are defined
-in care.coverage.
+in care.coverage; the text, the chart and the files are all drawn from its one table
+(care.coverage.report_table).
+
+/laporan leads with care.coverage.HEADLINE, each with its numerator and denominator and what its
+code means: D/S (how many under-fives came to be weighed: the posyandu's reach), N/D (how many of
+them grew: the result of the weighing), IDL (complete routine immunisation at the first birthday),
+K6 (six antenatal contacts, the current standard) and stunting (the national priority). The rest is
+in the chart and the export.
+
+The files are made for spreadsheets: one row per indicator, a number per cell (count, out of,
+percent, doses given in the month), readable names (no codes such as ``DPT_HB_HIB1``, ``M``,
+``weight_kg``), one column per measurement with its unit, and real dates in the XLSX. The CSV is
+UTF-8 with a byte-order mark and follows the staff member's language the way spreadsheet programs
+of that locale read a CSV: Indonesian uses ``;`` between cells and a decimal comma (``14,3``;
+Excel set to Indonesian expects exactly that), English ``,`` and a decimal point. Dates in the CSV
+are ISO (``2026-11-09``), which every spreadsheet reads as a date.
 """
 from __future__ import annotations
 
@@ -25,33 +40,80 @@ from care.coverage import (
     PersonRecord,
     PregnancyRecord,
     ReminderCounts,
+    TableRow,
+    headline,
     month_report,
-    report_text_rows,
+    report_table,
 )
 from care.history import DAY, TTD_HAMIL, PersonHistory, build, is_dose, label
 from care.schedule import DOSE_LABELS
 from care.stages import add_months
-from content.i18n import N_, _, current_language, format_date
+from content.i18n import N_, _, current_language, format_date, format_number
 from db.history import histories, records_of_visit
 from db.models import Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
+from handlers.describe import sex_label
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.staff import _own_posyandu, staff_only
 
+#: The name of each row of the table (care.coverage.report_table) that is no dose: a code is always
+#: said in words.
 LABELS = {
-    "S": N_("S: balita terdaftar"), "K": N_("K: punya KMS"), "D": N_("D: ditimbang"), "N": N_("N: naik berat badannya"),
-    "D/S": N_("D/S"), "N/D": N_("N/D"), "N/S": N_("N/S"), "T": N_("T: tidak naik"), "2T": N_("2T"), "O": N_("O: tidak ditimbang bulan lalu"),
-    "B": N_("B: baru"), "IDL": N_("Imunisasi dasar lengkap"), "K1": N_("ANC K1"), "K4": N_("ANC K4"), "K6": N_("ANC K6"),
-    "TTD_HAMIL": N_("Ibu hamil mendapat TTD"), "TTD_HAMIL_TABLETS": N_("Tablet TTD ibu hamil (butir)"),
-    "KF1": N_("KF1"), "KF_COMPLETE": N_("KF lengkap"),
-    "KN1": N_("KN1"), "KN_COMPLETE": N_("KN lengkap"), "STUNTED": N_("Pendek (stunting)"), "SEVERELY_STUNTED": N_("Sangat pendek"),
-    "WASTED": N_("Gizi kurang (wasting)"), "SEVERELY_WASTED": N_("Gizi buruk"),
+    "S": N_("S: balita terdaftar (0-59 bulan)"), "K": N_("K: balita yang punya buku KIA/KMS"),
+    "D": N_("D: balita ditimbang bulan ini"), "N": N_("N: balita naik berat badannya"),
+    "D/S": N_("D/S: balita ditimbang, dari semua balita"), "N/D": N_("N/D: naik berat badan, dari yang ditimbang"),
+    "N/S": N_("N/S: naik berat badan, dari semua balita"), "T": N_("T: tidak naik berat badannya"),
+    "2T": N_("2T: tidak naik 2 bulan berturut-turut"), "O": N_("O: tidak ditimbang bulan lalu"), "B": N_("B: baru pertama kali ditimbang"),
+    "IDL": N_("IDL: imunisasi dasar lengkap pada usia 1 tahun"),
+    "K1": N_("K1: ibu hamil periksa minimal 1 kali"), "K4": N_("K4: ibu hamil periksa 4 kali (1-1-2 per trimester)"),
+    "K6": N_("K6: ibu hamil periksa 6 kali (1-2-3 per trimester)"),
+    "TTD_HAMIL": N_("Ibu hamil mendapat tablet tambah darah bulan ini"),
+    "TTD_HAMIL_TABLETS": N_("Tablet tambah darah ibu hamil bulan ini (butir)"),
+    "KF1": N_("KF1: kunjungan nifas pertama (6 jam-2 hari)"), "KF_COMPLETE": N_("KF lengkap: 4 kunjungan nifas"),
+    "KN1": N_("KN1: kunjungan neonatal pertama (6-48 jam)"), "KN_COMPLETE": N_("KN lengkap: 3 kunjungan neonatal"),
+    "STUNTED": N_("Balita pendek (stunting)"), "SEVERELY_STUNTED": N_("Balita sangat pendek"),
+    "WASTED": N_("Balita gizi kurang (wasting)"), "SEVERELY_WASTED": N_("Balita gizi buruk"),
     "OBAT_CACING": N_("Obat cacing (12-59 bulan)"), "TTD_REMAJA": N_("Remaja putri mendapat TTD (12-18 tahun)"),
-    "SKRINING_PTM": N_("Skrining PTM 12 bulan terakhir (15-59 tahun)"), "SKILAS": N_("SKILAS 12 bulan terakhir (60+ tahun)"),
+    "SKRINING_PTM": N_("Skrining penyakit tidak menular (PTM) 12 bulan terakhir (15-59 tahun)"),
+    "SKILAS": N_("Skrining lansia (SKILAS) 12 bulan terakhir (60+ tahun)"),
     "REMINDERS_SENT": N_("Pengingat terkirim"), "REMINDERS_DELIVERED": N_("Pengingat diterima"),
 }
 #: Rows named by the record's own label (care.schedule.SERVICE_LABELS): VITA_BIRU, VITA_MERAH, SDIDTK.
 SERVICE_ROWS = ("VITA_BIRU", "VITA_MERAH", "SDIDTK")
+#: The sections of the table (care.coverage.SECTIONS).
+SECTION_LABELS = {
+    "skdn": N_("Penimbangan balita (SKDN)"), "immunization": N_("Imunisasi"), "pregnancy": N_("Ibu hamil"),
+    "newborn": N_("Ibu nifas dan bayi baru lahir"), "children": N_("Balita dan anak"), "nutrition": N_("Status gizi balita"),
+    "adolescents": N_("Remaja"), "adults": N_("Usia dewasa dan lansia"), "reminders": N_("Pengingat"),
+}
+#: The five headline indicators (care.coverage.HEADLINE): how the code is shown and what it means.
+HEADLINE_TEXT = {
+    "D/S": ("D/S", N_("balita ditimbang bulan ini, dari semua balita terdaftar")),
+    "N/D": ("N/D", N_("balita yang naik berat badannya, dari yang ditimbang")),
+    "IDL": ("IDL", N_("anak yang genap 1 tahun bulan ini dengan imunisasi dasar lengkap")),
+    "K6": ("K6", N_("ibu hamil yang sudah 6 kali periksa kehamilan (1, 2 dan 3 kali di trimester 1, 2 dan 3)")),
+    "STUNTED": (N_("Stunting"), N_("balita pendek, dari yang diukur panjang atau tingginya bulan ini")),
+}
+#: The bars of the chart: (row code, short words under the code).
+CHART_BARS = (
+    ("D/S", N_("ditimbang")), ("N/D", N_("naik berat badan")), ("IDL", N_("imunisasi lengkap")), ("K1", N_("hamil 1x periksa")),
+    ("K4", N_("hamil 4x periksa")), ("K6", N_("hamil 6x periksa")), ("KN1", N_("kunjungan neonatal")),
+    ("KF1", N_("kunjungan nifas")), ("STUNTED", N_("balita pendek")),
+)
+#: Measurements in the register: kind -> its column (with the unit), in this order; a kind not listed
+#: gets a column of its own after these.
+MEASURE_COLUMNS = {
+    "weight_kg": N_("Berat badan (kg)"), "length_cm": N_("Panjang/tinggi badan (cm)"),
+    "head_cm": N_("Lingkar kepala (cm)"), "muac_cm": N_("Lingkar lengan atas (cm)"),
+    "sbp": N_("Tekanan darah sistolik (mmHg)"), "dbp": N_("Tekanan darah diastolik (mmHg)"),
+    "glucose": N_("Gula darah (mg/dL)"), "waist_cm": N_("Lingkar perut (cm)"),
+}
+#: How a length was measured (Measurement.detail of length_cm).
+MEASURED = {"l": N_("berbaring"), "h": N_("berdiri")}
+#: XLSX number formats of dates, by language (ISO for the others).
+DATE_FORMATS = {"id": "DD-MM-YYYY"}
+#: CSV cell separator and decimal mark by language (the default: English's).
+CSV_CONVENTIONS = {"id": (";", ",")}
 
 
 async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
@@ -128,7 +190,7 @@ def _utc(day: date):
 
 
 def row_label(code: str) -> str:
-    """The label of a report row in the current language."""
+    """The name of a report row in the current language."""
     if code in LABELS:
         return _(LABELS[code])
     if code in DOSE_LABELS or code in SERVICE_ROWS:
@@ -136,30 +198,72 @@ def row_label(code: str) -> str:
     return code
 
 
+def percent_text(value: float | None) -> str:
+    """``14,3%`` in the current language's numbers; ``-`` when there is nothing to divide by."""
+    return "-" if value is None else format_number(value, 1, fixed=True) + "%"
+
+
+def numbers_text(row: TableRow) -> str:
+    """A row's numbers: ``7``, ``1/7 (14,3%)``, or for a dose ``1/5 (20,0%), 1 diberikan bulan ini``."""
+    if row.total is None:
+        return str(row.count)
+    text = f"{row.count}/{row.total} ({percent_text(row.percent)})"
+    if row.given_in_month is not None:
+        text += ", " + _("{n} diberikan bulan ini", n=row.given_in_month)
+    return text
+
+
 def report_rows(report) -> list[tuple[str, str]]:
-    """(label, value) rows in the current language."""
-    mark = "," if current_language() == "id" else "."
-    return [(row_label(code), value) for code, value in report_text_rows(report, decimal_mark=mark)]
+    """(name, numbers) of every row of the table, in the current language."""
+    return [(row_label(row.code), numbers_text(row)) for row in report_table(report)]
+
+
+def headline_text(report, title: str) -> str:
+    """The five headline indicators, each with its numbers and what it means, then where the rest is."""
+    lines = [title]
+    for row in headline(report):
+        shown, meaning = HEADLINE_TEXT[row.code]
+        numbers = f"{row.count}/{row.total}" if row.percent is None else f"{percent_text(row.percent)} ({row.count}/{row.total})"
+        lines.append(f"\u2022 {_(shown)} {numbers}: {_(meaning)}")
+    lines.append("")
+    lines.append(_("Indikator lainnya ada di grafik dan di file /ekspor (CSV dan XLSX)."))
+    return "\n".join(lines)
+
+
+def table_text(report) -> str:
+    """The whole table as text, section by section."""
+    lines: list[str] = []
+    section = None
+    for row in report_table(report):
+        if row.section != section:
+            section = row.section
+            lines += ["", _(SECTION_LABELS[section])] if lines else [_(SECTION_LABELS[section])]
+        lines.append(f"{row_label(row.code)}: {numbers_text(row)}")
+    return "\n".join(lines)
 
 
 def bar_chart(report, title: str) -> bytes:
-    """A bar chart PNG of the main percentages (D/S, N/D, IDL, K1, K4, K6, KN1)."""
+    """A bar chart PNG of the main percentages (:data:`CHART_BARS`), each bar named by its code and
+    a few words."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    values = [("D/S", report.skdn.d_s), ("N/D", report.skdn.n_d), ("IDL", report.idl.percent), ("K1", report.k1.percent),
-              ("K4", report.k4.percent), ("K6", report.k6.percent), ("KN1", report.kn1.percent)]
-    figure = Figure(figsize=(8, 4.5), dpi=100)
+    rows = {row.code: row for row in report_table(report)}
+    values = [(code, _(words), rows[code].percent) for code, words in CHART_BARS]
+    figure = Figure(figsize=(9, 4.8), dpi=100)
     canvas = FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    names = [name for name, _v in values]
-    heights = [v if v is not None else 0 for _n, v in values]
+    names = [(_(HEADLINE_TEXT[code][0]) if code in HEADLINE_TEXT else code) + "\n" + words.replace(" ", "\n", 1)
+             for code, words, _v in values]
+    heights = [v if v is not None else 0 for _c, _w, v in values]
     bars = axes.bar(names, heights, color="#2a6f97")
-    for bar, (_n, v) in zip(bars, values):
-        axes.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 1, "-" if v is None else f"{v:.0f}%", ha="center", fontsize=9)
+    for bar, (_c, _w, v) in zip(bars, values):
+        axes.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 1, "-" if v is None else percent_text(v),
+                  ha="center", fontsize=9)
+    axes.tick_params(axis="x", labelsize=8)
     axes.set_ylim(0, 110)
     axes.set_ylabel("%")
     axes.set_title(title)
@@ -189,7 +293,7 @@ async def ask_month(ctx: Ctx) -> Question:
 
 
 async def on_month(ctx: Ctx, answer: Answer) -> Next:
-    """Sends the report (text and chart) or the export files; ends."""
+    """Sends the report (the headline indicators with the chart) or the export files; ends."""
     this = ctx.today.replace(day=1)
     allowed = {this.isoformat(), add_months(this, -1).isoformat()}
     if answer.choice not in allowed:
@@ -203,51 +307,120 @@ async def on_month(ctx: Ctx, answer: Answer) -> Next:
         files = await export_files(ctx, posyandu, first, report)
         ctx.say(_("Laporan dan register kunjungan {title} (CSV dan XLSX).", title=title), files=files)
         return END
-    table = "\n".join(f"{label}: {value}" for label, value in report_rows(report))
-    ctx.say(title + "\n" + table, image=bar_chart(report, title))
+    ctx.say(headline_text(report, title), image=bar_chart(report, title))
     return END
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def report_sheet(report) -> list[list]:
+    """The report as a header and one row per indicator: section, name, count, out of, percent,
+    doses given in the month (None where a row has no such number)."""
+    header = [_("Kelompok"), _("Indikator"), _("Jumlah"), _("Dari"), _("Persen (%)"), _("Diberikan bulan ini")]
+    return [header, *([_(SECTION_LABELS[row.section]), row_label(row.code), row.count, row.total, row.percent, row.given_in_month]
+                      for row in report_table(report))]
+
+
+async def register_sheet(ctx: Ctx, posyandu: Posyandu, first: date) -> list[list]:
+    """The month's visits: one row each, its measurements one column each (with the unit), the doses
+    and services it recorded by name."""
+    end = add_months(first, 1) - timedelta(days=1)
+    visits = list(await ctx.session.execute(
+        select(Visit, Person, Family).join(Person, Person.id == Visit.person_id).join(Family, Family.id == Person.family_id)
+        .where(Visit.posyandu_id == posyandu.id, Visit.visited_on >= first, Visit.visited_on <= end).order_by(Visit.visited_on, Visit.id)))
+    measured: dict[int, dict[str, tuple[float, str | None]]] = defaultdict(dict)
+    if visits:
+        ids = [visit.id for visit, _p, _f in visits]
+        for visit_id, kind, value, detail in (await ctx.session.execute(
+                select(Measurement.visit_id, Measurement.kind, Measurement.value, Measurement.detail)
+                .where(Measurement.visit_id.in_(ids)).order_by(Measurement.id))).all():
+            measured[visit_id][kind] = (value, detail)
+    kinds = list(MEASURE_COLUMNS) + sorted({k for m in measured.values() for k in m} - set(MEASURE_COLUMNS))
+    header = [_("Tanggal kunjungan"), _("Kode keluarga"), _("Nama"), _("Jenis kelamin"), _("Tanggal lahir"), _("Tempat")]
+    for kind in kinds:
+        header.append(_(MEASURE_COLUMNS[kind]) if kind in MEASURE_COLUMNS else kind)
+        if kind == "length_cm":
+            header.append(_("Cara ukur panjang/tinggi"))
+    header += [_("Tablet tambah darah (butir)"), _("Imunisasi"), _("Layanan")]
+    rows = [header]
+    for visit, person, family in visits:
+        done = await records_of_visit(ctx.session, visit.id)
+        row = [visit.visited_on, family.code, person.name, sex_label(person.sex), person.birth_date,
+               _("posyandu") if visit.place == "posyandu" else _("kunjungan rumah")]
+        for kind in kinds:
+            value, detail = measured[visit.id].get(kind, (None, None))
+            row.append(value)
+            if kind == "length_cm":
+                row.append(_(MEASURED[detail]) if value is not None and detail in MEASURED else None)
+        tablets = [(detail or {}).get("tablets") for code, detail in done if code in (TTD_HAMIL, "TTD_REMAJA")]
+        counted = [int(t) for t in tablets if isinstance(t, (int, float)) or (isinstance(t, str) and t.isdecimal())]
+        row.append(sum(counted) if counted else None)
+        row.append("; ".join(_(DOSE_LABELS[c]) for c, _d in done if is_dose(c)) or None)
+        row.append("; ".join(_(label(c)) for c, _d in done if not is_dose(c)) or None)
+        rows.append(row)
+    return rows
 
 
 async def export_files(ctx: Ctx, posyandu: Posyandu, first: date, report) -> tuple[tuple[str, bytes], ...]:
     """The report and the visit register of the month as CSV and XLSX."""
-    end = add_months(first, 1) - timedelta(days=1)
-    header = [_("tanggal"), _("kode keluarga"), _("nama"), _("jenis kelamin"), _("tanggal lahir"), _("tempat"), _("pengukuran"), _("imunisasi"),
-              _("layanan")]
-    register = []
-    visits = list(await ctx.session.execute(
-        select(Visit, Person, Family).join(Person, Person.id == Visit.person_id).join(Family, Family.id == Person.family_id)
-        .where(Visit.posyandu_id == posyandu.id, Visit.visited_on >= first, Visit.visited_on <= end).order_by(Visit.visited_on, Visit.id)))
-    for visit, person, family in visits:
-        measures = list(await ctx.session.execute(select(Measurement.kind, Measurement.value).where(Measurement.visit_id == visit.id)))
-        done = await records_of_visit(ctx.session, visit.id)
-        register.append([visit.visited_on.isoformat(), family.code, person.name, person.sex,
-                         person.birth_date.isoformat() if person.birth_date else "", visit.place,
-                         "; ".join(f"{k}={v:g}" for k, v in measures), " ".join(c for c, _d in done if is_dose(c)),
-                         " ".join(c for c, _d in done if not is_dose(c))])
-    rows = report_rows(report)
+    summary = report_sheet(report)
+    register = await register_sheet(ctx, posyandu, first)
     stem = f"laporan-{posyandu.code}-{first:%Y-%m}"
-    files = [(f"{stem}.csv", _csv([[_("indikator"), _("nilai")], *rows])), (f"register-{posyandu.code}-{first:%Y-%m}.csv", _csv([header, *register]))]
-    files.append((f"{stem}.xlsx", _xlsx({_("Laporan"): [[_("indikator"), _("nilai")], *rows], _("Register"): [header, *register]})))
-    return tuple(files)
+    return (
+        (f"{stem}.csv", csv_bytes(summary)),
+        (f"register-{posyandu.code}-{first:%Y-%m}.csv", csv_bytes(register)),
+        (f"{stem}.xlsx", xlsx_bytes({_("Laporan"): summary, _("Register"): register})),
+    )
 
 
-def _csv(rows) -> bytes:
-    """Rows as UTF-8 CSV with a byte-order mark, so that spreadsheet programs read it right."""
+def _csv_cell(value, decimal_mark: str) -> str:
+    """A cell as text: numbers with the decimal mark and no thousands separator, ISO dates, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.10g}".replace(".", decimal_mark)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def csv_bytes(rows, language: str | None = None) -> bytes:
+    """Rows as UTF-8 CSV with a byte-order mark, written with the conventions of ``language`` (the
+    current one by default; :data:`CSV_CONVENTIONS`)."""
+    separator, decimal_mark = CSV_CONVENTIONS.get(language or current_language(), (",", "."))
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer, delimiter=separator).writerows([_csv_cell(v, decimal_mark) for v in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _xlsx(sheets: dict[str, list[list]]) -> bytes:
-    """An XLSX workbook with one sheet per entry."""
+def xlsx_bytes(sheets: dict[str, list[list]], language: str | None = None) -> bytes:
+    """An XLSX workbook with one sheet per entry: numbers as numbers (one decimal), dates as dates, the
+    header row bold and frozen."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
+    date_format = DATE_FORMATS.get(language or current_language(), "YYYY-MM-DD")
     workbook = Workbook()
     workbook.remove(workbook.active)
     for name, rows in sheets.items():
         sheet = workbook.create_sheet(name[:31])
         for row in rows:
             sheet.append(list(row))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for column in sheet.iter_cols(min_row=2):
+            for cell in column:
+                if isinstance(cell.value, date):
+                    cell.number_format = date_format
+                elif isinstance(cell.value, float):
+                    cell.number_format = "0.0##"
+        for column in sheet.columns:
+            width = max((len(str(c.value)) for c in column if c.value is not None), default=8)
+            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 60)
+        sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -1,4 +1,8 @@
-"""The words of a family's daily reminder: one message that names every member's items."""
+"""The words of a family's daily reminder: one message that names every member's items.
+
+Each item is its plain name and when, after a dash (``DPT-HB-Hib 1 – sampai 5 Jan``): a dose to
+repeat says "perlu diulang", a late dose "terlambat, masih bisa dikejar" (with the last day it can be
+given), a late service "terlambat"."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -25,17 +29,24 @@ def _make_label(item: Item) -> str:
     """The dose or service name of an item, translated now."""
     code = item.subject.split(":", 1)[0]
     if item.kind == "dose":
-        label = _(DOSE_LABELS.get(code, code))
-        return _("{dose} (ulang)", dose=label) if item.subject.endswith(":again") else label
+        return _(DOSE_LABELS.get(code, code))
     return _(SERVICE_LABELS.get(code, code))
 
 
 def _when(item: Item, today: date) -> str:
-    """``terlambat`` or ``sampai 5 Jan`` for an item."""
+    """When an item is due, in words: ``sampai 5 Jan``, ``terlambat``, ``perlu diulang, sampai 5 Jan``,
+    ``terlambat, masih bisa dikejar sampai 5 Jan``."""
+    end = None
+    if item.latest is not None:
+        end = format_date(item.latest, "d MMM y" if item.latest.year != today.year else "d MMM")
+    if item.kind == "dose" and item.subject.endswith(":again"):  # given too early or too soon: give it again
+        return _("perlu diulang, sampai {end}", end=end) if end else _("perlu diulang")
+    if item.overdue and item.kind == "dose":  # a catch-up dose: late, still worth giving
+        return _("terlambat, masih bisa dikejar sampai {end}", end=end) if end else _("terlambat, masih bisa dikejar")
     if item.overdue:
         return _("terlambat")
-    if item.latest is not None:
-        return _("sampai {end}", end=format_date(item.latest, "d MMM y" if item.latest.year != today.year else "d MMM"))
+    if end is not None:
+        return _("sampai {end}", end=end)
     return _("sekarang")
 
 

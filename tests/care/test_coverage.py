@@ -31,8 +31,12 @@ from care.coverage import (
     idl_codes,
     month_report,
     percent,
+    HEADLINE,
+    SECTIONS,
+    TableRow,
+    headline,
     rate,
-    report_text_rows,
+    report_table,
     valid_doses,
 )
 from care.history import Record
@@ -287,27 +291,43 @@ def test_reminders_pass_through(january):
     assert (january.year, january.month, january.start, january.end) == (2024, 1, D(2024, 1, 1), D(2024, 1, 31))
 
 
-def test_text_rows(january):
-    rows = report_text_rows(january)
-    assert rows[:11] == [("S", "10"), ("K", "10"), ("D", "8"), ("N", "4"), ("D/S", "80.0%"),
-                         ("N/D", "50.0%"), ("N/S", "40.0%"), ("T", "1"), ("2T", "1"), ("O", "1"), ("B", "1")]
-    table = dict(rows)
-    assert [code for code, _ in rows[11:11 + len(EXPECTED_DOSES)]] == [c for c, _, _ in EXPECTED_DOSES]
-    assert table["OPV1"] == "4/4 (100.0%) +2"
-    assert table["MR1"] == "0/4 (0.0%) +1"
-    # The fixture has no iron tablets, mothers or people: those rows are 0/3 (the pregnancies) or 0/0.
-    assert rows[11 + len(EXPECTED_DOSES):] == [
-        ("IDL", "1/2 (50.0%)"), ("K1", "3/3 (100.0%)"), ("K4", "2/3 (66.7%)"), ("K6", "1/3 (33.3%)"),
-        ("TTD_HAMIL", "0/3 (0.0%)"), ("TTD_HAMIL_TABLETS", "0"), ("KF1", "0/0 (-)"), ("KF_COMPLETE", "0/0 (-)"),
-        ("KN1", "2/3 (66.7%)"), ("KN_COMPLETE", "1/3 (33.3%)"),
-        ("VITA_BIRU", "0/0 (-)"), ("VITA_MERAH", "0/0 (-)"), ("OBAT_CACING", "0/0 (-)"), ("SDIDTK", "0/0 (-)"),
-        ("STUNTED", "3/8 (37.5%)"), ("SEVERELY_STUNTED", "1/8 (12.5%)"),
-        ("WASTED", "1/7 (14.3%)"), ("SEVERELY_WASTED", "0/7 (0.0%)"),
-        ("TTD_REMAJA", "0/0 (-)"), ("SKRINING_PTM", "0/0 (-)"), ("SKILAS", "0/0 (-)"),
-        ("REMINDERS_SENT", "25"), ("REMINDERS_DELIVERED", "23"),
+def test_table_rows(january):
+    rows = report_table(january)
+    assert rows[:11] == [
+        TableRow("skdn", "S", 10), TableRow("skdn", "K", 10), TableRow("skdn", "D", 8), TableRow("skdn", "N", 4),
+        TableRow("skdn", "D/S", 8, 10, 80.0), TableRow("skdn", "N/D", 4, 8, 50.0), TableRow("skdn", "N/S", 4, 10, 40.0),
+        TableRow("skdn", "T", 1), TableRow("skdn", "2T", 1), TableRow("skdn", "O", 1), TableRow("skdn", "B", 1),
     ]
-    assert dict(report_text_rows(january, decimal_mark=","))["K4"] == "2/3 (66,7%)"
-    assert len({code for code, _ in rows}) == len(rows)  # label codes are unique
+    table = {row.code: row for row in rows}
+    assert [row.code for row in rows[11:11 + len(EXPECTED_DOSES)]] == [c for c, _, _ in EXPECTED_DOSES]
+    assert table["OPV1"] == TableRow("immunization", "OPV1", 4, 4, 100.0, 2)
+    assert table["MR1"] == TableRow("immunization", "MR1", 0, 4, 0.0, 1)
+    # The fixture has no iron tablets, mothers or people: those rows are 0/3 (the pregnancies) or 0/0.
+    assert [(r.section, r.code, r.count, r.total, r.percent) for r in rows[11 + len(EXPECTED_DOSES):]] == [
+        ("immunization", "IDL", 1, 2, 50.0), ("pregnancy", "K1", 3, 3, 100.0), ("pregnancy", "K4", 2, 3, 66.7),
+        ("pregnancy", "K6", 1, 3, 33.3), ("pregnancy", "TTD_HAMIL", 0, 3, 0.0), ("pregnancy", "TTD_HAMIL_TABLETS", 0, None, None),
+        ("newborn", "KF1", 0, 0, None), ("newborn", "KF_COMPLETE", 0, 0, None),
+        ("newborn", "KN1", 2, 3, 66.7), ("newborn", "KN_COMPLETE", 1, 3, 33.3),
+        ("children", "VITA_BIRU", 0, 0, None), ("children", "VITA_MERAH", 0, 0, None),
+        ("children", "OBAT_CACING", 0, 0, None), ("children", "SDIDTK", 0, 0, None),
+        ("nutrition", "STUNTED", 3, 8, 37.5), ("nutrition", "SEVERELY_STUNTED", 1, 8, 12.5),
+        ("nutrition", "WASTED", 1, 7, 14.3), ("nutrition", "SEVERELY_WASTED", 0, 7, 0.0),
+        ("adolescents", "TTD_REMAJA", 0, 0, None), ("adults", "SKRINING_PTM", 0, 0, None), ("adults", "SKILAS", 0, 0, None),
+        ("reminders", "REMINDERS_SENT", 25, None, None), ("reminders", "REMINDERS_DELIVERED", 23, None, None),
+    ]
+    assert all(r.given_in_month is None for r in rows if r.section != "immunization" or r.code == "IDL")
+    assert len({row.code for row in rows}) == len(rows)  # codes are unique
+    # sections come in their order, each in one run
+    runs = [section for i, section in enumerate(r.section for r in rows) if i == 0 or rows[i - 1].section != section]
+    assert runs == list(SECTIONS)
+
+
+def test_headline_is_five_rows_of_the_same_table(january):
+    rows = headline(january)
+    assert [row.code for row in rows] == list(HEADLINE) == ["D/S", "N/D", "IDL", "K6", "STUNTED"]
+    table = {row.code: row for row in report_table(january)}
+    assert rows == [table[code] for code in HEADLINE]
+    assert [(r.count, r.total, r.percent) for r in rows] == [(8, 10, 80.0), (4, 8, 50.0), (1, 2, 50.0), (1, 3, 33.3), (3, 8, 37.5)]
 
 
 def test_inputs_may_be_iterators():
@@ -388,8 +408,11 @@ def test_empty_inputs_give_zeros_and_none():
              report.iron_girls, report.ptm, report.skilas]
     assert rates == [empty] * len(rates) and report.iron_tablets == 0
     assert report.reminders == ReminderCounts(0, 0)
-    rows = dict(report_text_rows(report))
-    assert (rows["D/S"], rows["BCG"], rows["IDL"], rows["REMINDERS_SENT"]) == ("-", "0/0 (-) +0", "0/0 (-)", "0")
+    rows = {row.code: row for row in report_table(report)}
+    assert rows["D/S"] == TableRow("skdn", "D/S", 0, 0, None)
+    assert rows["BCG"] == TableRow("immunization", "BCG", 0, 0, None, 0)
+    assert rows["IDL"] == TableRow("immunization", "IDL", 0, 0, None)
+    assert rows["REMINDERS_SENT"] == TableRow("reminders", "REMINDERS_SENT", 0)
     assert month_report(2024, 1) == report  # the record lists default to empty
 
 
@@ -585,7 +608,7 @@ def test_iron_tablets_in_pregnancy():
     ]
     report = month_report(2024, 1, pregnancies=pregnancies)
     assert (report.iron_pregnant, report.iron_tablets) == (rate(3, 4), 30 + 30 + 10 + 15)
-    assert dict(report_text_rows(report))["TTD_HAMIL_TABLETS"] == "85"
+    assert {row.code: row.count for row in report_table(report)}["TTD_HAMIL_TABLETS"] == 85
 
 
 # --------------------------------------------------------------------------- nifas and neonatal visits

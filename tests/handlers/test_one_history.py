@@ -4,13 +4,14 @@ For every service kind of issue [1/8] (ANC contact, KN, KF, vitamin A, weighing,
 deworming, PTM, SKILAS, SDIDTK) and for every dose of the schedule, a kader records it in one line
 (``catat``) and then: the family's ``/jadwal`` no longer lists it as due now, the kader's ``/sasaran``
 no longer names it, the next day's plan (a dry run of the planner, read as the planner reads) has no
-item for it, and the staff's ``/laporan`` counts it. Before the record, each of those that lists
+item for it, and the staff's report (``/ekspor``, every row of ``/laporan``) counts it. Before the record, each of those that lists
 the item at all lists it (weighing and the weekly iron tablet of a girl are no reminder of their own:
 the posyandu day and the school are; a girl's weekly tablet is no home visit).
 """
 from __future__ import annotations
 
-import re
+import csv
+import io
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -23,6 +24,7 @@ from content.i18n import _, format_date, use_locale
 from db.history import record
 from db.models import Person, Posyandu, Puskesmas
 from handlers.kader import create_invite
+from handlers.care_views import brief_label
 from handlers.report import row_label
 from reminders.planner import Planner
 from tests.helpers import DEFAULT_NOW, ChatDriver, FixedClock, consent, invited_chat, make_family
@@ -90,28 +92,18 @@ def dose_case(code: str) -> tuple[Case, list[str]]:
 # -- reading the four places ------------------------------------------------------------------------
 
 def now_line(text: str, name: str) -> str:
-    """The 'Sekarang' line of a member's block in /jadwal (empty when nothing is due now)."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == f"{name}:":
-            for nxt in lines[i + 1:]:
-                if not nxt.strip():
-                    break
-                if nxt.strip().startswith(_("Sekarang: {items}", items="").strip()):
-                    return nxt
-    return ""
+    """A member's line in /jadwal's summary of what is due now (empty when nothing is due now)."""
+    return next((line for line in text.splitlines() if line.startswith(f"\u2022 {name}: ")), "")
 
 
-def report_value(text: str, code: str) -> int:
-    """The count of a /laporan row: a dose's doses given this month, a rate's count, or the number."""
+def report_value(report: str, code: str) -> int:
+    """The count of a row of the exported report (CSV text): a dose's doses given this month, a
+    rate's count, or the number."""
     label = row_label(code)
-    for line in text.splitlines():
-        if line.startswith(label + ": "):
-            value = line[len(label) + 2:]
-            if code in DOSE_LABELS:
-                return int(value.rsplit("+", 1)[1])
-            return int(re.match(r"\d+", value)[0])
-    raise AssertionError(f"no row {label!r} in {text}")
+    for _section, name, count, _total, _percent, given in csv.reader(io.StringIO(report), delimiter=";"):
+        if name == label:
+            return int(given if code in DOSE_LABELS else count)
+    raise AssertionError(f"no row {label!r} in {report}")
 
 
 async def staff_chat(engine, db) -> ChatDriver:
@@ -125,10 +117,17 @@ async def staff_chat(engine, db) -> ChatDriver:
 
 
 async def report_text(chat: ChatDriver, on: date) -> str:
-    await chat.say("/laporan")
+    """The report of the month of ``on`` as /ekspor's CSV (Indonesian: ``;`` between cells)."""
+    await chat.say("/ekspor")
     await chat.press("Posyandu Mawar")
     await chat.press(format_date(on, "MMMM y"))
-    return chat.text
+    return last_report(chat)
+
+
+def last_report(chat: ChatDriver) -> str:
+    """The report CSV of the last /ekspor."""
+    files = dict(f for r in chat.replies for f in r.files)
+    return next(data for name, data in files.items() if name.startswith("laporan-") and name.endswith(".csv")).decode("utf-8-sig")
 
 
 async def plan_text(db, settings, family_name: str, day: date) -> str:
@@ -173,8 +172,10 @@ async def world_for(engine, demo_db, settings, clock, case: Case, earlier: list[
 async def places(w: World, case: Case) -> dict[str, bool]:
     """Whether /jadwal (due now), /sasaran and tomorrow's plan name the item."""
     label = _(case.label)
+    code = next(c for c, msgid in {**DOSE_LABELS, **SERVICE_LABELS}.items() if msgid == case.label)
     await w.family_chat.say("/jadwal")
-    jadwal = label in now_line(w.family_chat.text, case.member[0])
+    jadwal = brief_label(code, label) in now_line(w.family_chat.text, case.member[0])
+    await w.family_chat.say("batal")  # back to the main menu
     await w.kader.say("/sasaran")
     targets = (case.targets_text or label) in w.kader.text
     plan = label in await plan_text(w.db, w.settings, w.family.name, TODAY + timedelta(days=1))
@@ -208,7 +209,7 @@ async def test_each_dose_recorded_by_chat_is_closed_everywhere_and_counted(engin
     w = await world_for(engine, demo_db, settings, clock, case, earlier)
     before = report_value(await report_text(w.staff, TODAY), code)
     await check(w, case)
-    assert report_value(w.staff.text, code) == before + 1
+    assert report_value(last_report(w.staff), code) == before + 1
 
 
 async def test_je_where_the_district_gives_it(engine, demo_db, settings, clock):
