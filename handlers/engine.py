@@ -57,7 +57,7 @@ FLOW_HOME = {
     "family": ("menu",), "register": ("village", "village_help"), "visit": ("family", "after"), "targets": ("page",),
     "status": ("start",), "posyandu_days": ("start",), "broadcast": ("start",), "invite": ("start",),
     "report": ("start",), "export": ("start",), "reminders": ("slot",), "chart": ("child",),
-    "history": ("start",), "referrals": ("start",),
+    "history": ("start",), "referrals": ("start",), "schedule": ("more",),
 }
 
 #: Steps with choices where typed text is an answer of its own (a date, a count, doses, a note, a

@@ -246,7 +246,13 @@ async def staff_script(engine, db, lang: str) -> None:
     await chat.pick("moved")
     await chat.first()
     await chat.first()
-    await chat.say("batal")
+    await chat.say("6-12-2026")  # a Sunday: warned about
+    await chat.pick("keep")
+    await chat.say("Bidan ikut pelatihan")
+    await chat.pick("edit")  # the preview, then what to change
+    await chat.pick("reason")
+    await chat.say("Bidan ikut pelatihan kabupaten")
+    await chat.pick("cancel")
     await chat.say("/laporan")
     await chat.first()
     await chat.first()

@@ -180,8 +180,6 @@ async def test_pengingat_shows_an_example_and_sets_the_afternoon_slot(engine, de
         assert await session.scalar(select(Identity.reminder_slot).where(Identity.address == "628222")) == "afternoon"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to count /jadwal's buttons as a home step: "
-                                       "FLOW_HOME['schedule'] = ('more',) in handlers/engine.py (lead)")
 async def test_a_command_right_after_jadwal_is_not_refused(engine, demo_db):
     await _family_with_baby(demo_db)
     chat = ChatDriver(engine, address="628222")

@@ -17,7 +17,7 @@ async def test_family_registers_pregnant_mother_and_two_children(engine, demo_db
     await register_household(chat)
     assert "anggota keluarga pertama" in chat.text
     await add_member(chat, "Ni Made Sari", "Perempuan", "12 Maret 1996", pregnant="20 minggu")
-    assert "Ibu hamil 20 minggu" in chat.text and "Usia dewasa" in chat.text
+    assert "Ni Made Sari (Perempuan, 30 tahun): Ibu hamil 20 minggu\n" in chat.text and "Usia dewasa" not in chat.text
     await chat.press("Tambah anggota")
     await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
     assert "Putu Ayu (Perempuan, 4 thn 9 bln): Balita" in chat.text

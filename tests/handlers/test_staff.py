@@ -105,9 +105,10 @@ async def test_moving_a_posyandu_day_tells_its_families_once_and_the_reminders_f
     assert "Posyandu Mawar: " in chat.text
     await chat.press("Pindahkan")
     await chat.press("Posyandu Mawar")
-    await chat.press("Sabtu, 5 Desember 2026")
+    await chat.press("Sabtu, 5 Des")
     await chat.say("7-12-2026")
     await chat.say("bidan pelatihan")
+    await chat.press("Kirim")
     assert "1 keluarga dan kader diberi tahu" in chat.text
     async with demo_db.read() as session:
         rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "calendar")))
@@ -135,14 +136,14 @@ async def test_laporan_and_ekspor_for_a_posyandu_month(engine, demo_db):
     await chat.press("Posyandu Mawar")
     await chat.press("November 2026")
     text = chat.text
-    assert "S: balita terdaftar: 3" in text and "D: ditimbang: 2" in text
+    assert "D/S 66,7% (2/3): " in text
     assert any(r.image and r.image.startswith(b"\x89PNG") for r in chat.replies)
     await chat.say("/ekspor")
     await chat.press("Posyandu Mawar")
     await chat.press("November 2026")
     files = dict(f for r in chat.replies for f in r.files)
     register = next(data for name, data in files.items() if name.startswith("register-")).decode("utf-8-sig")
-    assert register.count("\n") == 3 and "DPT_HB_HIB1" in register
+    assert register.count("\n") == 3 and "DPT-HB-Hib 1" in register and "DPT_HB_HIB1" not in register
     book = load_workbook(io.BytesIO(next(data for name, data in files.items() if name.endswith(".xlsx"))))
     assert book.sheetnames == ["Laporan", "Register"] and book["Register"].max_row == 3
 
