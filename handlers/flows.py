@@ -1,9 +1,14 @@
-"""The table of every flow, and the commands that act at once."""
+"""The table of every flow, and the commands that act at once.
+
+Registering one's own family asks the family consent first of a person who consented only to a role
+(``handlers.start.family_consent_first``).
+"""
 from __future__ import annotations
 
 from handlers.birth import BIRTH
 from handlers.care_views import IMMUNIZATION, SCHEDULE
 from handlers.chart_view import CHART
+from handlers.help import catat_help
 from handlers.kader import join_as_kader, join_as_staff, join_family
 from handlers.reminder_settings import REMINDER_SETTINGS
 from handlers.visit import VISIT, undo_last_visit
@@ -19,14 +24,17 @@ from handlers.register import REGISTER, REGISTER_OTHER
 from handlers.report import EXPORT, REPORT
 from handlers.staff import BROADCAST, INVITE
 from handlers.status import STATUS
-from handlers.start import START
+from handlers.start import START, family_consent_first
 from handlers.targets import TARGETS
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, REGISTER, FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE, IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST, STATUS, POSYANDU_DAYS, REPORT, EXPORT, HISTORY, REFERRALS)
+    flow.name: flow for flow in (START, MENU, family_consent_first(REGISTER), FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE,
+                                 IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST,
+                                 STATUS, POSYANDU_DAYS, REPORT, EXPORT, HISTORY, REFERRALS)
 }
 
 #: Commands that act at once and then return to the question the person was at.
-INSTANT = {"kader_join": join_as_kader, "staff_join": join_as_staff, "family_join": join_family, "undo": undo_last_visit}
+INSTANT = {"kader_join": join_as_kader, "staff_join": join_as_staff, "family_join": join_family, "undo": undo_last_visit,
+           "help_catat": catat_help}
 
 __all__ = ["FLOWS", "INSTANT", "LANGUAGE_NAMES", "language_from_text"]

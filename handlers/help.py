@@ -1,5 +1,7 @@
-"""What the bot says about itself: help for where a person is, the commands, what cancelling means,
-and the command menu a channel shows (Telegram's "/" menu), by role and in the current language."""
+"""What the bot says about itself: help for where a person is and the commands of the roles they hold
+(family, kader, puskesmas staff; a kader with a family of their own gets both), the ``catat`` cheat sheet
+for kaders (``bantuan catat``), what cancelling means, and the command menu a channel shows (Telegram's "/"
+menu), by role and in the current language."""
 from __future__ import annotations
 
 from content.i18n import N_, _
@@ -13,40 +15,136 @@ FAMILY_MENU: tuple[tuple[str, str], ...] = (
     ("keluarga", N_("Anggota keluarga")),
     ("pengingat", N_("Pengingat: contoh dan jam kirim")),
     ("lahir", N_("Catat kelahiran")),
+    ("grafik", N_("Grafik pertumbuhan anak")),
     ("bahasa", N_("Ganti bahasa")),
     ("bantuan", N_("Bantuan")),
 )
+#: A kader's commands for the menu (the family's follow them).
+KADER_MENU: tuple[tuple[str, str], ...] = (
+    ("kunjungan", N_("Catat kunjungan, langkah demi langkah")),
+    ("sasaran", N_("Sasaran kunjungan rumah")),
+    ("rujukan", N_("Rujukan yang perlu ditindaklanjuti")),
+    ("daftarkan", N_("Daftarkan keluarga lain")),
+    ("urung", N_("Batalkan catatan terakhir (30 menit)")),
+)
+#: Puskesmas staff's commands for the menu (the family's follow them).
+STAFF_MENU: tuple[tuple[str, str], ...] = (
+    ("laporan", N_("Laporan cakupan")),
+    ("ekspor", N_("Ekspor data (CSV/XLSX)")),
+    ("rujukan", N_("Rujukan di wilayah puskesmas")),
+    ("umumkan", N_("Kirim pengumuman")),
+    ("status", N_("Status pengumuman")),
+    ("jadwalposyandu", N_("Ubah jadwal posyandu")),
+    ("undang", N_("Undang kader")),
+)
+_ROLE_MENUS = {"kader": KADER_MENU, "staff": STAFF_MENU}
 
 
 def command_menu(role: str = "family") -> tuple[tuple[str, str], ...]:
-    """(command, description) of a channel's command menu for a person of ``role``, in the current language."""
-    return tuple((command, _(description)) for command, description in FAMILY_MENU)
+    """(command, description) of a channel's command menu for a person of ``role`` (family, kader: the
+    kader's and the family's, staff: the staff's and the family's), in the current language."""
+    return tuple((command, _(description)) for command, description in (*_ROLE_MENUS.get(role, ()), *FAMILY_MENU))
 
 
-def commands_text() -> str:
-    """The list of commands, one per line."""
+def roles_of(ctx: Ctx) -> tuple[str, ...]:
+    """The roles whose commands the person has: family (a family of their own, or no other role), kader, staff."""
+    identity = ctx.identity
+    work = (identity.role,) if identity.role in _ROLE_MENUS else ()
+    return (*(("family",) if identity.family_id is not None or not work else ()), *work)
+
+
+def _family_text() -> str:
     return _(
-        "Perintah:\n"
+        "Untuk keluarga:\n"
         "/jadwal - jadwal posyandu dan layanan\n"
         "/imunisasi - imunisasi anak\n"
         "/riwayat - catat yang sudah diterima (Buku KIA)\n"
         "/keluarga - anggota keluarga\n"
         "/pengingat - pengingat: contoh dan jam kirim\n"
         "/lahir - catat kelahiran\n"
-        "/bahasa - ganti bahasa\n"
+        "/grafik - grafik pertumbuhan anak\n"
         "/berhenti - hentikan pengingat, /mulai - aktifkan lagi\n"
-        "/hapus - hapus semua data\n"
-        "batal - batalkan langkah ini"
+        "/hapus - hapus semua data"
+    )
+
+
+def _kader_text() -> str:
+    return _(
+        "Untuk kader:\n"
+        "/kunjungan - catat kunjungan, langkah demi langkah\n"
+        "catat K-XXXXXX ... - kunjungan dalam satu baris (contoh: bantuan catat)\n"
+        "/sasaran - sasaran kunjungan rumah\n"
+        "/rujukan - rujukan yang perlu ditindaklanjuti\n"
+        "/riwayat K-XXXXXX - riwayat Buku KIA satu keluarga\n"
+        "/keluarga K-XXXXXX - anggota satu keluarga\n"
+        "/daftarkan - daftarkan keluarga lain\n"
+        "/urung - batalkan catatan terakhir (30 menit)"
+    )
+
+
+def _staff_text() -> str:
+    return _(
+        "Untuk petugas puskesmas:\n"
+        "/laporan - laporan cakupan\n"
+        "/ekspor - ekspor data (CSV/XLSX)\n"
+        "/rujukan - rujukan di wilayah puskesmas\n"
+        "/umumkan - kirim pengumuman\n"
+        "/status - status pengumuman\n"
+        "/jadwalposyandu - ubah jadwal posyandu\n"
+        "/undang - undang kader"
+    )
+
+
+_SECTIONS = {"family": _family_text, "kader": _kader_text, "staff": _staff_text}
+
+
+def commands_text(ctx: Ctx | None = None) -> str:
+    """The commands of the person's roles, a section per role (the family's alone without ``ctx``), then
+    the commands everyone has."""
+    roles = roles_of(ctx) if ctx is not None else ("family",)
+    sections = [_SECTIONS[role]() for role in roles]
+    if "family" not in roles:
+        sections.append(_("/daftar - daftarkan keluarga Anda sendiri"))
+    sections.append(_("/bahasa - ganti bahasa\nbatal - batalkan langkah ini"))
+    return "\n\n".join(sections)
+
+
+def catat_text() -> str:
+    """The kader's cheat sheet of ``catat``: one visit in one line, and its keywords."""
+    return _(
+        "catat: satu kunjungan dalam satu baris.\n"
+        "Contoh: catat K-7QX2MA anak1 bb 8,2 tb 71 imun dpt2 pcv2\n"
+        "Siapa: anak1, anak2 (dari yang tertua), ibu, atau nama\n"
+        "bb berat (kg) · tb tinggi / pb panjang badan (cm)\n"
+        "lk lingkar kepala · lila lingkar lengan · lp lingkar perut (cm)\n"
+        "td tekanan darah 120/80 · gd gula darah (mg/dl)\n"
+        "imun dpt2 pcv2 (hari lain: imun dpt1 12-10-2026)\n"
+        "vita vitamin A · oc obat cacing · sdidtk tumbuh kembang\n"
+        "kn1-kn3 kunjungan neonatal · kf1-kf4 kunjungan nifas\n"
+        "ttd 30 tablet tambah darah · anc 3 pemeriksaan hamil ke-3\n"
+        "skilas normal / positif (skrining lansia)\n"
+        "bahaya ... tanda bahaya · catatan ... (di akhir baris)\n"
+        "Salah catat? /urung dalam 30 menit."
     )
 
 
 def help_text(ctx: Ctx) -> str:
-    """Help for where the person is now, then the commands."""
+    """Help for where the person is now, then the commands of their roles."""
     if ctx.identity.consent != "given":
-        return _("Saya asisten posyandu. Sebelum mulai, saya perlu persetujuan Anda untuk menyimpan data keluarga.")
+        return _("Saya asisten posyandu. Sebelum mulai, saya perlu persetujuan Anda untuk menyimpan data keluarga.") + "\n" + _(
+            "Kader dan petugas puskesmas: kirim /kader atau /staf dengan kode undangan.")
     if ctx.state.flow not in (None, "menu"):
-        return _("Jawab pertanyaan di bawah, atau ketik batal untuk kembali ke menu.") + "\n\n" + commands_text()
-    return commands_text()
+        return _("Jawab pertanyaan di bawah, atau ketik batal untuk kembali ke menu.") + "\n\n" + commands_text(ctx)
+    return commands_text(ctx)
+
+
+async def catat_help(ctx: Ctx, args: str = "") -> None:
+    """``bantuan catat``: the cheat sheet for a kader; who may use ``catat`` for anyone else."""
+    if ctx.identity.role == "kader":
+        ctx.note(catat_text())
+    else:
+        ctx.note(_("Hanya kader yang dapat mencatat kunjungan. Kader bergabung dengan /kader <kode undangan>."))
+    return None
 
 
 def cancelled_text(ctx: Ctx) -> str:

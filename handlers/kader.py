@@ -1,6 +1,24 @@
 """Roles: joining with an invite code as a kader (``/kader <kode>``) or as puskesmas staff (``/staf <kode>``),
-the scope of a kader (one posyandu), linking a phone to a family a kader registered (``/gabung <kode>``),
-and the audit log."""
+linking a phone to a family a kader registered (``/gabung <kode>``), the consent each of them records, the
+scope of a kader (one posyandu), and the audit log.
+
+A person holds at most one work role (kader of one posyandu, or staff of one puskesmas) and, besides it, may
+belong to a family (``Identity.family_id``): a kader with a family of their own keeps both. A join that changes
+the work role says so (no confirmation: the one-time code was made for this person and this role by their
+puskesmas; a mistaken change is undone with a new code).
+
+Consent:
+
+- A join is the consent for the role: the welcome says what the role is and what is stored (this chat, the
+  role and its area, and what the person records or opens, audited in their name) and a ``ConsentRecord``
+  with the role's own version (``ROLE_CONSENT_VERSIONS``) is written. A person who had not consented to
+  anything before has ``Identity.consent`` "given" with the role's version, so the bot serves them at once.
+- The family consent (``handlers.start.CONSENT_VERSION``) is separate: a person whose only consent is a
+  role's (:func:`has_family_consent` is False) is asked it before registering their own family
+  (``handlers.start.family_consent_first``) or linking to one (``/gabung``).
+- ``/gabung <kode>`` before the family consent checks the code, keeps it while the consent is asked, and
+  links the chat after a yes (``handlers.start``).
+"""
 from __future__ import annotations
 
 import re
@@ -10,13 +28,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from content.i18n import _
-from db.models import AuditLog, Family, Invite, Posyandu, Puskesmas
-from handlers.flow import END, Ctx, Next
+from db.models import AuditLog, ConsentRecord, Family, Invite, Posyandu, Puskesmas
+from handlers.flow import END, Ctx, Goto, Next
+from handlers.help import command_menu
 
 INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 INVITE_LENGTH = 8
 INVITE_DAYS = 7
 FAMILY_CODE_RE = re.compile(r"^K-?([23456789A-HJ-NP-Z]{6})$")
+#: The version of what a kader or staff member is told at their join (the role's consent).
+ROLE_CONSENT_VERSIONS = {"kader": "kader-2026-11", "staff": "staf-2026-11"}
+#: The join command of each role (for a code sent with the other one).
+JOIN_COMMANDS = {"kader": "/kader", "staff": "/staf"}
 
 
 def new_invite_code() -> str:
@@ -43,6 +66,11 @@ def audit(ctx: Ctx, action: str, target_type: str | None = None, target_id: int 
 def is_kader(ctx: Ctx) -> bool:
     """Whether the person is a kader with a posyandu."""
     return ctx.identity.role == "kader" and ctx.identity.posyandu_id is not None
+
+
+def has_family_consent(identity) -> bool:
+    """Whether the person agreed to the family consent (not only to a role's, at a join)."""
+    return identity.consent == "given" and identity.consent_version not in ROLE_CONSENT_VERSIONS.values()
 
 
 def normal_family_code(text: str) -> str | None:
@@ -73,64 +101,163 @@ async def family_in_scope(ctx: Ctx, code: str) -> Family | None:
     return family
 
 
-async def use_invite(ctx: Ctx, args: str, role: str, usage: str) -> Invite | None:
-    """The unused, unexpired invite for ``role`` with the typed code, now marked used; None (with a hint) otherwise."""
-    code = args.strip().upper()
+# -- joining a role ---------------------------------------------------------------------------------
+
+
+def _refused(ctx: Ctx) -> Next | None:
+    """After a refused code: a person who consented to nothing yet gets only the hint (END); anyone else
+    the question they were at (None)."""
+    return END if ctx.identity.consent != "given" else None
+
+
+async def find_invite(ctx: Ctx, args: str, role: str, usage: str) -> Invite | None:
+    """The unused, unexpired invite for ``role`` with the typed code (locked; the join marks it used); None,
+    with a hint saying why and how to get a code, otherwise."""
+    code = args.strip().split()[0].upper() if args.strip() else ""
     if not code:
         ctx.note(usage)
         return None
-    invite = (await ctx.session.scalars(select(Invite).where(Invite.code == code).with_for_update())).one_or_none()
-    if invite is None or invite.role != role or invite.used_at is not None or invite.expires_at < ctx.now:
+    invite = (await ctx.session.scalars(select(Invite).where(Invite.code == code[:16]).with_for_update())).one_or_none()
+    if invite is None or invite.used_at is not None or invite.expires_at < ctx.now:
         audit(ctx, f"{role}.invite_refused")
         ctx.note(_("Kode undangan itu tidak berlaku. Mintalah kode baru ke bidan atau puskesmas."))
         return None
-    invite.used_by, invite.used_at = ctx.identity.id, ctx.now
+    if invite.role != role:  # a valid code sent with the other command: kept for the right one
+        audit(ctx, f"{role}.invite_refused", reason="other_role")
+        ctx.note(_("Kode itu untuk bergabung sebagai {role}. Kirim: {command} {code}",
+                   role=role_name(invite.role), command=JOIN_COMMANDS.get(invite.role, "/kader"), code=invite.code))
+        return None
     return invite
 
 
-async def join_as_kader(ctx: Ctx, args: str) -> Next | None:
-    """``/kader <kode>``: a valid invite makes this chat a kader of the invite's posyandu."""
-    invite = await use_invite(ctx, args, "kader", _("Ketik /kader diikuti kode undangan dari puskesmas, misalnya: /kader 7QX2MA4K"))
-    if invite is None:
-        return None
-    ctx.identity.role = "kader"
-    ctx.identity.posyandu_id = invite.posyandu_id
-    posyandu = await ctx.session.get(Posyandu, invite.posyandu_id)
-    audit(ctx, "kader.joined", "posyandu", invite.posyandu_id, invite=invite.id)
-    ctx.note(_("Selamat bergabung! Anda sekarang kader {posyandu} (Desa {village}).\n"
-               "Catat kunjungan: /kunjungan, atau satu baris: catat K-XXXXXX anak1 bb 8,2 tb 71\n"
-               "Batalkan catatan terakhir (30 menit): /urung",
-               posyandu=posyandu.name, village=posyandu.village_name))
-    return END
+def role_name(role: str) -> str:
+    """What a role is called in a sentence ("kader", "petugas puskesmas")."""
+    return _("petugas puskesmas") if role == "staff" else _("kader")
 
 
-async def join_family(ctx: Ctx, args: str) -> Next | None:
-    """``/gabung <kode keluarga>``: links this chat to a family a kader registered."""
-    code = normal_family_code(args)
+async def current_role(ctx: Ctx) -> tuple[str, int, str] | None:
+    """(role, area id, how the role is said: "kader Posyandu Mawar") of the person's work role, if any."""
+    identity = ctx.identity
+    if identity.role == "kader" and identity.posyandu_id is not None:
+        if (posyandu := await ctx.session.get(Posyandu, identity.posyandu_id)) is not None:
+            return "kader", posyandu.id, _("kader {posyandu}", posyandu=posyandu.name)
+    if identity.role == "staff" and identity.puskesmas_id is not None:
+        if (puskesmas := await ctx.session.get(Puskesmas, identity.puskesmas_id)) is not None:
+            return "staff", puskesmas.id, _("petugas {puskesmas}", puskesmas=puskesmas.name)
+    return None
+
+
+def _role_consent(ctx: Ctx, role: str) -> None:
+    """Records the role's consent; a person who had agreed to nothing yet is served from now on."""
+    identity, version = ctx.identity, ROLE_CONSENT_VERSIONS[role]
+    ctx.session.add(ConsentRecord(identity_id=identity.id, decision="given", version=version,
+                                  language=identity.language, at=ctx.now))
+    if identity.consent != "given":
+        identity.consent, identity.consent_version, identity.consent_at = "given", version, ctx.now
+        if ctx.state.flow == "start" and not ctx.data.get("family_code"):
+            # they were at the family consent: the role is what they came for (a family later: /daftar)
+            ctx.state.flow = ctx.state.step = None
+            ctx.data.clear()
+
+
+def role_data_text() -> str:
+    """What is stored about a kader or staff member (said at every join)."""
+    return _("Yang disimpan tentang Anda: nomor chat ini, peran dan wilayah Anda, serta semua yang Anda catat. "
+             "Setiap catatan, pengumuman dan data keluarga yang Anda buka tercatat atas nama Anda untuk pemeriksaan puskesmas.")
+
+
+async def _join(ctx: Ctx, invite: Invite, role: str, area_id: int) -> bool:
+    """Applies a used invite: the work role and its area, the role's consent, a said role change, the
+    command menu; False (nothing changed) when the person already holds exactly this role."""
+    before = await current_role(ctx)
+    if before is not None and before[:2] == (role, area_id):
+        ctx.note(_("Anda sudah {role}. Tidak ada yang berubah.", role=before[2]))
+        return False
+    if before is not None:
+        ctx.note(_("Anda tidak lagi {role}. Untuk kembali, mintalah kode baru ke puskesmas.", role=before[2]))
+    identity = ctx.identity
+    identity.role = role
+    identity.posyandu_id = area_id if role == "kader" else None
+    identity.puskesmas_id = area_id if role == "staff" else None
+    invite.used_by, invite.used_at = identity.id, ctx.now
+    _role_consent(ctx, role)
+    ctx.commands = command_menu(role)
+    return True
+
+
+def _after_join(ctx: Ctx) -> None:
+    """What the join leaves as it was: the person's own family."""
     if ctx.identity.family_id is not None:
-        ctx.note(_("Nomor ini sudah terhubung ke sebuah keluarga."))
-        return
-    family = None
-    if code:
-        family = (await ctx.session.scalars(select(Family).where(Family.code == code))).one_or_none()
-    if family is None:
-        ctx.note(_("Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung K-7QX2MA"))
-        return
-    ctx.identity.family_id = family.id
-    audit(ctx, "family.linked", "family", family.id)
-    ctx.note(_("Nomor ini sekarang terhubung ke keluarga {name}. Pengingat akan dikirim ke sini.", name=family.name))
+        ctx.note(_("Keluarga Anda tetap terhubung ke nomor ini, dengan pengingatnya."))
+
+
+async def join_as_kader(ctx: Ctx, args: str) -> Next | None:
+    """``/kader <kode>``: a valid invite makes this chat a kader of the invite's posyandu (at any point,
+    also as the first message of a new chat)."""
+    invite = await find_invite(ctx, args, "kader", _("Ketik /kader diikuti kode undangan dari puskesmas, misalnya: /kader 7QX2MA4K"))
+    if invite is None:
+        return _refused(ctx)
+    posyandu = await ctx.session.get(Posyandu, invite.posyandu_id)
+    if not await _join(ctx, invite, "kader", posyandu.id):
+        return None
+    audit(ctx, "kader.joined", "posyandu", posyandu.id, invite=invite.id)
+    ctx.note(_("Selamat bergabung! Anda sekarang kader {posyandu} (Desa {village}). Sebagai kader, Anda mendaftarkan "
+               "keluarga, mencatat kunjungan dan rujukan, dan melihat sasaran posyandu ini.",
+               posyandu=posyandu.name, village=posyandu.village_name))
+    ctx.note(role_data_text())
+    _after_join(ctx)
+    ctx.note(_("Catat kunjungan: /kunjungan, atau satu baris: catat K-XXXXXX anak1 bb 8,2 tb 71\n"
+               "Batalkan catatan terakhir (30 menit): /urung\nSemua perintah: bantuan"))
     return END
 
 
 async def join_as_staff(ctx: Ctx, args: str) -> Next | None:
-    """``/staf <kode>``: a valid invite makes this chat staff of the invite's puskesmas."""
-    invite = await use_invite(ctx, args, "staff", _("Ketik /staf diikuti kode undangan, misalnya: /staf 7QX2MA4K"))
+    """``/staf <kode>``: a valid invite makes this chat staff of the invite's puskesmas (at any point,
+    also as the first message of a new chat)."""
+    invite = await find_invite(ctx, args, "staff", _("Ketik /staf diikuti kode undangan, misalnya: /staf 7QX2MA4K"))
     if invite is None:
-        return None
-    ctx.identity.role = "staff"
-    ctx.identity.puskesmas_id = invite.puskesmas_id
+        return _refused(ctx)
     puskesmas = await ctx.session.get(Puskesmas, invite.puskesmas_id)
-    audit(ctx, "staff.joined", "puskesmas", invite.puskesmas_id, invite=invite.id)
-    ctx.note(_("Selamat bergabung! Anda sekarang petugas {puskesmas}.\nUmumkan: /umumkan, status siaran: /status, undang kader: /undang",
+    if not await _join(ctx, invite, "staff", puskesmas.id):
+        return None
+    audit(ctx, "staff.joined", "puskesmas", puskesmas.id, invite=invite.id)
+    ctx.note(_("Selamat bergabung! Anda sekarang petugas {puskesmas}. Sebagai petugas, Anda melihat laporan dan rujukan, "
+               "mengirim pengumuman, mengatur jadwal posyandu dan mengundang kader di wilayah puskesmas ini.",
                puskesmas=puskesmas.name))
+    ctx.note(role_data_text())
+    _after_join(ctx)
+    ctx.note(_("Umumkan: /umumkan, status siaran: /status, undang kader: /undang\nSemua perintah: bantuan"))
+    return END
+
+
+# -- joining a family -------------------------------------------------------------------------------
+
+
+async def join_family(ctx: Ctx, args: str) -> Next | None:
+    """``/gabung <kode keluarga>``: links this chat to a family a kader registered; before the family
+    consent the code is checked and kept, and the chat is linked after the consent (handlers.start)."""
+    if ctx.identity.family_id is not None:
+        ctx.note(_("Nomor ini sudah terhubung ke sebuah keluarga."))
+        return None
+    code = normal_family_code(args.split()[0]) if args.split() else None
+    family = (await ctx.session.scalars(select(Family).where(Family.code == code))).one_or_none() if code else None
+    if family is None:
+        audit(ctx, "family.link_refused")
+        ctx.note(_("Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung K-7QX2MA"))
+        return _refused(ctx)
+    if has_family_consent(ctx.identity):
+        return link_family(ctx, family)
+    if ctx.identity.consent == "given" and ctx.state.flow not in (None, "menu", "start") and ctx.state.step is not None:
+        ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal, lalu kirim lagi: /gabung {code}", code=family.code))
+        return None
+    ctx.data["family_code"] = family.code  # kept while the consent is asked (also when it is asked already)
+    ctx.note(_("Kode keluarga {code} diterima. Setelah Anda setuju, nomor ini terhubung ke keluarga itu.", code=family.code))
+    return Goto("start", data={**ctx.data} if ctx.state.flow == "start" else {"family_code": family.code})
+
+
+def link_family(ctx: Ctx, family: Family) -> Next:
+    """Links this chat to ``family`` (the family consent given), audited; the menu next."""
+    ctx.identity.family_id = family.id
+    audit(ctx, "family.linked", "family", family.id)
+    ctx.note(_("Nomor ini sekarang terhubung ke keluarga {name}. Pengingat akan dikirim ke sini.", name=family.name))
     return END

@@ -1,4 +1,5 @@
-"""The main menu: where a person is when no other flow is running.
+"""The main menu: where a person is when no other flow is running, by role (at most 10 choices, a WhatsApp
+list's rows): a kader's work and, with a family of their own, the family's; staff's work and their family.
 
 Right after ``/jadwal`` or ``/imunisasi`` it offers one more button in place of the view just shown:
 *Tandai sudah* (mark an item as done) or *Isi/ubah imunisasi* (the Buku KIA doses).
@@ -21,27 +22,27 @@ async def _has_pregnancy(ctx: Ctx) -> bool:
 
 
 async def ask_main(ctx: Ctx) -> Question:
-    if ctx.identity.role == "staff":
+    if ctx.identity.role == "staff":  # their own family (or registering it) is one choice; the rest by command
+        family = (_("Keluarga saya"), "family") if ctx.identity.family_id is not None else (_("Daftarkan keluarga"), "register")
         return Question(
             _("Apa yang ingin Anda lakukan?"),
             ((_("Laporan"), "report"), (_("Rujukan"), "referrals"), (_("Ekspor"), "export"), (_("Umumkan"), "broadcast"),
              (_("Status pengumuman"), "status"),
              (_("Jadwal posyandu"), "posyandu_days"),
              (_("Undang kader"), "invite"),
+             family,
              (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
-    if ctx.identity.family_id is None:
-        kader = ((_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Rujukan"), "referrals"),
-                 (_("Daftarkan keluarga lain"), "register_other")) if ctx.identity.role == "kader" else ()
+    kader = [(_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Rujukan"), "referrals"),
+             (_("Tambah keluarga"), "register_other")] if ctx.identity.role == "kader" else []
+    if ctx.identity.family_id is None:  # a kader's own family is "Keluarga saya", apart from the families they add
+        own = (_("Keluarga saya"), "register") if kader else (_("Daftarkan keluarga"), "register")
         return Question(
             _("Apa yang ingin Anda lakukan?"),
-            (*kader, (_("Daftarkan keluarga"), "register"), (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
+            (*kader, own, (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
-    choices = [(_("Jadwal"), "schedule"), (_("Imunisasi anak"), "immunization"), (_("Keluarga saya"), "family")]
-    if ctx.identity.role == "kader":
-        choices[0:0] = [(_("Catat kunjungan"), "visit"), (_("Sasaran bulan ini"), "targets"), (_("Rujukan"), "referrals"),
-                        (_("Daftarkan keluarga lain"), "register_other")]
-    else:  # a kader has /riwayat (and /riwayat K-XXXXXX); their menu stays within a WhatsApp list's 10 rows
+    choices = [*kader, (_("Jadwal"), "schedule"), (_("Imunisasi anak"), "immunization"), (_("Keluarga saya"), "family")]
+    if not kader:  # a kader has /riwayat (and /riwayat K-XXXXXX); their menu stays within a WhatsApp list's 10 rows
         choices.append((_("Riwayat Buku KIA"), "history"))
     if await _has_pregnancy(ctx):
         choices.append((_("Catat kelahiran"), "birth"))

@@ -1,12 +1,40 @@
-"""First contact: greeting, consent (what is stored, why, who sees it), then language."""
+"""First contact: greeting and the family consent (what is stored, why, who sees it), then the language
+only when it is not known yet; then the family's registration, or the family a ``/gabung`` code named.
+
+The language is known, and not asked after the consent, when the person picked one on the consent screen,
+reads the bot in another language than the default (their client's language, :func:`hinted_language`, or an
+earlier ``/bahasa``), or already uses the bot as a kader or staff member.
+
+A kader or staff member consented to their role at their join (``handlers.kader``); the family consent is
+asked of them before they register a family of their own (:func:`family_consent_first`) or link to one
+(``/gabung``). Saying no to it leaves their role as it is.
+"""
 from __future__ import annotations
 
-from db.models import ConsentRecord
+from dataclasses import replace
+
+from sqlalchemy import select
+
 from content.i18n import _, set_language
+from db.models import ConsentRecord, Family
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.kader import has_family_consent, link_family
 from handlers.language import LANGUAGE_NAMES, language_choices
 
+#: The version of the family consent text (a kader's or staff member's role consent: handlers.kader).
 CONSENT_VERSION = "2026-11"
+#: Client language codes that name a catalogue by another code ("in": Indonesian in older systems).
+_HINT_ALIASES = {"in": "id"}
+
+
+def hinted_language(hint: str | None, available: tuple[str, ...]) -> str | None:
+    """The available language a client's language code names (``en-US`` -> ``en``, ``id`` -> ``id``), if any:
+    the language of a new chat (Telegram's ``language_code``, ``Incoming.language_hint``)."""
+    if not hint:
+        return None
+    code = hint.strip().lower().replace("_", "-").split("-")[0]
+    code = _HINT_ALIASES.get(code, code)
+    return code if code in available else None
 
 
 async def ask_consent(ctx: Ctx) -> Question:
@@ -29,20 +57,20 @@ async def ask_consent(ctx: Ctx) -> Question:
 
 
 async def on_consent(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the consent decision (or switches the text's language); asks the language next."""
+    """Stores the family consent decision (or switches the text's language); asks the language next when it
+    is not known yet, else goes on (:func:`after_consent`)."""
     if answer.choice and answer.choice.startswith("lang_"):
         code = answer.choice[5:]
         if code not in LANGUAGE_NAMES or code not in ctx.settings.locale.available:
             raise Invalid(_("Mohon pilih: Ya, saya setuju, atau Tidak."))
         ctx.identity.language = code
         set_language(code)
+        ctx.data["language_chosen"] = True
         return "consent"
     if answer.choice not in ("yes", "no"):
         raise Invalid(_("Mohon pilih: Ya, saya setuju, atau Tidak."))
     decision = "given" if answer.choice == "yes" else "refused"
-    ctx.identity.consent = decision
-    ctx.identity.consent_version = CONSENT_VERSION
-    ctx.identity.consent_at = ctx.now
+    in_role = ctx.identity.consent == "given"  # a kader or staff member (their role's consent) asked for a family
     ctx.session.add(
         ConsentRecord(
             identity_id=ctx.identity.id, decision=decision, version=CONSENT_VERSION,
@@ -50,8 +78,16 @@ async def on_consent(ctx: Ctx, answer: Answer) -> Next:
         )
     )
     if decision == "refused":
-        ctx.note(_("Baik. Kami tidak menyimpan data apa pun selain penolakan ini. Ketik /start kapan saja jika berubah pikiran."))
+        if in_role:
+            ctx.note(_("Baik. Tidak ada data keluarga yang disimpan; peran Anda tetap seperti sebelumnya."))
+        else:
+            ctx.identity.consent, ctx.identity.consent_version, ctx.identity.consent_at = decision, CONSENT_VERSION, ctx.now
+            ctx.note(_("Baik. Kami tidak menyimpan data apa pun selain penolakan ini. Ketik /start kapan saja jika berubah pikiran."))
         return END
+    ctx.identity.consent, ctx.identity.consent_version, ctx.identity.consent_at = decision, CONSENT_VERSION, ctx.now
+    if in_role or ctx.data.get("language_chosen") or ctx.identity.language != ctx.settings.locale.default:
+        ctx.note(_("Terima kasih! Bahasa bisa diganti kapan saja dengan /bahasa."))
+        return await after_consent(ctx)
     return "language"
 
 
@@ -60,14 +96,41 @@ async def ask_language(ctx: Ctx) -> Question:
 
 
 async def on_language(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the language; registers the family next (or the menu if it is registered)."""
+    """Stores the language; goes on (:func:`after_consent`)."""
     if answer.choice not in LANGUAGE_NAMES or answer.choice not in ctx.settings.locale.available:
         raise Invalid(_("Mohon pilih salah satu bahasa."))
     ctx.identity.language = answer.choice
     set_language(answer.choice)
+    return await after_consent(ctx)
+
+
+async def after_consent(ctx: Ctx) -> Next:
+    """After the family consent: the family a ``/gabung`` code named is linked (the menu next), a linked
+    chat goes to the menu, anyone else registers their family."""
+    code = ctx.data.get("family_code")
+    if code and ctx.identity.family_id is None:
+        family = (await ctx.session.scalars(select(Family).where(Family.code == code))).one_or_none()
+        if family is not None:
+            return link_family(ctx, family)
+        ctx.note(_("Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung K-7QX2MA"))
+        return END
     if ctx.identity.family_id is not None:
         return END
     return Goto("register")
+
+
+def family_consent_first(flow: Flow) -> Flow:
+    """``flow`` (registering one's own family) asking the family consent first of a person who consented
+    only to a role (a kader or staff member); the flow starts after a yes."""
+    entered = flow.enter
+
+    async def enter(ctx: Ctx) -> Next:
+        if not has_family_consent(ctx.identity):
+            ctx.note(_("Sebelum mendaftarkan keluarga Anda sendiri, saya perlu persetujuan Anda untuk data keluarga."))
+            return Goto("start")
+        return await entered(ctx) if entered is not None else flow.first
+
+    return replace(flow, enter=enter)
 
 
 START = Flow(

@@ -6,7 +6,10 @@ GLOBAL_WORDS = {
     "batal": "cancel", "cancel": "cancel",
     "bantuan": "help", "help": "help", "tolong": "help",
     "berhenti": "stop", "stop": "stop",
+    "bantuan catat": "help_catat", "help catat": "help_catat",
 }
+#: What ``/bantuan catat`` (help, then the word) opens: the ``catat`` cheat sheet.
+HELP_TOPICS = {"catat": "help_catat", "/catat": "help_catat"}
 
 #: Commands: the word after "/" -> what it does.
 COMMANDS = {
@@ -50,10 +53,13 @@ def split_command(text: str) -> tuple[str | None, str]:
         return None, text
     head, _, rest = text[1:].partition(" ")
     word = head.split("@", 1)[0].lower()
-    return COMMANDS.get(word, f"unknown:{word}"), rest.strip()
+    command = COMMANDS.get(word, f"unknown:{word}")
+    if command == "help" and rest.strip().lower() in HELP_TOPICS:
+        return HELP_TOPICS[rest.strip().lower()], ""
+    return command, rest.strip()
 
 
 def global_word(text: str) -> str | None:
-    """The global action of a message that is only a global word (``batal``, ``HELP``, ...)."""
-    word = text.strip().lower().rstrip("!.")
+    """The global action of a message that is only a global word (``batal``, ``HELP``, ``bantuan catat``, ...)."""
+    word = " ".join(text.lower().split()).rstrip("!.?")
     return GLOBAL_WORDS.get(word)

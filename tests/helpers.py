@@ -77,10 +77,13 @@ class ChatDriver:
 
 
 async def consent(chat: ChatDriver, language: str = "Bahasa Indonesia") -> None:
-    """Starts, consents and picks a language."""
+    """Starts and consents in ``language`` (picked on the consent screen, or after it when asked)."""
     await chat.say("/start")
+    if language in chat.labels:  # another language than the consent screen's: picked there
+        await chat.press(language)
     await chat.press("Ya" if language == "Bahasa Indonesia" else "Yes")
-    await chat.press(language)
+    if language in chat.labels:  # the language question (asked when the language is not known yet)
+        await chat.press(language)
 
 
 async def register_household(
@@ -194,6 +197,29 @@ async def person_id(db: Database, name: str) -> int:
         return (await session.scalars(select(Person.id).where(Person.name == name))).one()
 
 
+async def make_invite(db: Database, role: str = "kader", *, village_code: str = "51.08.06.2014",
+                      puskesmas_code: str = "P5108060201", now: datetime = DEFAULT_NOW) -> str:
+    """The code of a fresh one-time invite: a kader's for the posyandu in ``village_code`` (default: Posyandu
+    Mawar, Nagasepaha), a staff member's for the puskesmas ``puskesmas_code`` (default: Buleleng III)."""
+    from db.models import Puskesmas
+    from handlers.kader import create_invite
+
+    async with db.write() as session:
+        if role == "kader":
+            posyandu_id = await session.scalar(select(Posyandu.id).where(Posyandu.village_code == village_code))
+            invite = await create_invite(session, role=role, posyandu_id=posyandu_id, now=now)
+        else:
+            puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == puskesmas_code))
+            invite = await create_invite(session, role=role, puskesmas_id=puskesmas_id, now=now)
+        return invite.code
+
+
+async def identity_of(db: Database, address: str, channel: str = "local") -> Identity:
+    """The stored identity of a chat."""
+    async with db.read() as session:
+        return (await session.scalars(select(Identity).where(Identity.channel == channel, Identity.address == address))).one()
+
+
 async def invited_chat(engine, db, *, role: str, address: str, posyandu_id: int | None = None, puskesmas_id: int | None = None) -> ChatDriver:
     """A chat that consented and joined as ``role`` with a fresh invite (``/kader`` or ``/staf``)."""
     from handlers.kader import create_invite
@@ -217,3 +243,31 @@ async def guided_child_visit(chat: ChatDriver, code: str, member: str, *, place:
     await chat.press("Tidak")
     await chat.press("Tidak ada")
     await chat.press("Simpan")
+
+
+#: The kinds of person :func:`chat_as` makes: a family, a kader or staff member without a family, and with one.
+KINDS = ("family", "kader", "kader_family", "staff", "staff_family")
+
+
+async def chat_as(engine, db: Database, kind: str, address: str) -> ChatDriver:
+    """A consented chat of ``kind`` (:data:`KINDS`) in Buleleng III: a family of Posyandu Mawar (a mother
+    and a baby born 1 September 2026), a kader of Posyandu Mawar, staff of Puskesmas Buleleng III; a
+    kader or staff member without a family consented to their role only."""
+    from db.models import Puskesmas
+    from handlers.kader import ROLE_CONSENT_VERSIONS
+
+    if kind in ("family", "kader_family", "staff_family"):
+        await make_family(db, identity_address=address, members=(("Ibu", "F", date(1990, 1, 1)), ("Bayi", "M", date(2026, 9, 1))))
+    role = kind.split("_")[0]
+    async with db.write() as session:
+        identity = (await session.scalars(select(Identity).where(Identity.address == address))).one_or_none()
+        if identity is None:
+            identity = Identity(channel="local", address=address, language="id", role=role, consent="given",
+                                consent_version=ROLE_CONSENT_VERSIONS[role], consent_at=DEFAULT_NOW, created_at=DEFAULT_NOW)
+            session.add(identity)
+        identity.role = role
+        if role == "kader":
+            identity.posyandu_id = await session.scalar(select(Posyandu.id).where(Posyandu.village_code == "51.08.06.2014"))
+        elif role == "staff":
+            identity.puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == "P5108060201"))
+    return ChatDriver(engine, address=address)

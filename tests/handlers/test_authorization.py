@@ -1,58 +1,49 @@
-"""The authorization matrix: every command, every role, own area and another; no unauthorized success."""
+"""The authorization matrix: every command, every role (and a family held with a work role), own area and
+another; no unauthorized success."""
 from __future__ import annotations
-
-from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from db.models import Identity, Posyandu, Puskesmas
-from tests.helpers import DEFAULT_NOW, ChatDriver, make_family
+from tests.helpers import DEFAULT_NOW, ChatDriver, chat_as, make_family
 
 REFUSALS = ("untuk petugas puskesmas", "Hanya kader", "hanya untuk kader", "Perintah ini untuk kader",
-            "Anda belum mendaftarkan keluarga", "Apakah Anda setuju", "Hanya kader yang dapat mendaftarkan")
-#: command -> the roles allowed to use it (anon = no consent yet)
+            "Anda belum mendaftarkan keluarga", "Apakah Anda setuju", "Hanya kader yang dapat mendaftarkan",
+            "Daftar rujukan hanya untuk")
+KADERS = {"kader", "kader_only"}
+STAFF = {"staff", "staff_family"}
+FAMILIES = {"family", "kader", "staff_family"}
+#: command -> the roles allowed to use it (anon = no consent yet; kader has a family of their own, kader_only
+#: and staff have none, staff_family has one)
 MATRIX = {
-    "/kunjungan": {"kader"},
-    "/sasaran": {"kader"},
-    "/daftarkan": {"kader"},
-    "/urung": {"kader"},
-    "/umumkan": {"staff"},
-    "/status": {"staff"},
-    "/undang": {"staff"},
-    "/jadwalposyandu": {"staff"},
-    "/laporan": {"staff"},
-    "/ekspor": {"staff"},
-    "/keluarga": {"family", "kader"},
-    "/jadwal": {"family", "kader"},
-    "/imunisasi": {"family", "kader"},
-    "/grafik": {"family", "kader"},
-    "/pengingat": {"family", "kader"},
+    "/kunjungan": KADERS,
+    "/sasaran": KADERS,
+    "/daftarkan": KADERS,
+    "/urung": KADERS,
+    "/umumkan": STAFF,
+    "/status": STAFF,
+    "/undang": STAFF,
+    "/jadwalposyandu": STAFF,
+    "/laporan": STAFF,
+    "/ekspor": STAFF,
+    "/rujukan": KADERS | STAFF,
+    "/keluarga": FAMILIES,
+    "/jadwal": FAMILIES,
+    "/imunisasi": FAMILIES,
+    "/grafik": FAMILIES,
+    "/pengingat": FAMILIES,
 }
-ROLES = ("anon", "family", "kader", "staff")
-
-
-async def _identity(db, role: str, address: str) -> None:
-    """An identity of ``role`` in Buleleng III (a kader also has a family of their own)."""
-    if role == "anon":
-        return
-    family = await make_family(db, identity_address=address, members=(("Ibu", "F", date(1990, 1, 1)), ("Bayi", "M", date(2026, 9, 1))))
-    async with db.write() as session:
-        identity = (await session.scalars(select(Identity).where(Identity.address == address))).one()
-        if role == "kader":
-            identity.role = "kader"
-            identity.posyandu_id = family.posyandu_id
-        elif role == "staff":
-            identity.role, identity.family_id = "staff", None
-            identity.puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == "P5108060201"))
+ROLES = ("anon", "family", "kader", "staff", "kader_only", "staff_family")
+#: role -> the person tests.helpers.chat_as makes (all in Buleleng III)
+KIND = {"family": "family", "kader": "kader_family", "staff": "staff", "kader_only": "kader", "staff_family": "staff_family"}
 
 
 @pytest.mark.parametrize("role", ROLES)
 async def test_every_command_for_every_role(engine, demo_db, role):
     await make_family(demo_db, village_code="18.10.01.2011", name="Lampung", identity_address="other-area")
     address = f"{role}-1"
-    await _identity(demo_db, role, address)
-    chat = ChatDriver(engine, address=address)
+    chat = ChatDriver(engine, address=address) if role == "anon" else await chat_as(engine, demo_db, KIND[role], address)
     for command, allowed in MATRIX.items():
         await chat.say("batal")
         await chat.say(command)
