@@ -39,6 +39,7 @@ from handlers import help as help_texts
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
 from handlers.fast_entry import looks_like_fast_entry
 from handlers.parsing import FILLER_WORDS, normalize, plain_words, yes_no
+from handlers.start import hinted_language
 from handlers.visit import fast_entry
 from handlers.words import FLOW_COMMANDS, global_word, split_command
 
@@ -376,7 +377,7 @@ class Engine:
             {
                 "channel": incoming.channel,
                 "address": incoming.address,
-                "language": self.settings.locale.default,
+                "language": hinted_language(incoming.language_hint, self.settings.locale.available) or self.settings.locale.default,
                 "role": "family",
                 "phone": incoming.phone,
                 "created_at": self.clock(),
@@ -562,7 +563,10 @@ class Engine:
         elif identity.consent != "given" and action not in PRE_CONSENT:
             if action == "stop":
                 ctx.note(_("Tidak ada data Anda yang kami simpan, jadi tidak ada pengingat yang dikirim."))
-            await self._go(ctx, Goto("start"))
+            if ctx.state.flow == "start":  # keeps what the consent question holds (a picked language, a /gabung code)
+                await self._ask(ctx)
+            else:
+                await self._go(ctx, Goto("start"))
         elif action == "cancel":
             if busy:
                 ctx.note(help_texts.cancelled_text(ctx))
@@ -598,7 +602,7 @@ class Engine:
                 await self._go(ctx, Goto(action, data={"args": args[:MAX_ARGS]} if args else {}))
         else:
             word = action.split(":", 1)[-1]
-            ctx.note(_("Perintah /{word} tidak dikenal.", word=word[:30]) + "\n" + help_texts.commands_text())
+            ctx.note(_("Perintah /{word} tidak dikenal.", word=word[:30]) + "\n" + help_texts.commands_text(ctx))
             await self._ask(ctx)
 
     async def _language(self, ctx: Ctx, args: str) -> None:
@@ -610,7 +614,7 @@ class Engine:
             ctx.note(_("Bahasa diganti ke {language}.", language=flows.LANGUAGE_NAMES[lang]))
             await self._ask(ctx)
             return
-        if ctx.state.flow == "language":
+        if ctx.state.flow == "language" or ctx.identity.consent != "given":  # the consent question offers the languages
             await self._ask(ctx)
             return
         back = None

@@ -23,8 +23,7 @@ async def test_a_household_tells_its_history_on_whatsapp_in_english(demo_db, set
         chat = WaChat(bot, MOTHER, clock)
         await chat.say("hello")
         await chat.press("English")
-        await chat.press("Yes, I agree")
-        await chat.press("English")
+        await chat.press("Yes, I agree")  # English is not asked again
         await chat.say("Nagasepaha")
         await chat.press("Posyandu")
         await chat.say("Wayan Sudarma")

@@ -155,8 +155,6 @@ def test_the_command_menu_is_in_the_current_language():
         assert command_menu("kader")[0] == ("kunjungan", _("Catat kunjungan, langkah demi langkah"))
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to pass the turn to help.commands_text(ctx) for an unknown "
-                                       "command; remove this mark when it does")
 async def test_an_unknown_command_shows_the_commands_of_the_roles_held(engine, demo_db):
     chat = await chat_as(engine, demo_db, "staff", "s-unknown")
     await chat.say("/terbang")

@@ -110,8 +110,7 @@ async def test_english_consent_and_registration(engine):
     chat = ChatDriver(engine)
     await chat.say("/start")
     await chat.press("English")
-    await chat.press("Yes")
-    await chat.press("English")
+    await chat.press("Yes")  # the language picked on the consent screen is not asked again
     assert "village" in chat.text.lower()
     await chat.say("Alasangker")
     await chat.press("Posyandu Melati")

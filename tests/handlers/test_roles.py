@@ -292,8 +292,6 @@ async def test_a_family_gabung_links_at_once_and_only_once(engine, demo_db):
     assert "Nomor ini sudah terhubung ke sebuah keluarga." in chat.text
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to keep the start flow's data when /start or /bahasa is sent "
-                                       "before consent; remove this mark when it does")
 @pytest.mark.parametrize("between", ["/start", "/bahasa", "/menu"])
 async def test_a_kept_family_code_survives_a_command_before_the_consent(engine, demo_db, between):
     family = await make_family(demo_db, name="Komang Ariawan")

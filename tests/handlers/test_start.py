@@ -72,8 +72,6 @@ async def test_a_chat_already_in_english_is_not_asked_the_language(engine, demo_
         assert _(THANKS) in chat.text and _(VILLAGE) in chat.text and _(ASK_LANGUAGE) not in chat.text
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to make a new identity in Incoming.language_hint's language "
-                                       "(handlers.start.hinted_language); remove this mark when it does")
 async def test_a_client_language_hint_makes_the_first_contact_english(engine, demo_db):
     chat = ChatDriver(engine, address="lang-3")
     await chat.send(Incoming("local", "lang-3", message_id="h1", text="/start", language_hint="en-US"))
