@@ -316,7 +316,7 @@ async def open_mark(ctx: Ctx) -> Next:
     data = {"fid": ctx.identity.family_id, "source": "family", "then": "mark_item"}
     people = [p for p, items in await _due_now(ctx, ctx.identity.family_id) if items]
     if not people:
-        ctx.note(_("Tidak ada layanan yang jatuh tempo sekarang."))
+        ctx.note(_("Tidak ada layanan yang sudah waktunya sekarang."))
         return END
     return Goto("history", _pick_or_go(data, people), data)
 
@@ -523,7 +523,7 @@ async def on_imm_except(ctx: Ctx, answer: Answer) -> Next:
              when=_("tanggal tidak diketahui"))
     not_given = [code for code in doses if code in missing]
     if not_given:
-        text += "\n" + _("Belum: {doses}. Lihat /imunisasi untuk jadwal kejarnya.", doses=compact(not_given))
+        text += "\n" + _("Belum: {doses}. Lihat /imunisasi: masih bisa disusulkan.", doses=compact(not_given))
     ctx.note(text)
     return _next(ctx)
 

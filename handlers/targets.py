@@ -171,7 +171,7 @@ def reason_text(reason: Reason, today: date) -> str:
     if kind in (OVERDUE, LATE, DUE):
         code = reason.subject
         label = _(DOSE_LABELS[code]) if code in DOSE_LABELS else _(SERVICE_LABELS.get(code, code))
-        return label + (" (" + _("terlambat") + ")" if kind != DUE else "")
+        return label + (" \u2013 " + _("terlambat") if kind != DUE else "")
     if kind == UNWEIGHED:
         return _("belum ditimbang bulan ini")
     if kind == GAIN:
@@ -255,7 +255,7 @@ async def target_lines(ctx: Ctx) -> list[tuple[str, bool, str]]:
 async def ask_page(ctx: Ctx) -> Question:
     lines = await target_lines(ctx)
     if not lines:
-        return Question(_("Tidak ada sasaran yang jatuh tempo bulan ini. Bagus!"), ((_("Selesai"), "done"),))
+        return Question(_("Tidak ada sasaran yang perlu dikunjungi atau sudah waktunya bulan ini. Bagus!"), ((_("Selesai"), "done"),))
     pages = (len(lines) + PAGE - 1) // PAGE
     page = min(ctx.data.get("page", 0), pages - 1)
     visits = sum(1 for _g, home, _l in lines if home)

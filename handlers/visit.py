@@ -480,7 +480,7 @@ async def offered_services(ctx: Ctx, person: Person, kind: str, record: PersonHi
 
 async def ask_services(ctx: Ctx) -> Question:
     offer = ctx.data["v"].get("offer") or []
-    lines = [f"{n}. {_(SERVICE_LABELS[code])} ({_(SERVICE_STATE_LABELS[state])})" for n, (code, state) in enumerate(offer, 1)]
+    lines = [f"{n}. {_(SERVICE_LABELS[code])} \u2013 {_(SERVICE_STATE_LABELS[state])}" for n, (code, state) in enumerate(offer, 1)]
     return Question(
         _("Layanan yang diberikan hari ini? Pilih satu, atau ketik nomornya jika lebih dari satu (misalnya 1 2):")
         + "\n" + "\n".join(lines),
@@ -602,9 +602,9 @@ async def ask_doses(ctx: Ctx) -> Question:
     if due:
         names = ", ".join(_(DOSE_LABELS[c]) for c in due)
         return Question(
-            _("Imunisasi yang diberikan hari ini? Jatuh tempo: {due}.\nKetik kodenya (misalnya dpt1 pcv1), atau pilih:", due=names)
+            _("Imunisasi yang diberikan hari ini? Sudah waktunya: {due}.\nKetik kodenya (misalnya dpt1 pcv1), atau pilih:", due=names)
             + "\n" + earlier,
-            ((_("Semua yang jatuh tempo"), "all"), (_("Tidak ada"), "none")),
+            ((_("Semua yang waktunya"), "all"), (_("Tidak ada"), "none")),
         )
     return Question(_("Imunisasi yang diberikan hari ini? Ketik kodenya (misalnya mr1), atau pilih:") + "\n" + earlier,
                     ((_("Tidak ada"), "none"),))

@@ -86,12 +86,13 @@ class Chat(ChatDriver):
 
 
 async def start(chat: Chat, lang: str) -> None:
-    """Consents in ``lang`` (switching the consent text first for English) and picks the language."""
+    """Consents in ``lang`` (switching the consent text first for English; else picking the language after)."""
     await chat.say("/start")
     if lang == "en":
-        await chat.pick("lang_en")
+        await chat.pick("lang_en")  # picked on the consent screen: not asked again
     await chat.pick("yes")
-    await chat.pick(lang)
+    if lang == "id":
+        await chat.pick(lang)
 
 
 async def joined(engine, db, lang: str, role: str, address: str) -> Chat:

@@ -62,7 +62,7 @@ async def test_a_kader_logs_a_childs_visit_and_reads_the_z_scores(engine, demo_d
     await chat.say("5,4 57,5")
     await chat.say("39 -")
     assert "Layanan yang diberikan" not in chat.text  # nothing due at two months but the doses: not asked
-    await chat.press("Semua yang jatuh tempo")
+    await chat.press("Semua yang waktunya")
     assert "Periksa sebelum disimpan" in chat.text
     await chat.say("ibu diajari ASI eksklusif")
     assert "Catatan: ibu diajari ASI eksklusif" in chat.text

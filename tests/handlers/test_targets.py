@@ -122,7 +122,7 @@ def test_people_with_a_referral_to_follow_come_before_those_who_missed_then_the_
     (Reason(MISSED, on=SESSION), "tidak datang ke posyandu 5 Nov"),
     (Reason(REFERRAL, "2T", date(2026, 11, 2)), "dirujuk karena 2T (tidak naik dua kali) sejak 2 Nov, belum ada kabar"),
     (Reason(REFERRAL_NOT_FOUND, "kek", date(2025, 12, 30)), "dirujuk karena KEK (LILA < 23,5 cm) sejak 30 Des 2025, tidak ditemukan"),
-    (Reason(OVERDUE, "MR1"), "(terlambat)"),
+    (Reason(OVERDUE, "MR1"), "Campak-Rubela 1 (MR) \u2013 terlambat"),
     (Reason(UNWEIGHED), "belum ditimbang bulan ini"),
 ])
 def test_each_reason_says_why_in_words(reason, words):

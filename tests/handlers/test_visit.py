@@ -216,7 +216,7 @@ async def test_the_services_due_are_offered_and_picked_by_number(engine, demo_db
     assert "Layanan yang diberikan" in chat.text
     assert chat.labels == ["Obat cacing", "Vitamin A merah", "SDIDTK", "Semua", "Tidak ada"]
     assert all(len(label) <= 20 for label in chat.labels)
-    assert "1. Obat cacing (terlambat)" in chat.text and "3. Skrining perkembangan (SDIDTK) (waktunya)" in chat.text
+    assert "1. Obat cacing \u2013 terlambat" in chat.text and "3. Skrining perkembangan (SDIDTK) \u2013 waktunya" in chat.text
     await chat.say("1 3")
     assert "Imunisasi yang diberikan" in chat.text
     await chat.press("Tidak ada")
