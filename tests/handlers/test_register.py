@@ -120,7 +120,7 @@ async def test_english_consent_and_registration(engine):
     await chat.say("Komang Tri")
     await chat.press("Male")
     await chat.say("12 March 2024")
-    assert "Toddler" in chat.text
+    assert "Child under five" in chat.text
 
 
 async def test_edit_and_remove_a_member_before_finishing(engine, demo_db):
