@@ -385,3 +385,25 @@ class ErasureTally(Base):
     erased_on: Mapped[date] = mapped_column(Date)
     members: Mapped[int] = mapped_column(Integer)
     stages: Mapped[dict[str, Any]]  # stage code -> count on the day of erasure
+
+
+class LinkRequest(Base):
+    """A chat asking to be linked to a family with its code (handlers.link): it waits for a yes of a chat
+    already linked to the family (``asked`` "family") or, when there is none, of a kader of the family's
+    posyandu (``asked`` "kader"; with none on the bot, staff of its puskesmas, "staff"); it lapses at
+    ``expires_at``."""
+
+    __tablename__ = "link_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
+    asked: Mapped[str] = mapped_column(String(8))  # family | kader | staff
+    #: the code was one of the 6-character codes made before issue 15 (replaced once the link is made)
+    old_code: Mapped[bool] = mapped_column(default=False, server_default="0")
+    #: pending | approved | refused | expired
+    state: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]

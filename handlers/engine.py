@@ -426,6 +426,8 @@ class Engine:
 
     async def _dispatch(self, ctx: Ctx, incoming: Incoming) -> None:
         """Routes one message: a button, a global word or command, or an answer to the step."""
+        if incoming.choice is not None and incoming.choice.startswith("/"):  # a notice's button (handlers.link): a command
+            incoming = replace(incoming, text=incoming.choice, choice=None)
         if incoming.choice is not None:
             version, _sep, value = incoming.choice.partition(".")
             if version != str(ctx.state.version):

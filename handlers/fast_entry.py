@@ -104,7 +104,8 @@ from care.schedule import SERVICE_LABELS
 from care.vocabulary import DoseWordError, read_doses
 from handlers.parsing import DoseTextError, dose_entries
 
-FAMILY_CODE_LENGTH = 6  # db.queries.FAMILY_CODE_LENGTH (not imported: this module stays free of the database)
+#: db.queries.FAMILY_CODE_LENGTH and OLD_FAMILY_CODE_LENGTH (not imported: this module stays free of the database)
+FAMILY_CODE_LENGTHS = (10, 6)
 
 MemberKind = Literal["child_index", "mother", "name"]
 
@@ -613,7 +614,7 @@ def _family_code(tokens: list[_Token]) -> tuple[str, int]:
     if word in ("k", "k-", "k\u2013") and len(tokens) > 1 and _keyword(tokens[1].word) is None:
         word, used, typed = "k-" + tokens[1].word, 2, _part(tokens[:2])
     m = _FAMILY.match(word)
-    if m and len(m[1]) == FAMILY_CODE_LENGTH:
+    if m and len(m[1]) in FAMILY_CODE_LENGTHS:
         return "K-" + m[1].upper(), used
     attempted = word.startswith(("k-", "k\u2013")) or bool(m and any(c.isdecimal() for c in m[1]))
     raise FastEntryError(typed if attempted else "", "family_code")

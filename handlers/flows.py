@@ -9,7 +9,8 @@ from handlers.birth import BIRTH
 from handlers.care_views import IMMUNIZATION, SCHEDULE
 from handlers.chart_view import CHART
 from handlers.help import catat_help
-from handlers.kader import join_as_kader, join_as_staff, join_family
+from handlers.kader import join_as_kader, join_as_staff
+from handlers.link import allow, join_family, refuse
 from handlers.reminder_settings import REMINDER_SETTINGS
 from handlers.visit import VISIT, undo_last_visit
 from handlers.erase import ERASE
@@ -35,6 +36,6 @@ FLOWS: dict[str, Flow] = {
 
 #: Commands that act at once and then return to the question the person was at.
 INSTANT = {"kader_join": join_as_kader, "staff_join": join_as_staff, "family_join": join_family, "undo": undo_last_visit,
-           "help_catat": catat_help}
+           "help_catat": catat_help, "link_allow": allow, "link_refuse": refuse}
 
 __all__ = ["FLOWS", "INSTANT", "LANGUAGE_NAMES", "language_from_text"]

@@ -1,6 +1,6 @@
 """Roles: joining with an invite code as a kader (``/kader <kode>``) or as puskesmas staff (``/staf <kode>``),
-linking a phone to a family a kader registered (``/gabung <kode>``), the consent each of them records, the
-scope of a kader (one posyandu), and the audit log.
+the consent each of them records, the scope of a kader (one posyandu), and the audit log. Linking a chat to
+a family (``/gabung <kode>``) is ``handlers.link``.
 
 A person holds at most one work role (kader of one posyandu, or staff of one puskesmas) and, besides it, may
 belong to a family (``Identity.family_id``): a kader with a family of their own keeps both. A join that changes
@@ -17,11 +17,10 @@ Consent:
   role's (:func:`has_family_consent` is False) is asked it before registering their own family
   (``handlers.start.family_consent_first``) or linking to one (``/gabung``).
 - ``/gabung <kode>`` before the family consent checks the code, keeps it while the consent is asked, and
-  links the chat after a yes (``handlers.start``).
+  goes on after a yes (``handlers.start``, ``handlers.link``).
 """
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -29,13 +28,13 @@ from sqlalchemy import select
 
 from content.i18n import _
 from db.models import AuditLog, ConsentRecord, Family, Invite, Posyandu, Puskesmas
+from db.queries import read_family_code
 from handlers.flow import END, Ctx, Goto, Next
 from handlers.help import command_menu
 
 INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 INVITE_LENGTH = 8
 INVITE_DAYS = 7
-FAMILY_CODE_RE = re.compile(r"^K-?([23456789A-HJ-NP-Z]{6})$")
 #: The version of what a kader or staff member is told at their join (the role's consent).
 ROLE_CONSENT_VERSIONS = {"kader": "kader-2026-11", "staff": "staf-2026-11"}
 #: The join command of each role (for a code sent with the other one).
@@ -74,9 +73,9 @@ def has_family_consent(identity) -> bool:
 
 
 def normal_family_code(text: str) -> str | None:
-    """``K-7QX2MA`` from ``k7qx2ma`` / ``K-7QX2MA``; None when it cannot be a family code."""
-    match = FAMILY_CODE_RE.match(text.strip().upper())
-    return f"K-{match[1]}" if match else None
+    """``K-7QX2MA4KPZ`` from ``k7qx2ma4kpz`` / ``K-7QX2 MA4K PZ`` (an old ``K-7QX2MA`` too); None when it cannot
+    be a family code (``db.queries.read_family_code``; here it starts with K, so that a name is not taken for one)."""
+    return read_family_code(text)[1] if text.strip().upper().startswith("K") else None
 
 
 async def family_named(ctx: Ctx, args: str, *, via: str, not_kader: str) -> Family | None:
@@ -227,37 +226,4 @@ async def join_as_staff(ctx: Ctx, args: str) -> Next | None:
     ctx.note(role_data_text())
     _after_join(ctx)
     ctx.note(_("Umumkan: /umumkan, status siaran: /status, undang kader: /undang\nSemua perintah: bantuan"))
-    return END
-
-
-# -- joining a family -------------------------------------------------------------------------------
-
-
-async def join_family(ctx: Ctx, args: str) -> Next | None:
-    """``/gabung <kode keluarga>``: links this chat to a family a kader registered; before the family
-    consent the code is checked and kept, and the chat is linked after the consent (handlers.start)."""
-    if ctx.identity.family_id is not None:
-        ctx.note(_("Nomor ini sudah terhubung ke sebuah keluarga."))
-        return None
-    code = normal_family_code(args.split()[0]) if args.split() else None
-    family = (await ctx.session.scalars(select(Family).where(Family.code == code))).one_or_none() if code else None
-    if family is None:
-        audit(ctx, "family.link_refused")
-        ctx.note(_("Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung K-7QX2MA"))
-        return _refused(ctx)
-    if has_family_consent(ctx.identity):
-        return link_family(ctx, family)
-    if ctx.identity.consent == "given" and ctx.state.flow not in (None, "menu", "start") and ctx.state.step is not None:
-        ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal, lalu kirim lagi: /gabung {code}", code=family.code))
-        return None
-    ctx.data["family_code"] = family.code  # kept while the consent is asked (also when it is asked already)
-    ctx.note(_("Kode keluarga {code} diterima. Setelah Anda setuju, nomor ini terhubung ke keluarga itu.", code=family.code))
-    return Goto("start", data={**ctx.data} if ctx.state.flow == "start" else {"family_code": family.code})
-
-
-def link_family(ctx: Ctx, family: Family) -> Next:
-    """Links this chat to ``family`` (the family consent given), audited; the menu next."""
-    ctx.identity.family_id = family.id
-    audit(ctx, "family.linked", "family", family.id)
-    ctx.note(_("Nomor ini sekarang terhubung ke keluarga {name}. Pengingat akan dikirim ke sini.", name=family.name))
     return END

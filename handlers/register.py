@@ -15,6 +15,7 @@ from db.models import Family, Identity, Posyandu, Puskesmas
 from db.queries import find_posyandu, new_family_code, village_suggestions
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit
+from handlers.link import link_now
 from handlers.parsing import ParseError, clean_name, normalize, parse_phone, parse_rt_rw
 
 MAX_PLACE = 60
@@ -30,8 +31,7 @@ async def enter(ctx: Ctx) -> Next:
         return Goto("family")
     family = await family_of_phone(ctx)
     if family is not None:
-        ctx.identity.family_id = family.id
-        audit(ctx, "family.linked", "family", family.id, by="phone")
+        await link_now(ctx, family, by="phone", old_code=False)
         ctx.note(_("Kader posyandu sudah mendaftarkan keluarga {name} dengan nomor ini. "
                    "Chat ini sekarang terhubung, dan pengingat akan dikirim ke sini.", name=family.name))
         return Goto("family")

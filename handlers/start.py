@@ -18,7 +18,8 @@ from sqlalchemy import select
 from content.i18n import _, set_language
 from db.models import ConsentRecord, Family
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
-from handlers.kader import has_family_consent, link_family
+from handlers.kader import has_family_consent
+from handlers.link import start_link
 from handlers.language import LANGUAGE_NAMES, language_choices
 
 #: The version of the family consent text (a kader's or staff member's role consent: handlers.kader).
@@ -105,14 +106,15 @@ async def on_language(ctx: Ctx, answer: Answer) -> Next:
 
 
 async def after_consent(ctx: Ctx) -> Next:
-    """After the family consent: the family a ``/gabung`` code named is linked (the menu next), a linked
-    chat goes to the menu, anyone else registers their family."""
+    """After the family consent: the family a ``/gabung`` code named is asked for the link, or linked by the
+    recorded phone (``handlers.link.start_link``; the menu next), a linked chat goes to the menu, anyone else
+    registers their family."""
     code = ctx.data.get("family_code")
     if code and ctx.identity.family_id is None:
         family = (await ctx.session.scalars(select(Family).where(Family.code == code))).one_or_none()
         if family is not None:
-            return link_family(ctx, family)
-        ctx.note(_("Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung K-7QX2MA"))
+            return await start_link(ctx, family)
+        ctx.note(_("Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung {code}", code="K-7QX2MA4KPZ"))
         return END
     if ctx.identity.family_id is not None:
         return END

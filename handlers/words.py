@@ -26,6 +26,7 @@ COMMANDS = {
     "sasaran": "targets", "targets": "targets",
     "grafik": "chart", "chart": "chart",
     "kader": "kader_join", "gabung": "family_join", "join": "family_join",
+    "izinkan": "link_allow", "allow": "link_allow", "tolak": "link_refuse", "refuse": "link_refuse",
     "staf": "staff_join", "staff": "staff_join",
     "undang": "invite", "invite": "invite",
     "umumkan": "broadcast", "broadcast": "broadcast",

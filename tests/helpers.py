@@ -10,7 +10,7 @@ from sqlalchemy import select
 from channels.messages import Incoming, Reply
 from db.database import Database
 from db.models import Family, Identity, Person, Posyandu
-from db.queries import FAMILY_CODE_ALPHABET
+from db.queries import FAMILY_CODE_ALPHABET, family_code_of
 
 #: 10:00 in Bali (WITA) on Monday 23 November 2026.
 DEFAULT_NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -150,12 +150,15 @@ async def make_family(
     ),
     identity_address: str | None = None,
     now: datetime = DEFAULT_NOW,
+    code: str | None = None,
 ) -> Family:
-    """A registered family of the posyandu in ``village_code`` (default: Nagasepaha)."""
+    """A registered family of the posyandu in ``village_code`` (default: Nagasepaha), with a code of today's
+    form (or ``code``: e.g. a 6-character one made before the check character)."""
     async with db.write() as session:
         posyandu = (await session.scalars(select(Posyandu).where(Posyandu.village_code == village_code))).one()
         family = Family(
-            posyandu_id=posyandu.id, code="K-" + "".join(FAMILY_CODE_ALPHABET[int(d) + 2] for d in f"{next(_ids):06d}"), name=name, dusun="Banjar Kelod",
+            posyandu_id=posyandu.id, code=code or family_code_of("".join(FAMILY_CODE_ALPHABET[int(d) + 2] for d in f"{next(_ids):09d}")),
+            name=name, dusun="Banjar Kelod",
             rt="001", rw="004", registered_at=now, created_at=now, updated_at=now,
         )
         session.add(family)
@@ -271,3 +274,51 @@ async def chat_as(engine, db: Database, kind: str, address: str) -> ChatDriver:
         elif role == "staff":
             identity.puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == "P5108060201"))
     return ChatDriver(engine, address=address)
+
+
+async def notices_to(db: Database, address: str, channel: str = "local", kind: str = "link") -> list:
+    """The outbox rows of ``kind`` queued for a chat, oldest first."""
+    from db.models import Outbox
+
+    async with db.read() as session:
+        return list((await session.scalars(
+            select(Outbox).join(Identity, Identity.id == Outbox.identity_id)
+            .where(Identity.channel == channel, Identity.address == address, Outbox.kind == kind).order_by(Outbox.id)
+        )).all())
+
+
+async def press_notice(chat: ChatDriver, db: Database, label: str) -> list[Reply]:
+    """Presses the button ``label`` of the last outbox notice queued for ``chat`` that has one (an
+    "Izinkan / Tolak" request), as the channel delivers the press."""
+    for row in reversed(await notices_to(db, chat.address, chat.channel)):
+        for choice_label, data in (row.body or {}).get("choices") or ():
+            if choice_label.lower().startswith(label.lower()):
+                return await chat.send(Incoming(chat.channel, chat.address, message_id=f"n{next(_ids)}", choice=data,
+                                                phone=chat.phone))
+    raise AssertionError(f"no notice with a button {label!r} for {chat.address}")
+
+
+async def kader_of(engine, db: Database, address: str = "kader-link", *, village_code: str = "51.08.06.2014") -> ChatDriver:
+    """A kader of the posyandu in ``village_code`` (default: Posyandu Mawar), made in the database."""
+    from handlers.kader import ROLE_CONSENT_VERSIONS
+
+    async with db.write() as session:
+        identity = (await session.scalars(select(Identity).where(Identity.channel == "local", Identity.address == address))).one_or_none()
+        if identity is None:
+            identity = Identity(channel="local", address=address, language="id", role="kader", consent="given",
+                                consent_version=ROLE_CONSENT_VERSIONS["kader"], consent_at=DEFAULT_NOW, created_at=DEFAULT_NOW)
+            session.add(identity)
+        identity.role = "kader"
+        identity.posyandu_id = await session.scalar(select(Posyandu.id).where(Posyandu.village_code == village_code))
+    return ChatDriver(engine, address=address)
+
+
+async def link_through_kader(chat: ChatDriver, db: Database, code: str, *, kader: ChatDriver | None = None) -> ChatDriver:
+    """``/gabung code`` from a consented ``chat`` of a family with no chat yet, confirmed by the posyandu's kader
+    (made when not given); returns the kader's chat."""
+    kader = kader or await kader_of(chat.engine, db)
+    await chat.say(f"/gabung {code}")
+    assert "Permintaan Anda sudah dikirim" in chat.text, chat.text
+    await press_notice(kader, db, "Izinkan")
+    assert "sekarang terhubung" in kader.text, kader.text
+    return kader

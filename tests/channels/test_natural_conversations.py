@@ -14,7 +14,7 @@ from handlers.kader import create_invite
 from tests.channels.telegram_bot import BotProcess, turn
 from tests.channels.whatsapp_world import WaChat, whatsapp_bot
 from tests.fakes.telegram_api import FakeTelegram
-from tests.helpers import DEFAULT_NOW, make_family
+from tests.helpers import DEFAULT_NOW, kader_of, make_family, notices_to
 
 #: what a refused answer says (engine and flows): none of it may appear after a natural answer
 REFUSALS = ("Mohon pilih", "Maaf, saya tidak mengerti", "tidak dikenal", "tidak terbaca", "Pilih dari daftar",
@@ -128,6 +128,7 @@ async def test_staff_join_first_and_read_the_whole_report_over_telegram(db, db_u
 async def test_a_family_joins_with_its_code_first_over_telegram(db, db_url):
     await load_demo(db)
     family = await make_family(db, members=(("Ni Luh Sari", "F", date(1995, 4, 2)),))
+    await kader_of(None, db)  # the family has no chat yet: its kader is asked
     chat_id = 770092
     async with FakeTelegram() as fake:
         bot = BotProcess(fake, db_url)
@@ -137,10 +138,13 @@ async def test_a_family_joins_with_its_code_first_over_telegram(db, db_url):
             no_refusal(text, "/gabung")
             text = await turn(fake, chat_id, lambda: fake.push_text(chat_id, "iya"), "bahasa")
             no_refusal(text, "iya")
-            text = await turn(fake, chat_id, lambda: fake.push_text(chat_id, "indonesia"), family.name)
+            text = await turn(fake, chat_id, lambda: fake.push_text(chat_id, "indonesia"), "Permintaan Anda sudah dikirim")
             no_refusal(text, "indonesia")
+            assert family.name not in text  # named only after the kader's yes
         finally:
             assert await bot.stop() == 0
     async with db.read() as session:
         identity = (await session.scalars(select(Identity).where(Identity.address == str(chat_id)))).one()
-    assert identity.family_id == family.id and identity.consent == "given"
+    assert identity.family_id is None and identity.consent == "given"
+    (asked,) = await notices_to(db, "kader-link")
+    assert family.name in asked.body["text"] and [label for label, _data in asked.body["choices"]] == ["Izinkan", "Tolak"]

@@ -10,7 +10,7 @@ from content.i18n import format_number, use_locale
 from db.models import AuditLog, CareRecord, Identity, Measurement, Posyandu, Referral, Visit
 from handlers.kader import create_invite
 from tests.handlers.test_visit import child_visit
-from tests.helpers import DEFAULT_NOW, ChatDriver, answer_history, consent, invited_chat, make_family
+from tests.helpers import DEFAULT_NOW, ChatDriver, answer_history, consent, invited_chat, link_through_kader, make_family
 
 BABY_BIRTH = date(2026, 9, 20)  # two months old on 23 November 2026
 
@@ -126,8 +126,7 @@ async def test_a_family_links_its_phone_with_the_family_code(engine, demo_db):
     family = await make_family(demo_db)
     chat = ChatDriver(engine, address="628555")
     await consent(chat)
-    await chat.say(f"/gabung {family.code}")
-    assert "terhubung ke keluarga" in chat.text
+    await link_through_kader(chat, demo_db, family.code)  # a family with no chat yet: its kader says yes
     await chat.say("/keluarga")
     assert "Ni Luh Sari" in chat.text
 
@@ -162,7 +161,7 @@ async def test_a_kader_registers_a_family_without_a_phone_who_links_later(engine
     assert kader.family_id is None and family.posyandu_id == kader.posyandu_id and family.registered_at
     mother = ChatDriver(engine, address="628777")
     await consent(mother)
-    await mother.say(f"/gabung {family.code}")
+    await link_through_kader(mother, demo_db, family.code, kader=chat)  # the kader who registered them says yes
     await mother.say("/keluarga")
     assert "Luh Sari" in mother.text
 

@@ -10,7 +10,8 @@ from db.models import AuditLog, ConsentRecord, Identity, Invite
 from handlers.help import command_menu
 from handlers.kader import ROLE_CONSENT_VERSIONS, role_data_text
 from handlers.start import CONSENT_VERSION
-from tests.helpers import DEFAULT_NOW, ChatDriver, consent, identity_of, make_family, make_invite
+from tests.helpers import (DEFAULT_NOW, ChatDriver, consent, identity_of, kader_of, link_through_kader, make_family, make_invite,
+                           notices_to, press_notice)
 
 CONSENT_QUESTION = "Apakah Anda setuju"
 
@@ -78,7 +79,7 @@ async def test_a_join_in_english_tells_the_role_in_english(engine, demo_db):
     ("/kader NOSUCHCD", "Kode undangan itu tidak berlaku. Mintalah kode baru ke bidan atau puskesmas."),
     ("/staf 2345ABCD", "Kode undangan itu tidak berlaku. Mintalah kode baru ke bidan atau puskesmas."),
     ("/kader", "Ketik /kader diikuti kode undangan dari puskesmas, misalnya: /kader 7QX2MA4K"),
-    ("/gabung K-ZZZZZZ", "Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung K-7QX2MA"),
+    ("/gabung K-ZZZZZZ", "Kode keluarga itu tidak ditemukan. Periksa kode dari kader, misalnya: /gabung K-7QX2MA4KPZ"),
 ])
 async def test_a_wrong_code_as_the_first_message_says_so_and_how_to_get_one(engine, demo_db, text, hint):
     chat = ChatDriver(engine, address="wrong-1")
@@ -223,32 +224,40 @@ async def test_a_family_that_joins_as_staff_keeps_the_family_consent(engine, dem
 
 async def test_gabung_as_the_first_message_keeps_the_code_through_the_consent(engine, demo_db):
     family = await make_family(demo_db, name="Komang Ariawan")
+    kader = await kader_of(engine, demo_db)
     chat = ChatDriver(engine, address="link-1")
     await chat.say(f"/gabung {family.code.lower().replace('-', '')}")
     assert f"Kode keluarga {family.code} diterima" in chat.text and CONSENT_QUESTION in chat.text
-    assert "Komang Ariawan" not in chat.text  # the family is named only after the consent
+    assert "Komang Ariawan" not in chat.text  # the family is named only after the yes of its kader
     assert (await identity_of(demo_db, "link-1")).family_id is None
     await chat.say("apa ini?")  # an answer that is no choice: the question again, the code still kept
     await chat.press("Ya")
     await chat.press("Bahasa Indonesia")
-    assert "Nomor ini sekarang terhubung ke keluarga Komang Ariawan" in chat.text
-    assert "Jadwal" in chat.labels and "Di desa/kelurahan" not in chat.text
+    assert "Permintaan Anda sudah dikirim" in chat.text and "Komang Ariawan" not in chat.text
+    assert "Di desa/kelurahan" not in chat.text
+    await press_notice(kader, demo_db, "Izinkan")
+    (told,) = [row for row in await notices_to(demo_db, "link-1") if "mengizinkan" in row.body["text"]]
+    assert "Nomor ini sekarang terhubung" in told.body["text"] and "Komang Ariawan" in told.body["text"]
+    assert "Jadwal" in [label for label, _data in told.body["choices"]]  # the menu with it
     identity = await identity_of(demo_db, "link-1")
     assert (identity.family_id, identity.consent, identity.consent_version) == (family.id, "given", CONSENT_VERSION)
     assert "family.linked" in await _actions(demo_db)
 
 
-async def test_gabung_in_english_links_right_after_the_consent(engine, demo_db):
+async def test_gabung_in_english_asks_right_after_the_consent(engine, demo_db):
     family = await make_family(demo_db, name="Komang Ariawan")
+    kader = await kader_of(engine, demo_db)
     chat = ChatDriver(engine, address="link-2")
     await chat.say(f"/gabung {family.code}")
     await chat.press("English")
     with use_locale("en"):
         assert _("Ya, saya setuju") in chat.labels
         await chat.press(_("Ya, saya setuju"))
-        assert _("Nomor ini sekarang terhubung ke keluarga {name}. Pengingat akan dikirim ke sini.", name="Komang Ariawan") in chat.text
         assert _("Pilih bahasa:") not in chat.text
+    await press_notice(kader, demo_db, "Izinkan")
     assert (await identity_of(demo_db, "link-2")).family_id == family.id
+    (told,) = [row for row in await notices_to(demo_db, "link-2") if row.body.get("choices")]
+    assert told.body["lang"] == "en"
 
 
 async def test_gabung_then_no_links_nothing(engine, demo_db):
@@ -262,32 +271,37 @@ async def test_gabung_then_no_links_nothing(engine, demo_db):
 
 async def test_gabung_sent_at_the_consent_question_is_kept_too(engine, demo_db):
     family = await make_family(demo_db, name="Komang Ariawan")
+    kader = await kader_of(engine, demo_db)
     chat = ChatDriver(engine, address="link-4")
     await chat.say("halo")
     await chat.press("English")
     await chat.say(f"/gabung {family.code}")
     await chat.press("Yes")
-    assert "Komang Ariawan" in chat.text and (await identity_of(demo_db, "link-4")).family_id == family.id
+    assert "Komang Ariawan" not in chat.text
+    await press_notice(kader, demo_db, "Izinkan")
+    assert (await identity_of(demo_db, "link-4")).family_id == family.id
 
 
 async def test_a_kader_linking_to_a_family_gives_the_family_consent_first(engine, demo_db):
-    family = await make_family(demo_db, name="Komang Ariawan")
+    family = await make_family(demo_db, name="Komang Ariawan", identity_address="link-5-wife")
+    wife = ChatDriver(engine, address="link-5-wife")
     chat = ChatDriver(engine, address="link-5")
     await chat.say(f"/kader {await make_invite(demo_db, 'kader')}")
     await chat.say(f"/gabung {family.code}")
     assert CONSENT_QUESTION in chat.text
     await chat.press("Ya")
-    assert "terhubung ke keluarga Komang Ariawan" in chat.text
+    assert "Permintaan Anda sudah dikirim" in chat.text
+    await press_notice(wife, demo_db, "Izinkan")  # the family's chat says yes (not the kader themselves)
+    assert "sekarang terhubung ke keluarga Komang Ariawan" in wife.text
     identity = await identity_of(demo_db, "link-5")
     assert (identity.role, identity.family_id, identity.consent_version) == ("kader", family.id, CONSENT_VERSION)
 
 
-async def test_a_family_gabung_links_at_once_and_only_once(engine, demo_db):
+async def test_a_family_gabung_waits_and_links_only_once(engine, demo_db):
     family = await make_family(demo_db, name="Komang Ariawan")
     chat = ChatDriver(engine, address="link-6")
     await consent(chat)
-    await chat.say(f"/gabung {family.code}")
-    assert "terhubung ke keluarga Komang Ariawan" in chat.text and CONSENT_QUESTION not in chat.text
+    await link_through_kader(chat, demo_db, family.code)
     await chat.say(f"/gabung {family.code}")
     assert "Nomor ini sudah terhubung ke sebuah keluarga." in chat.text
 
@@ -295,10 +309,12 @@ async def test_a_family_gabung_links_at_once_and_only_once(engine, demo_db):
 @pytest.mark.parametrize("between", ["/start", "/bahasa", "/menu"])
 async def test_a_kept_family_code_survives_a_command_before_the_consent(engine, demo_db, between):
     family = await make_family(demo_db, name="Komang Ariawan")
+    kader = await kader_of(engine, demo_db)
     chat = ChatDriver(engine, address=f"keep-{between[1:]}")
     await chat.say(f"/gabung {family.code}")
     await chat.say(between)
     assert CONSENT_QUESTION in chat.text
     await chat.press("English")
     await chat.press("Yes")
+    await press_notice(kader, demo_db, "Izinkan")
     assert (await identity_of(demo_db, f"keep-{between[1:]}")).family_id == family.id
