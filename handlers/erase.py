@@ -103,6 +103,10 @@ async def erase_family(ctx: Ctx, family_id: int) -> None:
 async def _scrub_audit(ctx: Ctx, family_id: int, person_ids: list[int], since) -> None:
     """Keeps of each audit row about the family or its members only what, when and who acted."""
     session = ctx.session
+    # members removed earlier are gone from ``person``; the audit rows of their adding or removal name them
+    removed = await session.scalars(select(AuditLog.target_id).where(
+        AuditLog.at >= since, AuditLog.target_type == "person", _detail_in(session, "family", [family_id])))
+    person_ids = sorted({*person_ids, *(i for i in removed if i is not None)})
     visit_ids = list(await session.scalars(select(Visit.id).where(Visit.person_id.in_(person_ids)))) if person_ids else []
     referral_ids = list(await session.scalars(select(Referral.id).where(Referral.person_id.in_(person_ids)))) if person_ids else []
     about = [

@@ -216,6 +216,10 @@ async def test_audit_rows_of_other_families_keep_their_details(demo_db, settings
                      detail={"family": family.id}),
             AuditLog(at=DEFAULT_NOW, actor_id=None, action="visit.undone", target_type="visit", target_id=999,
                      detail={"person": ids[MOTHER], "referrals": 1}),
+            AuditLog(at=DEFAULT_NOW, actor_id=None, action="person.removed", target_type="person", target_id=777,
+                     detail={"family": family.id}),  # a member removed before the erasure
+            AuditLog(at=DEFAULT_NOW, actor_id=None, action="history.recorded", target_type="person", target_id=777,
+                     detail={"codes": ["BCG"]}),
             AuditLog(at=DEFAULT_NOW, actor_id=None, action="family.opened", target_type="family", target_id=stranger.id,
                      detail={"via": "code"}),
             AuditLog(at=DEFAULT_NOW, actor_id=None, action="report.monthly", target_type="posyandu", target_id=ids[CHILD],
@@ -228,6 +232,7 @@ async def test_audit_rows_of_other_families_keep_their_details(demo_db, settings
         rows = {a.action: a for a in await session.scalars(select(AuditLog))}
     assert (rows["person.updated"].target_id, rows["person.updated"].detail) == (None, {})
     assert (rows["visit.undone"].target_id, rows["visit.undone"].detail) == (None, {})
+    assert all((rows[a].target_id, rows[a].detail) == (None, {}) for a in ("person.removed", "history.recorded"))
     assert (rows["family.opened"].target_id, rows["family.opened"].detail) == (stranger.id, {"via": "code"})
     # a posyandu whose id happens to equal a member's is another thing
     assert (rows["report.monthly"].target_id, rows["report.monthly"].detail) == (ids[CHILD], {"month": "2026-11"})
