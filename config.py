@@ -128,6 +128,12 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    #: days the text of a message stays in the outbox after it was queued; then only counts remain
+    retention_days: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseConfig
     locale: LocaleConfig
@@ -137,6 +143,7 @@ class Settings:
     care: CareConfig
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -356,6 +363,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         per_chat_interval=rem.float("per_chat_interval", 1.0, 0.0, 3600.0),
         dispatch_every=rem.float("dispatch_every", 2.0, 0.1, 3600.0),
     )
+    priv = reader("privacy", ("retention_days",))
+    privacy = PrivacyConfig(retention_days=priv.int("retention_days", PrivacyConfig.retention_days, 1, 3650))
     unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (environment variables can set {', '.join(sorted(known))})")
@@ -365,7 +374,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
             raise rem.fail(key, f"{hour}:00 is inside the quiet hours {reminders.quiet_start}:00-{reminders.quiet_end}:00")
     return Settings(
         database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders,
-        whatsapp=whatsapp,
+        whatsapp=whatsapp, privacy=privacy,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime
@@ -278,6 +279,9 @@ class Outbox(Base):
     __table_args__ = (
         UniqueConstraint("key"),
         Index("ix_outbox_due", "state", "not_before"),
+        #: the rows whose text is still kept (reminders.retention prunes them by age)
+        Index("ix_outbox_unpruned", "created_at", sqlite_where=sql_text("pruned_at IS NULL"),
+              postgresql_where=sql_text("pruned_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -302,6 +306,8 @@ class Outbox(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime]
+    #: when the text in ``body`` was replaced by counts (reminders.retention, or an erasure)
+    pruned_at: Mapped[datetime | None]
 
 
 class DeliveryStatus(Base):
