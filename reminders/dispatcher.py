@@ -339,7 +339,7 @@ class Dispatcher:
         #: A new dispatcher has seen no outage: it may take lapsed leases over at once.
         self._db_ok_since: float | None = -math.inf
         self._db_failed_at: float | None = None  # when the current outage was first seen
-        self._stopping = False
+        self._stop: asyncio.Event | None = None  # run()'s stop event
         #: sends the provider accepted whose outcome is not written yet (all rounds)
         self.unrecorded = 0
 
@@ -364,7 +364,7 @@ class Dispatcher:
         failing, at most every ``REPEAT_LOG_SECONDS`` while it goes on, and when it works again.
         """
         idle = self.idle_seconds if idle_seconds is None else idle_seconds
-        watcher = asyncio.create_task(self._watch(stop))
+        self._stop = stop
         failing_since: float | None = None
         logged_at = 0.0
         failures = 0
@@ -403,13 +403,12 @@ class Dispatcher:
                             self.unrecorded)
             raise
         finally:
-            watcher.cancel()
-            self._stopping = False
+            self._stop = None
 
-    async def _watch(self, stop: asyncio.Event) -> None:
-        """Marks the dispatcher as stopping as soon as ``stop`` is set (even in the middle of a round)."""
-        await stop.wait()
-        self._stopping = True
+    @property
+    def _stopping(self) -> bool:
+        """Whether ``run``'s stop event is set (checked in the middle of a round too)."""
+        return self._stop is not None and self._stop.is_set()
 
     async def claim(self) -> list[Claimed]:
         """Only the claim step (expiry, quiet hours, blocked and cancelled rows included)."""
