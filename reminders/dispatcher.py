@@ -338,7 +338,6 @@ class Dispatcher:
         #: since when (monotonic) the database has worked without a failure; None: it is failing now.
         #: A new dispatcher has seen no outage: it may take lapsed leases over at once.
         self._db_ok_since: float | None = -math.inf
-        self._db_failed_at: float | None = None  # when the current outage was first seen
         self._stop: asyncio.Event | None = None  # run()'s stop event
         #: sends the provider accepted whose outcome is not written yet (all rounds)
         self.unrecorded = 0
@@ -421,11 +420,8 @@ class Dispatcher:
     def _db_ok(self) -> None:
         if self._db_ok_since is None:
             self._db_ok_since = self._monotonic()
-            self._db_failed_at = None
 
     def _db_failed(self) -> None:
-        if self._db_ok_since is not None:
-            self._db_failed_at = self._monotonic()
         self._db_ok_since = None
 
     def _may_take_over(self) -> bool:
