@@ -42,12 +42,44 @@ only across a crash between the provider accepting a message and its outcome bei
 the sends in flight at the crash; at 30/s with a fast provider, one): the row is sent again after
 its lease. ``error`` holds only the exception class and a short reason, never message text or
 addresses.
+
+Exactly once through a database outage (a restart, a failover, a cut network):
+
+* **"Send started" is durable before the send.** The claim commits ``sending`` with ``attempts + 1``
+  before anything is sent, so a row whose outcome was never recorded is always ``sending`` with a
+  lease in the database: nothing is sent that the database does not show as possibly sent.
+* **No new send starts while an outcome is unrecorded.** A send accepted by the provider is recorded
+  at once; until that write has committed, every other send of the dispatcher (all chats) waits.
+  Outcome writes are retried with backoff (0.1 s doubling to ``RECORD_RETRY_MAX``) for as long as the
+  error is one of a lost or refused connection of any kind (``OSError`` and its connection errors,
+  ``TimeoutError``, asyncpg's and sqlite3's errors, SQLAlchemy's ``DBAPIError``/``SQLAlchemyError``);
+  anything else (a bug) is given up after ``GIVE_UP_AFTER`` tries and logged, and the rows are sent
+  again after their lease. A round does not end, and so nothing new is claimed, until every outcome of
+  it is written. During an outage a dispatcher therefore holds at most the sends that were in flight
+  at the cut (at most ``concurrency``; at 30/s with a fast provider, one).
+* **The lease and the outcomes held in memory.** A row still unsent when the database returns is
+  checked against its lease again before its send: with less than a third of the lease left it is
+  handed back unsent, so this dispatcher never sends a row another may already have taken over. The
+  rows it *did* send stay ``sending`` in the database until their outcome is written, and their lease
+  may lapse during a long outage. Every dispatcher that saw the database fail therefore takes over
+  lapsed leases only after it has had the database back for ``takeover_grace`` seconds (default
+  ``TAKEOVER_GRACE``, five times the longest wait between two tries of an outcome write): time for the
+  dispatcher that holds those outcomes (and is retrying the write) to record them first. Its write is
+  guarded by the claim's ``attempts``, so a record that came too late changes nothing. When only one
+  instance lost the database (a partition) the others see no outage and take its rows over when their
+  lease lapses: then only its sends in flight at the cut are repeated, as after a crash. A row whose
+  outcome is unknown after a restart (the process died holding it) is sent again after its lease, the
+  at-least-once of a crash above: at most the sends in flight when it died.
+* **A stop** (``run``'s ``stop`` event) hands claimed rows back unsent at once (they go out at the
+  next start or from another instance without waiting for the lease), lets sends in flight finish and
+  records their outcomes; a cancellation at any moment ends the loop without a traceback.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
+import math
 import re
 import time
 from collections import Counter
@@ -60,7 +92,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError, CompileError, DataError, IntegrityError, NotSupportedError, ProgrammingError, SQLAlchemyError,
+)
 
 from channels.errors import ChannelDown, ChannelError, RateLimited, Unreachable
 from channels.messages import Choice, Reply
@@ -86,6 +120,15 @@ FINAL_STATES = frozenset({SENT, BLOCKED, CANCELLED, FAILED, EXPIRED})
 DEFAULT_RATES: Mapping[str, float | None] = MappingProxyType({"telegram": 30.0})
 BASE_BACKOFF = 5.0
 FALLBACK_ZONE = "Asia/Jakarta"
+#: outcome writes: first retry after this many seconds, doubling up to RECORD_RETRY_MAX
+RECORD_RETRY_FIRST = 0.1
+RECORD_RETRY_MAX = 2.0
+#: an outcome write failing with an error that is not a lost connection (a bug) is given up after this many tries
+GIVE_UP_AFTER = 5
+#: after the database failed, lapsed leases are taken over only once it has worked again for this long
+TAKEOVER_GRACE = 5 * RECORD_RETRY_MAX
+#: a failure that goes on is logged again at most this often (seconds), not at every try
+REPEAT_LOG_SECONDS = 60.0
 
 _LONG_NUMBER = re.compile(r"\d{7,}")  # a chat id or phone number a channel put in its error text (6-digit error codes stay)
 _OUT = Outbox.__table__
@@ -261,6 +304,7 @@ class Dispatcher:
         sweep_seconds: float = 30.0,
         flush_size: int = 100,
         flush_seconds: float = 0.25,
+        takeover_grace: float = TAKEOVER_GRACE,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if lease_seconds <= 0 or batch <= 0 or concurrency <= 0:
@@ -278,6 +322,7 @@ class Dispatcher:
         self.sweep_seconds = sweep_seconds
         self.flush_size = flush_size
         self.flush_seconds = flush_seconds
+        self.takeover_grace = takeover_grace
         #: a send may take this long before it counts as a temporary failure
         self.send_timeout = self.lease_seconds / 4
         #: a row is handed back unsent when less than this is left of its lease
@@ -290,6 +335,12 @@ class Dispatcher:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._round = asyncio.Lock()
         self._last_sweep: float | None = None
+        #: since when (monotonic) the database has worked without a failure; None: it is failing now.
+        #: A new dispatcher has seen no outage: it may take lapsed leases over at once.
+        self._db_ok_since: float | None = -math.inf
+        self._stop: asyncio.Event | None = None  # run()'s stop event
+        #: sends the provider accepted whose outcome is not written yet (all rounds)
+        self.unrecorded = 0
 
     # -------------------------------------------------------------- public API
 
@@ -304,24 +355,59 @@ class Dispatcher:
             self.totals.add(stats)
             return stats
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Dispatches until ``stop`` is set; sleeps ``idle_seconds`` when nothing was due (or on an error)."""
-        while not stop.is_set():
-            busy = False
-            try:
-                stats = await self.run_once()
-                # rows were taken or sorted out: more may be due right behind them
-                busy = bool(stats.claimed or stats.deferred_quiet or stats.expired or stats.blocked or stats.cancelled)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a database outage must not end the loop; no SQL parameters in logs
-                log.error("outbox dispatch round failed: %s", _error_name(exc))
-            if busy:
-                continue
-            try:
-                await asyncio.wait_for(stop.wait(), self.idle_seconds)
-            except TimeoutError:
-                pass
+    async def run(self, stop: asyncio.Event, *, idle_seconds: float | None = None) -> None:
+        """Dispatches until ``stop`` is set; sleeps ``idle_seconds`` when nothing was due (or on an error).
+
+        When ``stop`` is set, claimed rows not yet sent are handed back, sends in flight finish and
+        their outcomes are recorded, then it returns. A failing database is logged when it starts
+        failing, at most every ``REPEAT_LOG_SECONDS`` while it goes on, and when it works again.
+        """
+        idle = self.idle_seconds if idle_seconds is None else idle_seconds
+        self._stop = stop
+        failing_since: float | None = None
+        logged_at = 0.0
+        failures = 0
+        try:
+            while not stop.is_set():
+                busy = False
+                try:
+                    stats = await self.run_once()
+                    # rows were taken or sorted out: more may be due right behind them
+                    busy = bool(stats.claimed or stats.deferred_quiet or stats.expired or stats.blocked or stats.cancelled)
+                    if failing_since is not None:
+                        log.warning("outbox dispatch works again after %.0f s (%d rounds failed)",
+                                    self._monotonic() - failing_since, failures)
+                        failing_since = None
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a database outage must not end the loop; no SQL parameters in logs
+                    now = self._monotonic()
+                    failures = failures + 1 if failing_since is not None else 1
+                    if failing_since is None:
+                        failing_since = logged_at = now
+                        log.error("outbox dispatch round failed: %s", _error_name(exc))
+                    elif now - logged_at >= REPEAT_LOG_SECONDS:
+                        logged_at = now
+                        log.error("outbox dispatch still failing after %.0f s (%d rounds): %s",
+                                  now - failing_since, failures, _error_name(exc))
+                if busy:
+                    continue
+                try:
+                    await asyncio.wait_for(stop.wait(), idle)
+                except TimeoutError:
+                    pass
+        except asyncio.CancelledError:
+            if self.unrecorded:
+                log.warning("outbox: stopped with %d sent messages unrecorded; they are sent again after their lease",
+                            self.unrecorded)
+            raise
+        finally:
+            self._stop = None
+
+    @property
+    def _stopping(self) -> bool:
+        """Whether ``run``'s stop event is set (checked in the middle of a round too)."""
+        return self._stop is not None and self._stop.is_set()
 
     async def claim(self) -> list[Claimed]:
         """Only the claim step (expiry, quiet hours, blocked and cancelled rows included)."""
@@ -330,6 +416,18 @@ class Dispatcher:
             rows = await self._claim(stats)
             self.totals.add(stats)
             return rows
+
+    def _db_ok(self) -> None:
+        if self._db_ok_since is None:
+            self._db_ok_since = self._monotonic()
+
+    def _db_failed(self) -> None:
+        self._db_ok_since = None
+
+    def _may_take_over(self) -> bool:
+        """Whether lapsed leases may be claimed: only once the database has worked for ``takeover_grace``
+        seconds since this dispatcher last saw it fail (see the module doc)."""
+        return self._db_ok_since is not None and self._monotonic() - self._db_ok_since >= self.takeover_grace
 
     def paused_until(self, channel: str) -> datetime | None:
         """When a channel paused by a 429 may send again (None: not paused)."""
@@ -354,6 +452,17 @@ class Dispatcher:
         return max(1, int(self.lease_seconds / 2 / self.per_chat_interval))
 
     async def _claim(self, stats: DispatchStats) -> list[Claimed]:
+        if self._stopping:
+            return []
+        try:
+            claimed = await self._claim_rows(stats, take_over=self._may_take_over())
+        except Exception:
+            self._db_failed()
+            raise
+        self._db_ok()
+        return claimed
+
+    async def _claim_rows(self, stats: DispatchStats, *, take_over: bool) -> list[Claimed]:
         now = self.clock()
         channels = [c for c in self.senders if self.paused_until(c) is None]
         if not channels:
@@ -364,11 +473,10 @@ class Dispatcher:
         claimed: list[Claimed] = []
         async with self.db.write() as session:
             if sweep:
-                stats.expired += await self._expire(session, now, channels)
-            due = or_(
-                and_(Outbox.state == PENDING, Outbox.not_before <= now),
-                and_(Outbox.state == SENDING, Outbox.lease_until < now),
-            )
+                stats.expired += await self._expire(session, now, channels, take_over=take_over)
+            due = and_(Outbox.state == PENDING, Outbox.not_before <= now)
+            if take_over:  # a lapsed lease: its dispatcher died (or, after an outage, had its time to record)
+                due = or_(due, and_(Outbox.state == SENDING, Outbox.lease_until < now))
             query = (
                 select(
                     Outbox.id, Outbox.identity_id, Outbox.channel, Outbox.address, Outbox.body, Outbox.timezone,
@@ -433,13 +541,12 @@ class Dispatcher:
         stats.deferred_quiet += len(deferred)
         return claimed
 
-    async def _expire(self, session, now: datetime, channels: list[str]) -> int:
+    async def _expire(self, session, now: datetime, channels: list[str], *, take_over: bool = True) -> int:
         """Marks every unsent row of these channels that is past its expiry (not only the due ones)."""
-        stale = select(_OUT.c.id).where(
-            _OUT.c.channel.in_(channels),
-            _OUT.c.expires_at <= now,
-            or_(_OUT.c.state == PENDING, and_(_OUT.c.state == SENDING, _OUT.c.lease_until < now)),
-        )
+        unsent = _OUT.c.state == PENDING
+        if take_over:
+            unsent = or_(unsent, and_(_OUT.c.state == SENDING, _OUT.c.lease_until < now))
+        stale = select(_OUT.c.id).where(_OUT.c.channel.in_(channels), _OUT.c.expires_at <= now, unsent)
         if not self.db.is_sqlite:
             stale = stale.with_for_update(skip_locked=True)
         result = await session.execute(
@@ -494,6 +601,8 @@ class Dispatcher:
     def _skip(self, row: Claimed, unreachable: set[int]) -> _Outcome | None:
         """Why a claimed row must not be sent now, as its outcome (None: send it)."""
         now = self.clock()
+        if self._stopping:  # handed back at once: the next start or another instance sends it without waiting
+            return _Outcome(row, "released", PENDING, not_before=row.not_before, attempts=row.attempts - 1)
         if row.identity_id in unreachable:
             return _Outcome(row, "blocked", BLOCKED, error="Unreachable: recipient marked unreachable")
         if row.expires_at is not None and now >= row.expires_at:
@@ -565,41 +674,73 @@ class Dispatcher:
     # -------------------------------------------------------------- recording
 
     async def _write(self, outcomes: list[_Outcome]) -> int:
-        """Records outcomes in one transaction; returns how many other rows were blocked."""
+        """Records outcomes in one transaction; returns how many other rows were blocked.
+
+        A lost or refused connection (of any kind, see :func:`_transient`) is retried with backoff until
+        the write commits; the write is idempotent (guarded by the claim), so a commit whose answer was
+        lost is harmless to repeat. Any other error is given up after ``GIVE_UP_AFTER`` tries: the rows'
+        leases lapse and they are sent again.
+        """
         params = [o.params() for o in outcomes]
         gone = sorted({o.row.identity_id for o in outcomes if o.unreachable})
-        for attempt in range(4):
+        sent = sum(1 for o in outcomes if o.state == SENT)
+        delay = RECORD_RETRY_FIRST
+        tries = 0
+        first_failure: float | None = None
+        logged_at = 0.0
+        while True:
+            tries += 1
             try:
-                blocked = 0
-                async with self.db.write() as session:
-                    await session.execute(_RECORD, params)
-                    if gone:
-                        now = self.clock()
-                        await session.execute(
-                            update(_IDENTITY)
-                            .where(_IDENTITY.c.id.in_(gone), _IDENTITY.c.unreachable_at.is_(None))
-                            .values(unreachable_at=now)
-                        )
-                        result = await session.execute(
-                            update(_OUT)
-                            .where(_OUT.c.identity_id.in_(gone), _OUT.c.state == PENDING)
-                            .values(state=BLOCKED, lease_until=None, error="Unreachable: recipient marked unreachable")
-                        )
-                        blocked = max(0, result.rowcount or 0)
-                return blocked
-            except (DBAPIError, SQLAlchemyError) as exc:
-                if attempt == 3:
+                blocked = await self._write_once(params, gone)
+            except Exception as exc:  # noqa: BLE001 - classified below; never escapes into a task
+                self._db_failed()
+                now = self._monotonic()
+                transient = _transient(exc)
+                if not transient and tries >= GIVE_UP_AFTER:
                     log.error("outbox: could not record %d outcomes (%s); their leases will lapse",
                               len(outcomes), _error_name(exc))
                     return 0
-                log.warning("outbox: recording outcomes failed (%s), trying again", _error_name(exc))
-                await asyncio.sleep(0.1 * 2**attempt)
-        return 0
+                if first_failure is None:
+                    first_failure = logged_at = now
+                    log.warning("outbox: recording %d outcomes (%d sent) failed (%s), trying again%s",
+                                len(outcomes), sent, _error_name(exc), "; no new sends until they are written" if sent else "")
+                elif now - logged_at >= REPEAT_LOG_SECONDS:
+                    logged_at = now
+                    log.error("outbox: %d outcomes (%d sent) still unrecorded after %.0f s (%s), trying again",
+                              len(outcomes), sent, now - first_failure, _error_name(exc))
+                await asyncio.sleep(delay)
+                delay = min(RECORD_RETRY_MAX, delay * 2)
+                continue
+            self._db_ok()
+            if first_failure is not None:
+                log.warning("outbox: recorded %d outcomes after %.1f s and %d tries",
+                            len(outcomes), self._monotonic() - first_failure, tries)
+            return blocked
+
+    async def _write_once(self, params: list[dict[str, Any]], gone: list[int]) -> int:
+        blocked = 0
+        async with self.db.write() as session:
+            await session.execute(_RECORD, params)
+            if gone:
+                now = self.clock()
+                await session.execute(
+                    update(_IDENTITY)
+                    .where(_IDENTITY.c.id.in_(gone), _IDENTITY.c.unreachable_at.is_(None))
+                    .values(unreachable_at=now)
+                )
+                result = await session.execute(
+                    update(_OUT)
+                    .where(_OUT.c.identity_id.in_(gone), _OUT.c.state == PENDING)
+                    .values(state=BLOCKED, lease_until=None, error="Unreachable: recipient marked unreachable")
+                )
+                blocked = max(0, result.rowcount or 0)
+        return blocked
 
 
 class _Recorder:
     """Buffers outcomes and writes them in batches: a sent one at once (group commit with whatever
-    else waits), the others every ``flush_size`` or ``flush_seconds``."""
+    else waits), the others every ``flush_size`` or ``flush_seconds``. Writes are retried until they
+    commit (:meth:`Dispatcher._write`); until then no new send starts."""
 
     def __init__(self, dispatcher: Dispatcher, stats: DispatchStats) -> None:
         self._dispatcher = dispatcher
@@ -617,6 +758,7 @@ class _Recorder:
         self._buffer.append(outcome)
         if outcome.state == SENT:  # written at once (with whatever else is waiting): a crash repeats only sends in flight
             self._unrecorded += 1
+            self._dispatcher.unrecorded += 1
             self._recorded.clear()
             self._spawn()
         elif len(self._buffer) >= self._dispatcher.flush_size:
@@ -630,16 +772,24 @@ class _Recorder:
             self._timer = None
         task = asyncio.create_task(self.flush())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # retrieved here: never "never retrieved"
+            log.error("outbox: recording outcomes failed: %s", _error_name(task.exception()))
 
     async def flush(self) -> None:
         async with self._lock:
             outcomes, self._buffer = self._buffer, []
+            if not outcomes:
+                return
+            sent = sum(1 for o in outcomes if o.state == SENT)
             try:
-                if outcomes:
-                    self._stats.blocked += await self._dispatcher._write(outcomes)
-            finally:
-                self._unrecorded -= sum(1 for o in outcomes if o.state == SENT)
+                self._stats.blocked += await self._dispatcher._write(outcomes)
+            finally:  # written, given up, or cancelled (the process stops)
+                self._unrecorded -= sent
+                self._dispatcher.unrecorded -= sent
                 if not self._unrecorded:
                     self._recorded.set()
 
@@ -648,12 +798,37 @@ class _Recorder:
         await self._recorded.wait()
 
     async def close(self) -> None:
+        """Writes whatever is left and waits for every write of the round to finish."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await asyncio.shield(self.flush())
+
+
+def _transient(exc: BaseException | None) -> bool:
+    """Whether an error is a lost, refused or timed-out connection (or a busy database): worth waiting out.
+
+    Covers ``OSError`` (``ConnectionRefusedError``, ``ConnectionResetError``, ...), ``TimeoutError``,
+    SQLAlchemy's errors (``DBAPIError`` wraps the driver's; not those that say the statement itself is
+    wrong: integrity, programming, data), and the drivers' own errors (asyncpg's, sqlite3's) when they
+    come unwrapped, also as the cause of another exception.
+    """
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, _STATEMENT_ERRORS) and not getattr(exc, "connection_invalidated", False):
+            return False
+        if isinstance(exc, (OSError, TimeoutError, SQLAlchemyError)):
+            return True
+        if (type(exc).__module__ or "").startswith(("asyncpg", "sqlite3", "aiosqlite")):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+_STATEMENT_ERRORS = (IntegrityError, ProgrammingError, DataError, NotSupportedError, CompileError, ArgumentError)
 
 
 def _error_name(exc: BaseException) -> str:

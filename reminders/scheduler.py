@@ -1,6 +1,15 @@
-"""The timers: APScheduler wakes the planner once a day per time zone and the dispatcher every few
-seconds. It keeps nothing that matters: the database is the truth, and a restart plans today again
-(adding nothing that is already planned) and sends whatever is due."""
+"""The timers: APScheduler wakes the planner once a day per time zone; the dispatcher runs as its own
+loop (a task started by :meth:`ReminderJobs.install`). It keeps nothing that matters: the database is
+the truth, and a restart plans today again (adding nothing that is already planned) and sends whatever
+is due.
+
+Why the dispatcher is not an APScheduler interval job: one dispatch can take minutes (20,000 reminders
+at 30/s), and an interval job that is still running makes APScheduler log "maximum number of running
+instances reached" at every tick; its executor also logs any exception with a traceback, including the
+``CancelledError`` its own ``shutdown`` causes when a SIGTERM stops a dispatch in the middle of a claim.
+The loop sends, sleeps ``dispatch_every`` when nothing is due, logs a failing database once (and then at
+most once a minute), and stops when the scheduler shuts down: claimed rows are handed back unsent, sends
+in flight are recorded, and a cancellation ends it quietly."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +17,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -39,6 +49,8 @@ class ReminderJobs:
         self.planner = planner
         self.dispatcher = dispatcher
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.stopping = asyncio.Event()
+        self.dispatching: asyncio.Task | None = None  # the dispatcher's loop, once installed
 
     async def plan_zone(self, zone: str) -> None:
         """Plans today (the zone's local date) for the families of that zone."""
@@ -65,9 +77,41 @@ class ReminderJobs:
         return False
 
     async def dispatch(self) -> None:
-        """Sends what is due, batch after batch, until nothing is left (the next tick comes back)."""
+        """Sends what is due, batch after batch, until nothing is left."""
         while (await self.dispatcher.run_once()).claimed:
             pass
+
+    def start_dispatching(self) -> asyncio.Task:
+        """Starts the dispatcher's loop (until :meth:`stop`): it sleeps ``dispatch_every`` when nothing is due."""
+        if self.dispatching is None or self.dispatching.done():
+            self.stopping.clear()
+            self.dispatching = asyncio.get_running_loop().create_task(self._dispatch_loop(), name="outbox dispatcher")
+        return self.dispatching
+
+    async def _dispatch_loop(self) -> None:
+        try:
+            await self.dispatcher.run(self.stopping, idle_seconds=self.settings.reminders.dispatch_every)
+        except asyncio.CancelledError:  # the process stops (asyncio.run cancels what is left): no traceback
+            log.info("outbox dispatcher cancelled")
+            return
+        except Exception as exc:  # noqa: BLE001 - Dispatcher.run handles its errors; this is the last guard
+            log.error("outbox dispatcher stopped by %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        """Asks the dispatcher's loop to stop: claimed rows are handed back, sends in flight recorded."""
+        self.stopping.set()
+
+    async def stopped(self, timeout: float = 10.0) -> None:
+        """Stops the dispatcher's loop and waits (up to ``timeout``) for it to end; then cancels it."""
+        self.stop()
+        task = self.dispatching
+        if task is None or task.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def prune(self) -> None:
         """Forgets inbound message ids older than a week."""
@@ -79,17 +123,16 @@ class ReminderJobs:
         await reconcile(self.db, self.clock())
 
     async def install(self, scheduler: AsyncIOScheduler) -> None:
-        """Adds the jobs: planning per zone at the configured local hour, dispatch, pruning."""
+        """Adds the jobs (planning per zone at the configured local hour, pruning, delivery statuses) and starts
+        the dispatcher's loop, which stops when the scheduler shuts down."""
         r = self.settings.reminders
         for zone in await planning_zones(self.db, self.settings):
             scheduler.add_job(
                 self.plan_zone, CronTrigger(hour=r.plan_hour, minute=0, timezone=ZoneInfo(zone)), args=[zone],
                 id=f"plan:{zone}", coalesce=True, max_instances=1, misfire_grace_time=6 * 3600, replace_existing=True,
             )
-        scheduler.add_job(
-            self.dispatch, IntervalTrigger(seconds=r.dispatch_every), id="dispatch",
-            coalesce=True, max_instances=1, replace_existing=True,
-        )
+        self.start_dispatching()
+        scheduler.add_listener(lambda _event: self.stop(), EVENT_SCHEDULER_SHUTDOWN)
         scheduler.add_job(self.prune, CronTrigger(hour=3, minute=30, timezone=UTC), id="prune", replace_existing=True)
         scheduler.add_job(
             self.reconcile_statuses, IntervalTrigger(seconds=30), id="statuses", coalesce=True, max_instances=1, replace_existing=True,
