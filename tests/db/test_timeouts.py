@@ -38,6 +38,18 @@ FAST = {"connect_timeout_s": 0.5, "statement_timeout_s": 0.5, "pool_timeout_s": 
 GUARD = 15  # seconds: far above what the timeouts allow; reaching it is a hang
 
 
+async def within(awaitable, seconds: float = GUARD):
+    """``awaitable``'s result or error; an AssertionError (not a TimeoutError, which is what the
+    timeouts under test raise) when it has not ended after ``seconds``: a hang."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise AssertionError(f"no answer within {seconds:g} s: it hangs")
+    return task.result()
+
+
 def _server(url: str) -> tuple[str, int]:
     parsed = make_url(url)
     return parsed.host or "127.0.0.1", parsed.port or 5432
@@ -77,7 +89,7 @@ async def test_sqlite_a_writer_waits_for_its_turn_a_bounded_time(db, monkeypatch
     await holding.wait()
     try:
         with pytest.raises(PoolTimeout, match="database is busy"):
-            await asyncio.wait_for(db.turn().__aenter__(), GUARD)
+            await within(db.turn().__aenter__(), GUARD)
         with pytest.raises(TimeoutError):  # the engine counts it as "database unavailable"
             async with db.write():
                 pass
@@ -94,7 +106,7 @@ async def test_a_statement_past_the_statement_timeout_is_cancelled_by_the_server
     try:
         with pytest.raises(DBAPIError, match="statement timeout"):
             async with db.read() as session:
-                await asyncio.wait_for(session.execute(text("SELECT pg_sleep(5)")), GUARD)
+                await within(session.execute(text("SELECT pg_sleep(5)")), GUARD)
         assert await _select_one(db) == 1  # a live server: nothing marked as not answering
     finally:
         await db.dispose()
@@ -118,7 +130,7 @@ async def test_waiting_for_a_pooled_connection_is_bounded(db_url):
         while holding < 24:
             await asyncio.sleep(0.01)
         with pytest.raises(PoolTimeout):
-            await asyncio.wait_for(_select_one(db), GUARD)
+            await within(_select_one(db), GUARD)
     finally:
         release.set()
         await asyncio.gather(*holders)
@@ -134,9 +146,9 @@ async def test_a_server_that_stops_answering_gives_a_timeout_not_a_hang(db_url, 
             assert await _select_one(db) == 1
             hole.freeze()
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(_select_one(db), GUARD)  # the pooled connection's ping
+                await within(_select_one(db), GUARD)  # the pooled connection's ping
             with pytest.raises(DatabaseNotAnswering):  # right after: failing at once, not waiting again
-                await asyncio.wait_for(_select_one(db), GUARD)
+                await within(_select_one(db), GUARD)
 
             async def mid_statement() -> None:
                 async with db.write() as session:
@@ -146,12 +158,12 @@ async def test_a_server_that_stops_answering_gives_a_timeout_not_a_hang(db_url, 
 
             hole.thaw()
             await asyncio.sleep(FAST["connect_timeout_s"] + 0.1)
-            assert await asyncio.wait_for(_select_one(db), GUARD) == 1  # back: served again
+            assert await within(_select_one(db), GUARD) == 1  # back: served again
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(mid_statement(), GUARD)  # a statement sent to a server gone quiet
+                await within(mid_statement(), GUARD)  # a statement sent to a server gone quiet
             hole.thaw()
             await asyncio.sleep(FAST["connect_timeout_s"] + 0.1)
-            assert await asyncio.wait_for(_select_one(db), GUARD) == 1
+            assert await within(_select_one(db), GUARD) == 1
         finally:
             await db.dispose()
     assert not [r for r in caplog.records if r.exc_info]
@@ -163,7 +175,7 @@ async def test_connecting_to_a_server_that_never_answers_times_out(db_url):
         db = Database(_through(db_url, hole.port), **FAST)
         try:
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(_select_one(db), GUARD)
+                await within(_select_one(db), GUARD)
             assert hole.accepted >= 1
         finally:
             await db.dispose()
@@ -205,19 +217,19 @@ async def test_webhooks_and_healthz_answer_while_the_server_does_not(db_url, set
                     async with client.post("/telegram/webhook", data=json.dumps(update), headers=headers) as response:
                         return response.status
 
-                assert (await asyncio.wait_for(get("/healthz"), GUARD))[0] == 200
+                assert (await within(get("/healthz"), GUARD))[0] == 200
                 hole.freeze()
-                status, body = await asyncio.wait_for(get("/healthz"), 3)
+                status, body = await within(get("/healthz"), 3)
                 assert status == 503 and body["database"] in ("timeout", "unavailable")
-                assert await asyncio.wait_for(post_whatsapp(), GUARD) == 503
-                assert await asyncio.wait_for(post_telegram(), GUARD) == 500
-                status, body = await asyncio.wait_for(get("/healthz"), 3)
+                assert await within(post_whatsapp(), GUARD) == 503
+                assert await within(post_telegram(), GUARD) == 500
+                status, body = await within(get("/healthz"), 3)
                 assert status == 503 and body["database"] in ("timeout", "unavailable")
                 hole.thaw()
                 await asyncio.sleep(FAST["connect_timeout_s"] + 0.1)
-                assert await asyncio.wait_for(post_whatsapp(), GUARD) == 200
-                assert await asyncio.wait_for(post_telegram(), GUARD) == 200
-                assert (await asyncio.wait_for(get("/healthz"), GUARD))[0] == 200
+                assert await within(post_whatsapp(), GUARD) == 200
+                assert await within(post_telegram(), GUARD) == 200
+                assert (await within(get("/healthz"), GUARD))[0] == 200
         finally:
             await telegram.app.shutdown()
             await whatsapp.close()
