@@ -13,7 +13,18 @@ import signal
 import sys
 from datetime import UTC, date, datetime
 
+
+def _exit_quietly(_signum, _frame) -> None:
+    raise SystemExit(0)
+
+
+# A stop while the modules below load (a second or more) or the settings are read ends the process
+# quietly; ``run`` takes SIGTERM over once its loop runs (see :func:`_until_stopped`).
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_quietly)
+
 from aiohttp import web
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from channels.local import LocalChat
@@ -40,7 +51,41 @@ from web.app import build_app
 log = logging.getLogger("bot")
 
 
-async def start_reminders(settings: Settings, db: Database, engine: Engine, senders: dict) -> AsyncIOScheduler | None:
+#: seconds a stop waits for what is in hand (a dispatch batch, webhooks being answered) before cutting it
+STOP_GRACE_S = 15.0
+
+
+class _Executor(AsyncIOExecutor):
+    """APScheduler's asyncio executor that can wait for the jobs running (its own ``shutdown`` cancels
+    them, and APScheduler logs each cancelled job with a traceback)."""
+
+    async def drain(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` for the running jobs; whether they all ended."""
+        running = [f for f in self._pending_futures if not f.done()]
+        if not running:
+            return True
+        _done, pending = await asyncio.wait(running, timeout=timeout)
+        return not pending
+
+
+class Reminders:
+    """The running planner and dispatcher: the scheduler and the catch-up planning started with it."""
+
+    def __init__(self, scheduler: AsyncIOScheduler, executor: _Executor, catch_up: asyncio.Task) -> None:
+        self.scheduler, self.executor, self.catch_up = scheduler, executor, catch_up
+
+    async def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """No new runs; the catch-up planning is given up (the next start plans today again) and the
+        running jobs get ``grace`` seconds to finish their batch before they are cut."""
+        self.scheduler.pause()
+        self.catch_up.cancel()
+        await asyncio.gather(self.catch_up, return_exceptions=True)
+        if not await self.executor.drain(grace):
+            log.warning("reminders: stopped with a dispatch in hand; its rows are sent after the lease lapses")
+        self.scheduler.shutdown(wait=False)
+
+
+async def start_reminders(settings: Settings, db: Database, engine: Engine, senders: dict) -> Reminders | None:
     """The planner and the dispatcher, woken by APScheduler; None when reminders are switched off."""
     r = settings.reminders
     if not r.enabled:
@@ -51,11 +96,12 @@ async def start_reminders(settings: Settings, db: Database, engine: Engine, send
         per_chat_interval=r.per_chat_interval, quiet_hours=(r.quiet_start, r.quiet_end),
     )
     jobs = ReminderJobs(db, settings, planner, dispatcher)
-    scheduler = AsyncIOScheduler(timezone=UTC)
+    executor = _Executor()
+    scheduler = AsyncIOScheduler(timezone=UTC, executors={"default": executor})
     await jobs.install(scheduler)
     scheduler.start()
-    asyncio.get_running_loop().create_task(jobs.catch_up())
-    return scheduler
+    catch_up = asyncio.get_running_loop().create_task(jobs.catch_up())
+    return Reminders(scheduler, executor, catch_up)
 
 
 def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -68,8 +114,12 @@ def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:
     return menus
 
 
-async def serve_channels(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs Telegram (polling or webhook) and/or WhatsApp, the web app and the reminders until SIGINT/SIGTERM."""
+async def serve_channels(settings: Settings, db: Database, engine: Engine, started: asyncio.Event, stop: asyncio.Event) -> None:
+    """Runs Telegram (polling or webhook) and/or WhatsApp, the web app and the reminders until ``stop``.
+
+    ``started`` is set once everything runs; a stop before that cancels the start (see :func:`run`).
+    Whatever was started is stopped again, in reverse order, however this ends.
+    """
     telegram = TelegramChannel(settings.telegram, engine.handle, menus=command_menus(settings)) if settings.telegram.token else None
     whatsapp = None
     if settings.whatsapp.enabled:
@@ -86,64 +136,95 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine) -> No
     app = build_app(
         db=db, telegram=telegram if telegram is not None and settings.telegram.mode == "webhook" else None,
         telegram_config=settings.telegram, whatsapp=whatsapp, channels={"telegram": telegram, "whatsapp": whatsapp},
+        dispatching=settings.reminders.enabled,
     )
-    if telegram is not None:
-        await telegram.app.initialize()
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
-    senders = {}
-    if telegram is not None:
-        await telegram.start()
-        senders["telegram"] = telegram.send_one
-    if whatsapp is not None:
-        senders["whatsapp"] = whatsapp.send_one
-    scheduler = await start_reminders(settings, db, engine, senders)
-    log.info("channels %s; web on %s:%s", ", ".join(senders), settings.web.host, settings.web.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(app, shutdown_timeout=STOP_GRACE_S)
+    reminders = None
     try:
+        if telegram is not None:
+            await telegram.app.initialize()
+        await runner.setup()
+        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+        senders = {}
+        if telegram is not None:
+            await telegram.start()
+            senders["telegram"] = telegram.send_one
+        if whatsapp is not None:
+            senders["whatsapp"] = whatsapp.send_one
+        reminders = await start_reminders(settings, db, engine, senders)
+        log.info("channels %s; web on %s:%s", ", ".join(senders), settings.web.host, settings.web.port)
+        started.set()
         await stop.wait()
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        # what sends stops first, while the channels can still send: the reminders' batch in hand,
+        # then the webhooks being answered (no new ones are taken), then polling and the channels
+        if reminders is not None:
+            await reminders.stop()
+        await runner.cleanup()
         if telegram is not None:
             await telegram.stop()
-        await runner.cleanup()
         if whatsapp is not None:
             await whatsapp.close()
 
 
 async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs the local chat in this terminal, reminders printed into it."""
+    """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it)."""
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
     chat = LocalChat(engine.handle)
-    scheduler = await start_reminders(settings, db, engine, {"local": chat.deliver})
+    reminders = await start_reminders(settings, db, engine, {"local": chat.deliver})
     try:
         await chat.run()
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if reminders is not None:
+            await reminders.stop(grace=1.0)
 
 
 async def run(settings: Settings, *, local: bool) -> None:
-    """Builds the database and engine, then serves the chosen channel."""
-    db = Database(settings.database.url, echo=settings.database.echo)
+    """Builds the database and engine, then serves the chosen channel.
+
+    The channels run until SIGINT or SIGTERM, which are taken over first: a stop while the bot starts
+    cancels the start (what was started is stopped again), a stop once it runs ends it in order; either
+    way without a traceback. The local chat ends with Ctrl-C or /keluar.
+    """
+    db = Database.from_config(settings.database)
     engine = Engine(db, settings)
     try:
         if local or not (settings.telegram.token or settings.whatsapp.enabled):
             await serve_local(settings, db, engine)
         else:
-            await serve_channels(settings, db, engine)
+            await _until_stopped(lambda started, stop: serve_channels(settings, db, engine, started, stop))
     finally:
         await db.dispose()
 
 
+async def _until_stopped(serve) -> None:
+    """Runs ``serve(started, stop)`` with SIGINT and SIGTERM setting ``stop``; cancels it when they come
+    before it set ``started``."""
+    stop, started = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        serving = asyncio.ensure_future(serve(started, stop))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not serving.done() and not started.is_set():
+            log.info("stopped while starting")
+            serving.cancel()
+        try:
+            await serving
+        except asyncio.CancelledError:
+            if not stop.is_set():
+                raise
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
 async def reminders_command(settings: Settings, args: argparse.Namespace) -> None:
     """``reminders plan`` and ``reminders status``."""
-    db = Database(settings.database.url)
+    db = Database.from_config(settings.database)
     try:
         if args.reminders_command == "status":
             rows = await outbox_status(db)
@@ -168,7 +249,7 @@ async def reminders_command(settings: Settings, args: argparse.Namespace) -> Non
 async def invite_command(settings: Settings, args: argparse.Namespace) -> int:
     """``invite kader --posyandu X`` / ``invite staff --puskesmas X``: prints a one-time code (exit 1: X unknown)."""
     model, wanted, role = (Posyandu, args.posyandu, "kader") if args.invite_role == "kader" else (Puskesmas, args.puskesmas, "staff")
-    db = Database(settings.database.url)
+    db = Database.from_config(settings.database)
     try:
         async with db.write() as session:
             column = model.id if wanted.isdigit() else model.code
@@ -190,7 +271,7 @@ async def invite_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def demo(settings: Settings, force: bool) -> int:
     """Loads the demo puskesmas and posyandu."""
-    db = Database(settings.database.url)
+    db = Database.from_config(settings.database)
     try:
         return await load_demo(db, only_if_empty=not force)
     finally:
@@ -236,6 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _command(args, settings)
+    except KeyboardInterrupt:  # Ctrl-C in a command that does not take over the signal
+        return 130
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs the parsed command."""
     if args.command == "db":
         upgrade(settings.database.url)
         print("database is up to date")
@@ -249,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         try:
             asyncio.run(run(settings, local=args.command == "chat"))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C ends the local chat
             pass
     return 0
 

@@ -31,6 +31,13 @@ class ConfigError(ValueError):
 class DatabaseConfig:
     url: str
     echo: bool = False
+    #: PostgreSQL: seconds to open a connection (and for the pool's ping before each use) before giving up
+    connect_timeout_s: float = 5.0
+    #: PostgreSQL: seconds one statement may run (the server's ``statement_timeout``; the client gives up a
+    #: second later when the server does not answer at all)
+    statement_timeout_s: float = 10.0
+    #: PostgreSQL: seconds to wait for a free pooled connection when every one is in use
+    pool_timeout_s: float = 5.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -294,8 +301,12 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         known.update(f"{ENV_PREFIX}{name.upper()}_{key.upper()}" for key in keys)
         return _Reader(name, _apply_env(name, _section(data, name), keys, env))
 
-    db = reader("database", ("url", "echo"))
-    database = DatabaseConfig(url=_database_url(db), echo=db.bool("echo", False))
+    db = reader("database", ("url", "echo", "connect_timeout_s", "statement_timeout_s", "pool_timeout_s"))
+    database = DatabaseConfig(
+        url=_database_url(db), echo=db.bool("echo", False),
+        **{key: db.float(key, getattr(DatabaseConfig, key), 0.1, 3600.0)
+           for key in ("connect_timeout_s", "statement_timeout_s", "pool_timeout_s")},
+    )
 
     loc = reader("locale", ("default", "available"))
     available = loc.list("available", SUPPORTED_LOCALES)

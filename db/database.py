@@ -13,10 +13,27 @@ the reminder planner's long scans) keep aiosqlite's thread, so a long read never
 A chat turn (:meth:`Database.turn`) on SQLite goes one step further: a plain synchronous session
 behind :class:`LoopSession`, which the handlers await like an ``AsyncSession``. That skips the greenlet
 ``AsyncSession`` starts for every call and aiosqlite's adapter: half the cost of a statement.
+
+Timeouts (``database.*_timeout_s`` in the configuration), so that a server that stops answering makes
+a webhook answer 503 within seconds instead of hanging until it comes back:
+
+* PostgreSQL: opening a connection gives up after ``connect_timeout_s`` (asyncpg's ``timeout``), and so
+  does the pool's ping before each use; a statement after ``statement_timeout_s`` (the server's
+  ``statement_timeout`` cancels it; asyncpg's ``command_timeout``, a second later, covers a server that
+  does not answer at all); waiting for a free pooled connection after ``pool_timeout_s``
+  (:class:`PoolTimeout`). When the server did not answer in time, the next uses for ``connect_timeout_s``
+  fail at once with :class:`DatabaseNotAnswering` instead of each waiting the timeouts again.
+  All three are ``TimeoutError``: the engine counts them as "database unavailable" (not stored, tried
+  again by the provider).
+* SQLite: a writer waits for another process's write lock up to the busy timeout
+  (:data:`SQLITE_BUSY_TIMEOUT_MS`), and for this process's own writer queue (the write lock) as long
+  again, then fails with :class:`PoolTimeout`. A read does not wait for writers (WAL). There is no
+  connecting nor a server that can stop answering: a statement on a local file runs to its end.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,13 +42,43 @@ from functools import partial
 import aiosqlite
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_only
 
+from config import DatabaseConfig
+
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: asyncpg gives up on a statement this long after the server's own ``statement_timeout`` would have
+#: cancelled it: only a server that does not answer at all reaches it
+CLIENT_GRACE_S = 1.0
+_DEFAULTS = DatabaseConfig(url="")
+
+
+class PoolTimeout(sa_exc.TimeoutError, TimeoutError):
+    """No connection (PostgreSQL: pooled; SQLite: the turn to write) came free within the pool timeout."""
+
+
+class DatabaseNotAnswering(sa_exc.SQLAlchemyError, TimeoutError):
+    """PostgreSQL did not answer within its timeouts a moment ago; this use was not even tried."""
+
+
+class _Pool(AsyncAdaptedQueuePool):
+    """The queue pool whose timeout raises :class:`PoolTimeout`, a ``TimeoutError`` like the driver's."""
+
+    def _do_get(self):
+        try:
+            return super()._do_get()
+        except PoolTimeout:
+            raise
+        except sa_exc.TimeoutError as error:
+            raise PoolTimeout(str(error)) from None
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -106,11 +153,15 @@ def _inline_creator(path: str):
     return connect
 
 
-def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, inline: bool = False,
+    connect_timeout_s: float = _DEFAULTS.connect_timeout_s, statement_timeout_s: float = _DEFAULTS.statement_timeout_s,
+    pool_timeout_s: float = _DEFAULTS.pool_timeout_s,
+) -> AsyncEngine:
     """An async engine for ``url`` with the SQLite settings applied when it is SQLite.
 
     ``inline``: SQLite statements run in the event loop's thread (see :class:`InlineSqlite`); a file
-    database only.
+    database only. The timeouts are PostgreSQL's (see the module's documentation).
     """
     if url.startswith("sqlite"):
         path = make_url(url).database
@@ -127,22 +178,32 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> Asyn
     # is closed again when returned, and PostgreSQL forks a process for each. Each use is preceded by a
     # ping: without it a connection the server dropped can fail in asyncpg with an error that does not
     # say "disconnected", which no retry catches (tests/db/test_pg_reconnect.py).
-    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=16, max_overflow=8, pool_pre_ping=True)
+    connect_args = {}
+    if make_url(url).get_driver_name() == "asyncpg":
+        connect_args = {
+            "timeout": connect_timeout_s,
+            "command_timeout": statement_timeout_s + CLIENT_GRACE_S,
+            "server_settings": {"statement_timeout": str(round(statement_timeout_s * 1000))},
+        }
+    engine = create_async_engine(
+        url, echo=echo, hide_parameters=True, pool_size=16, max_overflow=8, pool_pre_ping=True,
+        poolclass=_Pool, pool_timeout=pool_timeout_s, connect_args=connect_args,
+    )
     if engine.dialect.driver == "asyncpg":
-        engine.sync_engine.dialect.do_ping = _asyncpg_ping
+        engine.sync_engine.dialect.do_ping = partial(_asyncpg_ping, timeout=connect_timeout_s)
     return engine
 
 
-def _asyncpg_ping(dbapi_connection) -> bool:
+def _asyncpg_ping(dbapi_connection, timeout: float | None = None) -> bool:
     """The pool's ping in one round trip: a simple-protocol ``SELECT 1`` outside a transaction.
 
     SQLAlchemy's asyncpg ping wraps the query in ``BEGIN`` ... ``ROLLBACK`` (for pgbouncer's
     transaction mode, which this service does not use): three round trips before every chat turn, a
     quarter of a turn's. Errors are translated as the adapter's own ping does, so a dropped connection
-    is recognised and replaced.
+    is recognised and replaced. A server that does not answer within ``timeout`` raises ``TimeoutError``.
     """
     try:
-        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+        await_only(dbapi_connection.driver_connection.execute("SELECT 1", timeout=timeout))
     except Exception as error:  # noqa: BLE001 - translated to the DBAPI's errors
         dbapi_connection._handle_exception(error)  # noqa: SLF001 - the adapter's own translation
     return True
@@ -231,9 +292,14 @@ def _turn_engine(url: str, *, echo: bool) -> Engine | None:
 class Database:
     """Owns the engine; hands out write and read sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, connect_timeout_s: float = _DEFAULTS.connect_timeout_s,
+        statement_timeout_s: float = _DEFAULTS.statement_timeout_s, pool_timeout_s: float = _DEFAULTS.pool_timeout_s,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.connect_timeout_s = connect_timeout_s
+        timeouts = {"connect_timeout_s": connect_timeout_s, "statement_timeout_s": statement_timeout_s, "pool_timeout_s": pool_timeout_s}
+        self.engine = create_engine(url, echo=echo, **timeouts)
         self.is_sqlite = url.startswith("sqlite")
         reader = self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine
         #: SQLite: the writers' own engine, statements in the loop thread; PostgreSQL: the one engine
@@ -244,15 +310,61 @@ class Database:
         # letting them spin in SQLite's busy handler (which sleeps up to 100 ms per retry).
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._turn_engine = _turn_engine(url, echo=echo) if self.is_sqlite else None
+        #: PostgreSQL: the loop time until which uses fail at once, after the server did not answer
+        self._silent_until = 0.0
+
+    @classmethod
+    def from_config(cls, config: DatabaseConfig) -> Database:
+        """The database of the configuration's ``database`` section."""
+        return cls(config.url, echo=config.echo, connect_timeout_s=config.connect_timeout_s,
+                   statement_timeout_s=config.statement_timeout_s, pool_timeout_s=config.pool_timeout_s)
+
+    @asynccontextmanager
+    async def _write_turn(self) -> AsyncIterator[None]:
+        """SQLite: this process's turn to write, waited for up to the busy timeout (:class:`PoolTimeout`)."""
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise PoolTimeout(f"database is busy: no turn to write within {SQLITE_BUSY_TIMEOUT_MS / 1000:g} s") from None
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    @asynccontextmanager
+    async def _answering(self, maker) -> AsyncIterator[AsyncSession]:
+        """PostgreSQL: a session in a transaction, failing at once while the server is known not to answer.
+
+        A driver timeout (connecting, the ping, a statement) drops the connection (a rollback on it would
+        wait again) and makes the uses of the next ``connect_timeout_s`` fail at once.
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._silent_until:
+            raise DatabaseNotAnswering("the database did not answer a moment ago")
+        try:
+            async with maker() as session:
+                try:
+                    async with session.begin():
+                        yield session
+                except TimeoutError as error:
+                    if not isinstance(error, PoolTimeout):
+                        await session.invalidate()
+                    raise
+        except TimeoutError as error:
+            if not isinstance(error, (PoolTimeout, DatabaseNotAnswering)):
+                self._silent_until = loop.time() + self.connect_timeout_s
+                log.warning("database: no answer within the timeouts; failing at once for %g s", self.connect_timeout_s)
+            raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on error."""
         if self._write_lock is None:
-            async with self._writer() as session, session.begin():
+            async with self._answering(self._writer) as session:
                 yield session
             return
-        async with self._write_lock, self._writer() as session, session.begin():
+        async with self._write_turn(), self._writer() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -268,7 +380,7 @@ class Database:
             async with self.write() as session:
                 yield session
             return
-        async with self._write_lock:
+        async with self._write_turn():
             session = await self._begin_turn()
             try:
                 yield LoopSession(session)
@@ -298,6 +410,10 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading only (SQLite: a deferred transaction, no write lock)."""
+        if not self.is_sqlite:
+            async with self._answering(self._reader) as session:
+                yield session
+            return
         async with self._reader() as session, session.begin():
             yield session
 

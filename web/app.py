@@ -1,27 +1,58 @@
 """HTTP side of the bot: the Telegram webhook (secret-token checked), the WhatsApp webhook
 (X-Hub-Signature-256 checked) and a health check.
 
-``/healthz`` answers 200 ``{"status": "ok"}`` when the database answers and every channel can send;
-else 503 with ``"status": "error"`` and what is wrong: ``"database": "unavailable"``, or
-``"channels": {"whatsapp": "WhatsApp error 190: the access token is invalid or expired: ..."}`` for a
-channel that stopped sending because of its configuration or account (its ``problem``)."""
+``/healthz`` answers within 2 s with the state of each part, 200 when all are well,
+else 503 with ``"status": "error"``::
+
+    {"status": "ok", "database": "ok",
+     "disk": {"status": "ok", "free_bytes": 51234567890, "min_free_bytes": 209715200},
+     "channels": {"telegram": "ok", "whatsapp": "ok"},
+     "dispatcher": {"status": "ok", "lag_s": 0}}
+
+* ``database``: ``SELECT 1`` answered (``"unavailable"`` when it failed, ``"timeout"`` when it did not
+  answer within :data:`PROBE_S`).
+* ``disk``: free space on the database's file system (SQLite) or the data directory, at least
+  :data:`DISK_MIN_FREE_BYTES` (``"low"``); SQLite stops writing on a full disk.
+* ``channels``: ``"ok"``, or what stops a channel from sending because of its configuration or account
+  (its ``problem``), e.g. ``"WhatsApp error 190: the access token is invalid or expired: ..."``.
+* ``dispatcher``: age of the oldest outbox row that is due and not sent; ``"lagging"`` past
+  :data:`DISPATCH_LAG_MAX_S` (a big broadcast at Telegram's 30 messages a second takes minutes);
+  ``"off"`` when reminders are switched off.
+
+Each probe runs at the same time as the others, given up after :data:`PROBE_S`. A webhook body must be a
+JSON object sent as ``application/json``, at most :data:`MAX_BODY` bytes (413); anything else, however
+deep or broken, is refused with 400 and no traceback. A webhook whose message cannot be stored because
+the database is unavailable answers 503 (Telegram: 500), so that the provider sends it again.
+"""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Mapping
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 MAX_BODY = 1024 * 1024
+#: each probe of the health check; they run side by side, so the answer comes within 2 s
+PROBE_S = 1.5
+DISK_MIN_FREE_BYTES = 200 * 1024 * 1024
+DISPATCH_LAG_MAX_S = 15 * 60
+#: the errors of a database that is down or not answering (a webhook then answers 503)
+DATABASE_DOWN = (TimeoutError, OSError, SQLAlchemyError)
 
 
 def webhook_path(webhook_url: str) -> str:
@@ -30,11 +61,16 @@ def webhook_path(webhook_url: str) -> str:
     return path if path and path != "/" else DEFAULT_WEBHOOK_PATH
 
 
-def build_app(*, db, telegram=None, telegram_config=None, whatsapp=None, channels: Mapping[str, Any] | None = None) -> web.Application:
+def build_app(
+    *, db, telegram=None, telegram_config=None, whatsapp=None, channels: Mapping[str, Any] | None = None,
+    dispatching: bool = True, disk_path: str | None = None, disk_usage: Callable = shutil.disk_usage,
+) -> web.Application:
     """The aiohttp application with the routes of the channels that are configured.
 
     ``channels`` (name -> channel) are the channels whose ``problem`` the health check reports; the
-    WhatsApp channel and a webhook Telegram channel given here are among them.
+    WhatsApp channel and a webhook Telegram channel given here are among them. ``dispatching``: the
+    dispatcher runs (reminders on), so its lag is checked. ``disk_path``: where free space is measured
+    (default: the SQLite file's directory, else the working directory); ``disk_usage`` measures it.
     """
     app = web.Application(client_max_size=MAX_BODY)
     watched = {name: channel for name, channel in (channels or {}).items() if channel is not None}
@@ -42,18 +78,38 @@ def build_app(*, db, telegram=None, telegram_config=None, whatsapp=None, channel
         watched.setdefault("whatsapp", whatsapp)
     if telegram is not None:
         watched.setdefault("telegram", telegram)
+    disk_path = disk_path or _data_directory(getattr(db, "url", ""))
+
+    async def database() -> tuple[bool, Any]:
+        async with db.read() as session:
+            await session.execute(text("SELECT 1"))
+        return True, "ok"
+
+    async def disk() -> tuple[bool, Any]:
+        usage = await asyncio.to_thread(disk_usage, disk_path)
+        ok = usage.free >= DISK_MIN_FREE_BYTES
+        return ok, {"status": "ok" if ok else "low", "free_bytes": usage.free, "min_free_bytes": DISK_MIN_FREE_BYTES}
+
+    async def dispatcher() -> tuple[bool, Any]:
+        if not dispatching:
+            return True, {"status": "off"}
+        lag = await dispatch_lag(db, datetime.now(UTC))
+        ok = lag <= DISPATCH_LAG_MAX_S
+        return ok, {"status": "ok" if ok else "lagging", "lag_s": round(lag), "max_lag_s": DISPATCH_LAG_MAX_S}
 
     async def health(_request: web.Request) -> web.Response:
-        try:
-            async with db.read() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database unavailable")
-            return web.json_response({"status": "error", "database": "unavailable"}, status=503)
-        problems = {name: channel.problem for name, channel in watched.items() if getattr(channel, "problem", None)}
-        if problems:
-            return web.json_response({"status": "error", "channels": problems}, status=503)
-        return web.json_response({"status": "ok"})
+        probes = {"database": database, "disk": disk, "dispatcher": dispatcher}
+        results = await asyncio.gather(*(_probe(name, probe) for name, probe in probes.items()))
+        body: dict[str, Any] = {"status": "ok"}
+        healthy = True
+        for name, (ok, state) in zip(probes, results):
+            body[name] = state
+            healthy = healthy and ok
+        body["channels"] = {name: getattr(channel, "problem", None) or "ok" for name, channel in watched.items()}
+        healthy = healthy and all(state == "ok" for state in body["channels"].values())
+        if not healthy:
+            body["status"] = "error"
+        return web.json_response(body, status=200 if healthy else 503)
 
     app.router.add_get("/healthz", health)
     if telegram is not None and telegram_config is not None:
@@ -62,6 +118,79 @@ def build_app(*, db, telegram=None, telegram_config=None, whatsapp=None, channel
         app.router.add_get(whatsapp.config.webhook_path, _whatsapp_verify(whatsapp.config.verify_token))
         app.router.add_post(whatsapp.config.webhook_path, _whatsapp_webhook(whatsapp))
     return app
+
+
+async def _probe(name: str, probe: Callable) -> tuple[bool, Any]:
+    """One part of the health check: (healthy, its state), "timeout" past :data:`PROBE_S`, never raising.
+
+    A probe still running then is cancelled and left to end on its own: the answer does not wait for
+    the cancellation either (``asyncio.wait_for`` would, and dropping a PostgreSQL connection that does
+    not answer takes SQLAlchemy two more seconds).
+    """
+    task = asyncio.ensure_future(probe())
+    done, _ = await asyncio.wait({task}, timeout=PROBE_S)
+    if not done:
+        task.cancel()
+        task.add_done_callback(_forget)
+        log.warning("health check: %s did not answer within %g s", name, PROBE_S)
+        return False, "timeout"
+    try:
+        return task.result()
+    except Exception as exc:  # noqa: BLE001 - the health check reports, it does not fail
+        log.warning("health check: %s unavailable: %s", name, type(exc).__name__)
+        return False, "unavailable"
+
+
+def _forget(task: asyncio.Task) -> None:
+    """Collects the end of a probe given up on, so that it is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def dispatch_lag(db, now: datetime) -> float:
+    """Seconds since the oldest outbox row that is due, unsent and not expired became due (0: none)."""
+    from db.models import Outbox
+
+    async with db.read() as session:
+        oldest = await session.scalar(
+            select(func.min(Outbox.not_before)).where(
+                Outbox.state == "pending", Outbox.not_before <= now, or_(Outbox.expires_at.is_(None), Outbox.expires_at > now),
+            )
+        )
+    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+
+
+def _data_directory(url: str) -> str:
+    """The SQLite file's directory, else the working directory: where the bot's data grows."""
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            return os.path.dirname(os.path.abspath(path))
+    return os.getcwd()
+
+
+class BadBody(Exception):
+    """A webhook body that is not a JSON object (the message says what it is instead)."""
+
+
+def parse_json_object(raw: bytes, content_type: str) -> dict:
+    """The webhook body as a dict; :class:`BadBody` for another content type, broken, non-object or
+    too deeply nested JSON (a 200,000-deep array makes the parser give up with ``RecursionError``)."""
+    if content_type != "application/json":
+        raise BadBody("not application/json")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadBody("bad json") from None
+    except RecursionError:
+        raise BadBody("json nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise BadBody("not a json object")
+    return payload
+
+
+def _bad(error: BadBody) -> web.Response:
+    return web.json_response({"ok": False, "error": str(error)}, status=400)
 
 
 def _whatsapp_verify(verify_token: str):
@@ -88,14 +217,15 @@ def _whatsapp_webhook(whatsapp):
         if not verify_signature(whatsapp.config.app_secret, raw, request.headers.get("X-Hub-Signature-256")):
             return web.json_response({"ok": False, "error": "bad signature"}, status=401)
         try:
-            payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"ok": False, "error": "bad json"}, status=400)
-        if not isinstance(payload, dict):
-            return web.json_response({"ok": False, "error": "not an event"}, status=400)
+            payload = parse_json_object(raw, request.content_type)
+        except BadBody as error:
+            return _bad(error)
         try:
             await whatsapp.on_webhook(payload)
         except NotStored:
+            return web.json_response({"ok": False, "error": "try again"}, status=503)
+        except DATABASE_DOWN as exc:  # statuses not applied: Meta sends them again
+            log.error("whatsapp webhook: database unavailable: %s", type(exc).__name__)
             return web.json_response({"ok": False, "error": "try again"}, status=503)
         return web.json_response({"ok": True})
 
@@ -111,12 +241,16 @@ def _telegram_webhook(telegram, secret: str):
         if not expected or not hmac.compare_digest(given, expected):
             return web.json_response({"ok": False, "error": "forbidden"}, status=403)
         try:
-            payload = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"ok": False, "error": "bad json"}, status=400)
-        if not isinstance(payload, dict) or "update_id" not in payload:
+            payload = parse_json_object(await request.read(), request.content_type)
+        except BadBody as error:
+            return _bad(error)
+        if "update_id" not in payload:
             return web.json_response({"ok": False, "error": "not an update"}, status=400)
-        await telegram.process_webhook(payload)
+        try:
+            await telegram.process_webhook(payload)  # 500 when the update was not stored
+        except DATABASE_DOWN as exc:
+            log.error("telegram webhook: database unavailable: %s", type(exc).__name__)
+            return web.json_response({"ok": False, "error": "try again"}, status=503)
         return web.json_response({"ok": True})
 
     return handler

@@ -68,7 +68,8 @@ async def test_an_account_error_stops_whatsapp_loudly_and_nobody_is_marked_unrea
         bot.graph.repair_account()
         clock.advance(minutes=11)  # the channel tries again after its pause (600 s)
         assert (await dispatcher.run_once()).sent == 2  # the reminder and the waiting answer
-        assert bot.channel.problem is None and (await _health(bot)) == (200, {"status": "ok"})
+        status, body = await _health(bot)
+        assert bot.channel.problem is None and (status, body["status"], body["channels"]) == (200, "ok", {"whatsapp": "ok"})
         assert "Kadek Bayu" in bot.graph.texts_to(MOTHER)[-1]
 
 
