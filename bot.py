@@ -71,8 +71,8 @@ class _Executor(AsyncIOExecutor):
 class Reminders:
     """The running planner and dispatcher: the scheduler and the catch-up planning started with it."""
 
-    def __init__(self, scheduler: AsyncIOScheduler, executor: _Executor, catch_up: asyncio.Task) -> None:
-        self.scheduler, self.executor, self.catch_up = scheduler, executor, catch_up
+    def __init__(self, scheduler: AsyncIOScheduler, executor: _Executor, catch_up: asyncio.Task, jobs: ReminderJobs) -> None:
+        self.scheduler, self.executor, self.catch_up, self.jobs = scheduler, executor, catch_up, jobs
 
     async def stop(self, grace: float = STOP_GRACE_S) -> None:
         """No new runs; the catch-up planning is given up (the next start plans today again) and the
@@ -80,8 +80,10 @@ class Reminders:
         self.scheduler.pause()
         self.catch_up.cancel()
         await asyncio.gather(self.catch_up, return_exceptions=True)
+        dispatching = asyncio.ensure_future(self.jobs.stopped(grace))  # claimed rows handed back, sends in flight recorded
         if not await self.executor.drain(grace):
-            log.warning("reminders: stopped with a dispatch in hand; its rows are sent after the lease lapses")
+            log.warning("reminders: stopped with a job in hand")
+        await dispatching
         self.scheduler.shutdown(wait=False)
 
 
@@ -101,7 +103,7 @@ async def start_reminders(settings: Settings, db: Database, engine: Engine, send
     await jobs.install(scheduler)
     scheduler.start()
     catch_up = asyncio.get_running_loop().create_task(jobs.catch_up())
-    return Reminders(scheduler, executor, catch_up)
+    return Reminders(scheduler, executor, catch_up, jobs)
 
 
 def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:

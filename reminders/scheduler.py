@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from db.models import InboundMessage, Puskesmas
 from reminders.delivery import reconcile
 from reminders.planner import Planner, zone_of
+from reminders.retention import RetentionJob
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,6 @@ class ReminderJobs:
         scheduler.add_job(
             self.reconcile_statuses, IntervalTrigger(seconds=30), id="statuses", coalesce=True, max_instances=1, replace_existing=True,
         )
-        from reminders.retention import RetentionJob  # privacy.retention_days: old message texts become counts
-
+        # privacy.retention_days: old message texts become counts
         scheduler.add_job(RetentionJob(self.db, self.settings, self.clock).run, CronTrigger(hour=3, minute=45, timezone=UTC),
                           id="retention", coalesce=True, max_instances=1, replace_existing=True)
