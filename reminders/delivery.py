@@ -42,7 +42,7 @@ async def _apply(session, row, status: str, at: datetime, error_code: int | None
     """Moves one outbox row forward by one status; returns what was done."""
     if status == "failed" and error_code == WINDOW_CLOSED and _rank(row.delivery) < RANK["delivered"]:
         body = dict(row.body or {})
-        if not body.get("template"):
+        if not body.get("template") and not body.get("pruned"):  # a pruned row has no text left to send
             body["template"] = True
             await session.execute(
                 update(Outbox).where(Outbox.id == row.id).values(

@@ -151,3 +151,28 @@ async def test_retention_days_come_from_the_settings_and_the_job_is_scheduled(de
     await ReminderJobs(demo_db, settings, planner=None, dispatcher=None, clock=clock).install(scheduler)
     job = scheduler.get_job("retention")
     assert job is not None and job.func.__self__.days == settings.privacy.retention_days == 30
+
+
+async def test_a_late_window_closed_status_does_not_send_a_pruned_row_again(db):
+    """WhatsApp may report 131047 long after the send: a row whose text is gone is not queued again as a
+    template with nothing to say; its failure is recorded like any other."""
+    from types import SimpleNamespace
+
+    from reminders.delivery import WINDOW_CLOSED, apply_statuses
+
+    rows = await _rows(db, [("sent", 40), ("sent", 40)])
+    assert await prune_texts(db, NOW, 30) == 2
+    async with db.write() as session:
+        for key, row_id in rows.items():
+            row = await session.get(Outbox, row_id)
+            row.channel, row.provider_message_id, row.delivery = "whatsapp", f"wamid.{key}", "sent"
+    async with db.write() as session:  # the second row kept its text (not pruned): it is sent again as a template
+        row = await session.get(Outbox, rows["t:1"])
+        row.body, row.pruned_at = dict(DAILY), None
+    late = [SimpleNamespace(message_id=f"wamid.{key}", status="failed", at=NOW, error_code=WINDOW_CLOSED) for key in rows]
+    counts = await apply_statuses(db, "whatsapp", late, NOW)
+    assert (counts["resent"], counts["applied"]) == (1, 1)
+    async with db.read() as session:
+        pruned, kept = (await session.get(Outbox, rows["t:0"])), (await session.get(Outbox, rows["t:1"]))
+    assert (pruned.state, pruned.delivery, pruned.body["pruned"]) == ("sent", "failed", True)
+    assert (kept.state, kept.body["template"]) == ("pending", True)
