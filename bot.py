@@ -204,6 +204,7 @@ async def _until_stopped(serve) -> None:
     before it set ``started``."""
     stop, started = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
@@ -222,6 +223,10 @@ async def _until_stopped(serve) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        # A service manager may repeat its SIGTERM while the stop finishes (the database closes): the
+        # stop is under way, so the repeat is not a second, abrupt end (exit code -15).
+        if previous is not None:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN if previous is _exit_quietly else previous)
 
 
 async def reminders_command(settings: Settings, args: argparse.Namespace) -> None:

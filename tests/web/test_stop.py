@@ -98,3 +98,25 @@ async def test_a_stop_with_a_webhook_in_flight_finishes_it_and_ends_cleanly(demo
         assert await bot.stop() == 0, bot.log.read_text()
         assert fake.texts_to(880201), "the reply in hand went out"
     assert _noise(bot) == [], bot.log.read_text()
+
+
+async def test_a_stop_repeated_until_the_bot_has_ended_still_ends_it_cleanly(demo_db, db_url):
+    """A service manager (or an impatient person) sends SIGTERM again and again while the bot stops:
+    every phase of the stop, including the last one after the signal handlers are handed back, sees a
+    repeat, and the bot still ends with exit code 0 and no traceback."""
+    async with FakeTelegram() as fake:
+        bot = BotProcess(fake, db_url, ILPBOT_REMINDERS_ENABLED="true")
+        await bot.start()
+        fake.push_text(880301, "/start")
+        await fake.wait_for(lambda: fake.texts_to(880301), timeout=20)
+        signals = 0
+        while bot.process.returncode is None and signals < 2000:
+            bot.process.send_signal(signal.SIGTERM)
+            signals += 1
+            try:
+                await asyncio.wait_for(bot.process.wait(), 0.01)
+            except TimeoutError:
+                pass
+        assert signals > 1, "the stop was to be repeated"
+        assert await bot.stop() == 0, bot.log.read_text()
+    assert _noise(bot) == [], bot.log.read_text()
