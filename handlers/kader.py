@@ -83,7 +83,7 @@ async def family_named(ctx: Ctx, args: str, *, via: str, not_kader: str) -> Fami
     note saying why, when it is not a family of their posyandu (``not_kader``: the note for a non-kader)."""
     family = await family_in_scope(ctx, args.split()[0]) if args.split() else None
     if family is None:
-        ctx.note(_("Tidak ada keluarga dengan kode itu di posyandu Anda.") if is_kader(ctx) else not_kader)
+        ctx.note(_("Tidak ada keluarga dengan kode itu di posyandu Bapak/Ibu.") if is_kader(ctx) else not_kader)
         return None
     audit(ctx, "family.opened", "family", family.id, via=via)
     return family
@@ -161,8 +161,9 @@ def _role_consent(ctx: Ctx, role: str) -> None:
 
 def role_data_text() -> str:
     """What is stored about a kader or staff member (said at every join)."""
-    return _("Yang disimpan tentang Anda: nomor chat ini, peran dan wilayah Anda, serta semua yang Anda catat. "
-             "Setiap catatan, pengumuman dan data keluarga yang Anda buka tercatat atas nama Anda untuk pemeriksaan puskesmas.")
+    return _("Yang disimpan tentang Bapak/Ibu: nomor chat ini, peran dan wilayah, serta semua yang Bapak/Ibu catat. "
+             "Setiap catatan, pengumuman dan data keluarga yang dibuka tercatat atas nama Bapak/Ibu "
+             "untuk pemeriksaan puskesmas.")
 
 
 async def _join(ctx: Ctx, invite: Invite, role: str, area_id: int) -> bool:
@@ -170,10 +171,10 @@ async def _join(ctx: Ctx, invite: Invite, role: str, area_id: int) -> bool:
     command menu; False (nothing changed) when the person already holds exactly this role."""
     before = await current_role(ctx)
     if before is not None and before[:2] == (role, area_id):
-        ctx.note(_("Anda sudah {role}. Tidak ada yang berubah.", role=before[2]))
+        ctx.note(_("Bapak/Ibu sudah {role}. Tidak ada yang berubah.", role=before[2]))
         return False
     if before is not None:
-        ctx.note(_("Anda tidak lagi {role}. Untuk kembali, mintalah kode baru ke puskesmas.", role=before[2]))
+        ctx.note(_("Bapak/Ibu tidak lagi {role}. Untuk kembali, mintalah kode baru ke puskesmas.", role=before[2]))
     identity = ctx.identity
     identity.role = role
     identity.posyandu_id = area_id if role == "kader" else None
@@ -187,7 +188,7 @@ async def _join(ctx: Ctx, invite: Invite, role: str, area_id: int) -> bool:
 def _after_join(ctx: Ctx) -> None:
     """What the join leaves as it was: the person's own family."""
     if ctx.identity.family_id is not None:
-        ctx.note(_("Keluarga Anda tetap terhubung ke nomor ini, dengan pengingatnya."))
+        ctx.note(_("Keluarga Bapak/Ibu tetap terhubung ke nomor ini, dengan pengingatnya."))
 
 
 async def join_as_kader(ctx: Ctx, args: str) -> Next | None:
@@ -200,8 +201,8 @@ async def join_as_kader(ctx: Ctx, args: str) -> Next | None:
     if not await _join(ctx, invite, "kader", posyandu.id):
         return None
     audit(ctx, "kader.joined", "posyandu", posyandu.id, invite=invite.id)
-    ctx.note(_("Selamat bergabung! Anda sekarang kader {posyandu} (Desa {village}). Sebagai kader, Anda mendaftarkan "
-               "keluarga, mencatat kunjungan dan rujukan, dan melihat sasaran posyandu ini.",
+    ctx.note(_("Selamat bergabung! Bapak/Ibu sekarang kader {posyandu} (Desa {village}). Sebagai kader, "
+               "Bapak/Ibu mendaftarkan keluarga, mencatat kunjungan dan rujukan, dan melihat sasaran posyandu ini.",
                posyandu=posyandu.name, village=posyandu.village_name))
     ctx.note(role_data_text())
     _after_join(ctx)
@@ -220,10 +221,10 @@ async def join_as_staff(ctx: Ctx, args: str) -> Next | None:
     if not await _join(ctx, invite, "staff", puskesmas.id):
         return None
     audit(ctx, "staff.joined", "puskesmas", puskesmas.id, invite=invite.id)
-    ctx.note(_("Selamat bergabung! Anda sekarang petugas {puskesmas}. Sebagai petugas, Anda melihat laporan dan rujukan, "
-               "mengirim pengumuman, mengatur jadwal posyandu dan mengundang kader di wilayah puskesmas ini.",
+    ctx.note(_("Selamat bergabung! Bapak/Ibu sekarang petugas {puskesmas}. Sebagai petugas, Bapak/Ibu melihat "
+               "laporan dan rujukan, mengirim pengumuman, mengatur jadwal posyandu dan mengundang kader di wilayah puskesmas ini.",
                puskesmas=puskesmas.name))
     ctx.note(role_data_text())
     _after_join(ctx)
-    ctx.note(_("Umumkan: /umumkan, status siaran: /status, undang kader: /undang\nSemua perintah: bantuan"))
+    ctx.note(_("Umumkan: /umumkan, status pengumuman: /status, undang kader: /undang\nSemua perintah: bantuan"))
     return END

@@ -226,7 +226,7 @@ async def on_family(ctx: Ctx, answer: Answer) -> Next:
     elif normal_family_code(text):
         family = await family_in_scope(ctx, text)
         if family is None:
-            raise Invalid(_("Tidak ada keluarga dengan kode itu di posyandu Anda."))
+            raise Invalid(_("Tidak ada keluarga dengan kode itu di posyandu Bapak/Ibu."))
     else:
         name = re.sub(r"^(?:keluarga|kel\.?|family|bapak|bpk\.?|pak|ibu|bu)\s+", "", normalize(text))
         if len(name) < 3:
@@ -236,7 +236,7 @@ async def on_family(ctx: Ctx, answer: Answer) -> Next:
             select(Family).where(Family.posyandu_id == ctx.identity.posyandu_id, Family.name.ilike(pattern)).order_by(Family.name).limit(9)
         ))
         if not rows:
-            raise Invalid(_("Tidak ada keluarga bernama \u201c{text}\u201d di posyandu Anda.", text=text[:40]))
+            raise Invalid(_("Tidak ada keluarga bernama \u201c{text}\u201d di posyandu Bapak/Ibu.", text=text[:40]))
         if len(rows) > 1:
             ctx.data["family_matches"] = [f.id for f in rows]
             return "family_pick"
@@ -1242,7 +1242,8 @@ async def fast_entry(ctx: Ctx, text: str) -> Next | None:
         return None
     family = await family_in_scope(ctx, entry.family_code)
     if family is None:
-        ctx.note(_("Belum tercatat. Tidak ada keluarga dengan kode {code} di posyandu Anda.", code=entry.family_code[:12]))
+        ctx.note(_("Belum tercatat. Tidak ada keluarga dengan kode {code} di posyandu Bapak/Ibu.",
+                   code=entry.family_code[:12]))
         return None
     members = await family_members(ctx.session, family.id)
     person = _pick_member(members, entry.member, ctx.today)

@@ -214,7 +214,7 @@ async def _kader_a(f: Families) -> ChatDriver:
     async with f.db.read() as session:
         mawar = await session.scalar(select(Posyandu.id).where(Posyandu.village_code == MAWAR))
     chat = await invited_chat(f.engine, f.db, role="kader", address="kader-a", posyandu_id=mawar)
-    assert "Anda sekarang kader" in chat.text
+    assert "Bapak/Ibu sekarang kader" in chat.text
     return chat
 
 
@@ -311,7 +311,7 @@ async def test_a_kader_cannot_reach_another_posyandus_family_by_typing(families)
     assert "Tidak ada keluarga dengan kode" in chat.text
     await chat.say("/kunjungan")
     await chat.say(f.b_code)
-    assert "Tidak ada keluarga dengan kode itu di posyandu Anda" in chat.text
+    assert "Tidak ada keluarga dengan kode itu di posyandu Bapak/Ibu" in chat.text
     await chat.say(OTHER)
     assert "Tidak ada keluarga bernama" in chat.text
     await chat.say("batal")

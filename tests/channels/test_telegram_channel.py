@@ -178,7 +178,7 @@ async def test_a_reply_with_commands_sets_the_chats_menu_and_an_empty_one_delete
             await channel.set_default_commands()
             assert fake.menu_for(8383, "en") == [{"command": "jadwal", "description": "Schedule"}]
             assert fake.menu_for(8383, "id") == [{"command": "jadwal", "description": "Jadwal posyandu dan layanan"}]
-            await channel.send_replies(8383, [Reply("Anda sekarang kader."), Reply("Menu:", commands=kader)])
+            await channel.send_replies(8383, [Reply("Bapak/Ibu sekarang kader."), Reply("Menu:", commands=kader)])
             assert fake.menu_for(8383, "en") == [{"command": c, "description": d} for c, d in kader]
             assert fake.menu_for(8484, "en") == [{"command": "jadwal", "description": "Schedule"}]  # other chats keep theirs
             assert fake.command_calls[-1]["scope"] == {"type": "chat", "chat_id": 8383}

@@ -34,7 +34,7 @@ async def test_a_kader_logs_visits_over_telegram(db, db_url):
             await _turn(fake, lambda: fake.push_text(KADER, "/start"), "setuju")
             await _turn(fake, lambda: press(fake, KADER, "Ya, saya setuju"), "Pilih bahasa")
             await _turn(fake, lambda: press(fake, KADER, "Bahasa Indonesia"), "desa")
-            await _turn(fake, lambda: fake.push_text(KADER, f"/kader {invite.code}"), "Anda sekarang kader")
+            await _turn(fake, lambda: fake.push_text(KADER, f"/kader {invite.code}"), "Bapak/Ibu sekarang kader")
             text = await _turn(fake, lambda: fake.push_text(KADER, f"catat {babies[0].code} anak1 bb 11,2 tb 82"), "Tersimpan")
             assert "TB/U" in text and "BB/TB" in text
             text = await _turn(fake, lambda: fake.push_text(KADER, f"catat {babies[1].code} anak1 bb 4,1 pb 53 imun dtx1"), "Belum tercatat")

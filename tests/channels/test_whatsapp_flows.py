@@ -66,7 +66,7 @@ async def test_a_kader_logs_a_visit_on_whatsapp(demo_db, settings, clock):
     async with whatsapp_bot(demo_db, settings, clock) as bot:
         kader = WaChat(bot, "6281399900002", clock, name="Kader Wayan")
         await kader.join("kader", invite.code)
-        assert "Anda sekarang kader" in kader.text
+        assert "Bapak/Ibu sekarang kader" in kader.text
         await guided_child_visit(kader, family.code, "Kadek Bayu")
         assert "tersimpan" in kader.text.lower()
         await kader.press("Grafik")

@@ -284,7 +284,7 @@ async def _actor(world: World, role: str) -> ChatDriver:
         return ChatDriver(engine, address=address)
     if role == "kader":
         chat = await invited_chat(engine, db, role="kader", address=address, posyandu_id=world.mawar_id)
-        assert "Anda sekarang kader" in chat.text, chat.text
+        assert "Bapak/Ibu sekarang kader" in chat.text, chat.text
         return chat
     chat = await invited_chat(engine, db, role="staff", address=address, puskesmas_id=world.buleleng_id)
     assert "petugas Puskesmas" in chat.text, chat.text

@@ -321,7 +321,7 @@ async def test_riwayat_by_a_kader_for_a_family_of_their_posyandu_is_audited(engi
     other = await make_family(demo_db, village_code=ANGGREK, name="Keluarga Lampung")
     kader = await _kader(engine, demo_db)
     await kader.say(f"/riwayat {other.code}")
-    assert "Tidak ada keluarga dengan kode itu di posyandu Anda" in kader.text
+    assert "Tidak ada keluarga dengan kode itu di posyandu Bapak/Ibu" in kader.text
     await kader.say(f"/riwayat {family.code}")
     assert "Riwayat siapa" in kader.text and set(kader.labels) == {"Ni Luh Sari", "Kakek Wayan"}
     await kader.press("Kakek Wayan")

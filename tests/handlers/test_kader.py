@@ -19,7 +19,7 @@ async def kader_chat(engine, db, *, village="51.08.06.2014", address="kader-1") 
     async with db.read() as session:
         posyandu_id = await session.scalar(select(Posyandu.id).where(Posyandu.village_code == village))
     chat = await invited_chat(engine, db, role="kader", address=address, posyandu_id=posyandu_id)
-    assert "Anda sekarang kader" in chat.text
+    assert "Bapak/Ibu sekarang kader" in chat.text
     return chat
 
 
@@ -49,7 +49,7 @@ async def test_an_expired_or_used_invite_is_refused(engine, demo_db, clock):
     assert "tidak berlaku" in first.text
     await first.say(f"/kader {fresh.code}")
     await second.say(f"/kader {fresh.code}")
-    assert "Anda sekarang kader" in first.text and "tidak berlaku" in second.text
+    assert "Bapak/Ibu sekarang kader" in first.text and "tidak berlaku" in second.text
 
 
 async def test_a_kader_logs_a_childs_visit_and_reads_the_z_scores(engine, demo_db):
@@ -100,7 +100,7 @@ async def test_a_kader_cannot_reach_another_posyandus_family(engine, demo_db):
     chat = await kader_chat(engine, demo_db)
     await chat.say("/kunjungan")
     await chat.say(other.code)
-    assert "Tidak ada keluarga dengan kode itu di posyandu Anda" in chat.text
+    assert "Tidak ada keluarga dengan kode itu di posyandu Bapak/Ibu" in chat.text
     await chat.say("Lampung")
     assert "Tidak ada keluarga bernama" in chat.text
 

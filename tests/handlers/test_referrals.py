@@ -82,7 +82,7 @@ async def staff_chat(engine, db, *, code: str = BULELENG, address: str = "staf-1
 
 async def kader_chat(engine, db, *, village: str = MAWAR, address: str = "kader-1") -> ChatDriver:
     chat = await invited_chat(engine, db, role="kader", address=address, posyandu_id=await posyandu_id(db, village))
-    assert "Anda sekarang kader" in chat.text
+    assert "Bapak/Ibu sekarang kader" in chat.text
     return chat
 
 

@@ -36,8 +36,8 @@ async def _actions(db) -> list[str]:
 
 
 @pytest.mark.parametrize("command, role, welcome, menu_label", [
-    ("/kader", "kader", "Anda sekarang kader Posyandu Mawar", "Catat kunjungan"),
-    ("/staf", "staff", "Anda sekarang petugas Puskesmas Buleleng III", "Laporan"),
+    ("/kader", "kader", "Bapak/Ibu sekarang kader Posyandu Mawar", "Catat kunjungan"),
+    ("/staf", "staff", "Bapak/Ibu sekarang petugas Puskesmas Buleleng III", "Laporan"),
 ])
 async def test_a_join_works_as_the_first_message_of_a_new_chat(engine, demo_db, command, role, welcome, menu_label):
     code = await make_invite(demo_db, role)
@@ -67,8 +67,8 @@ async def test_a_join_in_english_tells_the_role_in_english(engine, demo_db):
     await chat.say(f"/kader {code}")
     with use_locale("en"):
         assert role_data_text() in chat.text
-        assert _("Selamat bergabung! Anda sekarang kader {posyandu} (Desa {village}). Sebagai kader, Anda mendaftarkan "
-                 "keluarga, mencatat kunjungan dan rujukan, dan melihat sasaran posyandu ini.",
+        assert _("Selamat bergabung! Bapak/Ibu sekarang kader {posyandu} (Desa {village}). Sebagai kader, "
+                 "Bapak/Ibu mendaftarkan keluarga, mencatat kunjungan dan rujukan, dan melihat sasaran posyandu ini.",
                  posyandu="Posyandu Mawar", village="Nagasepaha") in chat.text
         assert _("Catat kunjungan") in chat.labels
         assert chat.replies[-1].commands == command_menu("kader")
@@ -98,7 +98,7 @@ async def test_a_join_at_the_family_consent_question_leaves_it(engine, demo_db):
     await chat.say("halo")
     assert CONSENT_QUESTION in chat.text
     await chat.say(f"/kader {code}")
-    assert "Anda sekarang kader Posyandu Mawar" in chat.text
+    assert "Bapak/Ibu sekarang kader Posyandu Mawar" in chat.text
     assert CONSENT_QUESTION not in chat.text and "Catat kunjungan" in chat.labels
 
 
@@ -109,7 +109,7 @@ async def test_a_code_sent_with_the_other_command_is_kept_for_the_right_one(engi
     assert f"Kirim: /staf {code}" in chat.text
     assert (await _invite(demo_db, code)).used_at is None
     await chat.say(f"/staf {code}")
-    assert "Anda sekarang petugas Puskesmas Buleleng III" in chat.text
+    assert "Bapak/Ibu sekarang petugas Puskesmas Buleleng III" in chat.text
 
 
 async def test_an_invite_is_used_once(engine, demo_db):
@@ -117,7 +117,7 @@ async def test_an_invite_is_used_once(engine, demo_db):
     first, second = ChatDriver(engine, address="a-1"), ChatDriver(engine, address="b-1")
     await first.say(f"/kader {code}")
     await second.say(f"/kader {code}")
-    assert "Anda sekarang kader" in first.text and "tidak berlaku" in second.text
+    assert "Bapak/Ibu sekarang kader" in first.text and "tidak berlaku" in second.text
     assert (await identity_of(demo_db, "b-1")).role == "family"
 
 
@@ -126,8 +126,8 @@ async def test_a_kader_with_a_family_keeps_both(engine, demo_db):
     code = await make_invite(demo_db, "kader")
     chat = ChatDriver(engine, address="both-1")
     await chat.say(f"/kader {code}")
-    assert "Anda sekarang kader Posyandu Mawar" in chat.text
-    assert "Keluarga Anda tetap terhubung ke nomor ini" in chat.text
+    assert "Bapak/Ibu sekarang kader Posyandu Mawar" in chat.text
+    assert "Keluarga Bapak/Ibu tetap terhubung ke nomor ini" in chat.text
     identity = await identity_of(demo_db, "both-1")
     assert (identity.role, identity.family_id, identity.consent_version) == ("kader", family.id, CONSENT_VERSION)
     assert {"Catat kunjungan", "Jadwal", "Keluarga saya"} <= set(chat.labels)
@@ -140,8 +140,8 @@ async def test_a_kader_becoming_staff_is_told_and_asked_nothing(engine, demo_db)
     chat = ChatDriver(engine, address="change-1")
     await chat.say(f"/kader {await make_invite(demo_db, 'kader')}")
     await chat.say(f"/staf {await make_invite(demo_db, 'staff')}")
-    assert "Anda tidak lagi kader Posyandu Mawar. Untuk kembali, mintalah kode baru ke puskesmas." in chat.text
-    assert "Anda sekarang petugas Puskesmas Buleleng III" in chat.text
+    assert "Bapak/Ibu tidak lagi kader Posyandu Mawar. Untuk kembali, mintalah kode baru ke puskesmas." in chat.text
+    assert "Bapak/Ibu sekarang petugas Puskesmas Buleleng III" in chat.text
     assert "Laporan" in chat.labels and "Catat kunjungan" not in chat.labels
     with use_locale("id"):
         assert chat.replies[-1].commands == command_menu("staff")
@@ -157,8 +157,8 @@ async def test_staff_becoming_a_kader_is_told(engine, demo_db):
     chat = ChatDriver(engine, address="change-2")
     await chat.say(f"/staf {await make_invite(demo_db, 'staff')}")
     await chat.say(f"/kader {await make_invite(demo_db, 'kader', village_code='51.08.06.2016')}")
-    assert "Anda tidak lagi petugas Puskesmas Buleleng III." in chat.text
-    assert "Anda sekarang kader Posyandu Melati" in chat.text
+    assert "Bapak/Ibu tidak lagi petugas Puskesmas Buleleng III." in chat.text
+    assert "Bapak/Ibu sekarang kader Posyandu Melati" in chat.text
     identity = await identity_of(demo_db, "change-2")
     assert (identity.role, identity.puskesmas_id, identity.posyandu_id is not None) == ("kader", None, True)
     await chat.say("/laporan")
@@ -169,7 +169,7 @@ async def test_a_kader_moving_to_another_posyandu_is_told(engine, demo_db):
     chat = ChatDriver(engine, address="move-1")
     await chat.say(f"/kader {await make_invite(demo_db, 'kader')}")
     await chat.say(f"/kader {await make_invite(demo_db, 'kader', village_code='51.08.06.2018')}")
-    assert "Anda tidak lagi kader Posyandu Mawar." in chat.text and "Anda sekarang kader Posyandu Kenanga" in chat.text
+    assert "Bapak/Ibu tidak lagi kader Posyandu Mawar." in chat.text and "Bapak/Ibu sekarang kader Posyandu Kenanga" in chat.text
 
 
 async def test_a_code_for_the_role_already_held_changes_nothing(engine, demo_db):
@@ -177,7 +177,7 @@ async def test_a_code_for_the_role_already_held_changes_nothing(engine, demo_db)
     await chat.say(f"/kader {await make_invite(demo_db, 'kader')}")
     again = await make_invite(demo_db, "kader")
     await chat.say(f"/kader {again}")
-    assert "Anda sudah kader Posyandu Mawar. Tidak ada yang berubah." in chat.text
+    assert "Bapak/Ibu sudah kader Posyandu Mawar. Tidak ada yang berubah." in chat.text
     assert chat.replies[-1].commands is None  # the menu did not change
     assert (await _invite(demo_db, again)).used_at is None  # still good for another kader of that posyandu
     assert len(await _consents(demo_db, "same-1")) == 1

@@ -30,7 +30,7 @@ async def kader(engine, db, address: str = "kader-visit") -> ChatDriver:
     async with db.read() as session:
         posyandu_id = await session.scalar(select(Posyandu.id).where(Posyandu.village_code == MAWAR))
     chat = await invited_chat(engine, db, role="kader", address=address, posyandu_id=posyandu_id)
-    assert "Anda sekarang kader" in chat.text
+    assert "Bapak/Ibu sekarang kader" in chat.text
     return chat
 
 
