@@ -93,8 +93,8 @@ async def join_family(ctx: Ctx, args: str) -> Next | None:
         ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal, lalu kirim lagi: /gabung {code}", code=family.code))
         return None
     ctx.data["family_code"] = family.code  # kept while the consent is asked (also when it is asked already)
-    ctx.note(_("Kode keluarga {code} diterima. Setelah Anda setuju, kami lanjutkan menghubungkan nomor ini ke keluarga itu.",
-               code=family.code))
+    ctx.note(_("Kode keluarga {code} diterima. Setelah Bapak/Ibu setuju, kami lanjutkan menghubungkan nomor ini "
+               "ke keluarga itu.", code=family.code))
     return Goto("start", data={**ctx.data} if ctx.state.flow == "start" else {"family_code": family.code})
 
 
@@ -131,7 +131,8 @@ async def start_link(ctx: Ctx, family: Family) -> Next:
         LinkRequest.requester_id == identity.id, LinkRequest.state == "pending"))).all()
     for request in mine:
         if request.family_id == family.id and request.expires_at > ctx.now:
-            ctx.note(_("Permintaan Anda sudah dikirim dan masih menunggu jawaban. Anda akan diberi tahu di sini."))
+            ctx.note(_("Permintaan Bapak/Ibu sudah dikirim dan masih menunggu jawaban. "
+                       "Bapak/Ibu akan diberi tahu di sini."))
             return END
         request.state = "expired"  # lapsed, or replaced by this one
     asked, approvers = "family", await _family_chats(ctx, family.id, without=(identity.id,))
@@ -142,8 +143,8 @@ async def start_link(ctx: Ctx, family: Family) -> Next:
         asked, approvers = "staff", await _workers(ctx, Identity.role == "staff", Identity.puskesmas_id == posyandu.puskesmas_id)
     if not approvers:
         audit(ctx, "family.link_unasked", "family", family.id)
-        ctx.note(_("Permintaan Anda belum bisa diteruskan: belum ada kader atau petugas yang bisa mengizinkannya lewat chat. "
-                   "Datanglah ke posyandu atau hubungi kader Anda."))
+        ctx.note(_("Permintaan Bapak/Ibu belum bisa diteruskan: belum ada kader atau petugas yang bisa "
+                   "mengizinkannya lewat chat. Silakan datang ke posyandu atau hubungi kader posyandu."))
         return END
     request = LinkRequest(family_id=family.id, requester_id=identity.id, asked=asked, old_code=old_code, state="pending",
                           created_at=ctx.now, expires_at=ctx.now + timedelta(hours=REQUEST_HOURS))
@@ -158,20 +159,20 @@ async def start_link(ctx: Ctx, family: Family) -> Next:
         _queue(ctx, approver, f"link:{request.id}:ask:{approver.id}", {"text": text, "choices": choices}, zone,
                expires=request.expires_at)
     audit(ctx, "family.link_requested", "family", family.id, request=request.id, asked=asked, chats=len(approvers))
-    ctx.note(n_("Permintaan Anda sudah dikirim. Setelah diizinkan, nomor ini terhubung ke keluarga itu dan Anda diberi "
-                "tahu di sini. Permintaan berlaku {n} jam.",
-                "Permintaan Anda sudah dikirim. Setelah diizinkan, nomor ini terhubung ke keluarga itu dan Anda diberi "
-                "tahu di sini. Permintaan berlaku {n} jam.", REQUEST_HOURS))
+    ctx.note(n_("Permintaan Bapak/Ibu sudah dikirim. Setelah diizinkan, nomor ini terhubung ke keluarga itu "
+                "dan Bapak/Ibu diberi tahu di sini. Permintaan berlaku {n} jam.",
+                "Permintaan Bapak/Ibu sudah dikirim. Setelah diizinkan, nomor ini terhubung ke keluarga itu "
+                "dan Bapak/Ibu diberi tahu di sini. Permintaan berlaku {n} jam.", REQUEST_HOURS))
     return END
 
 
 def _ask_family(family: Family, who: str, request: LinkRequest) -> str:
     return n_(
         "Ada yang meminta agar {who} terhubung ke keluarga {name} di layanan posyandu ini. Jika itu anggota keluarga "
-        "Anda, pilih Izinkan: nomor itu akan melihat data keluarga dan menerima pengingat. Jika Anda tidak "
+        "Bapak/Ibu, pilih Izinkan: nomor itu akan melihat data keluarga dan menerima pengingat. Jika Bapak/Ibu tidak "
         "mengenalnya, pilih Tolak.\nPermintaan berlaku {n} jam. Tanpa tombol, ketik /izinkan {id} atau /tolak {id}.",
         "Ada yang meminta agar {who} terhubung ke keluarga {name} di layanan posyandu ini. Jika itu anggota keluarga "
-        "Anda, pilih Izinkan: nomor itu akan melihat data keluarga dan menerima pengingat. Jika Anda tidak "
+        "Bapak/Ibu, pilih Izinkan: nomor itu akan melihat data keluarga dan menerima pengingat. Jika Bapak/Ibu tidak "
         "mengenalnya, pilih Tolak.\nPermintaan berlaku {n} jam. Tanpa tombol, ketik /izinkan {id} atau /tolak {id}.",
         REQUEST_HOURS, who=who, name=family.name, id=request.id)
 
@@ -179,10 +180,10 @@ def _ask_family(family: Family, who: str, request: LinkRequest) -> str:
 def _ask_worker(family: Family, posyandu: Posyandu, who: str, request: LinkRequest) -> str:
     return n_(
         "{who} meminta terhubung ke keluarga {name} ({code}), {posyandu}. Keluarga ini belum punya nomor yang "
-        "terhubung. Izinkan hanya bila Anda sudah memastikannya dengan keluarga itu (bertemu atau menelepon).\n"
+        "terhubung. Izinkan hanya bila Bapak/Ibu sudah memastikannya dengan keluarga itu (bertemu atau menelepon).\n"
         "Permintaan berlaku {n} jam. Tanpa tombol, ketik /izinkan {id} atau /tolak {id}.",
         "{who} meminta terhubung ke keluarga {name} ({code}), {posyandu}. Keluarga ini belum punya nomor yang "
-        "terhubung. Izinkan hanya bila Anda sudah memastikannya dengan keluarga itu (bertemu atau menelepon).\n"
+        "terhubung. Izinkan hanya bila Bapak/Ibu sudah memastikannya dengan keluarga itu (bertemu atau menelepon).\n"
         "Permintaan berlaku {n} jam. Tanpa tombol, ketik /izinkan {id} atau /tolak {id}.",
         REQUEST_HOURS, who=who[:1].upper() + who[1:], name=family.name, code=family.code, posyandu=posyandu.name,
         id=request.id)
@@ -238,8 +239,8 @@ async def _decide(ctx: Ctx, args: str, *, yes: bool) -> Next | None:
         request.state = "refused"
         audit(ctx, "family.link_refused", "family", family.id, request=request.id, identity=requester.id)
         with use_locale(requester.language):
-            text = _("Maaf, permintaan Anda untuk terhubung ke keluarga itu tidak diizinkan. Jika ini keliru, hubungi "
-                     "kader posyandu Anda.")
+            text = _("Maaf, permintaan Bapak/Ibu untuk terhubung ke keluarga itu tidak diizinkan. "
+                     "Jika ini keliru, hubungi kader posyandu.")
         _queue(ctx, requester, f"link:{request.id}:refused", {"text": text}, zone)
         ctx.note(_("Baik, permintaan itu ditolak. Nomor itu tidak terhubung ke keluarga {name}.", name=family.name))
         return None
@@ -260,19 +261,19 @@ async def _request_to_decide(ctx: Ctx, args: str) -> LinkRequest | None:
         open_ = (await ctx.session.scalars(select(LinkRequest.id).where(
             mine, LinkRequest.state == "pending", LinkRequest.expires_at > ctx.now).limit(2))).all()
         if len(open_) != 1:
-            ctx.note(_("Tidak ada permintaan yang menunggu jawaban Anda.") if not open_
+            ctx.note(_("Tidak ada permintaan yang menunggu jawaban Bapak/Ibu.") if not open_
                      else _("Ada beberapa permintaan. Pakai tombol Izinkan atau Tolak pada pesannya."))
             return None
         query = select(LinkRequest).where(LinkRequest.id == open_[0])
     else:
-        ctx.note(_("Tidak ada permintaan yang menunggu jawaban Anda."))
+        ctx.note(_("Tidak ada permintaan yang menunggu jawaban Bapak/Ibu."))
         return None
     if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
         query = query.with_for_update()
     request = (await ctx.session.scalars(query.execution_options(populate_existing=True))).one_or_none()
     if request is None or not (await ctx.session.scalar(select(func.count()).where(LinkRequest.id == request.id, mine))):
         audit(ctx, "family.link_decision_refused", "link_request", int(word) if word.isdecimal() else None)
-        ctx.note(_("Tidak ada permintaan itu untuk Anda."))
+        ctx.note(_("Tidak ada permintaan itu untuk Bapak/Ibu."))
         return None
     return request
 
@@ -335,8 +336,9 @@ async def tell_new_link(ctx: Ctx, family: Family, new: Identity) -> int:
     who = _who(new)
     for chat in chats:
         with use_locale(chat.language):
-            text = _("Nomor baru terhubung ke keluarga Anda: {who}. Nomor itu sekarang melihat data keluarga dan menerima "
-                     "pengingat. Jika Anda tidak mengenalnya, segera hubungi kader posyandu Anda.", who=who())
+            text = _("Nomor baru terhubung ke keluarga Bapak/Ibu: {who}. Nomor itu sekarang melihat data keluarga "
+                     "dan menerima pengingat. Jika Bapak/Ibu tidak mengenalnya, segera hubungi kader posyandu.",
+                     who=who())
         _queue(ctx, chat, f"link:new:{new.id}:{family.id}:{chat.id}:{ctx.now.timestamp():.0f}", {"text": text}, zone)
     return len(chats)
 

@@ -318,7 +318,7 @@ async def link_through_kader(chat: ChatDriver, db: Database, code: str, *, kader
     (made when not given); returns the kader's chat."""
     kader = kader or await kader_of(chat.engine, db)
     await chat.say(f"/gabung {code}")
-    assert "Permintaan Anda sudah dikirim" in chat.text, chat.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in chat.text, chat.text
     await press_notice(kader, db, "Izinkan")
     assert "sekarang terhubung" in kader.text, kader.text
     return kader

@@ -138,7 +138,7 @@ async def test_a_family_joins_with_its_code_first_over_telegram(db, db_url):
             no_refusal(text, "/gabung")
             text = await turn(fake, chat_id, lambda: fake.push_text(chat_id, "iya"), "bahasa")
             no_refusal(text, "iya")
-            text = await turn(fake, chat_id, lambda: fake.push_text(chat_id, "indonesia"), "Permintaan Anda sudah dikirim")
+            text = await turn(fake, chat_id, lambda: fake.push_text(chat_id, "indonesia"), "Permintaan Bapak/Ibu sudah dikirim")
             no_refusal(text, "indonesia")
             assert family.name not in text  # named only after the kader's yes
         finally:

@@ -46,7 +46,7 @@ async def _stranger_asks(engine, family, address: str = "stranger") -> ChatDrive
 async def test_a_second_chat_with_the_code_of_a_registered_family_gets_no_data_and_the_family_is_asked(engine, demo_db):
     family = await make_family(demo_db, name="Komang Ariawan", members=MEMBERS, identity_address="mother")
     stranger = await _stranger_asks(engine, family)
-    assert "Permintaan Anda sudah dikirim" in stranger.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in stranger.text
     for secret in ("Komang Ariawan", "Ni Luh Sari", "Putu Adi", "Banjar Kelod"):
         assert secret not in stranger.text
     assert (await identity_of(demo_db, "stranger")).family_id is None
@@ -93,7 +93,7 @@ async def test_the_family_approves_the_requester_is_linked_with_the_menu_and_eve
     await stranger.press("Keluarga saya", [_reply(told)])  # the menu that came with it works as it is
     assert "Ni Luh Sari" in stranger.text and "Putu Adi" in stranger.text
     father_notices = await notices_to(demo_db, "father")
-    assert any("Nomor baru terhubung ke keluarga Anda" in n.body["text"] for n in father_notices)
+    assert any("Nomor baru terhubung ke keluarga Bapak/Ibu" in n.body["text"] for n in father_notices)
     await press_notice(father, demo_db, "Tolak")  # the father answers later: the first answer decided
     assert "Permintaan ini sudah dijawab: diizinkan." in father.text
     assert (await identity_of(demo_db, "grandmother")).family_id == family.id
@@ -128,7 +128,7 @@ async def test_a_chat_not_of_the_family_cannot_decide(engine, demo_db):
     accomplice = ChatDriver(engine, address="accomplice")
     await consent(accomplice)
     await accomplice.say(f"/izinkan {request.id}")
-    assert "Tidak ada permintaan itu untuk Anda." in accomplice.text
+    assert "Tidak ada permintaan itu untuk Bapak/Ibu." in accomplice.text
     assert (await identity_of(demo_db, "stranger")).family_id is None
     assert await _audit(demo_db, "family.link_decision_refused")
 
@@ -154,7 +154,7 @@ async def test_a_family_a_kader_registered_is_linked_after_the_kaders_yes(engine
     assert "belum punya nomor" in asked.body["text"]
     outsider = await kader_of(engine, demo_db, "kader-other", village_code="51.08.06.2011")  # another posyandu's kader
     await outsider.say("/izinkan")
-    assert "Tidak ada permintaan yang menunggu jawaban Anda." in outsider.text
+    assert "Tidak ada permintaan yang menunggu jawaban Bapak/Ibu." in outsider.text
     await press_notice(kader, demo_db, "Izinkan")
     assert "sekarang terhubung ke keluarga Komang Wirata" in kader.text
     assert (await identity_of(demo_db, "mother")).family_id == family.id
@@ -165,7 +165,7 @@ async def test_a_family_a_kader_registered_is_linked_after_the_kaders_yes(engine
 async def test_a_family_with_no_chat_and_no_kader_on_the_bot_waits_for_nobody(engine, demo_db):
     family = await make_family(demo_db, members=MEMBERS)
     chat = await _stranger_asks(engine, family, "mother")
-    assert "Datanglah ke posyandu atau hubungi kader Anda" in chat.text
+    assert "Silakan datang ke posyandu atau hubungi kader posyandu" in chat.text
     assert (await identity_of(demo_db, "mother")).family_id is None and not await _requests(demo_db)
 
 
@@ -181,7 +181,7 @@ async def test_the_recorded_number_on_whatsapp_links_at_once_and_the_family_is_t
     assert "Kader posyandu sudah mendaftarkan keluarga Komang Ariawan dengan nomor ini" in father.text
     assert (await identity_of(demo_db, "6281234567890", "whatsapp")).family_id == family.id
     (told,) = await notices_to(demo_db, "mother")
-    assert "Nomor baru terhubung ke keluarga Anda" in told.body["text"] and "berakhiran 7890" in told.body["text"]
+    assert "Nomor baru terhubung ke keluarga Bapak/Ibu" in told.body["text"] and "berakhiran 7890" in told.body["text"]
     assert "6281234567890" not in told.body["text"]
     linked = await _audit(demo_db, "family.linked")
     assert linked[-1].detail["by"] == "phone"
@@ -207,7 +207,7 @@ async def test_another_number_on_whatsapp_is_asked_like_any_other(engine, demo_d
     other = ChatDriver(engine, address="6289999999999", channel="whatsapp", phone="6289999999999")
     await consent(other)
     await other.say(f"/gabung {family.code}")
-    assert "Permintaan Anda sudah dikirim" in other.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in other.text
     assert (await identity_of(demo_db, "6289999999999", "whatsapp")).family_id is None
 
 
@@ -224,7 +224,7 @@ async def test_over_whatsapp_the_family_answers_with_the_button_the_dispatcher_s
         await father.press("Ya")
         await father.press("Bahasa Indonesia")
         await father.say(f"/gabung {family.code.lower()}")
-        assert "Permintaan Anda sudah dikirim" in father.text and "Komang Ariawan" not in father.text
+        assert "Permintaan Bapak/Ibu sudah dikirim" in father.text and "Komang Ariawan" not in father.text
         dispatcher = Dispatcher(demo_db, {"whatsapp": bot.channel.send_one}, clock=clock, rates={"whatsapp": None},
                                 per_chat_interval=0)
         assert (await dispatcher.run_once()).sent == 1
@@ -255,7 +255,7 @@ async def test_a_typo_is_told_apart_from_an_unknown_code(engine, demo_db):
     assert "Kode keluarga itu tidak ditemukan" in chat.text
     spaced = f"k {body[:4].lower()} {body[4:8].lower()}-{body[8:].lower()}"  # lowercase, spaces and dashes
     await chat.say(f"/gabung {spaced}")
-    assert "Permintaan Anda sudah dikirim" in chat.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in chat.text
 
 
 async def test_five_wrong_codes_an_hour_then_a_refusal_until_the_hour_has_passed_all_audited(engine, demo_db, clock):
@@ -279,7 +279,7 @@ async def test_five_wrong_codes_an_hour_then_a_refusal_until_the_hour_has_passed
     assert len(await _audit(demo_db, "family.link_limited")) == 1  # said again, audited once
     clock.advance(minutes=51)
     await chat.say(f"/gabung {family.code}")
-    assert "Permintaan Anda sudah dikirim" in chat.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in chat.text
 
 
 async def test_an_old_short_code_works_once_then_the_family_has_a_new_long_code(engine, demo_db):
@@ -295,5 +295,5 @@ async def test_an_old_short_code_works_once_then_the_family_has_a_new_long_code(
     await late.say("/gabung K-7QX2MA")
     assert "Kode keluarga itu tidak ditemukan" in late.text
     await late.say(f"/gabung {renewed}")
-    assert "Permintaan Anda sudah dikirim" in late.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in late.text
     assert await _audit(demo_db, "family.code_renewed")

@@ -233,7 +233,7 @@ async def test_gabung_as_the_first_message_keeps_the_code_through_the_consent(en
     await chat.say("apa ini?")  # an answer that is no choice: the question again, the code still kept
     await chat.press("Ya")
     await chat.press("Bahasa Indonesia")
-    assert "Permintaan Anda sudah dikirim" in chat.text and "Komang Ariawan" not in chat.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in chat.text and "Komang Ariawan" not in chat.text
     assert "Di desa/kelurahan" not in chat.text
     await press_notice(kader, demo_db, "Izinkan")
     (told,) = [row for row in await notices_to(demo_db, "link-1") if "mengizinkan" in row.body["text"]]
@@ -290,7 +290,7 @@ async def test_a_kader_linking_to_a_family_gives_the_family_consent_first(engine
     await chat.say(f"/gabung {family.code}")
     assert CONSENT_QUESTION in chat.text
     await chat.press("Ya")
-    assert "Permintaan Anda sudah dikirim" in chat.text
+    assert "Permintaan Bapak/Ibu sudah dikirim" in chat.text
     await press_notice(wife, demo_db, "Izinkan")  # the family's chat says yes (not the kader themselves)
     assert "sekarang terhubung ke keluarga Komang Ariawan" in wife.text
     identity = await identity_of(demo_db, "link-5")
