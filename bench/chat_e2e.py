@@ -46,7 +46,7 @@ Step = tuple[str, str, str]  # (text | press, what is typed or the button's labe
 def registration(n: int) -> list[Step]:
     """A new family's registration (26 turns); an expectation in [brackets] is a button of the answer."""
     return [
-        ("text", "/start", "Apakah Anda setuju"), ("press", "Ya", "Pilih bahasa"),
+        ("text", "/start", "Apakah Bapak/Ibu setuju"), ("press", "Ya", "Pilih bahasa"),
         ("press", "Bahasa Indonesia", "desa/kelurahan"), ("text", VILLAGES[n % len(VILLAGES)], "Pilih posyandu"),
         ("press", "Posyandu", "kepala keluarga"), ("text", f"Wayan Sudarma {n}", "dusun"),
         ("text", "Banjar Kaja", "RT/RW"), ("text", "003/002", "anggota keluarga pertama"),

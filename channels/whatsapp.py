@@ -366,7 +366,7 @@ def choice_payload(to: str, text: str, reply: Reply) -> tuple[list[dict[str, Any
         last = _interactive(to, {"type": "list", "body": {"text": head[-1]}, "action": action})
         return [_text(to, piece) for piece in head[:-1]] + [last], "list"
     with use_locale(reply.language or "id"):
-        hint = _("Balas dengan nomor pilihan Anda.")
+        hint = _("Balas dengan nomor pilihan Bapak/Ibu.")
     numbered = "\n".join(f"{i}. {c.label}" for i, c in enumerate(choices, 1))
     return _texts(to, f"{text}\n\n{numbered}\n\n{hint}"), "numbered"
 

@@ -55,7 +55,7 @@ async def _pregnant(ctx: Ctx) -> list[Person]:
 async def enter(ctx: Ctx) -> Next:
     """Picks the mother when there is one pregnancy; sends away when there is none."""
     if _family_id(ctx) is None:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        ctx.note(_("Bapak/Ibu belum mendaftarkan keluarga."))
         return Goto("register")
     if len(await family_members(ctx.session, _family_id(ctx))) >= MAX_MEMBERS:
         ctx.note(_("Satu keluarga paling banyak {max} anggota.", max=MAX_MEMBERS))

@@ -132,7 +132,7 @@ async def ask_more(ctx: Ctx) -> Question:
     if ctx.data.get("due_now", True):  # handlers.history.open_mark says so when nothing is due any more
         choices.append((_("Tandai sudah"), "mark"))
     choices.append((_("Menu utama"), "menu"))
-    return Question(_("Apa yang ingin Anda lakukan?"), tuple(choices))
+    return Question(_("Apa yang ingin Bapak/Ibu lakukan?"), tuple(choices))
 
 
 async def on_more(ctx: Ctx, answer: Answer) -> Next:

@@ -445,7 +445,7 @@ class Engine:
             return
         text = CONTROL_CHARS.sub("", incoming.text).strip()
         if len(text) > MAX_TEXT:
-            ctx.note(_("Pesan Anda terlalu panjang ({count} karakter). Mohon kirim jawaban singkat.", count=len(text)))
+            ctx.note(_("Pesan Bapak/Ibu terlalu panjang ({count} karakter). Mohon kirim jawaban singkat.", count=len(text)))
             await self._ask(ctx)
             return
         if not text:
@@ -535,7 +535,7 @@ class Engine:
             if isinstance(nxt, Goto):
                 flow = self.flows[nxt.flow]
                 if flow.needs_family and ctx.identity.family_id is None:
-                    ctx.note(_("Anda belum mendaftarkan keluarga."))
+                    ctx.note(_("Bapak/Ibu belum mendaftarkan keluarga."))
                     flow, nxt = self.flows["register"], Goto("register")
                 ctx.state.flow, ctx.data = flow.name, dict(nxt.data)
                 if nxt.step is not None:
@@ -564,7 +564,7 @@ class Engine:
             await self._language(ctx, args)
         elif identity.consent != "given" and action not in PRE_CONSENT:
             if action == "stop":
-                ctx.note(_("Tidak ada data Anda yang kami simpan, jadi tidak ada pengingat yang dikirim."))
+                ctx.note(_("Tidak ada data Bapak/Ibu yang kami simpan, jadi tidak ada pengingat yang dikirim."))
             if ctx.state.flow == "start":  # keeps what the consent question holds (a picked language, a /gabung code)
                 await self._ask(ctx)
             else:
@@ -577,14 +577,14 @@ class Engine:
             await self._go(ctx, END)
         elif action == "stop":
             identity.opted_out_at = identity.opted_out_at or ctx.now
-            ctx.note(_("Pengingat dihentikan. Data Anda tetap tersimpan. Ketik /mulai untuk menerima pengingat lagi, atau /hapus untuk menghapus data."))
+            ctx.note(_("Pengingat dihentikan. Data Bapak/Ibu tetap tersimpan. Ketik /mulai untuk menerima pengingat lagi, atau /hapus untuk menghapus data."))
             await self._ask(ctx)
         elif action == "resume":
             if identity.opted_out_at is not None:
                 identity.opted_out_at = None
                 ctx.note(_("Pengingat aktif kembali. Terima kasih!"))
             else:
-                ctx.note(_("Pengingat Anda sudah aktif."))
+                ctx.note(_("Pengingat Bapak/Ibu sudah aktif."))
             await self._ask(ctx)
         elif action in ("start", "menu"):
             if busy:

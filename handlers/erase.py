@@ -30,9 +30,9 @@ async def ask_confirm(ctx: Ctx) -> Question:
     members = await family_members(ctx.session, ctx.identity.family_id) if ctx.identity.family_id else []
     return Question(
         n_(
-            "Semua data Anda akan dihapus permanen: keluarga, {n} anggota, jadwal dan pengingat. "
+            "Semua data Bapak/Ibu akan dihapus permanen: keluarga, {n} anggota, jadwal dan pengingat. "
             "Yang tersisa hanya jumlah tanpa nama untuk laporan. Lanjutkan?",
-            "Semua data Anda akan dihapus permanen: keluarga, {n} anggota, jadwal dan pengingat. "
+            "Semua data Bapak/Ibu akan dihapus permanen: keluarga, {n} anggota, jadwal dan pengingat. "
             "Yang tersisa hanya jumlah tanpa nama untuk laporan. Lanjutkan?",
             len(members),
         ),
@@ -48,7 +48,7 @@ async def on_confirm(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice != "yes":
         raise Invalid(_("Pilih Ya, hapus semua data, atau Tidak."))
     await erase_family_data(ctx)
-    ctx.note(_("Data Anda sudah dihapus. Terima kasih telah menggunakan layanan posyandu. Ketik /start jika ingin mendaftar lagi."))
+    ctx.note(_("Data Bapak/Ibu sudah dihapus. Terima kasih telah menggunakan layanan posyandu. Ketik /start jika ingin mendaftar lagi."))
     return END
 
 

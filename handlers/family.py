@@ -65,13 +65,13 @@ async def enter(ctx: Ctx) -> Next:
     args = str(ctx.data.pop("args", "") or "").strip()
     if args:
         family = await family_named(ctx, args, via="family", not_kader=_(
-            "Hanya kader yang dapat membuka data keluarga lain. Ketik /keluarga saja untuk keluarga Anda."))
+            "Hanya kader yang dapat membuka data keluarga lain. Ketik /keluarga saja untuk keluarga Bapak/Ibu."))
         if family is None:
             return END
         ctx.data["family_id"] = family.id
         return "menu"
     if family_id_of(ctx) is None:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        ctx.note(_("Bapak/Ibu belum mendaftarkan keluarga."))
         return Goto("register")
     return "menu"
 
@@ -280,7 +280,7 @@ async def on_member_pregnant(ctx: Ctx, answer: Answer) -> Next:
 
 async def ask_pregnancy_kind(ctx: Ctx) -> Question:
     return Question(
-        _("Apa yang Anda ketahui tentang kehamilannya?"),
+        _("Apa yang Bapak/Ibu ketahui tentang kehamilannya?"),
         (
             (_("Hari pertama haid terakhir (HPHT)"), "hpht"),
             (_("Perkiraan tanggal lahir (HPL)"), "due"),

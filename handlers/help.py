@@ -104,7 +104,7 @@ def commands_text(ctx: Ctx | None = None) -> str:
     roles = roles_of(ctx) if ctx is not None else ("family",)
     sections = [_SECTIONS[role]() for role in roles]
     if "family" not in roles:
-        sections.append(_("/daftar - daftarkan keluarga Anda sendiri"))
+        sections.append(_("/daftar - daftarkan keluarga Bapak/Ibu sendiri"))
     sections.append(_("/bahasa - ganti bahasa\nbatal - batalkan langkah ini"))
     return "\n\n".join(sections)
 
@@ -131,7 +131,7 @@ def catat_text() -> str:
 def help_text(ctx: Ctx) -> str:
     """Help for where the person is now, then the commands of their roles."""
     if ctx.identity.consent != "given":
-        return _("Saya asisten posyandu. Sebelum mulai, saya perlu persetujuan Anda untuk menyimpan data keluarga.") + "\n" + _(
+        return _("Saya asisten posyandu. Sebelum mulai, saya perlu persetujuan Bapak/Ibu untuk menyimpan data keluarga.") + "\n" + _(
             "Kader dan petugas puskesmas: kirim /kader atau /staf dengan kode undangan.")
     if ctx.state.flow not in (None, "menu"):
         return _("Jawab pertanyaan di bawah, atau ketik batal untuk kembali ke menu.") + "\n\n" + commands_text(ctx)

@@ -239,7 +239,7 @@ async def enter(ctx: Ctx) -> Next:
     args = str(ctx.data.pop("args", "") or "").strip()
     if args:
         family = await family_named(ctx, args, via="history", not_kader=_(
-            "Hanya kader yang dapat membuka riwayat keluarga lain. Ketik /riwayat saja untuk keluarga Anda."))
+            "Hanya kader yang dapat membuka riwayat keluarga lain. Ketik /riwayat saja untuk keluarga Bapak/Ibu."))
         if family is None:
             return END
         ctx.data.update(fid=family.id, source="kader")
@@ -249,7 +249,7 @@ async def enter(ctx: Ctx) -> Next:
         ctx.note(_("Ketik /riwayat diikuti kode keluarga, misalnya: /riwayat K-7QX2MA"))
         return END
     else:
-        ctx.note(_("Anda belum mendaftarkan keluarga."))
+        ctx.note(_("Bapak/Ibu belum mendaftarkan keluarga."))
         return Goto("register")
     if not await _members_with_topics(ctx):
         ctx.note(_("Belum ada riwayat yang perlu diisi untuk anggota keluarga ini."))

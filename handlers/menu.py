@@ -25,7 +25,7 @@ async def ask_main(ctx: Ctx) -> Question:
     if ctx.identity.role == "staff":  # their own family (or registering it) is one choice; the rest by command
         family = (_("Keluarga saya"), "family") if ctx.identity.family_id is not None else (_("Daftarkan keluarga"), "register")
         return Question(
-            _("Apa yang ingin Anda lakukan?"),
+            _("Apa yang ingin Bapak/Ibu lakukan?"),
             ((_("Laporan"), "report"), (_("Rujukan"), "referrals"), (_("Ekspor"), "export"), (_("Umumkan"), "broadcast"),
              (_("Status pengumuman"), "status"),
              (_("Jadwal posyandu"), "posyandu_days"),
@@ -38,7 +38,7 @@ async def ask_main(ctx: Ctx) -> Question:
     if ctx.identity.family_id is None:  # a kader's own family is "Keluarga saya", apart from the families they add
         own = (_("Keluarga saya"), "register") if kader else (_("Daftarkan keluarga"), "register")
         return Question(
-            _("Apa yang ingin Anda lakukan?"),
+            _("Apa yang ingin Bapak/Ibu lakukan?"),
             (*kader, own, (_("Ganti bahasa"), "language"), (_("Bantuan"), "help")),
         )
     choices = [*kader, (_("Jadwal"), "schedule"), (_("Imunisasi anak"), "immunization"), (_("Keluarga saya"), "family")]
@@ -52,7 +52,7 @@ async def ask_main(ctx: Ctx) -> Question:
     elif offer == "immunization":
         choices = [(_("Isi/ubah imunisasi"), "immunization_edit"), *(c for c in choices if c[1] != "immunization")]
     choices += [(_("Ganti bahasa"), "language"), (_("Bantuan"), "help")]
-    return Question(_("Apa yang ingin Anda lakukan?"), tuple(choices))
+    return Question(_("Apa yang ingin Bapak/Ibu lakukan?"), tuple(choices))
 
 
 async def on_main(ctx: Ctx, answer: Answer) -> Next:

@@ -27,7 +27,7 @@ NONE_WORDS = frozenset({"-", "tidak ada", "tdk ada", "gak ada", "ga ada", "nggak
 async def enter(ctx: Ctx) -> Next:
     """A family already registered goes to its member list instead."""
     if ctx.identity.family_id is not None:
-        ctx.note(_("Keluarga Anda sudah terdaftar."))
+        ctx.note(_("Keluarga Bapak/Ibu sudah terdaftar."))
         return Goto("family")
     family = await family_of_phone(ctx)
     if family is not None:
@@ -57,12 +57,12 @@ async def enter_for_other(ctx: Ctx) -> Next:
         ctx.note(_("Hanya kader yang dapat mendaftarkan keluarga lain."))
         return END
     ctx.data.update(posyandu_id=ctx.identity.posyandu_id, for_other=True)
-    ctx.note(_("Mendaftarkan keluarga baru di posyandu Anda."))
+    ctx.note(_("Mendaftarkan keluarga baru di posyandu Bapak/Ibu."))
     return "household"
 
 
 async def ask_village(ctx: Ctx) -> Question:
-    return Question(_("Di desa/kelurahan mana Anda tinggal? Ketik namanya, misalnya: Nagasepaha"))
+    return Question(_("Di desa/kelurahan mana Bapak/Ibu tinggal? Ketik namanya, misalnya: Nagasepaha"))
 
 
 #: Words before a village's name that are not part of it: "Desa Nagasepaha", "di kel. Jineng".
@@ -97,10 +97,10 @@ async def ask_village_help(ctx: Ctx) -> Question:
         lines.append(_("Posyandu di Kecamatan {area} ada di desa berikut. Pilih desa terdekat, atau ketik nama desa lain.",
                        area=ctx.data["area"]))
     elif nearby:
-        lines.append(_("Mungkin maksud Anda salah satu desa ini? Pilih, atau ketik nama desa lain."))
+        lines.append(_("Mungkin maksud Bapak/Ibu salah satu desa ini? Pilih, atau ketik nama desa lain."))
     else:
         lines.append(_("Ketik nama desa lain."))
-    lines.append(_("Belum tahu posyandu Anda? Tanyakan kepada kader posyandu atau bidan desa, lalu ketik nama desanya di sini."))
+    lines.append(_("Belum tahu posyandu Bapak/Ibu? Tanyakan kepada kader posyandu atau bidan desa, lalu ketik nama desanya di sini."))
     return Question("\n".join(lines), tuple((name, f"v{i}") for i, name in enumerate(nearby)))
 
 
@@ -113,7 +113,7 @@ async def on_village_help(ctx: Ctx, answer: Answer) -> Next:
             ctx.data["matches"] = [posyandu.id for posyandu, _pkm in found]
             return "posyandu"
     if answer.choice is not None:
-        raise Invalid(_("Pilih desa dari daftar, atau ketik nama desa Anda."))
+        raise Invalid(_("Pilih desa dari daftar, atau ketik nama desa Bapak/Ibu."))
     return await on_village(ctx, answer)
 
 
@@ -125,7 +125,7 @@ async def ask_posyandu(ctx: Ctx) -> Question:
         .order_by(Posyandu.village_name, Posyandu.name)
     )
     choices = tuple((f"{p.name} ({p.village_name})", str(p.id)) for p, _k in rows.all())
-    return Question(_("Pilih posyandu Anda:"), choices + ((_("Cari desa lain"), "again"),))
+    return Question(_("Pilih posyandu Bapak/Ibu:"), choices + ((_("Cari desa lain"), "again"),))
 
 
 async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:

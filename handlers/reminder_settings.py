@@ -44,7 +44,7 @@ async def ask_slot(ctx: Ctx) -> Question:
     lines.append(_("Contoh pengingat berikutnya:"))
     lines.append(await _coming(ctx))
     lines.append("")
-    lines.append(_("Kapan Anda ingin menerima pengingat?"))
+    lines.append(_("Kapan Bapak/Ibu ingin menerima pengingat?"))
     return Question(
         "\n".join(lines),
         ((_("Pagi"), "morning"), (_("Sore"), "afternoon"), (_("Tidak diubah"), "keep")),

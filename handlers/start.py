@@ -42,12 +42,12 @@ async def ask_consent(ctx: Ctx) -> Question:
     others = [code for code in ctx.settings.locale.available if code != ctx.identity.language]
     return Question(
         _(
-            "Halo! Saya asisten posyandu ILP dari puskesmas Anda.\n\n"
+            "Halo, Bapak/Ibu! Saya asisten posyandu ILP dari puskesmas setempat.\n\n"
             "Agar bisa mengingatkan jadwal posyandu dan imunisasi, saya perlu menyimpan: nama, "
             "jenis kelamin, tanggal lahir dan kehamilan anggota keluarga, desa/dusun, dan nomor chat ini.\n"
-            "Yang bisa melihat: kader posyandu dan petugas puskesmas wilayah Anda saja. "
-            "Anda bisa berhenti (/berhenti) atau menghapus semua data (/hapus) kapan saja.\n\n"
-            "Apakah Anda setuju?"
+            "Yang bisa melihat: kader posyandu dan petugas puskesmas wilayah Bapak/Ibu saja. "
+            "Bapak/Ibu bisa berhenti (/berhenti) atau menghapus semua data (/hapus) kapan saja.\n\n"
+            "Apakah Bapak/Ibu setuju?"
         ),
         (
             (_("Ya, saya setuju"), "yes"),
@@ -80,7 +80,7 @@ async def on_consent(ctx: Ctx, answer: Answer) -> Next:
     )
     if decision == "refused":
         if in_role:
-            ctx.note(_("Baik. Tidak ada data keluarga yang disimpan; peran Anda tetap seperti sebelumnya."))
+            ctx.note(_("Baik. Tidak ada data keluarga yang disimpan; peran Bapak/Ibu tetap seperti sebelumnya."))
         else:
             ctx.identity.consent, ctx.identity.consent_version, ctx.identity.consent_at = decision, CONSENT_VERSION, ctx.now
             ctx.note(_("Baik. Kami tidak menyimpan data apa pun selain penolakan ini. Ketik /start kapan saja jika berubah pikiran."))
@@ -128,7 +128,7 @@ def family_consent_first(flow: Flow) -> Flow:
 
     async def enter(ctx: Ctx) -> Next:
         if not has_family_consent(ctx.identity):
-            ctx.note(_("Sebelum mendaftarkan keluarga Anda sendiri, saya perlu persetujuan Anda untuk data keluarga."))
+            ctx.note(_("Sebelum mendaftarkan keluarga Bapak/Ibu sendiri, saya perlu persetujuan untuk data keluarga."))
             return Goto("start")
         return await entered(ctx) if entered is not None else flow.first
 

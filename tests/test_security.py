@@ -110,7 +110,7 @@ async def test_the_webhook_with_the_right_secret_is_handled(engine, demo_db):
     got, fake = await _post(engine, demo_db, SECRET, SECRET, UPDATE)
     assert got == 200
     assert await _stored(demo_db) == (1, 1)
-    assert any("Apakah Anda setuju" in (c.text or "") for c in fake.sent)
+    assert any("Apakah Bapak/Ibu setuju" in (c.text or "") for c in fake.sent)
 
 
 # -- 2. forged button data ------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ async def _new_family(f: Families) -> ChatDriver:
     return chat
 
 
-FORGERIES.append(("new family: posyandu of the village", _new_family, _steps("Nagasepaha"), "Pilih posyandu Anda",
+FORGERIES.append(("new family: posyandu of the village", _new_family, _steps("Nagasepaha"), "Pilih posyandu Bapak/Ibu",
                   lambda f: [f.melati, *f.far_posyandu], "Mohon pilih posyandu dari daftar"))
 
 

@@ -82,7 +82,7 @@ async def test_a_household_tells_its_history_over_telegram(db, db_url):
         await bot.start()
         try:
             steps = [
-                (lambda: fake.push_text(CHAT, "/start"), "Apakah Anda setuju"),
+                (lambda: fake.push_text(CHAT, "/start"), "Apakah Bapak/Ibu setuju"),
                 (lambda: press(fake, CHAT, "Ya, saya setuju"), "Pilih bahasa"),
                 (lambda: press(fake, CHAT, "Bahasa Indonesia"), "desa/kelurahan"),
                 (lambda: fake.push_text(CHAT, "Nagasepaha"), "Pilih posyandu"),

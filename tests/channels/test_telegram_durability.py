@@ -74,7 +74,7 @@ async def write_lock(db_url: str):
 
 
 async def _register_up_to_rt_rw(fake: FakeTelegram) -> None:
-    await turn(fake, CHAT, lambda: fake.push_text(CHAT, "/start"), "Apakah Anda setuju")
+    await turn(fake, CHAT, lambda: fake.push_text(CHAT, "/start"), "Apakah Bapak/Ibu setuju")
     await turn(fake, CHAT, lambda: press(fake, CHAT, "Ya, saya setuju"), "Pilih bahasa")
     await turn(fake, CHAT, lambda: press(fake, CHAT, "Bahasa Indonesia"), "desa/kelurahan")
     await turn(fake, CHAT, lambda: fake.push_text(CHAT, "Jinengdalem"), "Pilih posyandu")

@@ -30,7 +30,7 @@ async def test_family_registers_over_telegram_across_a_restart(db, db_url):
                     expected = [{"command": c, "description": d} for c, d in command_menu("family")]
                 assert fake.menu_for(CHAT, code) == expected, lang
             assert not fake.rejected
-            await _turn(fake, lambda: fake.push_text(CHAT, "/start"), "Apakah Anda setuju")
+            await _turn(fake, lambda: fake.push_text(CHAT, "/start"), "Apakah Bapak/Ibu setuju")
             await _turn(fake, lambda: press(fake, CHAT, "Ya, saya setuju"), "Pilih bahasa")
             await _turn(fake, lambda: press(fake, CHAT, "Bahasa Indonesia"), "desa/kelurahan")
             await _turn(fake, lambda: fake.push_text(CHAT, "Jinengdalem"), "Pilih posyandu")

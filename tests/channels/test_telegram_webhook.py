@@ -24,9 +24,9 @@ async def test_webhook_checks_the_secret_and_answers_after_handling(db, db_url):
             assert fake.messages_to(CHAT) == []
             assert await fake.deliver_webhook(update) == 200
             # the 200 came after the update was handled: the answer is already there
-            assert any("Apakah Anda setuju" in (m.text or "") for m in fake.messages_to(CHAT))
+            assert any("Apakah Bapak/Ibu setuju" in (m.text or "") for m in fake.messages_to(CHAT))
             # Telegram retrying the same update gets 200 and no second answer
             assert await fake.deliver_webhook(update) == 200
-            assert sum("Apakah Anda setuju" in (m.text or "") for m in fake.messages_to(CHAT)) == 1
+            assert sum("Apakah Bapak/Ibu setuju" in (m.text or "") for m in fake.messages_to(CHAT)) == 1
         finally:
             assert await bot.stop() == 0

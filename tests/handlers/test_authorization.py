@@ -9,7 +9,7 @@ from db.models import Identity, Posyandu, Puskesmas
 from tests.helpers import DEFAULT_NOW, ChatDriver, chat_as, make_family
 
 REFUSALS = ("untuk petugas puskesmas", "Hanya kader", "hanya untuk kader", "Perintah ini untuk kader",
-            "Anda belum mendaftarkan keluarga", "Apakah Anda setuju", "Hanya kader yang dapat mendaftarkan",
+            "Bapak/Ibu belum mendaftarkan keluarga", "Apakah Bapak/Ibu setuju", "Hanya kader yang dapat mendaftarkan",
             "Daftar rujukan hanya untuk")
 KADERS = {"kader", "kader_only"}
 STAFF = {"staff", "staff_family"}

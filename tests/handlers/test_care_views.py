@@ -102,7 +102,7 @@ async def test_tandai_sudah_and_menu_from_jadwal(engine, demo_db):
     await chat.say("batal")
     await chat.say("/jadwal")
     await chat.press("Menu utama")
-    assert "Apa yang ingin Anda lakukan?" in chat.text and "Jadwal" in chat.labels
+    assert "Apa yang ingin Bapak/Ibu lakukan?" in chat.text and "Jadwal" in chat.labels
     await chat.say("/jadwal")
     await chat.say("xyz")
     assert "Pilih dari daftar." in chat.text and "Lihat semua" in chat.labels

@@ -57,7 +57,7 @@ async def test_global_words_work_in_every_step(engine, demo_db):
     await chat.say("/mulai")
     assert "aktif kembali" in chat.text
     await chat.say("batal")
-    assert "Dibatalkan" in chat.text and "Apa yang ingin Anda lakukan" in chat.text
+    assert "Dibatalkan" in chat.text and "Apa yang ingin Bapak/Ibu lakukan" in chat.text
 
 
 async def test_language_switch_mid_flow_returns_to_the_same_question(engine):
@@ -143,7 +143,7 @@ async def test_erase_leaves_only_anonymous_counts(engine, demo_db):
         tally = (await session.scalars(select(ErasureTally))).one()
     assert tally.members == 2 and tally.stages == {"ibu_hamil": 1, "dewasa": 1, "balita": 1}
     await chat.say("halo")
-    assert "Apakah Anda setuju" in chat.text
+    assert "Apakah Bapak/Ibu setuju" in chat.text
 
 
 async def test_family_menu_lists_members_with_stage(engine, demo_db):

@@ -259,7 +259,7 @@ async def test_a_pregnancy_is_dated_as_people_say_it(engine, demo_db):
     await chat.say("12-03-1996")
     await chat.say("iya")
     await chat.say("5")
-    assert "5 minggu atau 5 bulan?" in chat.text and "Apa yang Anda ketahui tentang kehamilannya?" in chat.text
+    assert "5 minggu atau 5 bulan?" in chat.text and "Apa yang Bapak/Ibu ketahui tentang kehamilannya?" in chat.text
     await chat.say("HPHT")
     assert "Tanggal hari pertama haid terakhir (HPHT)?" in chat.text
     await chat.say("24")  # an age typed where the date was asked: fine too

@@ -452,4 +452,4 @@ async def test_a_typed_non_decimal_digit_gets_a_hint(engine, digit):
     chat = ChatDriver(engine, address=f"fuzz-digit-{ord(digit)}")
     await chat.say("/start")
     await chat.say(digit)
-    assert "Apakah Anda setuju" in chat.text and not any(a in chat.text for a in APOLOGIES)
+    assert "Apakah Bapak/Ibu setuju" in chat.text and not any(a in chat.text for a in APOLOGIES)

@@ -44,7 +44,7 @@ async def test_help_shows_the_commands_of_the_roles_held(engine, demo_db, kind, 
         assert _names(command, chat.text), f"{kind}: {command} missing"
     for command in hidden:
         assert not _names(command, chat.text), f"{kind}: {command} shown"
-    assert "Apa yang ingin Anda lakukan?" in chat.text  # and the menu again
+    assert "Apa yang ingin Bapak/Ibu lakukan?" in chat.text  # and the menu again
 
 
 async def test_help_in_english_is_the_translation(engine, demo_db):
@@ -66,7 +66,7 @@ async def test_help_inside_a_flow_says_how_to_leave_it(engine, demo_db):
 async def test_help_before_consent_tells_volunteers_how_to_join(engine):
     chat = ChatDriver(engine, address="anon-1")
     await chat.say("bantuan")
-    assert "/kader atau /staf dengan kode undangan" in chat.text and "Apakah Anda setuju" in chat.text
+    assert "/kader atau /staf dengan kode undangan" in chat.text and "Apakah Bapak/Ibu setuju" in chat.text
 
 
 @pytest.mark.parametrize("typed", ["bantuan catat", "Bantuan  catat", "/bantuan catat", "/help catat", "help catat?"])
@@ -75,7 +75,7 @@ async def test_a_kader_gets_the_catat_cheat_sheet(engine, demo_db, typed):
     await chat.say(typed)
     with use_locale("id"):
         assert catat_text() in chat.text
-    assert "Apa yang ingin Anda lakukan?" in chat.text
+    assert "Apa yang ingin Bapak/Ibu lakukan?" in chat.text
 
 
 async def test_the_cheat_sheet_keeps_the_question_the_kader_was_at(engine, demo_db):

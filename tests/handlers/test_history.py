@@ -247,7 +247,7 @@ async def test_imunisasi_enters_corrects_and_removes_doses(engine, demo_db):
     await chat.press("Isi satu per satu")
     await chat.say("bcg 20-10-2026")
     await chat.press("Sudah semua")
-    assert "Apa yang ingin Anda lakukan" in chat.text
+    assert "Apa yang ingin Bapak/Ibu lakukan" in chat.text
     assert {r.code for r in await _records(demo_db, "Kadek Bayu")} == {"HB0", "BCG"}
     # a date typed again for a dose already recorded replaces it (a correction)
     await chat.say("/imunisasi")
@@ -260,7 +260,7 @@ async def test_imunisasi_enters_corrects_and_removes_doses(engine, demo_db):
         ("HB0", date(2026, 9, 20)), ("BCG", date(2026, 10, 21))}
     await chat.say("/imunisasi")
     assert "BCG 21 Okt" in chat.text and "Perlu diulang" not in chat.text
-    assert "Apa yang ingin Anda lakukan" in chat.text and chat.labels[0] == "Isi/ubah imunisasi"
+    assert "Apa yang ingin Bapak/Ibu lakukan" in chat.text and chat.labels[0] == "Isi/ubah imunisasi"
     assert "Imunisasi anak" not in chat.labels  # in its place
     await chat.say("/menu")  # the person is at the main menu: nothing to finish first
     assert "Selesaikan dulu" not in chat.text and "Isi/ubah imunisasi" in chat.labels
@@ -498,7 +498,7 @@ async def test_riwayat_is_for_families_and_kaders(engine, demo_db, role):
     family = await make_family(demo_db)
     await chat.say(f"/riwayat {family.code}")
     assert "Riwayat siapa" not in chat.text and "Ni Luh Sari" not in chat.text
-    assert ("Apakah Anda setuju" if role == "anon" else "Hanya kader") in chat.text
+    assert ("Apakah Bapak/Ibu setuju" if role == "anon" else "Hanya kader") in chat.text
     await chat.say("/riwayat")
     assert "Riwayat siapa" not in chat.text
     async with demo_db.read() as session:

@@ -209,7 +209,7 @@ async def test_sasaran_lists_the_kaders_own_targets_grouped_and_paged(engine, de
     await chat.press("Berikutnya")
     assert "halaman 2 dari 2" in chat.text
     await chat.press("Selesai")
-    assert "Apa yang ingin Anda lakukan" in chat.text
+    assert "Apa yang ingin Bapak/Ibu lakukan" in chat.text
 
 
 async def test_after_a_childs_visit_the_kader_and_the_family_get_the_growth_chart(engine, demo_db):

@@ -328,7 +328,7 @@ async def test_rujukan_is_for_staff_and_kaders(engine, demo_db, settings, role):
         await add_identity(demo_db, None, chat.address, role="kader")
     await chat.say("/rujukan")
     assert "Putu Adi" not in chat.text
-    expected = "Apakah Anda setuju" if role == "anon" else "hanya untuk kader dan petugas puskesmas"
+    expected = "Apakah Bapak/Ibu setuju" if role == "anon" else "hanya untuk kader dan petugas puskesmas"
     assert expected in chat.text
 
 
@@ -407,7 +407,7 @@ async def test_the_list_is_paged(engine, demo_db, settings):
     await chat.press("Sebelumnya")
     assert "halaman 1 dari 2" in chat.text
     await chat.press("Selesai")
-    assert "Apa yang ingin Anda lakukan" in chat.text
+    assert "Apa yang ingin Bapak/Ibu lakukan" in chat.text
 
 
 async def test_rujukan_in_english(engine, demo_db, settings):

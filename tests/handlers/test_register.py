@@ -92,7 +92,7 @@ async def test_birth_dates_that_cannot_be(engine):
 async def test_consent_refused_stores_only_the_refusal(engine, demo_db):
     chat = ChatDriver(engine)
     await chat.say("halo")
-    assert "Apakah Anda setuju" in chat.text
+    assert "Apakah Bapak/Ibu setuju" in chat.text
     await chat.press("Tidak")
     assert "tidak menyimpan" in chat.text
     async with demo_db.read() as session:
@@ -103,7 +103,7 @@ async def test_consent_refused_stores_only_the_refusal(engine, demo_db):
     assert [r.decision for r in records] == ["refused"]
     assert families == 0
     await chat.say("Nagasepaha")  # anything later asks for consent again
-    assert "Apakah Anda setuju" in chat.text
+    assert "Apakah Bapak/Ibu setuju" in chat.text
 
 
 async def test_english_consent_and_registration(engine):

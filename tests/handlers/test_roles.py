@@ -13,7 +13,7 @@ from handlers.start import CONSENT_VERSION
 from tests.helpers import (DEFAULT_NOW, ChatDriver, consent, identity_of, kader_of, link_through_kader, make_family, make_invite,
                            notices_to, press_notice)
 
-CONSENT_QUESTION = "Apakah Anda setuju"
+CONSENT_QUESTION = "Apakah Bapak/Ibu setuju"
 
 
 async def _consents(db, address: str) -> list[tuple[str, str]]:
@@ -187,9 +187,9 @@ async def test_a_kader_registering_their_own_family_is_asked_the_family_consent_
     chat = ChatDriver(engine, address="own-1")
     await chat.say(f"/kader {await make_invite(demo_db, 'kader')}")
     await chat.press("Keluarga saya")  # their own (not "Tambah keluarga": another family of their posyandu)
-    assert "Sebelum mendaftarkan keluarga Anda sendiri" in chat.text and CONSENT_QUESTION in chat.text
+    assert "Sebelum mendaftarkan keluarga Bapak/Ibu sendiri" in chat.text and CONSENT_QUESTION in chat.text
     await chat.press("Ya")
-    assert "Di desa/kelurahan mana Anda tinggal" in chat.text and "Pilih bahasa" not in chat.text
+    assert "Di desa/kelurahan mana Bapak/Ibu tinggal" in chat.text and "Pilih bahasa" not in chat.text
     identity = await identity_of(demo_db, "own-1")
     assert (identity.role, identity.consent, identity.consent_version) == ("kader", "given", CONSENT_VERSION)
     assert await _consents(demo_db, "own-1") == [("given", ROLE_CONSENT_VERSIONS["kader"]), ("given", CONSENT_VERSION)]
@@ -201,7 +201,7 @@ async def test_a_kader_saying_no_to_the_family_consent_stays_a_kader(engine, dem
     await chat.say("/jadwal")  # a family command without a family: registering, so the family consent first
     assert CONSENT_QUESTION in chat.text
     await chat.press("Tidak")
-    assert "peran Anda tetap seperti sebelumnya" in chat.text and "Catat kunjungan" in chat.labels
+    assert "peran Bapak/Ibu tetap seperti sebelumnya" in chat.text and "Catat kunjungan" in chat.labels
     identity = await identity_of(demo_db, "own-2")
     assert (identity.role, identity.consent, identity.consent_version) == ("kader", "given", ROLE_CONSENT_VERSIONS["kader"])
     assert await _consents(demo_db, "own-2") == [("given", ROLE_CONSENT_VERSIONS["kader"]), ("refused", CONSENT_VERSION)]
@@ -216,7 +216,7 @@ async def test_a_family_that_joins_as_staff_keeps_the_family_consent(engine, dem
     identity = await identity_of(demo_db, "fam-staff")
     assert (identity.role, identity.consent_version) == ("staff", CONSENT_VERSION)
     await chat.press("Daftarkan keluarga")  # their family consent holds: straight to the registration
-    assert "Di desa/kelurahan mana Anda tinggal" in chat.text and CONSENT_QUESTION not in chat.text
+    assert "Di desa/kelurahan mana Bapak/Ibu tinggal" in chat.text and CONSENT_QUESTION not in chat.text
 
 
 # -- /gabung: linking a chat to a family a kader registered -------------------------------------------

@@ -16,7 +16,7 @@ AVAILABLE = ("id", "en")
 THANKS = "Terima kasih! Bahasa bisa diganti kapan saja dengan /bahasa."
 #: The language question.
 ASK_LANGUAGE = "Terima kasih! Pilih bahasa:"
-VILLAGE = "Di desa/kelurahan mana Anda tinggal? Ketik namanya, misalnya: Nagasepaha"
+VILLAGE = "Di desa/kelurahan mana Bapak/Ibu tinggal? Ketik namanya, misalnya: Nagasepaha"
 
 
 async def _records(db, address: str) -> list[tuple[str, str, str]]:

@@ -280,7 +280,7 @@ async def test_the_list_is_paged_and_each_page_names_its_group(engine, demo_db):
     await chat.send(chat_incoming(chat, stale))
     assert "Tombol itu sudah tidak berlaku" in chat.text and "halaman 2 dari 2" in chat.text
     await chat.press("Selesai")
-    assert "Apa yang ingin Anda lakukan" in chat.text
+    assert "Apa yang ingin Bapak/Ibu lakukan" in chat.text
 
 
 def chat_incoming(chat: ChatDriver, data: str):
