@@ -135,6 +135,14 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class InboundConfig:
+    """The per-chat inbound limit (handlers.inbound_limit): ``burst`` messages at once, then ``per_minute``."""
+
+    burst: int = 10
+    per_minute: int = 30  # 0: no limit
+
+
+@dataclass(frozen=True)
 class PrivacyConfig:
     #: days the text of a message stays in the outbox after it was queued; then only counts remain
     retention_days: int = 30
@@ -151,6 +159,7 @@ class Settings:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -376,6 +385,11 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     )
     priv = reader("privacy", ("retention_days",))
     privacy = PrivacyConfig(retention_days=priv.int("retention_days", PrivacyConfig.retention_days, 1, 3650))
+    inb = reader("inbound", ("burst", "per_minute"))
+    inbound = InboundConfig(
+        burst=inb.int("burst", InboundConfig.burst, 1, 100_000),
+        per_minute=inb.int("per_minute", InboundConfig.per_minute, 0, 1_000_000),
+    )
     unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (environment variables can set {', '.join(sorted(known))})")
@@ -385,7 +399,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
             raise rem.fail(key, f"{hour}:00 is inside the quiet hours {reminders.quiet_start}:00-{reminders.quiet_end}:00")
     return Settings(
         database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders,
-        whatsapp=whatsapp, privacy=privacy,
+        whatsapp=whatsapp, privacy=privacy, inbound=inbound,
     )
 
 
