@@ -135,6 +135,14 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class InboundConfig:
+    """The per-chat inbound limit (handlers.inbound_limit): ``burst`` messages at once, then ``per_minute``."""
+
+    burst: int = 10
+    per_minute: int = 30  # 0: no limit
+
+
+@dataclass(frozen=True)
 class PrivacyConfig:
     #: days the text of a message stays in the outbox after it was queued; then only counts remain
     retention_days: int = 30
@@ -151,6 +159,7 @@ class Settings:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -355,11 +364,15 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     rem = reader("reminders", tuple(f.name for f in fields(RemindersConfig)))
     days = rem.list("posyandu_days_before", ("1", "0"))
     try:
-        before = tuple(sorted({int(d) for d in days}, reverse=True))
+        numbers = [int(d) for d in days]
     except ValueError:
         raise rem.fail("posyandu_days_before", f"expected whole numbers, got {days!r}") from None
-    if any(not 0 <= d <= 14 for d in before):
-        raise rem.fail("posyandu_days_before", "expected days from 0 to 14")
+    if any(not 0 <= d <= 14 for d in numbers):
+        raise rem.fail("posyandu_days_before", f"expected days from 0 to 14, got {numbers}")
+    if len(set(numbers)) != len(numbers):
+        twice = sorted({d for d in numbers if numbers.count(d) > 1})
+        raise rem.fail("posyandu_days_before", f"a day is listed twice ({', '.join(map(str, twice))}): list each day once")
+    before = tuple(sorted(numbers, reverse=True))
     reminders = RemindersConfig(
         enabled=rem.bool("enabled", True),
         plan_hour=rem.int("plan_hour", 6, 0, 23),
@@ -376,16 +389,18 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     )
     priv = reader("privacy", ("retention_days",))
     privacy = PrivacyConfig(retention_days=priv.int("retention_days", PrivacyConfig.retention_days, 1, 3650))
+    inb = reader("inbound", ("burst", "per_minute"))
+    inbound = InboundConfig(
+        burst=inb.int("burst", InboundConfig.burst, 1, 100_000),
+        per_minute=inb.int("per_minute", InboundConfig.per_minute, 0, 1_000_000),
+    )
     unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (environment variables can set {', '.join(sorted(known))})")
-    for key in ("morning_hour", "afternoon_hour"):
-        hour = getattr(reminders, key)
-        if _in_quiet(hour, reminders.quiet_start, reminders.quiet_end):
-            raise rem.fail(key, f"{hour}:00 is inside the quiet hours {reminders.quiet_start}:00-{reminders.quiet_end}:00")
+    _check_reminders(rem, reminders)
     return Settings(
         database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders,
-        whatsapp=whatsapp, privacy=privacy,
+        whatsapp=whatsapp, privacy=privacy, inbound=inbound,
     )
 
 
@@ -446,6 +461,48 @@ def _graph_url(reader: _Reader) -> tuple[str, str]:
     if "graph_version" in reader.values and version != in_url.group(1):
         raise reader.fail("graph_version", f"{version} differs from the version in graph_base_url ({in_url.group(1)}): give it once")
     return url, in_url.group(1)
+
+
+def _check_reminders(rem: _Reader, r: RemindersConfig) -> None:
+    """Refuses reminder settings that contradict each other, naming every key involved: settings under
+    which reminders would silently never be sent (quiet hours 0-0 once made every daily reminder expire
+    before its 07:00 slot).
+
+    A day's reminders are planned at ``plan_hour``, sent at the family's slot (``morning_hour`` or
+    ``afternoon_hour``) and expire when that day's quiet hours start (``quiet_start``). So: quiet hours
+    that start and end at the same hour are refused (they would be quiet all day); the morning slot comes
+    before the afternoon one; neither slot is inside quiet hours; both come before ``quiet_start`` on their
+    day; planning comes before the morning slot and outside quiet hours.
+    """
+
+    def refuse(keys: tuple[str, ...], problem: str) -> ConfigError:
+        sources = [rem.sources[key] for key in keys if key in rem.sources]
+        where = f" (from {', '.join(sources)})" if sources else ""
+        return ConfigError(f"{', '.join(f'reminders.{key}' for key in keys)}: {problem}{where}")
+
+    quiet = f"{r.quiet_start}:00-{r.quiet_end}:00"
+    if r.quiet_start == r.quiet_end:
+        raise refuse(("quiet_start", "quiet_end"), f"quiet hours from {r.quiet_start}:00 to {r.quiet_end}:00 would last "
+                     "all day and no reminder could be sent; set the hour quiet hours start (e.g. 20) and the hour they end (e.g. 6)")
+    if r.morning_hour >= r.afternoon_hour:
+        raise refuse(("morning_hour", "afternoon_hour"),
+                     f"the morning slot ({r.morning_hour}:00) must come before the afternoon slot ({r.afternoon_hour}:00)")
+    for key in ("morning_hour", "afternoon_hour"):
+        hour = getattr(r, key)
+        if _in_quiet(hour, r.quiet_start, r.quiet_end):
+            raise refuse((key, "quiet_start", "quiet_end"), f"{hour}:00 is inside the quiet hours {quiet}")
+    late = tuple(key for key in ("morning_hour", "afternoon_hour") if getattr(r, key) >= r.quiet_start)
+    if late:
+        raise refuse(late + ("quiet_start",), f"a day's reminders expire when its quiet hours start ({r.quiet_start}:00), "
+                     f"before the slot at {getattr(r, late[0])}:00: every reminder for it would expire unsent; "
+                     "quiet hours must start after the afternoon slot")
+    if r.plan_hour >= r.morning_hour:
+        raise refuse(("plan_hour", "morning_hour"),
+                     f"the day is planned at {r.plan_hour}:00, not before the morning slot ({r.morning_hour}:00): "
+                     "planning must come before the morning slot")
+    if _in_quiet(r.plan_hour, r.quiet_start, r.quiet_end):
+        raise refuse(("plan_hour", "quiet_start", "quiet_end"),
+                     f"the day is planned at {r.plan_hour}:00, inside the quiet hours {quiet}: plan at the end of quiet hours or later")
 
 
 def _in_quiet(hour: int, start: int, end: int) -> bool:

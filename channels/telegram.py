@@ -8,6 +8,9 @@ loses no message; the apology it carries is sent once. The webhook's HTTP side l
 hands each update to :meth:`TelegramChannel.process_webhook`, which returns after the commit (the 200)
 or answers 500 so that Telegram delivers the update again.
 
+A 429 (too many requests) for one chat holds up no other chat: that chat's replies wait out ``retry_after``
+in a lane of their own, in order, while the batch (or the webhook's answer) goes on.
+
 Updates are read as JSON and text replies posted as JSON through one aiohttp session (:class:`BotApi`):
 python-telegram-bot's objects cost several times more CPU per call. PTB's ``Bot`` still sends photos and
 documents. Choices become inline keyboards whose callback data is the choice's data; a pressed keyboard
@@ -37,7 +40,7 @@ import gc
 import json
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +71,12 @@ POLL_LIMIT = 100  # updates per batch (Telegram's maximum)
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 STOP_GRACE = 15.0  # seconds a stop waits for the batch in hand before giving it up (it comes again)
 MEDIA_KINDS = ("photo", "sticker", "voice", "video", "audio", "document", "animation", "video_note")
+#: a chat's replies waiting out a 429 (:meth:`TelegramChannel._drain`): at most this many, each tried this
+#: many times, a wait of at most this many seconds; on stop they get this long
+LANE_MAX = 50
+LANE_TRIES = 5
+LANE_MAX_WAIT = 60.0
+LANE_STOP_GRACE = 5.0
 GC_YOUNG_THRESHOLD = 20_000  # new objects between collections of the youngest generation, once serving (see start)
 Handler = Callable[[Incoming], Awaitable[list[Reply]]]
 
@@ -324,6 +333,8 @@ class TelegramChannel:
         self._foreign_photos: dict[tuple[str | None, str], str] = {}  # (channel, ref) -> our file_id
         #: updates whose turn failed to store once: their press is answered and apology sent already
         self._failed: OrderedDict[int, None] = OrderedDict()
+        #: chats waiting out a 429 (by address): their replies, sent in order apart from everyone else's
+        self._lanes: dict[str, _Lane] = {}
 
     # -- inbound
 
@@ -391,15 +402,90 @@ class TelegramChannel:
                 log.warning("could not answer a button press: %s", result)
 
     async def _deliver(self, address: str, replies: list[Reply]) -> None:
-        """Sends a turn's replies; a reply that cannot be sent is logged (the turn is stored already)."""
+        """Sends a turn's replies; a reply that cannot be sent is logged (the turn is stored already).
+
+        A 429 for this chat does not hold up anyone else: the chat's replies from there on wait in its own
+        lane (:meth:`_drain`, ``retry_after`` honoured, in order), and this returns at once, so the polling
+        batch (and a webhook's answer) goes on with the other chats.
+        """
         if not replies:
             return
+        if address in self._lanes:  # the chat waits out a 429: its replies queue behind the earlier ones
+            self._queue(address, replies, 0.0)
+            return
+        sent = 0
         try:
-            await self.send_replies(int(address), replies)
+            for reply in replies:
+                await self._send_reply(address, reply)
+                sent += 1
+        except RateLimited as exc:
+            self._queue(address, replies[sent:], exc.retry_after)
+        except Unreachable:
+            log.info("a chat blocked the bot while it answered")
         except ChannelError as exc:
             log.warning("telegram: a reply could not be sent: %s", exc)
         except Exception:
             log.exception("telegram: a reply could not be sent")
+
+    async def _send_reply(self, address: str, reply: Reply) -> None:
+        await self.send_one(address, reply)
+        if reply.commands is not None:
+            await self.set_chat_commands(address, reply.commands)
+
+    def _queue(self, address: str, replies: list[Reply], wait: float) -> None:
+        """Puts replies in the chat's lane (started, waiting ``wait`` seconds, when there is none); past
+        :data:`LANE_MAX` waiting replies the newest are dropped, logged."""
+        lane = self._lanes.get(address)
+        if lane is None:
+            lane = self._lanes[address] = _Lane(wait)
+            lane.task = asyncio.create_task(self._drain(address, lane), name="telegram-chat-lane")
+        room = max(0, LANE_MAX - len(lane.replies))
+        if len(replies) > room:
+            log.warning("telegram: a chat waiting out a 429 has %d replies waiting; %d more are dropped",
+                        len(lane.replies), len(replies) - room)
+        lane.replies.extend(replies[:room])
+
+    async def _drain(self, address: str, lane: _Lane) -> None:
+        """Sends a chat's waiting replies in order, each 429's ``retry_after`` waited out (a reply refused
+        :data:`LANE_TRIES` times in a row is dropped, logged); ends when none is left."""
+        try:
+            tries = 0
+            while lane.replies:
+                await asyncio.sleep(min(lane.wait, LANE_MAX_WAIT))
+                while lane.replies:
+                    try:
+                        await self._send_reply(address, lane.replies[0])
+                    except RateLimited as exc:
+                        tries += 1
+                        if tries < LANE_TRIES:
+                            lane.wait = exc.retry_after
+                            break
+                        log.warning("telegram: a reply was refused %d times for too many requests; dropped", tries)
+                    except Unreachable:
+                        log.info("a chat blocked the bot while it answered")
+                        lane.replies.clear()
+                        return
+                    except ChannelError as exc:
+                        log.warning("telegram: a reply could not be sent: %s", exc)
+                    except Exception:
+                        log.exception("telegram: a reply could not be sent")
+                    lane.replies.popleft()
+                    tries = 0
+        finally:
+            self._lanes.pop(address, None)
+
+    async def _close_lanes(self) -> None:
+        """On stop: the chats' waiting replies get :data:`LANE_STOP_GRACE` seconds, then are dropped, counted."""
+        tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=LANE_STOP_GRACE)
+        if pending:
+            left = sum(len(lane.replies) for lane in self._lanes.values())
+            log.warning("telegram: stopped with %d replies waiting out a 429 in %d chats; they are not sent", left, len(pending))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def process_webhook(self, payload: dict) -> None:
         """Handles one update delivered by the webhook, to completion; answers 500 when it was not
@@ -709,10 +795,22 @@ class TelegramChannel:
             except Exception:
                 log.exception("telegram polling ended with an error")
             self._poller = None
+        await self._close_lanes()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
         await self.api.close()
+
+
+class _Lane:
+    """One chat's replies waiting out a 429, and the task sending them."""
+
+    __slots__ = ("replies", "wait", "task")
+
+    def __init__(self, wait: float) -> None:
+        self.replies: deque[Reply] = deque()
+        self.wait = wait
+        self.task: asyncio.Task | None = None
 
 
 def _chat_key(update: Mapping[str, Any]) -> str:

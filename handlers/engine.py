@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,6 +40,7 @@ from handlers import flows
 from handlers import help as help_texts
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
 from handlers.fast_entry import looks_like_fast_entry
+from handlers.inbound_limit import InboundLimit, Verdict
 from handlers.parsing import FILLER_WORDS, normalize, plain_words, yes_no
 from handlers.start import hinted_language
 from handlers.visit import fast_entry
@@ -228,10 +231,14 @@ class Engine:
         *,
         clock: Callable[[], datetime] = _now,
         flow_table: Mapping[str, Flow] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
+        #: the per-chat inbound limit (``inbound.burst``, ``inbound.per_minute``), read on a monotonic clock
+        self.inbound = InboundLimit(settings.inbound.burst, settings.inbound.per_minute)
+        self.monotonic = monotonic
         self.flows = dict(flow_table or flows.FLOWS)
         self.schedule = apply_overrides({"je": settings.care.je, **settings.care.overrides})
 
@@ -248,7 +255,13 @@ class Engine:
         A channel acknowledges a message to its provider (webhook 200, polling offset) only after this
         returns. A message that makes a step fail is recorded as seen and answered with an apology, so
         that a provider's redelivery does not repeat the failure forever.
+
+        A chat over its inbound limit (``handlers.inbound_limit``) is answered before any database work:
+        the message is dropped (neither handled nor stored), the first one of a flood with a notice.
         """
+        verdict = self.inbound.check((incoming.channel, incoming.address), self.monotonic())
+        if verdict is not Verdict.PASS:
+            return self._flooding(incoming, verdict)
         for attempt in range(3):
             try:
                 return await self._handle_once(incoming)
@@ -267,6 +280,20 @@ class Engine:
                 break
         await self._remember(incoming)
         return self._apology()
+
+    def _flooding(self, incoming: Incoming, verdict: Verdict) -> list[Reply]:
+        """The answer to a message over the chat's inbound limit: one notice when the flood starts, then none."""
+        if verdict is not Verdict.NOTICE:
+            return []
+        chat = hashlib.blake2b(incoming.address.encode(), digest_size=4).hexdigest()  # no chat id in the log
+        log.warning("inbound flood from %s chat %s: its messages over %d at once and %d a minute are dropped",
+                    incoming.channel, chat, self.settings.inbound.burst, self.settings.inbound.per_minute)
+        seconds = max(1, math.ceil(60 / self.settings.inbound.per_minute))
+        language = hinted_language(incoming.language_hint, self.settings.locale.available) or self.settings.locale.default
+        with use_locale(language):
+            text = _("Mohon tunggu sebentar: pesan Bapak/Ibu datang terlalu cepat, jadi pesan terakhir belum kami baca. "
+                     "Silakan kirim lagi setelah {seconds} detik.", seconds=seconds)
+            return [Reply(text, language=language)]
 
     def _apology(self) -> list[Reply]:
         with use_locale(self.settings.locale.default):

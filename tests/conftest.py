@@ -94,9 +94,10 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(db_url: str):
-    """The default configuration pointed at the test database."""
+    """The default configuration pointed at the test database, with an inbound limit no test that drives
+    one chat quickly reaches (tests/handlers/test_inbound_limit.py tests the limit itself)."""
     base = load_settings(env={})
-    return replace(base, database=replace(base.database, url=db_url))
+    return replace(base, database=replace(base.database, url=db_url), inbound=replace(base.inbound, burst=100_000))
 
 
 @pytest.fixture

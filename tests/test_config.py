@@ -148,3 +148,71 @@ def test_a_wrong_graph_version_is_named(env, message):
 
     with pytest.raises(ConfigError, match=message):
         load_settings(env=env)
+
+
+def _reminders(**values) -> dict[str, str]:
+    return {f"ILPBOT_REMINDERS_{key.upper()}": str(value) for key, value in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("values", "keys"),
+    [
+        # quiet hours 0-0 once made all 1,521 daily reminders expire before their 07:00 slot
+        ({"quiet_start": 0, "quiet_end": 0}, ("quiet_start", "quiet_end")),
+        ({"quiet_start": 22, "quiet_end": 22}, ("quiet_start", "quiet_end")),
+        # the day's reminders expire when quiet hours start: before a slot, none could be sent
+        ({"quiet_start": 1, "quiet_end": 5}, ("morning_hour", "afternoon_hour", "quiet_start")),
+        ({"quiet_start": 12, "quiet_end": 13}, ("afternoon_hour", "quiet_start")),
+        ({"quiet_start": 15, "quiet_end": 6}, ("afternoon_hour", "quiet_start", "quiet_end")),  # the slot is quiet
+        # slots inside quiet hours
+        ({"morning_hour": 5}, ("morning_hour", "quiet_start", "quiet_end")),
+        ({"afternoon_hour": 21}, ("afternoon_hour", "quiet_start", "quiet_end")),
+        # slots out of order
+        ({"morning_hour": 16}, ("morning_hour", "afternoon_hour")),
+        ({"morning_hour": 15}, ("morning_hour", "afternoon_hour")),
+        # planning at or after the morning slot, or inside quiet hours
+        ({"plan_hour": 7}, ("plan_hour", "morning_hour")),
+        ({"plan_hour": 9}, ("plan_hour", "morning_hour")),
+        ({"plan_hour": 3}, ("plan_hour", "quiet_start", "quiet_end")),
+        # posyandu days: negative, out of range, listed twice
+        ({"posyandu_days_before": "1,-1"}, ("posyandu_days_before",)),
+        ({"posyandu_days_before": "15"}, ("posyandu_days_before",)),
+        ({"posyandu_days_before": "1,0,1"}, ("posyandu_days_before",)),
+    ],
+)
+def test_reminder_settings_that_contradict_each_other_stop_the_start_naming_the_keys(values, keys):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=_reminders(**values))
+    message = str(info.value)
+    named = message.split(":", 1)[0]
+    assert named == ", ".join(f"reminders.{key}" for key in keys), message
+    assert all(f"ILPBOT_REMINDERS_{key.upper()}" in message for key in values if key in keys)  # where they came from
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},  # the defaults: plan 06, slots 07 and 15, quiet 20-06
+        {"plan_hour": 5, "morning_hour": 8, "afternoon_hour": 16, "quiet_start": 21, "quiet_end": 5},
+        {"quiet_start": 16, "quiet_end": 6},  # quiet right after the afternoon slot
+        {"quiet_start": 21, "quiet_end": 23},  # quiet hours that do not wrap midnight
+        {"plan_hour": 0, "quiet_start": 22, "quiet_end": 0},
+        {"posyandu_days_before": "3,1,0"},
+    ],
+)
+def test_reminder_settings_that_fit_together_are_accepted(values):
+    reminders = load_settings(env=_reminders(**values)).reminders
+    for key, value in values.items():
+        got = getattr(reminders, key)
+        assert got == (tuple(int(d) for d in value.split(",")) if isinstance(value, str) else value)
+
+
+def test_inbound_limit_settings():
+    inbound = load_settings(env={}).inbound
+    assert (inbound.burst, inbound.per_minute) == (10, 30)
+    assert load_settings(env={"ILPBOT_INBOUND_PER_MINUTE": "0"}).inbound.per_minute == 0  # no limit
+    for env, key in (({"ILPBOT_INBOUND_BURST": "0"}, "inbound.burst"), ({"ILPBOT_INBOUND_PER_MINUTE": "-1"}, "inbound.per_minute"),
+                     ({"ILPBOT_INBOUND_BURST": "many"}, "inbound.burst")):
+        with pytest.raises(ConfigError) as info:
+            load_settings(env=env)
+        assert str(info.value).startswith(key) and "ILPBOT_INBOUND_" in str(info.value)

@@ -7,11 +7,25 @@ import signal
 import socket
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.fakes.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def awake_hours(now: datetime | None = None) -> dict[str, str]:
+    """Reminder settings whose one quiet hour is far from now in western and central Indonesia (for the next
+    two hours), so that the dispatcher sends at once whenever the test runs: plan at 0:00, slots at 1:00 and
+    2:00, quiet hours 22-23 (or 10-11 when 22:00 is near). Quiet hours cannot be switched off (0 to 0 would
+    be quiet all day: config refuses it)."""
+    now = now or datetime.now(UTC)
+    near = {(now.astimezone(ZoneInfo(zone)).hour + ahead) % 24 for zone in ("Asia/Jakarta", "Asia/Makassar") for ahead in (0, 1, 2)}
+    quiet = 22 if not near & {22} else 10
+    return {"ILPBOT_REMINDERS_PLAN_HOUR": "0", "ILPBOT_REMINDERS_MORNING_HOUR": "1", "ILPBOT_REMINDERS_AFTERNOON_HOUR": "2",
+            "ILPBOT_REMINDERS_QUIET_START": str(quiet), "ILPBOT_REMINDERS_QUIET_END": str(quiet + 1)}
 
 
 def free_port() -> int:
@@ -35,6 +49,8 @@ class BotProcess:
             "ILPBOT_WEB_PORT": str(self.port),
             # reminders run on the real clock; the conversation tests keep the chat to themselves
             "ILPBOT_REMINDERS_ENABLED": "false",
+            # scripted users type faster than people: an inbound limit they do not reach (not what is tested)
+            "ILPBOT_INBOUND_BURST": "100000",
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None

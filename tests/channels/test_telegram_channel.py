@@ -1,6 +1,7 @@
 """The Telegram adapter in-process against the fake Bot API: translation both ways and error mapping."""
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -123,7 +124,7 @@ async def test_an_unanswerable_press_and_a_429_lose_no_reply():
             fake.fail_next("sendMessage", error_code=429, retry_after=1)
             await channel.on_update(Update.de_json(fake.callback_update(6161, "1.yes"), channel.app.bot))
             assert seen and seen[0].choice == "1.yes"
-            assert fake.texts_to(6161)[-1] == "Jawaban"
+            await fake.wait_for(lambda: fake.texts_to(6161)[-1] == "Jawaban")  # after the 429's retry_after
         finally:
             await channel.stop()
 
@@ -232,5 +233,35 @@ async def test_the_other_channels_problem_does_not_stop_telegram():
             assert channel.problem is None
             await channel.send_one("9292", Reply("Pengumuman"))
             assert fake.texts_to(9292) == ["Pengumuman"]
+        finally:
+            await channel.stop()
+
+
+async def test_a_429_for_one_chat_holds_up_no_other_chat():
+    """A chat told to wait (429 retry_after) gets its replies later, in order; the polling batch, and the
+    other chats' replies, do not wait for it."""
+    async with FakeTelegram() as fake:
+        seen: list[Incoming] = []
+
+        async def echo(incoming: Incoming) -> list[Reply]:
+            seen.append(incoming)
+            return [Reply(f"re: {incoming.text}")]
+
+        config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
+        channel = TelegramChannel(config, echo, rate_limit=False)
+        await channel.app.initialize()
+        try:
+            fake.fail_next("sendMessage", error_code=429, retry_after=2, chat_id=111)
+            await channel._handle_batch([fake.text_update(111, "a1"), fake.text_update(222, "b1")])
+            assert fake.texts_to(222) == ["re: b1"] and fake.texts_to(111) == []  # the batch did not wait for 111
+            await channel._handle_batch([fake.text_update(111, "a2"), fake.text_update(222, "b2")])
+            assert fake.texts_to(222) == ["re: b1", "re: b2"] and fake.texts_to(111) == []  # a2 waits behind a1
+            await fake.wait_for(lambda: len(fake.texts_to(111)) == 2)
+            assert fake.texts_to(111) == ["re: a1", "re: a2"]
+            for _ in range(500):  # the lane ends when its replies are out
+                if not channel._lanes:
+                    break
+                await asyncio.sleep(0.01)
+            assert not channel._lanes
         finally:
             await channel.stop()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from db.demo import load_demo
 from db.models import Posyandu, Visit
 from handlers.kader import create_invite
-from tests.channels.telegram_bot import BotProcess, press, turn
+from tests.channels.telegram_bot import BotProcess, awake_hours, press, turn
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import DEFAULT_NOW, make_family
 
@@ -76,8 +76,7 @@ async def test_staff_broadcast_a_photo_with_a_caption_over_telegram(db, db_url):
         invite = await create_invite(session, role="staff", puskesmas_id=puskesmas.id, now=DEFAULT_NOW.replace(year=2030))
     staff = 880001
     async with FakeTelegram() as fake:
-        bot = BotProcess(fake, db_url, ILPBOT_REMINDERS_ENABLED="true", ILPBOT_REMINDERS_QUIET_START="0", ILPBOT_REMINDERS_QUIET_END="0",
-                         ILPBOT_REMINDERS_MORNING_HOUR="0", ILPBOT_REMINDERS_AFTERNOON_HOUR="0", ILPBOT_REMINDERS_DISPATCH_EVERY="0.5")
+        bot = BotProcess(fake, db_url, ILPBOT_REMINDERS_ENABLED="true", ILPBOT_REMINDERS_DISPATCH_EVERY="0.5", **awake_hours())
         await bot.start()
         try:
             await turn(fake, staff, lambda: fake.push_text(staff, "/start"), "setuju")

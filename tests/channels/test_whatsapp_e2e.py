@@ -50,6 +50,7 @@ async def test_the_bot_process_serves_whatsapp_alone(demo_db, db_url):
             "WHATSAPP_APP_SECRET": graph.app_secret, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
             "ILPBOT_WHATSAPP_GRAPH_BASE_URL": graph.base_url, "ILPBOT_DATABASE_URL": db_url,
             "ILPBOT_WEB_PORT": str(port), "ILPBOT_REMINDERS_ENABLED": "false",
+            "ILPBOT_INBOUND_BURST": "100000",  # the scripted user types faster than the inbound limit allows
         }
         log = Path(tempfile.gettempdir()) / f"ilpbot-test-{os.getpid()}-{port}.log"
         with log.open("ab") as out:
