@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from care.schedule import apply_overrides
 from channels.messages import Choice, Incoming, Reply
-from content.i18n import _, current_language, set_language, use_locale
+from content.i18n import _, current_language, n_, set_language, use_locale
 from db.database import Database
 from db.models import ConversationState, Family, Identity, InboundMessage, Posyandu, Puskesmas
 from db.queries import core_execute, insert_ignore
@@ -291,8 +291,10 @@ class Engine:
         seconds = max(1, math.ceil(60 / self.settings.inbound.per_minute))
         language = hinted_language(incoming.language_hint, self.settings.locale.available) or self.settings.locale.default
         with use_locale(language):
-            text = _("Mohon tunggu sebentar: pesan Bapak/Ibu datang terlalu cepat, jadi pesan terakhir belum kami baca. "
-                     "Silakan kirim lagi setelah {seconds} detik.", seconds=seconds)
+            text = n_("Mohon tunggu sebentar: pesan Bapak/Ibu datang terlalu cepat, jadi pesan terakhir belum kami baca. "
+                      "Silakan kirim lagi setelah {n} detik.",
+                      "Mohon tunggu sebentar: pesan Bapak/Ibu datang terlalu cepat, jadi pesan terakhir belum kami baca. "
+                      "Silakan kirim lagi setelah {n} detik.", seconds)
             return [Reply(text, language=language)]
 
     def _apology(self) -> list[Reply]:
