@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from care.schedule import apply_overrides
 from channels.messages import Choice, Incoming, Reply
-from content.i18n import _, current_language, n_, set_language, use_locale
+from content.i18n import _, current_language, n_, use_locale
 from db.database import Database
 from db.models import ConversationState, Family, Identity, InboundMessage, Posyandu, Puskesmas
 from db.queries import core_execute, insert_ignore
@@ -41,6 +41,7 @@ from handlers import help as help_texts
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
 from handlers.fast_entry import looks_like_fast_entry
 from handlers.inbound_limit import InboundLimit, Verdict
+from handlers.language import switch_language
 from handlers.parsing import FILLER_WORDS, normalize, plain_words, yes_no
 from handlers.start import hinted_language
 from handlers.visit import fast_entry
@@ -640,8 +641,7 @@ class Engine:
         """Switches language at once (``/bahasa en``) or asks which one, then continues."""
         lang = flows.language_from_text(args, ctx.settings.locale.available)
         if lang:
-            ctx.identity.language = lang
-            set_language(lang)
+            switch_language(ctx, lang)
             ctx.note(_("Bahasa diganti ke {language}.", language=flows.LANGUAGE_NAMES[lang]))
             await self._ask(ctx)
             return

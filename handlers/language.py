@@ -1,8 +1,10 @@
-"""Switching language (``/bahasa``) from anywhere; the interrupted step continues after it."""
+"""Switching language (``/bahasa``) from anywhere; the interrupted step continues after it. A kader's or
+staff member's own command menu (set with their role) is set again in the new language."""
 from __future__ import annotations
 
 from content.i18n import LANGUAGES, _, set_language
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.help import command_menu
 from handlers.parsing import normalize
 
 LANGUAGE_NAMES = LANGUAGES
@@ -25,6 +27,17 @@ def language_from_text(text: str, available: tuple[str, ...]) -> str | None:
     return code if code in available else None
 
 
+def switch_language(ctx: Ctx, code: str) -> None:
+    """Makes ``code`` the person's language for this turn and after; a kader or staff member whose
+    language changes gets their chat's command menu again in it (a family's menu is the default one of
+    each language: nothing to set)."""
+    changed = code != ctx.identity.language
+    ctx.identity.language = code
+    set_language(code)
+    if changed and ctx.identity.role in ("kader", "staff"):
+        ctx.commands = command_menu(ctx.identity.role)
+
+
 async def ask_pick(ctx: Ctx) -> Question:
     return Question(_("Pilih bahasa:"), language_choices(ctx.settings.locale.available))
 
@@ -34,8 +47,7 @@ async def on_pick(ctx: Ctx, answer: Answer) -> Next:
     code = answer.choice or language_from_text(answer.text, ctx.settings.locale.available)
     if code not in LANGUAGE_NAMES or code not in ctx.settings.locale.available:
         raise Invalid(_("Mohon pilih salah satu bahasa."))
-    ctx.identity.language = code
-    set_language(code)
+    switch_language(ctx, code)
     ctx.note(_("Bahasa diganti ke {language}.", language=LANGUAGE_NAMES[code]))
     return END
 

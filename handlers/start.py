@@ -15,12 +15,12 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from content.i18n import _, set_language
+from content.i18n import _
 from db.models import ConsentRecord, Family
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import has_family_consent
 from handlers.link import start_link
-from handlers.language import LANGUAGE_NAMES, language_choices
+from handlers.language import LANGUAGE_NAMES, language_choices, switch_language
 
 #: The version of the family consent text (a kader's or staff member's role consent: handlers.kader).
 CONSENT_VERSION = "2026-11"
@@ -64,8 +64,7 @@ async def on_consent(ctx: Ctx, answer: Answer) -> Next:
         code = answer.choice[5:]
         if code not in LANGUAGE_NAMES or code not in ctx.settings.locale.available:
             raise Invalid(_("Mohon pilih: Ya, saya setuju, atau Tidak."))
-        ctx.identity.language = code
-        set_language(code)
+        switch_language(ctx, code)
         ctx.data["language_chosen"] = True
         return "consent"
     if answer.choice not in ("yes", "no"):
@@ -100,8 +99,7 @@ async def on_language(ctx: Ctx, answer: Answer) -> Next:
     """Stores the language; goes on (:func:`after_consent`)."""
     if answer.choice not in LANGUAGE_NAMES or answer.choice not in ctx.settings.locale.available:
         raise Invalid(_("Mohon pilih salah satu bahasa."))
-    ctx.identity.language = answer.choice
-    set_language(answer.choice)
+    switch_language(ctx, answer.choice)
     return await after_consent(ctx)
 
 
