@@ -368,6 +368,15 @@ def size_refusal(person: Person, v: dict, on: date) -> str | None:
     return refusal_text(person, refusal, on) if refusal else None
 
 
+#: The shortest length or height a child's visit takes (cm): a lone number below it can only be a weight.
+MIN_LENGTH_CM = 40
+
+
+def _only_a_weight(values: dict) -> bool:
+    """Whether a lone unlabelled number (``7,2``: the length was not measured) can only be the weight."""
+    return set(values) == {"weight_kg"} and values["weight_kg"] is not None and values["weight_kg"] < MIN_LENGTH_CM
+
+
 async def ask_size(ctx: Ctx) -> Question:
     person = await _member(ctx)
     lying = person.birth_date is None or age_months(person.birth_date, ctx.today) < 24
@@ -379,7 +388,8 @@ async def ask_size(ctx: Ctx) -> Question:
 async def on_size(ctx: Ctx, answer: Answer) -> Next:
     """Stores weight, length or height and how it was measured (refusing what cannot be true);
     asks the next question. ``8,2 71``, ``8,9 kg 72,5 cm``, ``bb 8,9 tb 72,5``, ``72,5 cm 8,9 kg``,
-    ``8,2 71 l``; one value when its label or unit says which (``bb 8,2``, ``8,2 kg``)."""
+    ``8,2 71 l``; one value when its label or unit says which (``bb 8,2``, ``8,2 kg``), or when it can only
+    be a weight (``7,2``: below the shortest length)."""
     two = _("Tulis dua angka: berat lalu panjang/tinggi, misalnya 8,2 71 atau 8,2 kg 71 cm (atau - untuk yang tidak diukur).")
     if normalize(answer.text).strip(" .!") in SKIP_WORDS:
         raise Invalid(two)
@@ -387,7 +397,7 @@ async def on_size(ctx: Ctx, answer: Answer) -> Next:
         found = read_values(answer.text, (SLOTS["weight_kg"], SLOTS["length_cm"]), marks=SIZE_MARKS, fillers=MEASURE_FILLERS)
     except ParseError:
         raise Invalid(two) from None
-    if len(found.values) < 2 and not found.named_by:
+    if len(found.values) < 2 and not found.named_by and not _only_a_weight(found.values):
         raise Invalid(two)
     weight, length = found.values.get("weight_kg"), found.values.get("length_cm")
     if weight is None and length is None:
@@ -406,7 +416,7 @@ async def on_size(ctx: Ctx, answer: Answer) -> Next:
     if weight is not None:
         in_range(weight, 0.5, 60)
     if length is not None:
-        in_range(length, 40, 130)
+        in_range(length, MIN_LENGTH_CM, 130)
     ctx.data["v"].update(weight_kg=weight, length_cm=length, measured=size["measured"])
     return await _next(ctx, "size")
 
