@@ -86,13 +86,20 @@ async def ask_session(ctx: Ctx) -> Question:
 
 
 async def on_session(ctx: Ctx, answer: Answer) -> Next:
-    """Stores the session to change; asks the new day (move) or the reason (cancel) next."""
+    """Stores the session to change (picked, or its date typed: ``05-12-2026``, ``5 Des``); asks the new
+    day (move) or the reason (cancel) next."""
     posyandu = await ctx.session.get(Posyandu, ctx.data["posyandu_id"])
     days = {s.day.isoformat() for s in await _sessions(ctx, posyandu)}
-    if answer.choice not in days:
+    picked = answer.choice
+    if picked is None and answer.text.strip():
+        try:
+            picked = read_day(answer.text, ctx.today).isoformat()
+        except ParseError:
+            picked = None
+    if picked not in days:
         raise Invalid(_("Pilih tanggal dari daftar."))
-    ctx.data["original"] = answer.choice
-    if ctx.data.get("editing") and ctx.data.get("new") != answer.choice:
+    ctx.data["original"] = picked
+    if ctx.data.get("editing") and ctx.data.get("new") != picked:
         return "preview"
     return "new_date" if ctx.data["kind"] == "moved" else "reason"
 
