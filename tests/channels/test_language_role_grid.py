@@ -293,7 +293,7 @@ class WhatsAppConversation(Conversation):
 #: What a person types, by language.
 WORDS = {
     "id": dict(
-        hello="halo", yes="ya", yes2="iya", no="tidak", later="nanti", add="tambah", done="selesai",
+        hello="halo", yes="Ya", yes2="iya", no="tidak", later="nanti", add="tambah", done="selesai",
         female="P", male="L", weeks="20 minggu", age="67 tahun", weight="7,2", cancel="batal",
         schedule="/jadwal", immunization="/imunisasi", targets="/sasaran", report="/laporan",
         broadcast="/umumkan", days="/jadwalposyandu", visit="/kunjungan", register_other="/daftarkan",
@@ -301,7 +301,7 @@ WORDS = {
         whole="seluruh", announcement="Posyandu bulan Desember pindah ke balai banjar Kaja. Bawa buku KIA.",
     ),
     "en": dict(
-        hello="hello", yes="yes", yes2="yes", no="no", later="later", add="add", done="done",
+        hello="hello", yes="yes", yes2="Yes", no="no", later="later", add="add", done="done",
         female="F", male="M", weeks="20 weeks", age="67 years", weight="7.2", cancel="cancel",
         schedule="/schedule", immunization="/immunization", targets="/targets", report="/report",
         broadcast="/broadcast", days="/posyandudays", visit="/visit", register_other="/newfamily",
