@@ -297,7 +297,8 @@ WORDS = {
         female="P", male="L", weeks="20 minggu", age="67 tahun", weight="7,2", cancel="batal",
         schedule="/jadwal", immunization="/imunisasi", targets="/sasaran", report="/laporan",
         broadcast="/umumkan", days="/jadwalposyandu", visit="/kunjungan", register_other="/daftarkan",
-        language="indonesia", home="posyandu", none="tidak ada", save="simpan", all="semua", move="pindah", reason="balai desa sedang diperbaiki",
+        language="indonesia", home="posyandu", none="tidak ada", save="simpan", all="semua",
+        move="pindah", reason="balai desa sedang diperbaiki",
         whole="seluruh", announcement="Posyandu bulan Desember pindah ke balai banjar Kaja. Bawa buku KIA.",
     ),
     "en": dict(
@@ -305,7 +306,8 @@ WORDS = {
         female="F", male="M", weeks="20 weeks", age="67 years", weight="7.2", cancel="cancel",
         schedule="/schedule", immunization="/immunization", targets="/targets", report="/report",
         broadcast="/broadcast", days="/posyandudays", visit="/visit", register_other="/newfamily",
-        language="english", home="posyandu", none="none", save="save", all="all", move="move", reason="the village hall is being repaired",
+        language="english", home="posyandu", none="none", save="save", all="all",
+        move="move", reason="the village hall is being repaired",
         whole="whole", announcement="December's posyandu moves to the Kaja banjar hall. Bring the Buku KIA.",
     ),
 }
