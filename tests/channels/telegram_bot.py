@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -80,11 +81,20 @@ class BotProcess:
     def _calls(self, method: str) -> int:
         return self.fake.calls[method]
 
+    def terminate(self) -> None:
+        """SIGTERM by ``os.kill``: ``Process.send_signal`` polls first (``subprocess.Popen.send_signal``), and a
+        poll that reaps a process just ended leaves asyncio's child watcher without its exit code (it then
+        reports 255, "Unknown child process pid"). A signal to an ended, not yet reaped process is harmless."""
+        assert self.process is not None
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGTERM)
+
     async def stop(self) -> int:
         """Stops the bot as a service manager would (SIGTERM) and returns its exit code."""
         assert self.process is not None
         if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 await asyncio.wait_for(self.process.wait(), 20)
             except TimeoutError:
