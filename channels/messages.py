@@ -1,4 +1,5 @@
-"""The channel-neutral messages that flow between channels and the handlers."""
+"""The channel-neutral messages that flow between channels and the handlers, and :class:`NotStored`, the
+one thing a channel needs to know of a turn that failed (the engine raises it; channels and web catch it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,3 +51,11 @@ class Reply:
     #: the person's command menu changed (a role was joined or left): (command, description) pairs for a
     #: channel with a per-chat menu (Telegram's setMyCommands); None when nothing changed
     commands: tuple[tuple[str, str], ...] | None = None
+
+
+class NotStored(Exception):
+    """The message could not be committed (database locked or down): do not acknowledge it."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        super().__init__("message not stored")
+        self.replies = replies
