@@ -29,12 +29,12 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from config import zone_of
 from content.i18n import _, n_, use_locale
 from db.models import AuditLog, ConversationState, Family, Identity, LinkRequest, Outbox, Posyandu, Puskesmas
 from db.queries import OLD_FAMILY_CODE_LENGTH, new_family_code, read_family_code
 from handlers.flow import END, Ctx, Goto, Next
 from handlers.kader import audit, has_family_consent, is_kader
-from reminders.planner import zone_of
 
 #: how long a request waits for an answer
 REQUEST_HOURS = 48

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from care.calendar import holiday_list, sessions_between
+from config import zone_of
 from content.i18n import _, format_date
 from db.models import Family, Identity, Outbox, Posyandu, PosyanduException, Puskesmas
 from db.queries import posyandu_changes
@@ -24,7 +25,6 @@ from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.parsing import ParseError, parse_date
 from handlers.staff import _own_posyandu, staff_only
-from reminders.planner import zone_of
 
 WINDOW_DAYS = 62
 NOTICE_DAYS = 7

@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from care.stages import Stage, stages_on
+from config import zone_of
 from content.i18n import _, format_date, use_locale
 from db.models import Broadcast, Family, Identity, Outbox, Person, Posyandu, Puskesmas
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, create_invite
-from reminders.planner import zone_of
 
 MAX_BROADCAST = 1000
 BROADCAST_DAYS = 3
