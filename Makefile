@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 LOCALES := content/locales
 
-.PHONY: run chat test install install-dev messages extract migrate demo bench clean
+.PHONY: run chat test lint install install-dev messages extract migrate demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,11 @@ run: messages demo  ## set up everything and start the bot (Telegram with a toke
 chat: messages demo
 	$(PY) bot.py chat
 
-test: $(DEVSTAMP) messages  ## install the dev dependencies and run the whole test suite
+lint: $(DEVSTAMP)  ## ruff, and the import-linter contracts of the layering (pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: $(DEVSTAMP) messages lint  ## install the dev dependencies, run the static checks and the whole test suite
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: $(DEVSTAMP) messages

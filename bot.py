@@ -173,7 +173,7 @@ async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
     """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it)."""
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
     chat = LocalChat(engine.handle)
-    reminders = await start_reminders(settings, db, engine, {"local": chat.deliver})
+    reminders = await start_reminders(settings, db, engine, {"local": chat.send_one})
     try:
         await chat.run()
     finally:

@@ -162,6 +162,11 @@ class Settings:
     inbound: InboundConfig = field(default_factory=InboundConfig)
 
 
+def zone_of(settings: Settings, code: str, stored: str) -> str:
+    """A puskesmas's time zone: the configuration's override, else the stored one."""
+    return settings.timezone.puskesmas.get(code, stored)
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     """The YAML file as a dict of sections."""
     try:

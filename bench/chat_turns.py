@@ -126,8 +126,6 @@ def e2e(args: argparse.Namespace) -> None:
     """The end-to-end runs: for each think time, each bot on each database, ``--repeat`` times; then
     the targets: turns per second against the echo bot's at no think time (capacity), p99 at the
     paced think time."""
-    from chat_e2e import prepare, run_e2e
-
     thinks = [float(t) for t in str(args.think).split(",")]
     print(f"users: {args.users} ({args.new_share:.0%} registering), {args.seconds:.0f} s measured after {args.warmup:.0f} s, "
           f"think times {thinks} s, {args.preload} families pre-loaded")

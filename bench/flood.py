@@ -25,11 +25,9 @@ import logging
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 

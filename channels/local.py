@@ -68,6 +68,8 @@ class LocalChat:
         sys.stdout.flush()
         return f"local-{self._sent}"
 
+    send_one = deliver  # the Channel protocol's name for the one send path
+
     def incoming(self, line: str) -> Incoming:
         """The message for one typed line."""
         return Incoming(channel=CHANNEL, address=self.address, text=line)

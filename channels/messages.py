@@ -1,8 +1,11 @@
-"""The channel-neutral messages that flow between channels and the handlers."""
+"""The channel-neutral messages that flow between channels and the handlers; :class:`NotStored`, the
+one thing a channel needs to know of a turn that failed (the engine raises it; channels and web catch it);
+and :class:`Channel`, what the rest of the bot uses of a transport."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,25 @@ class Reply:
     #: the person's command menu changed (a role was joined or left): (command, description) pairs for a
     #: channel with a per-chat menu (Telegram's setMyCommands); None when nothing changed
     commands: tuple[tuple[str, str], ...] | None = None
+
+
+class NotStored(Exception):
+    """The message could not be committed (database locked or down): do not acknowledge it."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        super().__init__("message not stored")
+        self.replies = replies
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A transport as the outbox dispatcher and ``bot.py`` see it (Telegram, WhatsApp, the local chat).
+
+    Inbound, a channel turns its provider's payload into :class:`Incoming` and calls the engine's handle
+    (raising :class:`NotStored` on to its provider when the turn was not committed); outbound it has one
+    send path for a :class:`Reply`, whose failures are the shared classes of ``channels.errors``.
+    """
+
+    async def send_one(self, address: str, reply: Reply) -> str:
+        """Sends one reply to ``address``; returns the provider's message id."""
+        ...

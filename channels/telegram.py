@@ -54,8 +54,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from channels.errors import ChannelDown, ChannelError, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
 from channels.fit import caption_parts, short_titles, with_legend
 from channels.fit import split_text as fit_text
-from channels.messages import Incoming, Reply
-from handlers.engine import NotStored
+from channels.messages import Incoming, NotStored, Reply
 
 log = logging.getLogger(__name__)
 

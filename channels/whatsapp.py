@@ -487,7 +487,7 @@ class WhatsAppChannel:
         default_language: str = "id",
         client: GraphClient | None = None,
     ) -> None:
-        from reminders.rate import TokenBucket
+        from channels.rate import TokenBucket
 
         self.config = config
         self.handle = handle

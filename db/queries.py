@@ -213,6 +213,11 @@ def _forget_members_after_transaction(session: OrmSession, _transaction) -> None
     session.info.pop(_MEMBERS_KEY, None)
 
 
+async def posyandu_of(session: AsyncSession, puskesmas_id: int | None) -> list[Posyandu]:
+    """The posyandu of a puskesmas, by name."""
+    return list(await session.scalars(select(Posyandu).where(Posyandu.puskesmas_id == puskesmas_id).order_by(Posyandu.name)))
+
+
 async def family_timezone(session: AsyncSession, family_id: int) -> tuple[str, str] | None:
     """(puskesmas code, stored time zone) of the puskesmas a family belongs to."""
     row = await session.execute(

@@ -15,8 +15,7 @@ from datetime import date
 from sqlalchemy import bindparam, select
 
 from care.immunization import child_summary
-from care.schedule import DOSE_LABELS, SERVICE_LABELS
-from care.services import OVERDUE, UPCOMING, services_due
+from care.schedule import DOSE_LABELS
 from care.stages import age_months
 from content.i18n import N_, _, format_date, grouped, n_
 from care.history import DAY, MONTH, UNKNOWN, PersonHistory, Record
@@ -24,22 +23,16 @@ from db.history import histories
 from db.models import Family, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import age_text, schedule_text, session_text
+from handlers.due import HORIZON_DAYS, IMMUNIZATION_AGE_MONTHS, due_items, short_date
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.history import open_mark
 
-HORIZON_DAYS = 60
 _EXACT = Record("", date.min)
-#: Children up to this age (months) have an immunisation card.
-IMMUNIZATION_AGE_MONTHS = 71
 #: A label's own closing bracket (``PCV 1 (pneumokokus)``, ``Obat cacing (12-59 bulan)``): left out of
 #: the one-line summary, where the name alone is enough.
 _QUALIFIER = re.compile(r"\s*\([^()]*\)$")
 #: Services whose name is long even without a bracket: the short names the *Tandai sudah* buttons use.
 BRIEF_SERVICE = {"TIMBANG": N_("Penimbangan"), "TTD_REMAJA": N_("Tablet tambah darah")}
-
-
-def short_date(day: date, today: date) -> str:
-    """``5 Des`` this year, ``5 Des 2027`` otherwise."""
-    return format_date(day, "d MMM" if day.year == today.year else "d MMM y")
 
 
 def window(earliest: date | None, latest: date | None, today: date) -> str:
@@ -145,45 +138,10 @@ async def on_more(ctx: Ctx, answer: Answer) -> Next:
             return Goto("menu", "main", {"offer": "mark"})
         return END
     if answer.choice == "mark":
-        from handlers.history import open_mark  # handlers.history reads due_items from here
-
         return await open_mark(ctx)
     if answer.choice == "menu":
         return END
     raise Invalid(_("Pilih dari daftar."))
-
-
-def due_items(ctx: Ctx, person: Person, history: PersonHistory) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """One member's items as (code, label, window): those due or late now (what *Tandai sudah* can
-    mark as done), and those whose window opens within the horizon."""
-    now: list[tuple[str, str, str]] = []
-    soon: list[tuple[str, str, str]] = []
-    horizon = ctx.today.toordinal() + HORIZON_DAYS
-    if person.birth_date and 0 <= age_months(person.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS:
-        summary = child_summary(person.birth_date, history.given, ctx.today, je=ctx.settings.care.je,
-                                schedule=ctx.schedule, approximate=history.approximate)
-        for code, _state in summary.due:
-            now.append((code, _(DOSE_LABELS[code]), ""))
-        for code, _state in summary.invalid:
-            now.append((code, _(DOSE_LABELS[code]), _("perlu diulang")))
-        for code, _state in summary.catch_up:
-            now.append((code, _(DOSE_LABELS[code]), _("terlambat, masih bisa dikejar")))
-        for code, state in summary.next_upcoming:
-            if state.earliest and state.earliest.toordinal() <= horizon:
-                soon.append((code, _(DOSE_LABELS[code]), _("mulai {start}", start=short_date(state.earliest, ctx.today))))
-    services = services_due(
-        ctx.today, sex=person.sex, birth=person.birth_date, hpht=person.hpht, delivered_on=person.delivered_on,
-        history=history.services, horizon_days=HORIZON_DAYS, schedule=ctx.schedule,
-    )
-    for service in services:
-        label = _(SERVICE_LABELS.get(service.code, service.code))
-        if service.state == OVERDUE:
-            now.append((service.code, label, _("terlambat")))
-        elif service.state == UPCOMING or (service.earliest and service.earliest > ctx.today):
-            soon.append((service.code, label, _("mulai {start}", start=short_date(service.earliest, ctx.today))))
-        else:
-            now.append((service.code, label, ""))
-    return now, soon
 
 
 async def enter_immunization(ctx: Ctx) -> Next:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from care.schedule import apply_overrides
-from channels.messages import Choice, Incoming, Reply
+from channels.messages import Choice, Incoming, NotStored, Reply
 from content.i18n import _, current_language, n_, use_locale
 from db.database import Database
 from db.models import ConversationState, Family, Identity, InboundMessage, Posyandu, Puskesmas
@@ -722,14 +722,6 @@ _RECEIVE = select(
     select(func.count()).select_from(_FRESH).scalar_subquery().label("fresh"),
     aliased(Identity, _TOUCHED, adapt_on_names=True),
 ).select_from(_ONE_ROW.outerjoin(_TOUCHED, true()))
-
-
-class NotStored(Exception):
-    """The message could not be committed (database locked or down): do not acknowledge it."""
-
-    def __init__(self, replies: list[Reply]) -> None:
-        super().__init__("message not stored")
-        self.replies = replies
 
 
 _UNAVAILABLE = (

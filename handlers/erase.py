@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import delete, or_, select, true, update
 
 from care.stages import stages_on
+from config import zone_of
 from content.i18n import _, n_, use_locale
 from db.models import AuditLog, ConversationState, ErasureTally, Family, Identity, Outbox, Referral, Visit
 from db.queries import family_members, family_timezone
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
-from reminders.planner import zone_of
 from reminders.retention import prune_rows
 
 #: how long the notice to the family's other chats may wait in the outbox (quiet hours, a full queue)

@@ -97,7 +97,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Literal
 
 from care.schedule import SERVICE_LABELS

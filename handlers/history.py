@@ -45,8 +45,8 @@ from content.i18n import N_, _, format_date
 from db.history import forget, histories, history, record
 from db.models import Family, Person
 from db.queries import family_members
-from handlers.care_views import due_items
 from handlers.describe import age_text
+from handlers.due import due_items
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit, family_named, is_kader
 from handlers.parsing import DoseTextError, ParseError, dose_entries, normalize, parse_count, parse_when

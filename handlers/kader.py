@@ -29,7 +29,7 @@ from sqlalchemy import select
 from content.i18n import _
 from db.models import AuditLog, ConsentRecord, Family, Invite, Posyandu, Puskesmas
 from db.queries import read_family_code
-from handlers.flow import END, Ctx, Goto, Next
+from handlers.flow import END, Ctx, Next
 from handlers.help import command_menu
 
 INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -29,12 +29,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from config import zone_of
 from content.i18n import _, n_, use_locale
 from db.models import AuditLog, ConversationState, Family, Identity, LinkRequest, Outbox, Posyandu, Puskesmas
 from db.queries import OLD_FAMILY_CODE_LENGTH, new_family_code, read_family_code
 from handlers.flow import END, Ctx, Goto, Next
 from handlers.kader import audit, has_family_consent, is_kader
-from reminders.planner import zone_of
+from handlers.menu import ask_main
 
 #: how long a request waits for an answer
 REQUEST_HOURS = 48
@@ -346,8 +347,6 @@ async def tell_new_link(ctx: Ctx, family: Family, new: Identity) -> int:
 async def _tell_requester(ctx: Ctx, requester: Identity, family: Family, request: LinkRequest, zone: str) -> None:
     """The requester's "you are linked", with their menu under it when they are at the menu (their state moves
     to a new version, whose buttons these are)."""
-    from handlers.menu import ask_main  # the menu imports the flows that import this module
-
     state = await ctx.session.get(ConversationState, requester.id)
     body: dict = {}
     with use_locale(requester.language):

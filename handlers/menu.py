@@ -6,11 +6,12 @@ Right after ``/jadwal`` or ``/imunisasi`` it offers one more button in place of 
 """
 from __future__ import annotations
 
+from care.stages import is_pregnant
 from content.i18n import _
 from db.queries import family_members
 from handlers.flow import Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.help import help_text
 from handlers.history import open_immunization, open_mark
-from care.stages import is_pregnant
 
 
 async def _has_pregnancy(ctx: Ctx) -> bool:
@@ -57,8 +58,6 @@ async def ask_main(ctx: Ctx) -> Question:
 
 async def on_main(ctx: Ctx, answer: Answer) -> Next:
     """Stores nothing; opens the chosen flow."""
-    from handlers.help import help_text
-
     if answer.choice == "mark" and ctx.data.get("offer") == "mark":
         return await open_mark(ctx)
     if answer.choice == "immunization_edit" and ctx.data.get("offer") == "immunization":

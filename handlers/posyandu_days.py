@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from care.calendar import holiday_list, sessions_between
+from config import zone_of
 from content.i18n import _, format_date
 from db.models import Family, Identity, Outbox, Posyandu, PosyanduException, Puskesmas
 from db.queries import posyandu_changes
@@ -23,8 +24,7 @@ from handlers.family import date_hint
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.parsing import ParseError, parse_date
-from handlers.staff import _own_posyandu, staff_only
-from reminders.planner import zone_of
+from handlers.staff import own_posyandu, staff_only
 
 WINDOW_DAYS = 62
 NOTICE_DAYS = 7
@@ -48,7 +48,7 @@ async def _sessions(ctx: Ctx, posyandu: Posyandu, days: int = WINDOW_DAYS):
 async def ask_start(ctx: Ctx) -> Question:
     lines = [_("Jadwal posyandu {start} sampai {end}:", start=format_date(ctx.today, "d MMM"),
                end=format_date(ctx.today + timedelta(days=31), "d MMM y"))]
-    for posyandu in await _own_posyandu(ctx):
+    for posyandu in await own_posyandu(ctx):
         days = [s for s in await _sessions(ctx, posyandu, 31)]
         shown = ", ".join(format_date(s.day, "EEE d MMM") + ("*" if s.status != "regular" else "") for s in days) or _("tidak ada")
         lines.append(f"\u2022 {posyandu.name}: {shown}")
@@ -67,12 +67,12 @@ async def on_start(ctx: Ctx, answer: Answer) -> Next:
 
 
 async def ask_posyandu(ctx: Ctx) -> Question:
-    return Question(_("Posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)))
+    return Question(_("Posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await own_posyandu(ctx)))
 
 
 async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
     """Stores the posyandu; asks the session (or the extra day) next."""
-    own = {p.id for p in await _own_posyandu(ctx)}
+    own = {p.id for p in await own_posyandu(ctx)}
     if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     ctx.data["posyandu_id"] = int(answer.choice)

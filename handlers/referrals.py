@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from care.stages import age_months, days_since_delivery, is_pregnant
+from config import zone_of
 from content.i18n import N_, _, format_date, format_number, n_, use_locale
 from db.models import Family, Identity, Outbox, Person, Posyandu, Puskesmas, Referral
 from handlers.describe import age_text, sex_label
@@ -27,7 +28,6 @@ from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, is_kader
 from handlers.parsing import normalize
 from handlers.staff import is_staff
-from reminders.planner import zone_of
 
 #: A referral still open after this many days goes on the kader's home-visit list.
 FOLLOW_UP_DAYS = 7

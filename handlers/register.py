@@ -14,7 +14,6 @@ from content.i18n import _
 from db.models import Family, Identity, Posyandu, Puskesmas
 from db.queries import find_posyandu, new_family_code, village_suggestions
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
-from handlers.kader import audit
 from handlers.link import link_now
 from handlers.parsing import ParseError, clean_name, normalize, parse_phone, parse_rt_rw
 

@@ -9,8 +9,7 @@ from db.models import Family, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from reminders.messages import daily_text
-from reminders.planner import policy_from
-from reminders.rules import Item, member_items, member_of
+from reminders.rules import Item, member_items, member_of, policy_from
 
 
 def _slot_label(ctx: Ctx, slot: str) -> str:

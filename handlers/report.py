@@ -54,7 +54,7 @@ from db.models import Family, Identity, Measurement, Outbox, Person, Posyandu, V
 from handlers.describe import sex_label
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
-from handlers.staff import _own_posyandu, staff_only
+from handlers.staff import own_posyandu, staff_only
 
 #: The name of each row of the table (care.coverage.report_table) that is no dose: a code is always
 #: said in words.
@@ -274,12 +274,12 @@ def bar_chart(report, title: str) -> bytes:
 
 
 async def ask_posyandu(ctx: Ctx) -> Question:
-    return Question(_("Laporan posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)))
+    return Question(_("Laporan posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await own_posyandu(ctx)))
 
 
 async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
     """Stores the posyandu; asks the month next."""
-    own = {p.id for p in await _own_posyandu(ctx)}
+    own = {p.id for p in await own_posyandu(ctx)}
     if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     ctx.data["posyandu_id"] = int(answer.choice)

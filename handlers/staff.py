@@ -8,11 +8,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from care.stages import Stage, stages_on
+from config import zone_of
 from content.i18n import _, format_date, use_locale
 from db.models import Broadcast, Family, Identity, Outbox, Person, Posyandu, Puskesmas
+from db.queries import posyandu_of
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, create_invite
-from reminders.planner import zone_of
 
 MAX_BROADCAST = 1000
 BROADCAST_DAYS = 3
@@ -36,20 +37,21 @@ async def staff_only(ctx: Ctx) -> Next:
     return "start"
 
 
-async def _own_posyandu(ctx: Ctx) -> list[Posyandu]:
-    return list(await ctx.session.scalars(
-        select(Posyandu).where(Posyandu.puskesmas_id == ctx.identity.puskesmas_id).order_by(Posyandu.name)))
+async def own_posyandu(ctx: Ctx) -> list[Posyandu]:
+    """The posyandu of the staff member's own puskesmas, by name (the choices of /undang, /umumkan,
+    /laporan, /ekspor and /jadwalposyandu)."""
+    return await posyandu_of(ctx.session, ctx.identity.puskesmas_id)
 
 
 # -- inviting kaders --------------------------------------------------------------------------------
 
 async def ask_invite_posyandu(ctx: Ctx) -> Question:
-    return Question(_("Undang kader untuk posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)))
+    return Question(_("Undang kader untuk posyandu mana?"), tuple((f"{p.name} ({p.village_name})", str(p.id)) for p in await own_posyandu(ctx)))
 
 
 async def on_invite_posyandu(ctx: Ctx, answer: Answer) -> Next:
     """Creates a one-time kader code for a posyandu of this puskesmas; ends with the code."""
-    own = {p.id: p for p in await _own_posyandu(ctx)}
+    own = {p.id: p for p in await own_posyandu(ctx)}
     if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     posyandu = own[int(answer.choice)]
@@ -86,7 +88,7 @@ async def on_audience(ctx: Ctx, answer: Answer) -> Next:
 async def ask_where(ctx: Ctx) -> Question:
     chosen = set(ctx.data["audience"].get("posyandu_ids", []))
     choices = [(_("Seluruh puskesmas"), "all")] if not chosen else [(_("Lanjut"), "next")]
-    choices += [(("✓ " if p.id in chosen else "") + f"{p.name} ({p.village_name})", str(p.id)) for p in await _own_posyandu(ctx)]
+    choices += [(("✓ " if p.id in chosen else "") + f"{p.name} ({p.village_name})", str(p.id)) for p in await own_posyandu(ctx)]
     return Question(_("Di mana? Pilih seluruh puskesmas, atau satu atau beberapa posyandu lalu Lanjut."), tuple(choices))
 
 
@@ -98,7 +100,7 @@ async def on_where(ctx: Ctx, answer: Answer) -> Next:
         return "text"
     if answer.choice == "next" and audience["posyandu_ids"]:
         return "text"
-    own = {p.id for p in await _own_posyandu(ctx)}
+    own = {p.id for p in await own_posyandu(ctx)}
     if not (answer.choice and answer.choice.isdecimal() and int(answer.choice) in own):
         raise Invalid(_("Pilih posyandu dari daftar."))
     chosen = set(audience["posyandu_ids"]) ^ {int(answer.choice)}
@@ -124,7 +126,7 @@ async def on_text(ctx: Ctx, answer: Answer) -> Next:
 
 async def recipients(ctx: Ctx, audience: dict) -> list[tuple[int, str, str, str]]:
     """(identity id, channel, address, language) of everyone the audience reaches who may be messaged."""
-    posyandu_ids = [p.id for p in await _own_posyandu(ctx)]
+    posyandu_ids = [p.id for p in await own_posyandu(ctx)]
     if audience.get("posyandu_ids"):
         posyandu_ids = [pid for pid in posyandu_ids if pid in audience["posyandu_ids"]]
     reachable = (Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None))

@@ -31,8 +31,7 @@ from db.queries import next_day_of, posyandu_changes
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, is_kader
 from handlers.referrals import FOLLOW_UP_DAYS, FOLLOWED, NOT_FOUND, OPEN, URGENT, reason_label
-from reminders.planner import policy_from
-from reminders.rules import Item, member_items, member_of
+from reminders.rules import Item, member_items, member_of, policy_from
 
 PAGE = 12
 NEAR_DUE_DAYS = 14

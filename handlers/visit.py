@@ -53,7 +53,7 @@ from db.models import CareRecord, Family, Measurement, Outbox, Person, Referral,
 from db.queries import family_members
 from handlers.chart_view import say_chart
 from handlers.describe import age_text, sex_label
-from handlers.fast_entry import DANGER_MAX, IRON, VITAMIN_A, ServiceWordError, read_services
+from handlers.fast_entry import DANGER_MAX, IRON, VITAMIN_A, FastEntryError, ServiceWordError, parse_fast_entry, read_services
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit, family_in_scope, is_kader, normal_family_code
 from handlers.parsing import (
@@ -1238,8 +1238,6 @@ def typed_services(codes: list[str], person: Person, kind: str, record: PersonHi
 async def fast_entry(ctx: Ctx, text: str) -> Next | None:
     """``catat K-XXXXXX anak2 bb 8,2 ...``: saved at once with the result; a value that cannot be true
     is refused (nothing saved); a doubtful value or dose asks at the visit's confirmation first."""
-    from handlers.fast_entry import FastEntryError, parse_fast_entry
-
     if not is_kader(ctx):
         ctx.note(_("Hanya kader yang dapat mencatat kunjungan. Kader bergabung dengan /kader <kode undangan>."))
         return None

@@ -101,7 +101,7 @@ from channels.messages import Choice, Reply
 from db.database import Database
 from db.models import Identity, Outbox
 from db.types import UTCDateTime
-from reminders.rate import ChatSpacer, TokenBucket
+from channels.rate import ChatSpacer, TokenBucket
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,13 @@ from sqlalchemy import bindparam, func, select, text, update
 
 from care.history import EMPTY, build_many
 from care.schedule import DOSE_LABELS
+from config import zone_of
 from db.database import Database
 from db.history import range_sql
 from db.models import Outbox, Posyandu, Puskesmas, ReminderItem
 from db.queries import next_day_of, posyandu_changes
 from reminders.messages import daily_text
-from reminders.rules import RULE_CODES, Member, ReminderPolicy, Seen, family_items
+from reminders.rules import RULE_CODES, Member, ReminderPolicy, Seen, family_items, policy_from
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +99,6 @@ class RangeOut:
     with_items: int = 0
     messages: int = 0
     samples: list[str] = field(default_factory=list)
-
-
-def policy_from(settings) -> ReminderPolicy:
-    """The rules' policy from the configuration."""
-    r = settings.reminders
-    return ReminderPolicy(posyandu_days_before=r.posyandu_days_before, repeat_days=r.repeat_days, max_times=r.max_times, je=settings.care.je)
-
-
-def zone_of(settings, code: str, stored: str) -> str:
-    """A puskesmas's time zone: the configuration's override, else the stored one."""
-    return settings.timezone.puskesmas.get(code, stored)
 
 
 def slot_time(day: date, hour: int, zone: str) -> datetime:

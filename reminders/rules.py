@@ -36,6 +36,12 @@ class ReminderPolicy:
     je: bool = False
 
 
+def policy_from(settings) -> ReminderPolicy:
+    """The rules' policy from the configuration."""
+    r = settings.reminders
+    return ReminderPolicy(posyandu_days_before=r.posyandu_days_before, repeat_days=r.repeat_days, max_times=r.max_times, je=settings.care.je)
+
+
 @dataclass(frozen=True)
 class Member:
     """The facts about one person the rules need."""

@@ -23,9 +23,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete, select
 
+from config import zone_of
 from db.models import InboundMessage, Puskesmas
 from reminders.delivery import reconcile
-from reminders.planner import Planner, zone_of
+from reminders.planner import Planner
 from reminders.retention import RetentionJob
 
 log = logging.getLogger(__name__)

@@ -210,7 +210,7 @@ def _whatsapp_verify(verify_token: str):
 def _whatsapp_webhook(whatsapp):
     """The handler for Meta's POSTs: 401 without a valid signature, 200 after the messages are stored."""
     from channels.whatsapp import verify_signature
-    from handlers.engine import NotStored
+    from channels.messages import NotStored
 
     async def handler(request: web.Request) -> web.Response:
         raw = await request.read()

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from content.i18n import _, use_locale
+from content.i18n import use_locale
 from db.demo import load_demo
-from db.models import CareRecord, Identity, Measurement, Person, Posyandu, Puskesmas, Visit
+from db.models import Identity, Measurement, Person, Puskesmas, Visit
 from handlers.kader import create_invite
 from tests.channels.telegram_bot import BotProcess, turn
 from tests.channels.whatsapp_world import WaChat, whatsapp_bot

@@ -13,7 +13,7 @@ import channels.telegram as telegram_module
 from channels.messages import Choice, Incoming, Reply
 from channels.telegram import TelegramChannel
 from config import TelegramConfig
-from handlers.engine import NotStored
+from channels.messages import NotStored
 from tests.fakes.telegram_api import FakeTelegram
 from web.app import build_app
 

@@ -297,7 +297,7 @@ async def test_staff_get_the_report_chart_and_the_export_files_on_whatsapp(demo_
 
 
 async def test_a_message_that_could_not_be_stored_gets_503_so_meta_sends_it_again(demo_db, settings, clock):
-    from handlers.engine import NotStored
+    from channels.messages import NotStored
 
     async with whatsapp_bot(demo_db, settings, clock) as bot:
         real = bot.channel.handle

@@ -124,7 +124,7 @@ async def test_jadwal_in_english(engine, demo_db):
     with use_locale("en"):
         assert _("Sudah waktunya:") in chat.text
         assert chat.labels == [_("Lihat semua"), _("Tandai sudah"), _("Menu utama")]
-        assert f"\u2022 Kadek Bayu: " in chat.text and brief_label("DPT_HB_HIB1", _(DOSE_LABELS["DPT_HB_HIB1"])) in chat.text
+        assert "\u2022 Kadek Bayu: " in chat.text and brief_label("DPT_HB_HIB1", _(DOSE_LABELS["DPT_HB_HIB1"])) in chat.text
         await chat.press(_("Lihat semua"))
         assert _("Sekarang: {items}", items="").strip() in chat.text
 

@@ -51,7 +51,6 @@ from channels.messages import Incoming, Reply
 from db.models import (
     Broadcast, ConversationState, Family, Identity, CareRecord, Measurement, Outbox, Person, Posyandu, Puskesmas, Visit,
 )
-from handlers.parsing import normalize
 from handlers.words import COMMANDS, GLOBAL_WORDS
 from tests.helpers import DEFAULT_NOW, ChatDriver, invited_chat, make_family
 

@@ -17,7 +17,7 @@ from reminders.dispatcher import Dispatcher
 from reminders.planner import Planner
 from reminders.retention import RetentionJob, cutoff, due, pruned_body, prune_texts
 from reminders.scheduler import ReminderJobs
-from tests.helpers import DEFAULT_NOW, ChatDriver, chat_as, make_family
+from tests.helpers import DEFAULT_NOW, chat_as, make_family
 
 NOW = DEFAULT_NOW
 DAILY = {"text": "Besok hari posyandu. Putu Adi: imunisasi DPT-HB-Hib 1", "lang": "id",

@@ -33,7 +33,9 @@ class FlakyPlanner:
 
 
 async def test_catch_up_plans_every_zone_past_its_hour_and_retries_a_failure(demo_db, settings):
-    clock = lambda: datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 WIB, 10:00 WITA: past 06:00 everywhere
+    def clock() -> datetime:
+        return datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 WIB, 10:00 WITA: past 06:00 everywhere
+
     planner = FlakyPlanner(failures=2)
     jobs = ReminderJobs(demo_db, settings, planner, dispatcher=None, clock=clock)
     assert await jobs.catch_up(retry_after=0, tries=3)

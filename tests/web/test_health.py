@@ -3,7 +3,6 @@ are well, 503 naming what is wrong, and an answer within two seconds even when a
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import namedtuple
 from contextlib import asynccontextmanager
 from dataclasses import dataclass

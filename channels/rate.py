@@ -1,4 +1,5 @@
-"""Send pacing for the outbox dispatcher: a token bucket per channel and a spacer per chat.
+"""Send pacing at a channel account's rate: a token bucket per channel and a spacer per chat (used by the
+outbox dispatcher, and by a channel that answers inline, e.g. a WhatsApp webhook).
 
 Both work on a monotonic clock (real seconds), never on the dispatcher's wall clock, and both are
 per process: several dispatcher processes share the provider's limit only through the 429 answers.

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from reminders.rate import ChatSpacer, TokenBucket
+from channels.rate import ChatSpacer, TokenBucket
 
 
 class Ticks:
