@@ -94,9 +94,9 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(FALLBACK_ZONE)
 
 
-def _quiet(now: datetime, timezone: str, expires_at: datetime | None, quiet: tuple[int, int]) -> Decision | None:
-    """Inside the recipient's quiet hours: defer to their end, or expire if that is past expiry."""
-    until = quiet_until(now, zone(timezone), quiet)
+def _quiet(until: datetime | None, expires_at: datetime | None) -> Decision | None:
+    """Inside quiet hours that end at ``until`` (None: outside them): defer to their end, or expire if
+    that is past expiry."""
     if until is None:
         return None
     if expires_at is not None and until >= expires_at:
@@ -104,23 +104,34 @@ def _quiet(now: datetime, timezone: str, expires_at: datetime | None, quiet: tup
     return Decision(DEFER, until)
 
 
-def decide(row: DueRow, now: datetime, quiet: tuple[int, int]) -> Decision:
-    """What the claim does with one due row, before the per-chat limit: ``send`` or a reason not to."""
+def _decide(row: DueRow, now: datetime, until: datetime | None) -> Decision:
     if row.expires_at is not None and row.expires_at <= now:
         return _EXPIRE
     if row.opted_out_at is not None:
         return _CANCEL
     if row.unreachable_at is not None:
         return _BLOCK
-    return _quiet(now, row.timezone, row.expires_at, quiet) or _SEND
+    return _quiet(until, row.expires_at) or _SEND
+
+
+def decide(row: DueRow, now: datetime, quiet: tuple[int, int]) -> Decision:
+    """What the claim does with one due row, before the per-chat limit: ``send`` or a reason not to."""
+    return _decide(row, now, quiet_until(now, zone(row.timezone), quiet))
 
 
 def triage(rows: Iterable[R], now: datetime, *, quiet: tuple[int, int], per_chat_limit: int) -> list[tuple[R, Decision]]:
-    """Every due row (in claim order) with its decision; at most ``per_chat_limit`` sends per chat."""
+    """Every due row (in claim order) with its decision (:func:`decide`); at most ``per_chat_limit``
+    sends per chat, the chat's other rows ``leave``."""
+    ends: dict[str, datetime | None] = {}  # time zone -> end of its quiet hours now: once per zone, not per row
     per_chat: dict[tuple[str, str], int] = {}
     out: list[tuple[R, Decision]] = []
     for row in rows:
-        decision = decide(row, now, quiet)
+        timezone = row.timezone
+        if timezone in ends:
+            until = ends[timezone]
+        else:
+            until = ends[timezone] = quiet_until(now, zone(timezone), quiet)
+        decision = _decide(row, now, until)
         if decision.action == SEND:
             key = (row.channel, row.address)
             taken = per_chat.get(key, 0)
@@ -153,7 +164,7 @@ def recheck(
         return _BLOCK
     if row.expires_at is not None and now >= row.expires_at:
         return _EXPIRE
-    quiet_decision = _quiet(now, row.timezone, row.expires_at, quiet)  # claimed just before quiet hours
+    quiet_decision = _quiet(quiet_until(now, zone(row.timezone), quiet), row.expires_at)  # claimed just before quiet hours
     if quiet_decision is not None:
         return quiet_decision
     if paused_until is not None:

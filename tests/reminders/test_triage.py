@@ -113,6 +113,15 @@ def test_a_limit_only_ever_leaves_rows_that_would_be_sent():
     assert _triaged(rows, now=EVENING, limit=1) == [(1, Decision(DEFER, SIX_WITA)), (2, Decision(DEFER, SIX_WITA))]
 
 
+def test_each_row_has_the_quiet_hours_of_its_own_zone():
+    zones = ["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura", "Asia/Makassar", "Asia/Jakarta"]
+    rows = [Row(id=i, address=str(i), timezone=tz, expires_at=None) for i, tz in enumerate(zones)]
+    at = TONIGHT + H / 2  # 19:30 WIB, 20:30 WITA, 21:30 WIT
+    assert _triaged(rows, now=at) == [(0, Decision(SEND)), (1, Decision(DEFER, SIX_WITA)), (2, Decision(DEFER, SIX_WIT)),
+                                      (3, Decision(DEFER, SIX_WITA)), (4, Decision(SEND))]
+    assert [d for _, d in _triaged(rows, now=at)] == [decide(row, at, QUIET) for row in rows]
+
+
 def test_an_empty_batch():
     assert _triaged([]) == []
 
