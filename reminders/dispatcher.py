@@ -13,8 +13,8 @@ One round (:meth:`Dispatcher.run_once`):
 2. **Send** the claimed rows concurrently: one task per chat (its rows one after another, at least
    ``per_chat_interval`` seconds from the end of one send to the start of the next), a token bucket
    per channel, at most ``concurrency`` requests in flight. Just before each send the row is checked
-   again (:func:`reminders.triage.recheck`): past expiry -> expired; quiet hours began meanwhile -> moved to the morning; channel
-   paused by a 429 or lease running out -> handed back unsent.
+   again (:func:`reminders.triage.recheck`): past expiry -> expired; quiet hours began meanwhile ->
+   moved to the morning; channel paused by a 429 or lease running out -> handed back unsent.
 3. **Record** outcomes in batched short transactions (a sent message's at once, together with
    whatever else is waiting; others every ``flush_size`` outcomes or ``flush_seconds``); no send
    starts while an accepted one is unrecorded. Each write is guarded by the claim's ``attempts``
