@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from content.quiet import in_quiet_hours
+
 ROOT = Path(__file__).resolve().parent
 DEFAULT_FILE = ROOT / "config.yaml"
 ENV_PREFIX = "ILPBOT_"
@@ -494,7 +496,7 @@ def _check_reminders(rem: _Reader, r: RemindersConfig) -> None:
                      f"the morning slot ({r.morning_hour}:00) must come before the afternoon slot ({r.afternoon_hour}:00)")
     for key in ("morning_hour", "afternoon_hour"):
         hour = getattr(r, key)
-        if _in_quiet(hour, r.quiet_start, r.quiet_end):
+        if in_quiet_hours(hour, (r.quiet_start, r.quiet_end)):
             raise refuse((key, "quiet_start", "quiet_end"), f"{hour}:00 is inside the quiet hours {quiet}")
     late = tuple(key for key in ("morning_hour", "afternoon_hour") if getattr(r, key) >= r.quiet_start)
     if late:
@@ -505,11 +507,6 @@ def _check_reminders(rem: _Reader, r: RemindersConfig) -> None:
         raise refuse(("plan_hour", "morning_hour"),
                      f"the day is planned at {r.plan_hour}:00, not before the morning slot ({r.morning_hour}:00): "
                      "planning must come before the morning slot")
-    if _in_quiet(r.plan_hour, r.quiet_start, r.quiet_end):
+    if in_quiet_hours(r.plan_hour, (r.quiet_start, r.quiet_end)):
         raise refuse(("plan_hour", "quiet_start", "quiet_end"),
                      f"the day is planned at {r.plan_hour}:00, inside the quiet hours {quiet}: plan at the end of quiet hours or later")
-
-
-def _in_quiet(hour: int, start: int, end: int) -> bool:
-    """Whether a local hour falls in quiet hours that may wrap midnight."""
-    return start <= hour or hour < end if start > end else start <= hour < end

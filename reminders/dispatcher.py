@@ -5,15 +5,16 @@ One round (:meth:`Dispatcher.run_once`):
 1. **Claim**, in one short write transaction: rows past ``expires_at`` are expired (never sent late);
    due rows (``pending`` with ``not_before <= now``, or ``sending`` whose lease lapsed because a
    dispatcher died) are locked (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the transaction
-   began ``IMMEDIATE``) and sorted out: rows of opted-out identities are cancelled, of unreachable
-   identities blocked, rows whose recipient is inside quiet hours move to the end of the quiet hours
-   (or expire if that is past their expiry), and the rest become ``sending`` with a lease and
-   ``attempts + 1``. The transaction commits before anything is sent.
+   began ``IMMEDIATE``) and sorted out by :func:`reminders.triage.triage`, a pure function of the
+   rows and the time: rows of opted-out identities are cancelled, of unreachable identities blocked,
+   rows whose recipient is inside quiet hours move to the end of the quiet hours (or expire if that
+   is past their expiry), and the rest become ``sending`` with a lease and ``attempts + 1``. The
+   transaction commits before anything is sent.
 2. **Send** the claimed rows concurrently: one task per chat (its rows one after another, at least
    ``per_chat_interval`` seconds from the end of one send to the start of the next), a token bucket
    per channel, at most ``concurrency`` requests in flight. Just before each send the row is checked
-   again: past expiry -> expired; quiet hours began meanwhile -> moved to the morning; channel
-   paused by a 429 or lease running out -> handed back unsent.
+   again (:func:`reminders.triage.recheck`): past expiry -> expired; quiet hours began meanwhile ->
+   moved to the morning; channel paused by a 429 or lease running out -> handed back unsent.
 3. **Record** outcomes in batched short transactions (a sent message's at once, together with
    whatever else is waiting; others every ``flush_size`` outcomes or ``flush_seconds``); no send
    starts while an accepted one is unrecorded. Each write is guarded by the claim's ``attempts``
@@ -77,19 +78,15 @@ Exactly once through a database outage (a restart, a failover, a cut network):
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import re
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from datetime import time as dtime
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import (
@@ -102,6 +99,8 @@ from db.database import Database
 from db.models import Identity, Outbox
 from db.types import UTCDateTime
 from channels.rate import ChatSpacer, TokenBucket
+from reminders import triage
+from reminders.triage import Decision
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +117,6 @@ EXPIRED = "expired"
 FINAL_STATES = frozenset({SENT, BLOCKED, CANCELLED, FAILED, EXPIRED})
 
 DEFAULT_RATES: Mapping[str, float | None] = MappingProxyType({"telegram": 30.0})
-BASE_BACKOFF = 5.0
-FALLBACK_ZONE = "Asia/Jakarta"
 #: outcome writes: first retry after this many seconds, doubling up to RECORD_RETRY_MAX
 RECORD_RETRY_FIRST = 0.1
 RECORD_RETRY_MAX = 2.0
@@ -227,35 +224,28 @@ class _Outcome:
         }
 
 
-# ------------------------------------------------------------------ quiet hours
+# ------------------------------------------------------------------ helpers
+
+_EXPIRED_ERROR = "Expired: past expires_at before sending"
+_UNREACHABLE_ERROR = "Unreachable: recipient marked unreachable"
+#: a final decision of the claim's triage -> the row's state and error
+_FINAL = {
+    triage.EXPIRE: (EXPIRED, _EXPIRED_ERROR),
+    triage.CANCEL: (CANCELLED, "Cancelled: recipient opted out"),
+    triage.BLOCK: (BLOCKED, _UNREACHABLE_ERROR),
+}
 
 
-def in_quiet_hours(hour: int, quiet: tuple[int, int]) -> bool:
-    """Whether a local hour falls in quiet hours ``(start, end)``, which may wrap midnight."""
-    start, end = quiet
-    if start == end:
-        return False
-    return start <= hour or hour < end if start > end else start <= hour < end
-
-
-def quiet_until(now: datetime, zone: ZoneInfo, quiet: tuple[int, int]) -> datetime | None:
-    """The UTC end of the quiet hours ``now`` falls in at ``zone``, or None outside quiet hours."""
-    local = now.astimezone(zone)
-    if not in_quiet_hours(local.hour, quiet):
-        return None
-    end = quiet[1]
-    day = local.date() if local.hour < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, dtime(end), tzinfo=zone).astimezone(UTC)
-
-
-@functools.lru_cache(maxsize=64)
-def zone(name: str) -> ZoneInfo:
-    """The time zone of a row; an unknown name falls back to WIB (logged once)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("outbox: unknown time zone %r, using %s for quiet hours", name, FALLBACK_ZONE)
-        return ZoneInfo(FALLBACK_ZONE)
+def _unsent(row: Claimed, decision: Decision) -> _Outcome:
+    """The outcome of a claimed row that :func:`triage.recheck` holds back (a deferral or release gives
+    the attempt back)."""
+    action = decision.action
+    if action == triage.EXPIRE:
+        return _Outcome(row, "expired", EXPIRED, error=_EXPIRED_ERROR)
+    if action == triage.BLOCK:
+        return _Outcome(row, "blocked", BLOCKED, error=_UNREACHABLE_ERROR)
+    stat = "deferred_quiet" if action == triage.DEFER else "released"
+    return _Outcome(row, stat, PENDING, not_before=decision.until, attempts=row.attempts - 1)
 
 
 def reply_of(body: Mapping[str, Any], kind: str | None = None, last_inbound_at: datetime | None = None) -> Reply:
@@ -463,83 +453,80 @@ class Dispatcher:
         return claimed
 
     async def _claim_rows(self, stats: DispatchStats, *, take_over: bool) -> list[Claimed]:
+        """One claim transaction: read the due rows (locked), triage them (pure), write the decisions."""
         now = self.clock()
         channels = [c for c in self.senders if self.paused_until(c) is None]
         if not channels:
             return []
         sweep = self._last_sweep is None or self._monotonic() - self._last_sweep >= self.sweep_seconds
-        per_chat_limit = self._per_chat_limit()
-        lease_until = now + timedelta(seconds=self.lease_seconds)
-        claimed: list[Claimed] = []
         async with self.db.write() as session:
             if sweep:
                 stats.expired += await self._expire(session, now, channels, take_over=take_over)
-            due = and_(Outbox.state == PENDING, Outbox.not_before <= now)
-            if take_over:  # a lapsed lease: its dispatcher died (or, after an outage, had its time to record)
-                due = or_(due, and_(Outbox.state == SENDING, Outbox.lease_until < now))
-            query = (
-                select(
-                    Outbox.id, Outbox.identity_id, Outbox.channel, Outbox.address, Outbox.body, Outbox.timezone,
-                    Outbox.not_before, Outbox.expires_at, Outbox.attempts, Outbox.kind,
-                    Identity.unreachable_at, Identity.opted_out_at, Identity.last_inbound_at,
-                )
-                .join(Identity, Identity.id == Outbox.identity_id)
-                .where(Outbox.channel.in_(channels), due)
-                .order_by(Outbox.not_before, Outbox.id)
-                .limit(self._claim_limit(channels))
-            )
-            if not self.db.is_sqlite:
-                query = query.with_for_update(of=Outbox, skip_locked=True)
-            rows = (await session.execute(query)).all()
-
-            expired: list[int] = []
-            cancelled: list[int] = []
-            blocked: list[int] = []
-            deferred: list[dict[str, Any]] = []
-            per_chat: Counter[tuple[str, str]] = Counter()
-            for r in rows:
-                if r.expires_at is not None and r.expires_at <= now:
-                    expired.append(r.id)
-                elif r.opted_out_at is not None:
-                    cancelled.append(r.id)
-                elif r.unreachable_at is not None:
-                    blocked.append(r.id)
-                elif (until := quiet_until(now, zone(r.timezone), self.quiet_hours)) is not None:
-                    if r.expires_at is not None and until >= r.expires_at:
-                        expired.append(r.id)
-                    else:
-                        deferred.append({"o_id": r.id, "o_not_before": until})
-                elif per_chat[(r.channel, r.address)] < per_chat_limit:
-                    per_chat[(r.channel, r.address)] += 1
-                    claimed.append(
-                        Claimed(r.id, r.identity_id, r.channel, r.address, r.body or {}, r.timezone,
-                                r.not_before, r.expires_at, r.attempts + 1, lease_until, r.kind, r.last_inbound_at)
-                    )
-            if claimed:
-                await session.execute(
-                    update(_OUT)
-                    .where(_OUT.c.id.in_([c.id for c in claimed]))
-                    .values(state=SENDING, lease_until=lease_until, attempts=_OUT.c.attempts + 1)
-                )
-            for ids, state, error in (
-                (expired, EXPIRED, "Expired: past expires_at before sending"),
-                (cancelled, CANCELLED, "Cancelled: recipient opted out"),
-                (blocked, BLOCKED, "Unreachable: recipient marked unreachable"),
-            ):
-                if ids:
-                    await session.execute(
-                        update(_OUT).where(_OUT.c.id.in_(ids)).values(state=state, lease_until=None, error=error)
-                    )
-            if deferred:
-                await session.execute(_DEFER, deferred)
+            rows = (await session.execute(self._due(now, channels, take_over=take_over))).all()
+            decided = triage.triage(rows, now, quiet=self.quiet_hours, per_chat_limit=self._per_chat_limit())
+            counts, claimed = await self._write_claim(session, decided, now + timedelta(seconds=self.lease_seconds))
         if sweep:
             self._last_sweep = self._monotonic()
-        stats.claimed += len(claimed)
-        stats.expired += len(expired)
-        stats.cancelled += len(cancelled)
-        stats.blocked += len(blocked)
-        stats.deferred_quiet += len(deferred)
+        for stat, n in counts.items():  # counted once committed
+            setattr(stats, stat, getattr(stats, stat) + n)
         return claimed
+
+    def _due(self, now: datetime, channels: list[str], *, take_over: bool):
+        """The due rows of these channels with what the triage needs, oldest first, locked for the claim
+        (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the write transaction began ``IMMEDIATE``)."""
+        due = and_(Outbox.state == PENDING, Outbox.not_before <= now)
+        if take_over:  # a lapsed lease: its dispatcher died (or, after an outage, had its time to record)
+            due = or_(due, and_(Outbox.state == SENDING, Outbox.lease_until < now))
+        query = (
+            select(
+                Outbox.id, Outbox.identity_id, Outbox.channel, Outbox.address, Outbox.body, Outbox.timezone,
+                Outbox.not_before, Outbox.expires_at, Outbox.attempts, Outbox.kind,
+                Identity.unreachable_at, Identity.opted_out_at, Identity.last_inbound_at,
+            )
+            .join(Identity, Identity.id == Outbox.identity_id)
+            .where(Outbox.channel.in_(channels), due)
+            .order_by(Outbox.not_before, Outbox.id)
+            .limit(self._claim_limit(channels))
+        )
+        if not self.db.is_sqlite:
+            query = query.with_for_update(of=Outbox, skip_locked=True)
+        return query
+
+    async def _write_claim(self, session, decided, lease_until: datetime) -> tuple[dict[str, int], list[Claimed]]:
+        """Writes the triage's decisions; returns the counts per stat and the claimed rows."""
+        claimed: list[Claimed] = []
+        final: dict[str, list[int]] = {triage.EXPIRE: [], triage.CANCEL: [], triage.BLOCK: []}
+        deferred: list[dict[str, Any]] = []
+        for r, decision in decided:
+            action = decision.action
+            if action == triage.SEND:
+                claimed.append(
+                    Claimed(r.id, r.identity_id, r.channel, r.address, r.body or {}, r.timezone,
+                            r.not_before, r.expires_at, r.attempts + 1, lease_until, r.kind, r.last_inbound_at)
+                )
+            elif action == triage.DEFER:
+                deferred.append({"o_id": r.id, "o_not_before": decision.until})
+            elif action in final:
+                final[action].append(r.id)
+            # LEAVE: untouched, due again next round
+        if claimed:
+            await session.execute(
+                update(_OUT)
+                .where(_OUT.c.id.in_([c.id for c in claimed]))
+                .values(state=SENDING, lease_until=lease_until, attempts=_OUT.c.attempts + 1)
+            )
+        for action, (state, error) in _FINAL.items():
+            if final[action]:
+                await session.execute(
+                    update(_OUT).where(_OUT.c.id.in_(final[action])).values(state=state, lease_until=None, error=error)
+                )
+        if deferred:
+            await session.execute(_DEFER, deferred)
+        counts = {
+            "claimed": len(claimed), "expired": len(final[triage.EXPIRE]), "cancelled": len(final[triage.CANCEL]),
+            "blocked": len(final[triage.BLOCK]), "deferred_quiet": len(deferred),
+        }
+        return counts, claimed
 
     async def _expire(self, session, now: datetime, channels: list[str], *, take_over: bool = True) -> int:
         """Marks every unsent row of these channels that is past its expiry (not only the due ones)."""
@@ -552,7 +539,7 @@ class Dispatcher:
         result = await session.execute(
             update(_OUT)
             .where(_OUT.c.id.in_(stale))
-            .values(state=EXPIRED, lease_until=None, error="Expired: past expires_at before sending")
+            .values(state=EXPIRED, lease_until=None, error=_EXPIRED_ERROR)
         )
         return max(0, result.rowcount or 0)
 
@@ -599,25 +586,12 @@ class Dispatcher:
                 self.spacer.release(key)
 
     def _skip(self, row: Claimed, unreachable: set[int]) -> _Outcome | None:
-        """Why a claimed row must not be sent now, as its outcome (None: send it)."""
-        now = self.clock()
-        if self._stopping:  # handed back at once: the next start or another instance sends it without waiting
-            return _Outcome(row, "released", PENDING, not_before=row.not_before, attempts=row.attempts - 1)
-        if row.identity_id in unreachable:
-            return _Outcome(row, "blocked", BLOCKED, error="Unreachable: recipient marked unreachable")
-        if row.expires_at is not None and now >= row.expires_at:
-            return _Outcome(row, "expired", EXPIRED, error="Expired: past expires_at before sending")
-        until = quiet_until(now, zone(row.timezone), self.quiet_hours)  # claimed just before quiet hours
-        if until is not None:
-            if row.expires_at is not None and until >= row.expires_at:
-                return _Outcome(row, "expired", EXPIRED, error="Expired: past expires_at before sending")
-            return _Outcome(row, "deferred_quiet", PENDING, not_before=until, attempts=row.attempts - 1)
-        paused = self.paused_until(row.channel)
-        if paused is not None:
-            return _Outcome(row, "released", PENDING, not_before=paused, attempts=row.attempts - 1)
-        if now >= row.lease_until - timedelta(seconds=self.lease_margin):
-            return _Outcome(row, "released", PENDING, not_before=now, attempts=row.attempts - 1)
-        return None
+        """Why a claimed row must not be sent now, as its outcome (None: send it); see :func:`triage.recheck`."""
+        decision = triage.recheck(
+            row, self.clock(), quiet=self.quiet_hours, stopping=self._stopping, unreachable=unreachable,
+            paused_until=self.paused_until(row.channel), lease_margin=self.lease_margin,
+        )
+        return None if decision is None else _unsent(row, decision)
 
     async def _attempt(self, row: Claimed, unreachable: set[int]) -> _Outcome:
         """Calls the channel's sender once and turns the result into an outcome."""
@@ -662,14 +636,13 @@ class Dispatcher:
 
     def _retry(self, row: Claimed, exc: BaseException, error: str | None = None) -> _Outcome:
         """Back to pending after an exponential backoff, unless that is past expiry or too many tries."""
-        error = error or describe(exc)
-        if row.attempts >= self.max_attempts:
+        decision = triage.after_failure(row.attempts, self.clock(), row.expires_at,
+                                        max_attempts=self.max_attempts, max_backoff=self.max_backoff)
+        if decision.action == triage.FAIL:
             return _Outcome(row, "failed", FAILED, error=describe(exc, f"gave up after {row.attempts} attempts"))
-        delay = min(self.max_backoff, BASE_BACKOFF * 2 ** max(0, row.attempts - 1))
-        at = self.clock() + timedelta(seconds=delay)
-        if row.expires_at is not None and at >= row.expires_at:
+        if decision.action == triage.EXPIRE:
             return _Outcome(row, "expired", EXPIRED, error=describe(exc, "expires before the next try"))
-        return _Outcome(row, "retried", PENDING, not_before=at, error=error)
+        return _Outcome(row, "retried", PENDING, not_before=decision.until, error=error or describe(exc))
 
     # -------------------------------------------------------------- recording
 
@@ -731,7 +704,7 @@ class Dispatcher:
                 result = await session.execute(
                     update(_OUT)
                     .where(_OUT.c.identity_id.in_(gone), _OUT.c.state == PENDING)
-                    .values(state=BLOCKED, lease_until=None, error="Unreachable: recipient marked unreachable")
+                    .values(state=BLOCKED, lease_until=None, error=_UNREACHABLE_ERROR)
                 )
                 blocked = max(0, result.rowcount or 0)
         return blocked
@@ -839,5 +812,5 @@ def _error_name(exc: BaseException) -> str:
 
 __all__ = [
     "BLOCKED", "CANCELLED", "Claimed", "DispatchStats", "Dispatcher", "EXPIRED", "FAILED", "FINAL_STATES",
-    "PENDING", "SENDING", "SENT", "Sender", "in_quiet_hours", "quiet_until", "reply_of",
+    "PENDING", "SENDING", "SENT", "Sender", "reply_of",
 ]

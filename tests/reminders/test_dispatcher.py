@@ -18,7 +18,7 @@ from channels.telegram import BotApiSender, TelegramChannel
 from config import TelegramConfig
 from db.database import Database
 from db.models import Identity, Outbox
-from reminders.dispatcher import Dispatcher, DispatchStats, _Outcome, describe, in_quiet_hours, quiet_until
+from reminders.dispatcher import Dispatcher, DispatchStats, _Outcome, describe
 from tests.conftest import PG_URL
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import DEFAULT_NOW
@@ -124,20 +124,6 @@ def make(db, telegram, clock):
 
 
 # ------------------------------------------------------------------ pure helpers
-
-
-@pytest.mark.parametrize(("hour", "quiet"), [(20, True), (23, True), (0, True), (5, True), (6, False), (12, False), (19, False)])
-def test_quiet_hours_wrap_midnight(hour, quiet):
-    assert in_quiet_hours(hour, (20, 6)) is quiet
-
-
-def test_quiet_until_is_the_next_local_morning():
-    evening = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 21:00 WITA
-    assert quiet_until(evening, WITA, (20, 6)) == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # 06:00 WITA on the 24th
-    night = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # 03:00 WITA on the 24th
-    assert quiet_until(night, WITA, (20, 6)) == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
-    assert quiet_until(DEFAULT_NOW, WITA, (20, 6)) is None  # 10:00 WITA
-    assert quiet_until(evening, WITA, (22, 22)) is None  # no quiet hours
 
 
 def test_error_text_keeps_no_numbers_that_could_be_a_chat():
