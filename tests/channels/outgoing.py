@@ -13,7 +13,7 @@ A table (``tests/fixtures/outgoing/<channel>.json``) is a list of cases::
 
 Long texts are written as specs, in the reply and in the expected bodies alike, so that a split point
 reads at a glance: ``{"lines": "Baris {n:03d}: ...", "from": 1, "to": 99}`` is those lines joined by
-new lines; ``{"repeat": "kata", "times": 455, "sep": " "}``; ``{"concat": [part, part, ...]}``.
+new lines (or by ``"sep"``); ``{"repeat": "kata", "times": 455, "sep": " "}``; ``{"concat": [part, part, ...]}``.
 Bytes are named (:data:`BLOBS`): a reply's ``"image": "png"`` is :data:`PNG`, and an uploaded file
 whose bytes are a blob is written as its name.
 
@@ -48,8 +48,9 @@ def load(channel: str) -> list[dict[str, Any]]:
 def expand(value: Any) -> Any:
     """``value`` with every text spec (``lines``, ``repeat``, ``concat``) written out."""
     if isinstance(value, dict):
-        if set(value) == {"lines", "from", "to"}:
-            return "\n".join(value["lines"].format(n=n) for n in range(value["from"], value["to"] + 1))
+        if {"lines", "from", "to"} <= set(value) <= {"lines", "from", "to", "sep"}:
+            lines = (value["lines"].format(n=n) for n in range(value["from"], value["to"] + 1))
+            return value.get("sep", "\n").join(lines)
         if set(value) <= {"repeat", "times", "sep"} and "repeat" in value:
             return value.get("sep", "").join([value["repeat"]] * value["times"])
         if set(value) == {"concat"}:

@@ -703,7 +703,7 @@ class FakeGraph:
         wire: JSONDict = {"method": request.method, "path": request.path, "status": None}
         if handler != self._download:
             self.wire.append(wire)
-        request["wire"] = wire
+        request[_WIRE] = wire
         try:
             if request.headers.get("Authorization") != f"Bearer {self.token}":
                 raise GraphError(190, message="Invalid OAuth access token - Cannot parse "
@@ -744,7 +744,7 @@ class FakeGraph:
 
     async def _messages(self, request: web.Request, parts: list[str]) -> web.Response:
         payload = await _read_json(request)
-        request["wire"]["json"] = copy.deepcopy(payload)
+        request[_WIRE]["json"] = copy.deepcopy(payload)
         _need(isinstance(payload, dict), 100, "The request body must be a JSON object.")
         if payload.get("status") == "read":
             _only(payload, "message", ("messaging_product", "status", "message_id",
@@ -961,8 +961,8 @@ class FakeGraph:
         _need(request.content_type == "multipart/form-data", 100,
               "Media upload must be multipart/form-data.")
         form = await request.post()
-        request["wire"]["form"] = {k: v for k, v in form.items() if not isinstance(v, web.FileField)}
-        request["wire"]["files"] = {k: (v.filename, v.content_type, v.file.read()) for k, v in form.items()
+        request[_WIRE]["form"] = {k: v for k, v in form.items() if not isinstance(v, web.FileField)}
+        request[_WIRE]["files"] = {k: (v.filename, v.content_type, v.file.read()) for k, v in form.items()
                                     if isinstance(v, web.FileField)}
         for value in form.values():
             if isinstance(value, web.FileField):
@@ -1035,6 +1035,9 @@ async def _read_json(request: web.Request) -> Any:
         return json.loads(await request.read() or b"null")
     except ValueError:
         raise GraphError(100, "The request body is not valid JSON.") from None
+
+
+_WIRE = web.RequestKey("wire", dict)  # the record of the request in ``FakeGraph.wire``
 
 
 def _json(body: JSONDict, status: int = 200) -> web.Response:
