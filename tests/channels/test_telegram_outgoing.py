@@ -47,13 +47,19 @@ async def test_a_reply_becomes_exactly_these_bot_api_requests(case):
         try:
             fake.wire.clear()  # getMe of initialize
             ref = case["reply"].get("image_ref")
-            if ref:  # a photo Telegram already has (someone sent it): its file_id is known to the fake
+            if ref and "image_channel" not in case["reply"]:  # a photo Telegram already has: the fake knows its file_id
                 fake.files[ref] = StoredFile(ref, "AQADfake", "photos/file_1.jpg", JPEG)
+            channel.media_sources = {"whatsapp": _whatsapp_photo}  # a photo sent on WhatsApp, fetched from there
             await channel.send_replies(CHAT, [reply_of(case["reply"])])
             sent = [request_of(wire, fake.token) for wire in fake.wire]
         finally:
             await channel.stop()
     compare(case["name"], sent, case["requests"])
+
+
+async def _whatsapp_photo(media_id: str) -> tuple[bytes, str]:
+    assert media_id == "1234567890123456"
+    return JPEG, "image/jpeg"
 
 
 async def _no_handler(incoming):

@@ -10,7 +10,7 @@ import pytest
 
 from channels.whatsapp import WhatsAppChannel
 from config import WhatsAppConfig
-from tests.channels.outgoing import NOW, blob, compare, load, reply_of
+from tests.channels.outgoing import JPEG, NOW, blob, compare, load, reply_of
 from tests.fakes.whatsapp_api import FakeGraph
 
 TO = "6281234500001"
@@ -24,6 +24,8 @@ def request_of(wire: dict[str, Any], graph: FakeGraph) -> dict[str, Any]:
     """One request as the table writes it: the version and our number id as placeholders in the path, the
     JSON body as sent, an upload's form fields and its file by name, type and blob."""
     path = wire["path"].replace(f"/{graph.version}/", "/<version>/").replace(graph.phone_number_id, "<phone-number-id>")
+    if wire["method"] == "GET":  # media look-ups and downloads: the path is all there is
+        return {"method": "GET", "path": path}
     request: dict[str, Any] = {"method": wire["method"], "path": path}
     if "json" in wire:
         request["json"] = wire["json"]
@@ -49,13 +51,19 @@ async def test_a_reply_becomes_exactly_these_graph_requests(case):
             graph.set_last_inbound(TO, NOW - timedelta(hours=1))
         config = WhatsAppConfig(phone_number_id=graph.phone_number_id, access_token=graph.token,
                                 graph_base_url=graph.base_url, rate=0.0, templates=dict(TEMPLATES))
-        channel = WhatsAppChannel(config, _no_handler, clock=lambda: NOW)
+        graph.add_inbound_media("1234567890123456", JPEG, "image/jpeg")  # a photo someone sent here
+        channel = WhatsAppChannel(config, _no_handler, clock=lambda: NOW, media_sources={"telegram": _telegram_photo})
         try:
             await channel.send_one(TO, reply_of(case["reply"]))
             sent = [request_of(wire, graph) for wire in graph.wire]
         finally:
             await channel.close()
     compare(case["name"], sent, case["requests"])
+
+
+async def _telegram_photo(file_id: str) -> tuple[bytes, str]:
+    assert file_id == "AgACAgUAAxkBAAIBY2Zzfake"
+    return JPEG, "image/jpeg"
 
 
 async def _no_handler(incoming):

@@ -701,8 +701,7 @@ class FakeGraph:
                                     "this operation."), 404)
         payload: Any = None
         wire: JSONDict = {"method": request.method, "path": request.path, "status": None}
-        if handler != self._download:
-            self.wire.append(wire)
+        self.wire.append(wire)
         request[_WIRE] = wire
         try:
             if request.headers.get("Authorization") != f"Bearer {self.token}":
