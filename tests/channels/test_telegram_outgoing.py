@@ -45,7 +45,7 @@ async def test_a_reply_becomes_exactly_these_bot_api_requests(case):
         channel = TelegramChannel(config, _no_handler, rate_limit=False, freeze_gc=False)
         await channel.app.initialize()
         try:
-            fake.wire.clear()  # getMe of initialize
+            fake.wire = []  # recorded from here on (not initialize's getMe)
             ref = case["reply"].get("image_ref")
             if ref and "image_channel" not in case["reply"]:  # a photo Telegram already has: the fake knows its file_id
                 fake.files[ref] = StoredFile(ref, "AQADfake", "photos/file_1.jpg", JPEG)

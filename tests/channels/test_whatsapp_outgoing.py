@@ -47,6 +47,7 @@ def test_the_table_names_each_case_once():
 async def test_a_reply_becomes_exactly_these_graph_requests(case):
     templates = {(name, language): 1 for name in TEMPLATES.values() for language in ("id", "en")}
     async with FakeGraph(templates=templates, clock=lambda: NOW) as graph:
+        graph.wire = []
         if case.get("window", "open") == "open":  # the person wrote an hour ago, as far as Meta knows
             graph.set_last_inbound(TO, NOW - timedelta(hours=1))
         config = WhatsAppConfig(phone_number_id=graph.phone_number_id, access_token=graph.token,

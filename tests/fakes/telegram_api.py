@@ -468,10 +468,10 @@ class FakeTelegram:
     def reset(self) -> None:
         """Forget every recorded call, update, fault and setting."""
         self.sent: list[SentCall] = []
-        #: every request to ``/bot<token>/<method>`` as it came over the wire, in order: ``method`` (HTTP),
-        #: ``path``, ``content_type``, ``params`` (before any decoding: JSON as sent, form values as strings),
-        #: ``files`` ({field: Upload}) and the ``status`` answered
-        self.wire: list[JSONDict] = []
+        #: set to a list to record every request to ``/bot<token>/<method>`` as it came over the wire, in
+        #: order: ``method`` (HTTP), ``path``, ``content_type``, ``params`` (before any decoding: JSON as sent,
+        #: form values as strings), ``files`` ({field: Upload}) and the ``status`` answered (None: not recorded)
+        self.wire: list[JSONDict] | None = None
         self.rejected: list[SentCall] = []
         self.unexpected: list[SentCall] = []
         self.answered_callbacks: list[JSONDict] = []
@@ -930,20 +930,24 @@ class FakeTelegram:
             await asyncio.sleep(self.latency)
         name = request.match_info["method"]
         entry = self._methods.get(name.lower())
-        wire: JSONDict = {"method": request.method, "path": request.path, "content_type": request.content_type,
-                          "params": {}, "files": {}, "status": None}
-        self.wire.append(wire)
+        wire: JSONDict | None = None
+        if self.wire is not None:
+            wire = {"method": request.method, "path": request.path, "content_type": request.content_type,
+                    "params": {}, "files": {}, "status": None}
+            self.wire.append(wire)
         try:
             params, files = await self._read_params(request, wire)
         except TelegramAPIError as err:
-            wire["status"] = err.error_code
+            if wire is not None:
+                wire["status"] = err.error_code
             return _json_response(error_body(err.error_code, err.description), err.error_code)
         self.calls[entry[0] if entry else name] += 1
         if entry is None:
             response = self._unexpected(name, params, files)
         else:
             response = await self._dispatch(entry[0], entry[1], params, files)
-        wire["status"] = response.status
+        if wire is not None:
+            wire["status"] = response.status
         return response
 
     async def _dispatch(

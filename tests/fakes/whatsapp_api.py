@@ -448,10 +448,10 @@ class FakeGraph:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.port = 0
         self.sent: list[JSONDict] = []
-        #: every Graph request the bot made, in order, as it came over the wire: ``method``, ``path``, the
-        #: ``json`` body or the ``form`` fields and ``files`` ({field: (file name, content type, bytes)}),
-        #: and the ``status`` answered
-        self.wire: list[JSONDict] = []
+        #: set to a list to record every Graph request the bot makes, in order, as it came over the wire:
+        #: ``method``, ``path``, the ``json`` body or the ``form`` fields and ``files`` ({field: (file name,
+        #: content type, bytes)}), and the ``status`` answered (None: not recorded)
+        self.wire: list[JSONDict] | None = None
         self.rejected: list[JSONDict] = []
         self.unexpected: list[str] = []
         self.refused: list[JSONDict] = []
@@ -701,8 +701,9 @@ class FakeGraph:
                                     "this operation."), 404)
         payload: Any = None
         wire: JSONDict = {"method": request.method, "path": request.path, "status": None}
-        self.wire.append(wire)
-        request[_WIRE] = wire
+        if self.wire is not None:
+            self.wire.append(wire)
+            request[_WIRE] = wire
         try:
             if request.headers.get("Authorization") != f"Bearer {self.token}":
                 raise GraphError(190, message="Invalid OAuth access token - Cannot parse "
@@ -743,7 +744,8 @@ class FakeGraph:
 
     async def _messages(self, request: web.Request, parts: list[str]) -> web.Response:
         payload = await _read_json(request)
-        request[_WIRE]["json"] = copy.deepcopy(payload)
+        if _WIRE in request:
+            request[_WIRE]["json"] = copy.deepcopy(payload)
         _need(isinstance(payload, dict), 100, "The request body must be a JSON object.")
         if payload.get("status") == "read":
             _only(payload, "message", ("messaging_product", "status", "message_id",
@@ -960,12 +962,13 @@ class FakeGraph:
         _need(request.content_type == "multipart/form-data", 100,
               "Media upload must be multipart/form-data.")
         form = await request.post()
-        request[_WIRE]["form"] = {k: v for k, v in form.items() if not isinstance(v, web.FileField)}
-        request[_WIRE]["files"] = {k: (v.filename, v.content_type, v.file.read()) for k, v in form.items()
-                                    if isinstance(v, web.FileField)}
-        for value in form.values():
-            if isinstance(value, web.FileField):
-                value.file.seek(0)
+        if _WIRE in request:
+            request[_WIRE]["form"] = {k: v for k, v in form.items() if not isinstance(v, web.FileField)}
+            request[_WIRE]["files"] = {k: (v.filename, v.content_type, v.file.read()) for k, v in form.items()
+                                        if isinstance(v, web.FileField)}
+            for value in form.values():
+                if isinstance(value, web.FileField):
+                    value.file.seek(0)
         _need(form.get("messaging_product") == "whatsapp", 100,
               "The parameter messaging_product is required.")
         file = form.get("file")
