@@ -19,3 +19,17 @@ def test_filter_rewrites_records(caplog):
     with caplog.at_level(logging.INFO, logger="test.redact"):
         logger.info("contact %s", "+6281234567890")
     assert "<phone>" in caplog.text and "6281234567890" not in caplog.text
+
+
+def test_tracebacks_are_redacted_too(caplog):
+    from logs import RedactingFilter
+
+    logger = logging.getLogger("test.redact.exc")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.ERROR, logger="test.redact.exc"):
+        try:
+            raise ValueError("parameters: ('081234567890', '5108061234567890')")
+        except ValueError:
+            logger.exception("step failed")
+    assert "081234567890" not in caplog.text and "5108061234567890" not in caplog.text
+    assert "<phone>" in caplog.text

@@ -468,6 +468,10 @@ class FakeTelegram:
     def reset(self) -> None:
         """Forget every recorded call, update, fault and setting."""
         self.sent: list[SentCall] = []
+        #: set to a list to record every request to ``/bot<token>/<method>`` as it came over the wire, in
+        #: order: ``method`` (HTTP), ``path``, ``content_type``, ``params`` (before any decoding: JSON as sent,
+        #: form values as strings), ``files`` ({field: Upload}) and the ``status`` answered (None: not recorded)
+        self.wire: list[JSONDict] | None = None
         self.rejected: list[SentCall] = []
         self.unexpected: list[SentCall] = []
         self.answered_callbacks: list[JSONDict] = []
@@ -926,14 +930,25 @@ class FakeTelegram:
             await asyncio.sleep(self.latency)
         name = request.match_info["method"]
         entry = self._methods.get(name.lower())
+        wire: JSONDict | None = None
+        if self.wire is not None:
+            wire = {"method": request.method, "path": request.path, "content_type": request.content_type,
+                    "params": {}, "files": {}, "status": None}
+            self.wire.append(wire)
         try:
-            params, files = await self._read_params(request)
+            params, files = await self._read_params(request, wire)
         except TelegramAPIError as err:
+            if wire is not None:
+                wire["status"] = err.error_code
             return _json_response(error_body(err.error_code, err.description), err.error_code)
         self.calls[entry[0] if entry else name] += 1
         if entry is None:
-            return self._unexpected(name, params, files)
-        return await self._dispatch(entry[0], entry[1], params, files)
+            response = self._unexpected(name, params, files)
+        else:
+            response = await self._dispatch(entry[0], entry[1], params, files)
+        if wire is not None:
+            wire["status"] = response.status
+        return response
 
     async def _dispatch(
         self, method: str, handler: Callable[..., Any], params: JSONDict, files: dict[str, Upload]
@@ -986,8 +1001,9 @@ class FakeTelegram:
         """Answer any other path with Telegram's 404."""
         return _json_response(error_body(404, "Not Found"), 404)
 
-    async def _read_params(self, request: web.Request) -> tuple[JSONDict, dict[str, Upload]]:
-        """Read parameters from the query string and a JSON, urlencoded or multipart body."""
+    async def _read_params(self, request: web.Request, wire: JSONDict | None = None) -> tuple[JSONDict, dict[str, Upload]]:
+        """Read parameters from the query string and a JSON, urlencoded or multipart body (kept as sent
+        in ``wire`` when given)."""
         params: JSONDict = dict(request.query) if request.query_string else {}
         files: dict[str, Upload] = {}
         if request.body_exists:
@@ -1002,6 +1018,8 @@ class FakeTelegram:
                 except ValueError as err:
                     raise _bad(f"can't parse request body: {err}") from None
                 _split_form(form, params, files)
+        if wire is not None:
+            wire["params"], wire["files"] = dict(params), dict(files)
         params = coerce_params(params)
         _resolve_attachments(params, files)
         return params, files

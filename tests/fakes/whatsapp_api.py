@@ -448,6 +448,10 @@ class FakeGraph:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.port = 0
         self.sent: list[JSONDict] = []
+        #: set to a list to record every Graph request the bot makes, in order, as it came over the wire:
+        #: ``method``, ``path``, the ``json`` body or the ``form`` fields and ``files`` ({field: (file name,
+        #: content type, bytes)}), and the ``status`` answered (None: not recorded)
+        self.wire: list[JSONDict] | None = None
         self.rejected: list[JSONDict] = []
         self.unexpected: list[str] = []
         self.refused: list[JSONDict] = []
@@ -696,11 +700,17 @@ class FakeGraph:
                                     "loaded due to missing permissions, or does not support "
                                     "this operation."), 404)
         payload: Any = None
+        wire: JSONDict = {"method": request.method, "path": request.path, "status": None}
+        if self.wire is not None:
+            self.wire.append(wire)
+            request[_WIRE] = wire
         try:
             if request.headers.get("Authorization") != f"Bearer {self.token}":
                 raise GraphError(190, message="Invalid OAuth access token - Cannot parse "
                                  "access token")
-            return await handler(request, parts)
+            response = await handler(request, parts)
+            wire["status"] = response.status
+            return response
         except GraphError as err:
             if request.method == "POST" and request.content_type == "application/json":
                 raw = await request.read()
@@ -711,6 +721,7 @@ class FakeGraph:
             self.rejected.append({"method": request.method, "path": request.path,
                                   "payload": payload, "code": err.code, "reason": err.details
                                   or err.body()["error"]["message"]})
+            wire["status"] = err.http_status
             return _json(err.body(), err.http_status)
         except Exception as err:  # a bug in the fake must fail the test loudly
             self.unexpected.append(f"{request.method} {request.path} -> {err!r}")
@@ -733,6 +744,8 @@ class FakeGraph:
 
     async def _messages(self, request: web.Request, parts: list[str]) -> web.Response:
         payload = await _read_json(request)
+        if _WIRE in request:
+            request[_WIRE]["json"] = copy.deepcopy(payload)
         _need(isinstance(payload, dict), 100, "The request body must be a JSON object.")
         if payload.get("status") == "read":
             _only(payload, "message", ("messaging_product", "status", "message_id",
@@ -949,6 +962,13 @@ class FakeGraph:
         _need(request.content_type == "multipart/form-data", 100,
               "Media upload must be multipart/form-data.")
         form = await request.post()
+        if _WIRE in request:
+            request[_WIRE]["form"] = {k: v for k, v in form.items() if not isinstance(v, web.FileField)}
+            request[_WIRE]["files"] = {k: (v.filename, v.content_type, v.file.read()) for k, v in form.items()
+                                        if isinstance(v, web.FileField)}
+            for value in form.values():
+                if isinstance(value, web.FileField):
+                    value.file.seek(0)
         _need(form.get("messaging_product") == "whatsapp", 100,
               "The parameter messaging_product is required.")
         file = form.get("file")
@@ -1017,6 +1037,9 @@ async def _read_json(request: web.Request) -> Any:
         return json.loads(await request.read() or b"null")
     except ValueError:
         raise GraphError(100, "The request body is not valid JSON.") from None
+
+
+_WIRE = web.RequestKey("wire", dict)  # the record of the request in ``FakeGraph.wire``
 
 
 def _json(body: JSONDict, status: int = 200) -> web.Response:

@@ -7,7 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Identity, LifeEvent, Outbox, Person, Referral
-from tests.helpers import DEFAULT_NOW, ChatDriver, make_family, make_pregnant
+from tests.helpers import (
+    DEFAULT_NOW,
+    ChatDriver,
+    add_member,
+    make_family,
+    make_pregnant,
+    register_household,
+)
 
 TODAY = date(2026, 11, 23)
 
@@ -132,3 +139,24 @@ async def test_the_number_of_babies_refuses_what_cannot_be(engine, demo_db):
     assert "foto" in chat.text and "Berapa bayi" in chat.text
     await chat.say("x" * 4000)
     assert "terlalu panjang" in chat.text and "Berapa bayi" in chat.text
+
+
+async def test_pregnancy_is_not_offered_for_a_child_and_due_date_goes_after_birth(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Ni Made Sari", "Perempuan", "12-03-1996", pregnant="39 minggu")
+    await chat.press("Tambah anggota")
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2024")
+    await chat.press("Ubah anggota")
+    await chat.press("Putu Ayu")
+    assert "Kehamilan" not in chat.labels
+    await chat.press("Nama")
+    await chat.say("Putu Ayu")
+    await chat.press("Selesai")
+    await chat.say("/lahir")
+    await chat.press("Hari ini")
+    await chat.press("Satu")
+    await chat.press("Perempuan")
+    await chat.say("-")
+    await chat.press("Tidak tahu")
+    assert "perkiraan lahir" not in chat.text and "Ibu nifas" in chat.text

@@ -4,13 +4,19 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from content.i18n import _, use_locale
 from db.models import ConversationState, ErasureTally, Family, Identity, Person
 from handlers.engine import match_choice
 from handlers.flow import Question
-from tests.helpers import ChatDriver, add_member, make_family, register_household
+from tests.helpers import (
+    ChatDriver,
+    add_member,
+    consent,
+    make_family,
+    register_household,
+)
 
 
 async def _registered(engine) -> ChatDriver:
@@ -311,3 +317,29 @@ async def test_the_hint_for_a_choice_in_english(engine):
     await chat.say("P")
     with use_locale("en"):
         assert _("Tanggal lahir {name}? Contoh: 12-03-2024 atau 12 Maret 2024", name="Ni Made Sari") in chat.text
+
+
+async def test_control_characters_are_dropped(engine):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    await chat.say("Naga\x00sepaha")
+    assert "Pilih posyandu" in chat.text
+    await chat.press("Posyandu")
+    await chat.say("Wayan")
+    await chat.say("Banjar\x00Kaja")
+    await chat.say("3/2")
+    assert "Maaf" not in chat.text and "anggota keluarga pertama" in chat.text
+
+
+async def test_a_step_removed_by_a_release_falls_back_to_the_menu(engine, demo_db):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await add_member(chat, "Putu Ayu", "Perempuan", "1/2/2022")
+    from db.models import ConversationState
+
+    async with demo_db.write() as session:
+        await session.execute(update(ConversationState).values(flow="family", step="no_such_step"))
+    await chat.say("halo")
+    assert "gangguan" not in chat.text and chat.labels
+    async with demo_db.read() as session:
+        assert await session.scalar(select(Person.name)) == "Putu Ayu"

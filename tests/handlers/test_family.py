@@ -282,3 +282,15 @@ async def test_a_loss_is_dated_as_people_say_it(engine, demo_db):
     async with demo_db.read() as session:
         event = (await session.scalars(select(LifeEvent))).one()
     assert event.on_date == TODAY - timedelta(days=3) and family.id
+
+
+async def test_due_date_beyond_a_whole_pregnancy_is_refused(engine):
+    chat = ChatDriver(engine)
+    await register_household(chat)
+    await chat.say("Made Rai")
+    await chat.press("Perempuan")
+    await chat.say("1-1-1996")
+    await chat.press("Ya")
+    await chat.press("Perkiraan tanggal lahir")
+    await chat.say("10-09-2027")
+    assert "belum dimulai" in chat.text

@@ -233,3 +233,10 @@ async def test_a_kader_registers_a_family_without_a_phone_as_people_write_none(e
     async with demo_db.read() as session:
         family = (await session.scalars(select(Family).where(Family.name == "Made Wirawan"))).one()
     assert (family.dusun, family.rt, family.rw, family.phone) == (None, "003", "002", None)
+
+
+async def test_like_wildcards_are_plain_letters(engine):
+    chat = ChatDriver(engine)
+    await consent(chat)
+    await chat.say("%%%")
+    assert "belum ada di daftar" in chat.text
