@@ -46,7 +46,7 @@ from care.coverage import (
     report_table,
 )
 from care.history import DAY, TTD_HAMIL, PersonHistory, build, is_dose, label
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from care.stages import add_months
 from content.i18n import N_, _, current_language, format_date, format_number
 from db.history import histories, records_of_visit
