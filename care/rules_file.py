@@ -510,9 +510,8 @@ def _round_offsets(months: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
 
 
 def _compile_service(code: str, spec: Any, known: Mapping[str, Any], sources: Mapping[str, Source],
-                     n_trimesters: int) -> ServiceRule:
-    """One service rule from its checked entry (``spec``, a ServiceSpec), checked for its kind."""
-    path = f"services.{code}"
+                     n_trimesters: int, path: str) -> ServiceRule:
+    """One service rule from its checked entry (``spec``, a ServiceSpec, at ``path``), checked for its kind."""
     kind = spec.kind
     checked: set[str] = set()
     fields: dict[str, Any] = {}
@@ -605,8 +604,8 @@ def _compile_service(code: str, spec: Any, known: Mapping[str, Any], sources: Ma
                        sources=_sources(spec.sources, sources, path), checked=frozenset(checked), **fields)
 
 
-def _compile_services(raw: Any) -> ServiceSchedule:
-    """The service schedule from the data of services.yaml."""
+def _compile_services(raw: Any, table: str = "rules") -> ServiceSchedule:
+    """The service schedule from the data of services.yaml; problems of a rule are named ``<table>.<code>``."""
     doc = _validate(ServicesFile, raw)
     sources = _source_table(doc.sources)
     trimesters: list[tuple[int, int]] = []
@@ -621,7 +620,7 @@ def _compile_services(raw: Any) -> ServiceSchedule:
         trimesters.append((start * 7, (until + 1) * 7))
     rules: dict[str, ServiceRule] = {}
     for code, spec in doc.rules.items():
-        rules[code] = _compile_service(code, spec, dict(rules), sources, len(trimesters))
+        rules[code] = _compile_service(code, spec, dict(rules), sources, len(trimesters), f"{table}.{code}")
     return ServiceSchedule(tuple(rules.values()), MappingProxyType(rules), tuple(trimesters), sources)
 
 
@@ -684,4 +683,4 @@ def apply_overrides(overrides: Mapping[str, Any] | None, base: Schedule | None =
         imm["switches"][name]["enabled"] = on
     _merge_entries(imm["doses"], overrides.get("doses") or {}, DOSE_DURATIONS, "doses")
     _merge_entries(svc["rules"], overrides.get("services") or {}, SERVICE_DURATIONS, "services")
-    return Schedule(_compile_immunization(imm), _compile_services(svc), raw)
+    return Schedule(_compile_immunization(imm), _compile_services(svc, "services"), raw)
