@@ -74,6 +74,14 @@ Counts = Annotated[list[Count], Field(min_length=1), AfterValidator(_increasing)
 Sex = Literal["M", "F"] | None
 
 
+class KeyProblem(ValueError):
+    """A problem an entry's validator finds with one of the entry's keys (named after the entry's path)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+
+
 class Spec(BaseModel):
     """An entry of a care YAML file: unknown keys are refused; ``note`` is free text anywhere."""
 
@@ -89,7 +97,7 @@ class Spec(BaseModel):
         for name in self.durations:
             keys = [f"{name}_{u}" for u in UNITS if getattr(self, f"{name}_{u}") is not None]
             if len(keys) > 1:
-                raise ValueError(f"{keys[1]}: {name} is given twice ({', '.join(keys)})")
+                raise KeyProblem(keys[1], f"{name} is given twice ({', '.join(keys)})")
         return self
 
     def duration(self, name: str, *, until: bool = False) -> tuple[Duration | None, str | None, bool]:
@@ -308,9 +316,9 @@ def _validate(model: type[BaseModel], raw: Any, prefix: str = "") -> Any:
         problems = []
         for error in exc.errors():
             where, text = _path(error["loc"], raw, prefix), _message(error)
-            if error["type"] == "value_error" and ": " in text and text.split(": ", 1)[0].isidentifier():
-                key, text = text.split(": ", 1)  # "<key>: ..." from a validator of the entry
-                where = f"{where}.{key}" if where else key
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, KeyProblem):
+                where = f"{where}.{cause.key}" if where else cause.key
             problems.append(f"{where}: {text}" if where else text)
         raise ValueError("; ".join(problems)) from None
 
