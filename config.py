@@ -299,7 +299,7 @@ def _database_url(reader: _Reader) -> str:
 
 def _check_care(care: CareConfig) -> None:
     """Applies the care overrides once so that a wrong key stops the start, named."""
-    from care.schedule import apply_overrides
+    from care.rules_file import apply_overrides
 
     try:
         apply_overrides({"je": care.je, **care.overrides})

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from care.immunization import dose_states  # noqa: E402
-from care.schedule import load_schedule  # noqa: E402
+from care.rules_file import load_schedule  # noqa: E402
 from care.services import services_due  # noqa: E402
 from care.stages import add_months, stages_on  # noqa: E402
 

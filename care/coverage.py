@@ -147,7 +147,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from . import growth
 from .history import DAY, Record
 from .immunization import GIVEN, dose_states
-from .schedule import Schedule, ServiceRule, load_schedule
+from .rules import Schedule, ServiceRule
+from .rules_file import load_schedule
 from .stages import add_months, age_months, is_pregnant, trimester
 
 # --------------------------------------------------------------------------- definitions as data

@@ -2,7 +2,7 @@
 
 Doses and services reach the record through registration (the Buku KIA history), a family's own
 entry, a kader's guided visit, the one-line ``catat`` and register imports. All of them are a
-:class:`Record`: a code (a dose code of ``care.schedule.DOSE_LABELS`` or a service code of
+:class:`Record`: a code (a dose code of ``care.labels.DOSE_LABELS`` or a service code of
 ``SERVICE_LABELS``, plus ``ANC``, an unnumbered pregnancy check-up), the date the rules use, and
 how well that date is known:
 
@@ -26,16 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from care.schedule import (
-    DOSE_LABELS,
-    RECORD_LABELS,
-    SERVICE_LABELS,
-    ImmunizationSchedule,
-    Schedule,
-    load_schedule,
-    month_days,
-    months_after,
-)
+from care.dates import add_months, month_days
+from care.labels import DOSE_LABELS, RECORD_LABELS, SERVICE_LABELS
+from care.rules import ImmunizationSchedule, Schedule
+from care.rules_file import load_schedule
 
 DAY = "day"
 MONTH = "month"
@@ -184,5 +178,5 @@ def unknown_dose_date(code: str, birth: date, today: date,
 def unknown_service_date(today: date, months_ago: int = 0) -> date:
     """The date used for a service done at a time nobody remembers exactly: ``months_ago`` months
     before ``today`` (0: the day it was reported, i.e. "at the latest today")."""
-    return months_after(today, -months_ago) if months_ago else today
+    return add_months(today, -months_ago) if months_ago else today
 

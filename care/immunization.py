@@ -1,6 +1,6 @@
 """Routine immunisation of a child: the state of every dose on a date (CARE.md section 2).
 
-Rules (data in content/care/immunization.yaml, compiled by care/schedule.py):
+Rules (data in content/care/immunization.yaml, checked and compiled by care/rules_file.py):
 
 * A dose's window opens at the latest of its recommended age, its earliest age and the date of
   the previous dose of its series (``after``) plus the minimum interval. The previous dose's date
@@ -32,15 +32,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from care.schedule import (
-    BiasDose,
-    DoseRule,
-    ImmunizationSchedule,
-    Schedule,
-    SeriesPaths,
-    load_schedule,
-    months_after,
-)
+from care.dates import add_months
+from care.rules import BiasDose, DoseRule, ImmunizationSchedule, Schedule, SeriesPaths
+from care.rules_file import load_schedule
 
 UPCOMING = "upcoming"
 DUE = "due"
@@ -279,7 +273,7 @@ def hpv_catch_up_due(birth: date, sex: str, on: date, *, hpv_given: bool,
     rule = _immunization(schedule).hpv_catch_up
     if rule is None or hpv_given or sex != rule.sex or on.year < rule.from_year:
         return False
-    return months_after(birth, 12 * rule.age_years) <= on < months_after(birth, 12 * (rule.age_years + 1))
+    return add_months(birth, 12 * rule.age_years) <= on < add_months(birth, 12 * (rule.age_years + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +304,7 @@ def td_status(doses: Iterable[date], on: date, *,
     level = len(counted)
     protected = None
     if level and steps[level - 1].protection_years:
-        protected = months_after(counted[-1], 12 * steps[level - 1].protection_years)
+        protected = add_months(counted[-1], 12 * steps[level - 1].protection_years)
     if level >= len(steps):
         return TdStatus(level, tuple(counted), protected, None, None)
     nxt = steps[level]

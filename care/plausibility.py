@@ -40,7 +40,7 @@ systolic 60-260 and diastolic 30-160 mmHg and diastolic below systolic (``implau
 blood sugar 20-800 mg/dL (``implausible_glucose``), waist 40-200 cm (``implausible_waist``),
 MUAC 10-60 cm (``implausible_muac``), weight 20-250 kg (``implausible_weight``).
 
-Doses (:func:`check_doses`), against ``care.schedule`` (the standard rule of a dose, or the variant
+Doses (:func:`check_doses`), against ``care.rules`` (the standard rule of a dose, or the variant
 of the catch-up path its series is on), for doses whose date is exact:
 
 * ``dose_too_early``: given before the dose's earliest age (e.g. DPT-HB-Hib 1 before 6 weeks);
@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .growth import DAYS_PER_MONTH, FLAG_LIMITS, INDEX_KEYS, age_in_days, zscores
-from .schedule import DoseRule, ImmunizationSchedule, Schedule, load_schedule
+from .rules import DoseRule, ImmunizationSchedule, Schedule
+from .rules_file import load_schedule
 
 YOUNG_INFANT_DAYS = 91  # under 3 months at the last weighing: the higher gain limit
 GAIN_LIMIT_YOUNG_KG_PER_MONTH = 2.5

@@ -1,6 +1,6 @@
 """ILP posyandu services due for a person on a date, for each of their stages (CARE.md section 3).
 
-Rules are data (content/care/services.yaml, compiled by care/schedule.py). One entry per service
+Rules are data (content/care/services.yaml, checked and compiled by care/rules_file.py). One entry per service
 code at most: the current window (``due`` or ``overdue``) or else the next one (``upcoming``, only
 when it opens within ``horizon_days``). ``earliest`` / ``latest`` are the window, inclusive;
 ``latest`` is None for a window without an end. States by kind:
@@ -24,17 +24,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from care.schedule import (
-    Schedule,
-    ServiceRule,
-    ServiceSchedule,
-    age_stage,
-    completed_months,
-    load_schedule,
-    month_days,
-    months_after,
-)
-from care.stages import NEWBORN_DAYS, NIFAS_DAYS, STAGE_ORDER, Stage, is_pregnant
+from care.dates import add_months, age_months, month_days
+from care.rules import Schedule, ServiceRule, ServiceSchedule
+from care.rules_file import load_schedule
+from care.stages import NEWBORN_DAYS, NIFAS_DAYS, STAGE_ORDER, Stage, age_stage, is_pregnant
 
 DUE = "due"
 OVERDUE = "overdue"
@@ -236,8 +229,8 @@ def _ages(rule: ServiceRule, birth: date, hist: Sequence[date], on: date, until:
     for age, end_age in zip(ages, ends):
         if end_age <= months_now:
             continue
-        start = months_after(birth, age)
-        end = months_after(birth, end_age) - ONE_DAY
+        start = add_months(birth, age)
+        end = add_months(birth, end_age) - ONE_DAY
         if start <= on:
             if _done_between(hist, start, on) is None:
                 return DUE, start, end, age
@@ -250,7 +243,7 @@ def _stage_for(rule: ServiceRule, birth: date, when: date, months_now: int, on: 
     """The stage an age-based entry belongs to: the person's age stage on ``when`` if the rule has it."""
     if len(rule.stages) == 1:
         return rule.stages[0]
-    stage = age_stage(months_now if when <= on else completed_months(birth, when))
+    stage = age_stage(months_now if when <= on else age_months(birth, when))
     return stage if stage in rule.stages else rule.stages[0]
 
 
@@ -299,12 +292,12 @@ AgeItem = tuple[ServiceRule, date, date | None, Stage | None, ServiceDue | None]
 def _age_context(svc: ServiceSchedule, birth: date, on: date, until: date,
                  sex: str) -> tuple[int, tuple[AgeItem, ...]]:
     """Completed months and the age rules that apply, memoised (a day's run meets each birth date often)."""
-    months_now = completed_months(birth, on)
+    months_now = age_months(birth, on)
     months_then = months_now + (until - on).days // 28 + 1 if until > on else months_now  # an upper bound
     items = []
     for rule, fixed_stage, needs_end in svc.age_candidates(months_now, months_then, sex):
-        lo = months_after(birth, rule.min_months) if rule.min_months else birth
-        hi = months_after(birth, rule.end_months) if needs_end else None
+        lo = add_months(birth, rule.min_months) if rule.min_months else birth
+        hi = add_months(birth, rule.end_months) if needs_end else None
         fresh = _age_rule(rule, birth, lo, hi, (), on, until, months_now, fixed_stage)
         items.append((rule, lo, hi, fixed_stage, fresh))
     return months_now, tuple(items)

@@ -1,14 +1,22 @@
-"""Life-cycle stages of ILP posyandu (CARE.md section 1) and the date arithmetic they rest on.
+"""Life-cycle stages of ILP posyandu (CARE.md section 1) and the pregnancy dates they rest on.
 
-Ages in months are *completed* calendar months: a child born on 31 January is one month old on
-28 (or 29) February, the last day of the month standing in for a day the month does not have.
+Ages in months are completed calendar months, counted by :mod:`care.dates` (``add_months`` and
+``age_months`` are imported here for the modules that read ages next to stages).
 """
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from care.dates import add_months, age_months
+
+__all__ = [
+    "NEWBORN_DAYS", "NIFAS_DAYS", "PREGNANCY_DAYS", "PREGNANCY_MAX_WEEKS", "STAGE_ORDER", "Age", "Stage",
+    "add_months", "age_days", "age_months", "age_parts", "age_stage", "age_years", "child_stages",
+    "days_since_delivery", "due_date_from_hpht", "gestational_age", "hpht_from_due_date", "is_pregnant",
+    "stages_on", "trimester",
+]
 
 
 class Stage(StrEnum):
@@ -34,23 +42,6 @@ NIFAS_DAYS = 42
 NEWBORN_DAYS = 28
 #: A pregnancy not closed by a recorded birth stops counting as one after this many weeks.
 PREGNANCY_MAX_WEEKS = 45
-
-
-def add_months(d: date, months: int) -> date:
-    """``d`` moved by whole calendar months, clamped to the end of a shorter month."""
-    index = d.year * 12 + d.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(d.day, last))
-
-
-def age_months(birth: date, on: date) -> int:
-    """Completed calendar months from ``birth`` to ``on`` (negative before birth)."""
-    months = (on.year - birth.year) * 12 + (on.month - birth.month)
-    if add_months(birth, months) > on:
-        months -= 1
-    return months
 
 
 def age_years(birth: date, on: date) -> int:
@@ -105,6 +96,24 @@ def days_since_delivery(delivered_on: date | None, on: date) -> int | None:
     return (on - delivered_on).days
 
 
+def age_stage(months: int) -> Stage:
+    """The age stage for completed months, newborn aside."""
+    if months <= 11:
+        return Stage.INFANT
+    if months <= 59:
+        return Stage.TODDLER
+    if months <= 71:
+        return Stage.PRESCHOOL
+    years = months // 12
+    if years <= 9:
+        return Stage.SCHOOL
+    if years <= 18:
+        return Stage.ADOLESCENT
+    if years <= 59:
+        return Stage.ADULT
+    return Stage.ELDERLY
+
+
 def child_stages(birth: date, on: date) -> list[Stage]:
     """The age-based stages of a person born on ``birth``."""
     if on < birth:
@@ -114,22 +123,7 @@ def child_stages(birth: date, on: date) -> list[Stage]:
     stages: list[Stage] = []
     if days <= NEWBORN_DAYS:
         stages.append(Stage.NEWBORN)
-    if months <= 11:
-        stages.append(Stage.INFANT)
-    elif months <= 59:
-        stages.append(Stage.TODDLER)
-    elif months <= 71:
-        stages.append(Stage.PRESCHOOL)
-    else:
-        years = months // 12
-        if years <= 9:
-            stages.append(Stage.SCHOOL)
-        elif years <= 18:
-            stages.append(Stage.ADOLESCENT)
-        elif years <= 59:
-            stages.append(Stage.ADULT)
-        else:
-            stages.append(Stage.ELDERLY)
+    stages.append(age_stage(months))
     return stages
 
 

@@ -23,7 +23,7 @@ A series word without a number (``pcv``, ``campak``) means the next dose of that
 recorded: :func:`read_doses` returns it as a placeholder (``PCV*``) and :func:`resolve` picks
 the dose given what the person already has.
 
-Pure: only ``care.schedule`` is imported.
+Pure: only ``care.labels`` is imported.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 
 #: stem -> (code prefix, highest dose number)
 SERIES: dict[str, tuple[str, int]] = {

@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import bindparam, select
 
 from care.immunization import child_summary
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from care.stages import age_months
 from content.i18n import N_, _, format_date, grouped, n_
 from care.history import DAY, MONTH, UNKNOWN, PersonHistory, Record

@@ -6,7 +6,7 @@ from datetime import date
 
 from care.history import PersonHistory
 from care.immunization import child_summary
-from care.schedule import DOSE_LABELS, SERVICE_LABELS
+from care.labels import DOSE_LABELS, SERVICE_LABELS
 from care.services import OVERDUE, UPCOMING, services_due
 from care.stages import age_months
 from content.i18n import _, format_date

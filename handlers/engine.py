@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from care.schedule import apply_overrides
+from care.rules_file import apply_overrides
 from channels.messages import Choice, Incoming, NotStored, Reply
 from content.i18n import _, current_language, n_, use_locale
 from db.database import Database

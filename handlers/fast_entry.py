@@ -99,7 +99,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from care.schedule import SERVICE_LABELS
+from care.labels import SERVICE_LABELS
 from care.vocabulary import DoseWordError, read_doses
 from handlers.parsing import DoseTextError, dose_entries
 

@@ -100,7 +100,7 @@ class Ctx:
     today: date
     settings: Any
     data: dict[str, Any]
-    schedule: Any = None  # the care schedule with the district's overrides (care.schedule.Schedule)
+    schedule: Any = None  # the care schedule with the district's overrides (care.rules.Schedule)
     erased: bool = False
     outgoing: list[tuple] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

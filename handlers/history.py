@@ -37,8 +37,10 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from care.dates import add_months as months_after, month_days
 from care.history import DAY, MONTH, UNKNOWN, PersonHistory, anc_code, month_date, unknown_dose_date, unknown_service_date
-from care.schedule import DOSE_LABELS, SERVICE_LABELS, load_schedule, month_days, months_after
+from care.labels import DOSE_LABELS, SERVICE_LABELS
+from care.rules_file import load_schedule
 from care.stages import age_months, age_years, is_pregnant
 from care.vocabulary import DoseWordError, is_dose_word, read_doses, resolve
 from content.i18n import N_, _, format_date

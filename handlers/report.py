@@ -46,7 +46,7 @@ from care.coverage import (
     report_table,
 )
 from care.history import DAY, TTD_HAMIL, PersonHistory, build, is_dose, label
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from care.stages import add_months
 from content.i18n import N_, _, current_language, format_date, format_number
 from db.history import histories, records_of_visit
@@ -78,7 +78,7 @@ LABELS = {
     "SKILAS": N_("Skrining lansia (SKILAS) 12 bulan terakhir (60+ tahun)"),
     "REMINDERS_SENT": N_("Pengingat terkirim"), "REMINDERS_DELIVERED": N_("Pengingat diterima"),
 }
-#: Rows named by the record's own label (care.schedule.SERVICE_LABELS): VITA_BIRU, VITA_MERAH, SDIDTK.
+#: Rows named by the record's own label (care.labels.SERVICE_LABELS): VITA_BIRU, VITA_MERAH, SDIDTK.
 SERVICE_ROWS = ("VITA_BIRU", "VITA_MERAH", "SDIDTK")
 #: The sections of the table (care.coverage.SECTIONS).
 SECTION_LABELS = {

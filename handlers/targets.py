@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from care.growth import GAIN_NOT_UP, GAIN_NOT_UP_TWICE, weight_gain_status
 from care.history import DAY
-from care.schedule import DOSE_LABELS, SERVICE_LABELS
+from care.labels import DOSE_LABELS, SERVICE_LABELS
 from care.stages import age_months, is_pregnant
 from content.i18n import _, format_date
 from db.history import histories

@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
 
+from care.dates import age_months as completed_months
 from care.growth import (
     CATEGORY_LABELS,
     WEIGHT_GAIN_LABELS,
@@ -42,7 +43,8 @@ from care.growth import (
 from care.history import DAY, MONTH, UNKNOWN, TTD_HAMIL, PersonHistory, anc_code, month_date, unknown_dose_date
 from care.immunization import CATCH_UP, DUE, INVALID, dose_states
 from care.plausibility import Concern, Refusal, check_adult, check_child, check_doses, impossible_size
-from care.schedule import DOSE_LABELS, SERVICE_LABELS, SERVICE_STATE_LABELS, completed_months, load_schedule
+from care.labels import DOSE_LABELS, SERVICE_LABELS, SERVICE_STATE_LABELS
+from care.rules_file import load_schedule
 from care.services import DUE as SERVICE_DUE
 from care.services import OVERDUE, services_due
 from care.stages import NEWBORN_DAYS, NIFAS_DAYS, add_months, age_months, is_pregnant

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from care.schedule import DOSE_LABELS, SERVICE_LABELS
+from care.labels import DOSE_LABELS, SERVICE_LABELS
 from content.i18n import _, current_language, format_date, grouped, use_locale
 from reminders.rules import Item
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select, text, update
 
 from care.history import EMPTY, build_many
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from config import zone_of
 from db.database import Database
 from db.history import range_sql
@@ -127,7 +127,7 @@ _WORKER: dict = {}
 
 def init_worker(policy: ReminderPolicy, care_overrides: dict, url: str) -> None:
     """Prepares a process to plan ranges: the policy, the district's schedule, a database reader."""
-    from care.schedule import apply_overrides
+    from care.rules_file import apply_overrides
 
     _WORKER.clear()
     _WORKER.update(policy=policy, schedule=apply_overrides(care_overrides), url=url, sqlite=url.startswith("sqlite"))

@@ -40,7 +40,7 @@ from care.coverage import (
     valid_doses,
 )
 from care.history import Record
-from care.schedule import apply_overrides, load_schedule
+from care.rules_file import apply_overrides, load_schedule
 
 D = date
 

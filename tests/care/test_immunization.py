@@ -13,7 +13,8 @@ from care.immunization import (
     hpv_catch_up_due,
     td_status,
 )
-from care.schedule import DOSE_LABELS, SERVICE_LABELS, apply_overrides, load_schedule
+from care.labels import DOSE_LABELS, SERVICE_LABELS
+from care.rules_file import apply_overrides, load_schedule
 
 D = date
 S = DoseState

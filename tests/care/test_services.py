@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from care.schedule import apply_overrides
+from care.rules_file import apply_overrides
 from care.services import ServiceDue, services_due
 from care.stages import Stage
 

@@ -1,4 +1,4 @@
-"""Stage boundaries and month arithmetic of care/stages.py, on fixed dates."""
+"""Stage boundaries and pregnancy dates of care/stages.py, on fixed dates."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -7,9 +7,10 @@ import pytest
 
 from care.stages import (
     Stage,
-    add_months,
     age_months,
+    age_stage,
     age_years,
+    child_stages,
     days_since_delivery,
     due_date_from_hpht,
     gestational_age,
@@ -18,45 +19,6 @@ from care.stages import (
 )
 
 D = date
-
-
-@pytest.mark.parametrize(
-    ("start", "months", "expected"),
-    [
-        (D(2024, 1, 31), 1, D(2024, 2, 29)),  # leap February
-        (D(2023, 1, 31), 1, D(2023, 2, 28)),
-        (D(2024, 1, 31), 2, D(2024, 3, 31)),
-        (D(2024, 1, 31), 3, D(2024, 4, 30)),
-        (D(2024, 2, 29), 12, D(2025, 2, 28)),
-        (D(2024, 2, 29), 48, D(2028, 2, 29)),
-        (D(2024, 3, 31), -1, D(2024, 2, 29)),
-        (D(2024, 12, 15), 1, D(2025, 1, 15)),
-    ],
-)
-def test_add_months_clamps_to_month_end(start: date, months: int, expected: date) -> None:
-    assert add_months(start, months) == expected
-
-
-@pytest.mark.parametrize(
-    ("birth", "on", "months"),
-    [
-        (D(2024, 1, 31), D(2024, 2, 28), 0),
-        (D(2024, 1, 31), D(2024, 2, 29), 1),  # one month on the last day of a short month
-        (D(2023, 1, 31), D(2023, 2, 27), 0),
-        (D(2023, 1, 31), D(2023, 2, 28), 1),
-        (D(2023, 1, 31), D(2023, 3, 30), 1),
-        (D(2023, 1, 31), D(2023, 3, 31), 2),
-        (D(2024, 2, 29), D(2024, 3, 28), 0),
-        (D(2024, 2, 29), D(2024, 3, 29), 1),
-        (D(2024, 2, 29), D(2025, 2, 27), 11),
-        (D(2024, 2, 29), D(2025, 2, 28), 12),
-        (D(2024, 2, 29), D(2028, 2, 28), 47),
-        (D(2024, 2, 29), D(2028, 2, 29), 48),
-        (D(2024, 5, 10), D(2024, 5, 9), -1),
-    ],
-)
-def test_age_months_for_month_end_births(birth: date, on: date, months: int) -> None:
-    assert age_months(birth, on) == months
 
 
 def test_age_years_born_29_february() -> None:
@@ -140,19 +102,11 @@ def test_due_date_and_delivery_close_the_pregnancy() -> None:
     assert Stage.PREGNANT in stages_on(D(2025, 3, 1), hpht=hpht, delivered_on=D(2025, 3, 15))
 
 
-def test_fast_month_helpers_agree_with_stages() -> None:
-    """care.schedule's hot-path month arithmetic and care.services.age_stage follow care.stages."""
-    from care.schedule import completed_months, months_after
-    from care.services import age_stage
-    from care.stages import child_stages
-
+def test_age_stage_is_the_last_child_stage() -> None:
+    """age_stage (read by the service rules on completed months) names the stage child_stages ends with."""
     births = [D(2024, 1, 31), D(2024, 2, 29), D(2023, 5, 30), D(2019, 12, 31), D(1964, 3, 1), D(2010, 8, 15)]
     for birth in births:
-        for months in range(-3, 800, 7):
-            assert months_after(birth, months) == add_months(birth, months)
         on = birth
         while on < D(2026, 12, 31):
-            assert completed_months(birth, on) == age_months(birth, on)
-            if on >= birth:
-                assert age_stage(age_months(birth, on)) == child_stages(birth, on)[-1]
+            assert age_stage(age_months(birth, on)) == child_stages(birth, on)[-1]
             on += timedelta(days=11 if on.year > birth.year + 7 else 1)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from care.immunization import dose_states
-from care.schedule import DOSE_LABELS, SERVICE_LABELS
+from care.labels import DOSE_LABELS, SERVICE_LABELS
 from content.i18n import _, use_locale
 from db.models import CareRecord
 from handlers.care_views import HORIZON_DAYS, brief_label

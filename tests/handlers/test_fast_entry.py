@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from handlers.fast_entry import (
     IRON,
     VITAMIN_A,

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from db.models import AuditLog, CareRecord, Identity, Posyandu, ReminderItem
 from handlers.history import compact, item_label, quick_doses, recent_rounds, short_dose, topics_for
 from reminders.planner import Planner
@@ -92,7 +92,7 @@ def test_doses_are_shown_compactly_and_labels_fit_a_button():
 
 def test_the_quick_path_gives_every_dose_whose_age_is_reached(settings):
     from care.history import EMPTY, build, Record
-    from care.schedule import apply_overrides
+    from care.rules_file import apply_overrides
     from handlers.flow import Ctx
 
     ctx = Ctx(session=None, identity=None, state=None, now=DEFAULT_NOW, today=TODAY, settings=settings, data={},

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from db.models import CareRecord, Person, ReminderItem
 from reminders.planner import Planner
 from tests.helpers import ChatDriver, add_member, register_household

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from care.history import unknown_dose_date
-from care.schedule import DOSE_LABELS, SERVICE_LABELS, load_schedule
+from care.labels import DOSE_LABELS, SERVICE_LABELS
+from care.rules_file import load_schedule
 from content.i18n import _, format_date, use_locale
 from db.history import record
 from db.models import Person, Posyandu, Puskesmas

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from care.coverage import HEADLINE, SECTIONS, month_report, report_table
-from care.schedule import DOSE_LABELS
+from care.labels import DOSE_LABELS
 from content.i18n import _, use_locale
 from db.history import record
 from db.models import Measurement, Person, Posyandu, Puskesmas, Visit

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from care.growth import zscores
 from care.history import DAY, MONTH, UNKNOWN, month_date, unknown_dose_date
 from care.immunization import GIVEN, dose_states
-from care.schedule import DOSE_LABELS, load_schedule
+from care.labels import DOSE_LABELS
+from care.rules_file import load_schedule
 from care.services import services_due
 from content.i18n import _, format_date, use_locale
 from db.history import history

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from care.schedule import DOSE_LABELS, SERVICE_LABELS
+from care.labels import DOSE_LABELS, SERVICE_LABELS
 from content.i18n import _, use_locale
 from reminders.messages import daily_text
 from reminders.rules import Item

@@ -177,7 +177,7 @@ def downgrade() -> None:
     )
     with op.batch_alter_table('immunization', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_immunization_person_id'), ['person_id'], unique=False)
-    from care.schedule import DOSE_LABELS
+    from care.labels import DOSE_LABELS
 
     codes = ", ".join(f"'{c}'" for c in DOSE_LABELS)
     op.execute(
