@@ -1,8 +1,6 @@
 """Queries shared by the handlers; each takes an open session and returns plain results."""
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
@@ -16,18 +14,9 @@ from sqlalchemy.orm import Session as OrmSession
 from datetime import date
 
 from care.calendar import CalendarChange, Session, next_posyandu_day
+from content.family_codes import random_family_code
 from content.regions import regions
 from db.models import Family, Person, Posyandu, PosyanduException, Puskesmas
-
-FAMILY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-#: characters of a family code after ``K-``: 9 random ones (31^9, about 2.6e13) and a check character
-FAMILY_CODE_LENGTH = 10
-#: the codes made before issue 15: 6 characters, no check character; each works for one more link
-#: (``handlers.link``), after which its family gets a code of FAMILY_CODE_LENGTH
-OLD_FAMILY_CODE_LENGTH = 6
-#: lengths (after ``K``) that were meant as a new code with a character left out or one too many
-_NEAR_LENGTHS = range(FAMILY_CODE_LENGTH - 2, FAMILY_CODE_LENGTH + 3)
-
 
 #: (dialect, table) -> its INSERT ... ON CONFLICT DO NOTHING, built once: a statement object that is
 #: reused keeps its memoized cache key (building and keying a statement costs more than SQLite running it)
@@ -126,47 +115,10 @@ async def village_suggestions(session: AsyncSession, query: str, limit: int = 6)
     return None, ranked[:limit]
 
 
-def family_check_char(body: str) -> str:
-    """The check character of a family code's 9-character body: the characters' places in
-    :data:`FAMILY_CODE_ALPHABET` weighted 1, 2, ... 9 and the check character's 10, summing to 0 modulo 31.
-
-    31 is prime and the weights differ, so any one wrong character and any two characters swapped are
-    caught (Luhn mod N's doubling is no permutation for an odd N and would miss some of them)."""
-    n = len(FAMILY_CODE_ALPHABET)
-    total = sum(weight * FAMILY_CODE_ALPHABET.index(char) for weight, char in enumerate(body, 1))
-    last = len(body) + 1
-    return FAMILY_CODE_ALPHABET[(-total * pow(last, -1, n)) % n]
-
-
-def family_code_of(body: str) -> str:
-    """``K-`` + ``body`` + its check character."""
-    return f"K-{body}{family_check_char(body)}"
-
-
-def read_family_code(text: str) -> tuple[str, str | None]:
-    """What a typed family code is: ``("new", "K-…")`` (10 characters whose check character fits),
-    ``("old", "K-…")`` (6 characters, made before the check character), ``("typo", None)`` (the length of a
-    new code give or take two, with a wrong character or check character: a slip, not a guess) or
-    ``("none", None)``. Lowercase, spaces, dashes and a missing ``K-`` are accepted."""
-    plain = re.sub(r"[\s\-\u2010-\u2015_.]", "", text.upper())
-    if plain.startswith("K") and len(plain) - 1 in (FAMILY_CODE_LENGTH, OLD_FAMILY_CODE_LENGTH):
-        plain = plain[1:]
-    elif len(plain) not in (FAMILY_CODE_LENGTH, OLD_FAMILY_CODE_LENGTH) and plain.startswith("K"):
-        plain = plain[1:]
-    known = all(c in FAMILY_CODE_ALPHABET for c in plain)
-    if len(plain) == FAMILY_CODE_LENGTH and known and family_check_char(plain[:-1]) == plain[-1]:
-        return "new", f"K-{plain}"
-    if len(plain) == OLD_FAMILY_CODE_LENGTH and known:
-        return "old", f"K-{plain}"
-    if len(plain) in _NEAR_LENGTHS and sum(c.isalnum() for c in plain) == len(plain):
-        return "typo", None
-    return "none", None
-
-
 async def new_family_code(session: AsyncSession) -> str:
     """A family code not yet used, e.g. ``K-7QX2MA4KPH``: 9 random characters and a check character."""
     while True:
-        code = family_code_of("".join(secrets.choice(FAMILY_CODE_ALPHABET) for _ in range(FAMILY_CODE_LENGTH - 1)))
+        code = random_family_code()
         exists = await session.scalar(select(Family.id).where(Family.code == code))
         if exists is None:
             return code

@@ -101,10 +101,8 @@ from typing import Literal
 
 from care.labels import SERVICE_LABELS
 from care.vocabulary import DoseWordError, read_doses
+from content.family_codes import FAMILY_CODE_LENGTH, OLD_FAMILY_CODE_LENGTH, read_family_code
 from handlers.parsing import DoseTextError, dose_entries
-
-#: db.queries.FAMILY_CODE_LENGTH and OLD_FAMILY_CODE_LENGTH (not imported: this module stays free of the database)
-FAMILY_CODE_LENGTHS = (10, 6)
 
 MemberKind = Literal["child_index", "mother", "name"]
 
@@ -613,8 +611,10 @@ def _family_code(tokens: list[_Token]) -> tuple[str, int]:
     if word in ("k", "k-", "k\u2013") and len(tokens) > 1 and _keyword(tokens[1].word) is None:
         word, used, typed = "k-" + tokens[1].word, 2, _part(tokens[:2])
     m = _FAMILY.match(word)
-    if m and len(m[1]) in FAMILY_CODE_LENGTHS:
-        return "K-" + m[1].upper(), used
+    # the characters after K, of a code's length, read as a code (new codes must carry their check character)
+    kind, code = read_family_code(m[1]) if m and len(m[1]) in (FAMILY_CODE_LENGTH, OLD_FAMILY_CODE_LENGTH) else ("none", None)
+    if code is not None and kind in ("new", "old"):
+        return code, used
     attempted = word.startswith(("k-", "k\u2013")) or bool(m and any(c.isdecimal() for c in m[1]))
     raise FastEntryError(typed if attempted else "", "family_code")
 

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from content.i18n import _
 from db.models import AuditLog, ConsentRecord, Family, Invite, Posyandu, Puskesmas
-from db.queries import read_family_code
+from content.family_codes import read_family_code
 from handlers.flow import END, Ctx, Next
 from handlers.help import command_menu
 
@@ -74,7 +74,7 @@ def has_family_consent(identity) -> bool:
 
 def normal_family_code(text: str) -> str | None:
     """``K-7QX2MA4KPZ`` from ``k7qx2ma4kpz`` / ``K-7QX2 MA4K PZ`` (an old ``K-7QX2MA`` too); None when it cannot
-    be a family code (``db.queries.read_family_code``; here it starts with K, so that a name is not taken for one)."""
+    be a family code (``content.family_codes.read_family_code``; here it starts with K, so that a name is not taken for one)."""
     return read_family_code(text)[1] if text.strip().upper().startswith("K") else None
 
 

@@ -16,7 +16,7 @@ or an answer to a decided or lapsed request gets a short answer saying so. A req
 :data:`REQUEST_HOURS`. The requester sees no name nor any data of the family before the yes; a no is told
 without any. Every chat of the family is told of a new link.
 
-Codes (``db.queries.read_family_code``): a new code has 10 characters and a check character, so a slip
+Codes (``content.family_codes.read_family_code``): a new code has 10 characters and a check character, so a slip
 ("Kode itu salah ketik") is told apart from a code no family has. A 6-character code made before works
 for one more link: once a link through it is made, the family gets a new code (the kader's lists show
 it). Wrong codes are audited (``family.link_refused_code``, without the code) and counted per chat: after
@@ -32,7 +32,8 @@ from sqlalchemy import func, select, update
 from config import zone_of
 from content.i18n import _, n_, use_locale
 from db.models import AuditLog, ConversationState, Family, Identity, LinkRequest, Outbox, Posyandu, Puskesmas
-from db.queries import OLD_FAMILY_CODE_LENGTH, new_family_code, read_family_code
+from content.family_codes import is_old_family_code, read_family_code
+from db.queries import new_family_code
 from handlers.flow import END, Ctx, Goto, Next
 from handlers.kader import audit, has_family_consent, is_kader
 from handlers.menu import ask_main
@@ -123,7 +124,7 @@ async def start_link(ctx: Ctx, family: Family) -> Next:
     """The family consent given and the code right: links at once by the recorded phone, else asks the
     family's chats (or its kader) and tells the requester it waits; the menu next."""
     identity = ctx.identity
-    old_code = len(family.code) == OLD_FAMILY_CODE_LENGTH + 2
+    old_code = is_old_family_code(family.code)
     if identity.phone and family.phone and identity.phone == family.phone:
         await link_now(ctx, family, by="phone", old_code=old_code)
         ctx.note(_("Nomor ini sekarang terhubung ke keluarga {name}. Pengingat akan dikirim ke sini.", name=family.name))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from channels.messages import Incoming, Reply
 from db.database import Database
 from db.models import Family, Identity, Person, Posyandu
-from db.queries import FAMILY_CODE_ALPHABET, family_code_of
+from content.family_codes import FAMILY_CODE_ALPHABET, family_code_of
 
 #: 10:00 in Bali (WITA) on Monday 23 November 2026.
 DEFAULT_NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

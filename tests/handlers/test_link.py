@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 
 from db.models import AuditLog, Family, Identity, LinkRequest
-from db.queries import family_code_of, read_family_code
+from content.family_codes import family_code_of, read_family_code
 from reminders.dispatcher import Dispatcher
 from tests.channels.whatsapp_world import WaChat, whatsapp_bot
 from tests.helpers import (ChatDriver, consent, identity_of, kader_of, make_family, notices_to, press_notice)
