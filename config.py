@@ -1,27 +1,32 @@
-"""Configuration: ``config.yaml`` with every key overridable from the environment.
+"""Configuration: the defaults below, ``config.yaml``, and the environment over both.
 
-``ILPBOT_<SECTION>_<KEY>`` overrides ``section.key`` (for example ``ILPBOT_DATABASE_URL``); the
-Telegram token is read from ``TELEGRAM_BOT_TOKEN``. A bad value stops the start with a
-:class:`ConfigError` naming the key, as starlette's ``config.py`` does.
+Each default is written once, in the dataclasses below; the reader takes it from there (``config.yaml``
+only shows the keys with their defaults, commented out, and a test checks it shows them right). The
+languages are ``content.i18n.LANGUAGES``. ``ILPBOT_<SECTION>_<KEY>`` overrides ``section.key`` (for
+example ``ILPBOT_DATABASE_URL``; :data:`ENV_KEYS` lists them); the Telegram token is read from
+``TELEGRAM_BOT_TOKEN``. A bad value stops the start with a :class:`ConfigError` naming the key and its
+environment variable, as starlette's ``config.py`` does.
 """
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from content.i18n import LANGUAGES, SOURCE_LANGUAGE
 from content.quiet import in_quiet_hours
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_FILE = ROOT / "config.yaml"
 ENV_PREFIX = "ILPBOT_"
-SUPPORTED_LOCALES = ("id", "en")
+#: the languages the bot has words in: those of content.i18n, which holds their catalogues
+SUPPORTED_LOCALES = tuple(LANGUAGES)
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -31,7 +36,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    url: str
+    #: embedded SQLite (a relative path is under the project); postgresql+asyncpg://user@host/db for a district
+    url: str = "sqlite+aiosqlite:///var/ilpbot.sqlite3"
     echo: bool = False
     #: PostgreSQL: seconds to open a connection (and for the pool's ping before each use) before giving up
     connect_timeout_s: float = 5.0
@@ -48,7 +54,7 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class LocaleConfig:
-    default: str = "id"
+    default: str = SOURCE_LANGUAGE
     available: tuple[str, ...] = SUPPORTED_LOCALES
 
 
@@ -100,7 +106,7 @@ class WhatsAppConfig:
     #: outbox kind -> approved template whose one body parameter {{1}} is the message text
     templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
     #: the bot's language -> the template language code registered at Meta
-    template_languages: Mapping[str, str] = field(default_factory=lambda: {"id": "id", "en": "en"})
+    template_languages: Mapping[str, str] = field(default_factory=lambda: {lang: lang for lang in LANGUAGES})
 
     @property
     def enabled(self) -> bool:
@@ -152,16 +158,47 @@ class PrivacyConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    database: DatabaseConfig
-    locale: LocaleConfig
-    timezone: TimezoneConfig
-    telegram: TelegramConfig
-    web: WebConfig
-    care: CareConfig
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    locale: LocaleConfig = field(default_factory=LocaleConfig)
+    timezone: TimezoneConfig = field(default_factory=TimezoneConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    care: CareConfig = field(default_factory=CareConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
+
+
+#: the keys of each section that an environment variable ILPBOT_<SECTION>_<KEY> sets (the others, such as
+#: timezone.puskesmas or whatsapp.templates, are set in the file only)
+ENV_KEYS: dict[str, tuple[str, ...]] = {
+    "database": ("url", "echo", "connect_timeout_s", "statement_timeout_s", "pool_timeout_s"),
+    "locale": ("default", "available"),
+    "timezone": ("default",),
+    "telegram": ("mode", "base_url", "base_file_url", "webhook_url", "webhook_secret"),
+    "web": ("host", "port"),
+    "care": ("je",),
+    "reminders": tuple(f.name for f in fields(RemindersConfig)),
+    "privacy": ("retention_days",),
+    "inbound": ("burst", "per_minute"),
+    "whatsapp": ("graph_base_url", "graph_version", "webhook_path", "rate"),
+}
+#: each section's dataclass: the one place of its defaults
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(Settings)}  # type: ignore[misc]
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable that sets ``section.key``, e.g. ``ILPBOT_WEB_PORT``."""
+    return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+
+
+def default_of(section: str, key: str) -> Any:
+    """The default of ``section.key``: its dataclass field's."""
+    for f in fields(SECTIONS[section]):
+        if f.name == key:
+            return f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    raise KeyError(f"{section}.{key}")
 
 
 def zone_of(settings: Settings, code: str, stored: str) -> str:
@@ -190,40 +227,58 @@ def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _apply_env(section: str, values: dict[str, Any], keys: tuple[str, ...], env: Mapping[str, str]) -> dict[str, Any]:
-    """Values of one section with ``ILPBOT_<SECTION>_<KEY>`` overrides applied."""
-    out = dict(values)
-    for key in keys:
-        name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+def _apply_env(section: str, values: dict[str, Any], env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values of one section with ``ILPBOT_<SECTION>_<KEY>`` overrides applied, and which keys came from
+    which variable."""
+    out, sources = dict(values), {}
+    for key in ENV_KEYS.get(section, ()):
+        name = env_name(section, key)
         if name in env:
             out[key] = env[name]
-            out.setdefault("__from__", {})[key] = name
-    return out
+            sources[key] = name
+    return out, sources
+
+
+_NO_DEFAULT: Any = object()
 
 
 class _Reader:
-    """Reads typed values from one section, naming ``section.key`` (and its env var) on error."""
+    """Reads typed values from one section, naming ``section.key`` and its environment variable on error.
+    A key not given gets its dataclass field's default (:func:`default_of`)."""
 
-    def __init__(self, section: str, values: dict[str, Any]) -> None:
+    def __init__(self, section: str, values: dict[str, Any], sources: Mapping[str, str]) -> None:
         self.section = section
         self.values = values
-        self.sources: dict[str, str] = values.pop("__from__", {})
+        self.sources = dict(sources)
+
+    def where(self, key: str) -> str:
+        """`` (from ILPBOT_…)`` for a value from the environment; for one from the file, the variable that
+        would override it."""
+        if key in self.sources:
+            return f" (from {self.sources[key]})"
+        if key in ENV_KEYS.get(self.section, ()):
+            return f" (or set {env_name(self.section, key)})"
+        return ""
 
     def fail(self, key: str, problem: str) -> ConfigError:
-        source = self.sources.get(key)
-        where = f" (from {source})" if source else ""
-        return ConfigError(f"{self.section}.{key}: {problem}{where}")
+        return ConfigError(f"{self.section}.{key}: {problem}{self.where(key)}")
 
-    def str(self, key: str, default: str) -> str:
-        value = self.values.get(key, default)
+    def get(self, key: str, default: Any = _NO_DEFAULT) -> Any:
+        """The raw value of ``key``: given, else ``default``, else the dataclass's default."""
+        if key in self.values:
+            return self.values[key]
+        return default_of(self.section, key) if default is _NO_DEFAULT else default
+
+    def str(self, key: str, default: Any = _NO_DEFAULT) -> str:
+        value = self.get(key, default)
         if value is None:
             return ""
         if not isinstance(value, (str, int, float)):
             raise self.fail(key, f"expected text, got {value!r}")
         return str(value).strip()
 
-    def bool(self, key: str, default: bool) -> bool:
-        value = self.values.get(key, default)
+    def bool(self, key: str) -> bool:
+        value = self.get(key)
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -233,8 +288,8 @@ class _Reader:
             return False
         raise self.fail(key, f"expected true or false, got {value!r}")
 
-    def int(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.values.get(key, default)
+    def int(self, key: str, low: int, high: int) -> int:
+        value = self.get(key)
         try:
             number = int(str(value).strip())
         except ValueError:
@@ -243,8 +298,8 @@ class _Reader:
             raise self.fail(key, f"expected {low} to {high}, got {number}")
         return number
 
-    def float(self, key: str, default: float, low: float, high: float) -> float:
-        value = self.values.get(key, default)
+    def float(self, key: str, low: float, high: float) -> float:
+        value = self.get(key)
         try:
             number = float(str(value).strip())
         except ValueError:
@@ -253,14 +308,14 @@ class _Reader:
             raise self.fail(key, f"expected {low:g} to {high:g}, got {number:g}")
         return number
 
-    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
-        value = self.str(key, default)
+    def choice(self, key: str, options: tuple[str, ...]) -> str:
+        value = self.str(key)
         if value not in options:
             raise self.fail(key, f"expected one of {', '.join(options)}, got {value!r}")
         return value
 
-    def list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.values.get(key, default)
+    def list(self, key: str) -> tuple[str, ...]:
+        value = self.get(key)
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, (list, tuple)) or not value:
@@ -268,10 +323,11 @@ class _Reader:
         return tuple(str(v) for v in value)
 
     def mapping(self, key: str) -> dict[str, str]:
+        """The default mapping with the given one's keys over it."""
         value = self.values.get(key) or {}
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a mapping, got {value!r}")
-        return {str(k): str(v) for k, v in value.items()}
+        return {**default_of(self.section, key), **{str(k): str(v) for k, v in value.items()}}
 
     def zone(self, key: str, value: str) -> str:
         try:
@@ -283,7 +339,7 @@ class _Reader:
 
 def _database_url(reader: _Reader) -> str:
     """The database URL, normalised to an async driver."""
-    url = reader.str("url", "sqlite+aiosqlite:///var/ilpbot.sqlite3")
+    url = reader.str("url")
     if url.startswith("sqlite:///"):
         url = "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
     elif url.startswith(("postgresql://", "postgres://")):
@@ -311,40 +367,39 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     """Settings from ``path`` (default ``config.yaml``) with the environment's overrides."""
     env = os.environ if env is None else env
     data = _read_file(Path(env.get("ILPBOT_CONFIG", path or DEFAULT_FILE)))
-    known = {"ILPBOT_CONFIG"}
+    known = {"ILPBOT_CONFIG"} | {env_name(name, key) for name, keys in ENV_KEYS.items() for key in keys}
+    unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
 
-    def reader(name: str, keys: tuple[str, ...]) -> _Reader:
-        known.update(f"{ENV_PREFIX}{name.upper()}_{key.upper()}" for key in keys)
-        return _Reader(name, _apply_env(name, _section(data, name), keys, env))
+    def reader(name: str) -> _Reader:
+        return _Reader(name, *_apply_env(name, _section(data, name), env))
 
-    db = reader("database", ("url", "echo", "connect_timeout_s", "statement_timeout_s", "pool_timeout_s"))
+    db = reader("database")
     database = DatabaseConfig(
-        url=_database_url(db), echo=db.bool("echo", False),
-        **{key: db.float(key, getattr(DatabaseConfig, key), 0.1, 3600.0)
-           for key in ("connect_timeout_s", "statement_timeout_s", "pool_timeout_s")},
+        url=_database_url(db), echo=db.bool("echo"),
+        **{key: db.float(key, 0.1, 3600.0) for key in ("connect_timeout_s", "statement_timeout_s", "pool_timeout_s")},
     )
 
-    loc = reader("locale", ("default", "available"))
-    available = loc.list("available", SUPPORTED_LOCALES)
+    loc = reader("locale")
+    available = loc.list("available")
     for lang in available:
         if lang not in SUPPORTED_LOCALES:
             raise loc.fail("available", f"unsupported language {lang!r} (have {', '.join(SUPPORTED_LOCALES)})")
-    locale = LocaleConfig(default=loc.choice("default", "id", available), available=available)
+    locale = LocaleConfig(default=loc.choice("default", available), available=available)
 
-    tz = reader("timezone", ("default",))
+    tz = reader("timezone")
     zones = tz.mapping("puskesmas")
     for code, zone in zones.items():
         tz.zone(f"puskesmas.{code}", zone)
-    timezone = TimezoneConfig(default=tz.zone("default", tz.str("default", "Asia/Jakarta")), puskesmas=zones)
+    timezone = TimezoneConfig(default=tz.zone("default", tz.str("default")), puskesmas=zones)
 
-    tg = reader("telegram", ("mode", "base_url", "base_file_url", "webhook_url", "webhook_secret"))
+    tg = reader("telegram")
     telegram = TelegramConfig(
         token=(env.get("TELEGRAM_BOT_TOKEN") or "").strip() or None,
-        mode=tg.choice("mode", "polling", ("polling", "webhook")),
-        base_url=tg.str("base_url", TelegramConfig.base_url).rstrip("/"),
-        base_file_url=tg.str("base_file_url", TelegramConfig.base_file_url).rstrip("/"),
-        webhook_url=tg.str("webhook_url", ""),
-        webhook_secret=tg.str("webhook_secret", ""),
+        mode=tg.choice("mode", ("polling", "webhook")),
+        base_url=tg.str("base_url").rstrip("/"),
+        base_file_url=tg.str("base_file_url").rstrip("/"),
+        webhook_url=tg.str("webhook_url"),
+        webhook_secret=tg.str("webhook_secret"),
     )
     for key in ("base_url", "base_file_url"):
         if not getattr(telegram, key).startswith(("http://", "https://")):
@@ -355,21 +410,21 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         if not _SECRET_RE.match(telegram.webhook_secret):
             raise tg.fail("webhook_secret", "webhook mode needs a secret of 1-256 characters A-Z a-z 0-9 _ -")
 
-    whatsapp = _whatsapp(reader("whatsapp", ("graph_base_url", "graph_version", "webhook_path", "rate")), env, locale)
+    whatsapp = _whatsapp(reader("whatsapp"), env, locale)
 
-    web_reader = reader("web", ("host", "port"))
-    web = WebConfig(host=web_reader.str("host", "127.0.0.1"), port=web_reader.int("port", 8080, 1, 65535))
+    web_reader = reader("web")
+    web = WebConfig(host=web_reader.str("host"), port=web_reader.int("port", 1, 65535))
     if not web.host:
         raise web_reader.fail("host", "expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
 
-    care_reader = reader("care", ("je",))
-    overrides = care_reader.values.get("overrides") or {}
+    care_reader = reader("care")
+    overrides = care_reader.get("overrides") or {}
     if not isinstance(overrides, dict):
         raise care_reader.fail("overrides", "expected a mapping")
-    care = CareConfig(je=care_reader.bool("je", False), overrides=overrides)
+    care = CareConfig(je=care_reader.bool("je"), overrides=overrides)
     _check_care(care)
-    rem = reader("reminders", tuple(f.name for f in fields(RemindersConfig)))
-    days = rem.list("posyandu_days_before", ("1", "0"))
+    rem = reader("reminders")
+    days = rem.list("posyandu_days_before")
     try:
         numbers = [int(d) for d in days]
     except ValueError:
@@ -379,29 +434,24 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     if len(set(numbers)) != len(numbers):
         twice = sorted({d for d in numbers if numbers.count(d) > 1})
         raise rem.fail("posyandu_days_before", f"a day is listed twice ({', '.join(map(str, twice))}): list each day once")
-    before = tuple(sorted(numbers, reverse=True))
     reminders = RemindersConfig(
-        enabled=rem.bool("enabled", True),
-        plan_hour=rem.int("plan_hour", 6, 0, 23),
-        morning_hour=rem.int("morning_hour", 7, 0, 23),
-        afternoon_hour=rem.int("afternoon_hour", 15, 0, 23),
-        posyandu_days_before=before,
-        repeat_days=rem.int("repeat_days", 7, 1, 365),
-        max_times=rem.int("max_times", 3, 1, 100),
-        quiet_start=rem.int("quiet_start", 20, 0, 23),
-        quiet_end=rem.int("quiet_end", 6, 0, 23),
-        telegram_rate=rem.float("telegram_rate", 30.0, 0.0, 10_000.0),
-        per_chat_interval=rem.float("per_chat_interval", 1.0, 0.0, 3600.0),
-        dispatch_every=rem.float("dispatch_every", 2.0, 0.1, 3600.0),
+        enabled=rem.bool("enabled"),
+        plan_hour=rem.int("plan_hour", 0, 23),
+        morning_hour=rem.int("morning_hour", 0, 23),
+        afternoon_hour=rem.int("afternoon_hour", 0, 23),
+        posyandu_days_before=tuple(sorted(numbers, reverse=True)),
+        repeat_days=rem.int("repeat_days", 1, 365),
+        max_times=rem.int("max_times", 1, 100),
+        quiet_start=rem.int("quiet_start", 0, 23),
+        quiet_end=rem.int("quiet_end", 0, 23),
+        telegram_rate=rem.float("telegram_rate", 0.0, 10_000.0),
+        per_chat_interval=rem.float("per_chat_interval", 0.0, 3600.0),
+        dispatch_every=rem.float("dispatch_every", 0.1, 3600.0),
     )
-    priv = reader("privacy", ("retention_days",))
-    privacy = PrivacyConfig(retention_days=priv.int("retention_days", PrivacyConfig.retention_days, 1, 3650))
-    inb = reader("inbound", ("burst", "per_minute"))
-    inbound = InboundConfig(
-        burst=inb.int("burst", InboundConfig.burst, 1, 100_000),
-        per_minute=inb.int("per_minute", InboundConfig.per_minute, 0, 1_000_000),
-    )
-    unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
+    priv = reader("privacy")
+    privacy = PrivacyConfig(retention_days=priv.int("retention_days", 1, 3650))
+    inb = reader("inbound")
+    inbound = InboundConfig(burst=inb.int("burst", 1, 100_000), per_minute=inb.int("per_minute", 0, 1_000_000))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (environment variables can set {', '.join(sorted(known))})")
     _check_reminders(rem, reminders)
@@ -418,13 +468,11 @@ _LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 def _whatsapp(reader: _Reader, env: Mapping[str, str], locale: LocaleConfig) -> WhatsAppConfig:
     """The WhatsApp section; the number id and secrets come from WHATSAPP_* environment variables."""
     secret = {key: (env.get(f"WHATSAPP_{key.upper()}") or "").strip() for key in ("phone_number_id", "access_token", "app_secret", "verify_token")}
-    templates = dict(DEFAULT_TEMPLATES)
-    templates.update(reader.mapping("templates"))
+    templates = reader.mapping("templates")
     for kind, name in templates.items():
         if not _TEMPLATE_RE.match(name):
             raise reader.fail(f"templates.{kind}", f"expected a template name of a-z 0-9 _, got {name!r}")
-    languages = {"id": "id", "en": "en"}
-    languages.update(reader.mapping("template_languages"))
+    languages = reader.mapping("template_languages")
     for lang in locale.available:
         if not _LANGUAGE_CODE_RE.match(languages.get(lang, "")):
             raise reader.fail(f"template_languages.{lang}", f"expected a WhatsApp language code such as id or en_US, got {languages.get(lang)!r}")
@@ -436,8 +484,8 @@ def _whatsapp(reader: _Reader, env: Mapping[str, str], locale: LocaleConfig) -> 
         verify_token=secret["verify_token"],
         graph_base_url=base_url,
         graph_version=version,
-        webhook_path=reader.str("webhook_path", WhatsAppConfig.webhook_path),
-        rate=reader.float("rate", 80.0, 0.0, 1000.0),
+        webhook_path=reader.str("webhook_path"),
+        rate=reader.float("rate", 0.0, 1000.0),
         templates=templates,
         template_languages=languages,
     )
@@ -456,10 +504,10 @@ def _whatsapp(reader: _Reader, env: Mapping[str, str], locale: LocaleConfig) -> 
 def _graph_url(reader: _Reader) -> tuple[str, str]:
     """(the Graph URL with its version, the version): ``graph_base_url`` plus ``graph_version``, unless the
     URL ends with a version of its own (then a different ``graph_version`` set beside it is an error)."""
-    url = reader.str("graph_base_url", GRAPH_HOST).rstrip("/")
+    url = reader.str("graph_base_url", GRAPH_HOST).rstrip("/")  # the field's default is this plus the version
     if not url.startswith(("http://", "https://")):
         raise reader.fail("graph_base_url", f"expected an http(s) URL, e.g. {GRAPH_HOST}")
-    version = reader.str("graph_version", GRAPH_VERSION)
+    version = reader.str("graph_version")
     if not _GRAPH_VERSION_RE.match(version):
         raise reader.fail("graph_version", f"expected a Graph API version such as {GRAPH_VERSION}, got {version!r}")
     in_url = _VERSION_IN_URL_RE.search(url)

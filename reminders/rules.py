@@ -28,7 +28,7 @@ DOSE_AGE_LIMIT_MONTHS = 59
 
 @dataclass(frozen=True)
 class ReminderPolicy:
-    """How often and when; every field comes from the ``reminders`` section of config.yaml."""
+    """How often and when; every field comes from the ``reminders`` settings (config.RemindersConfig)."""
 
     posyandu_days_before: tuple[int, ...] = (1, 0)
     repeat_days: int = 7

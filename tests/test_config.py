@@ -1,7 +1,12 @@
 """Configuration: the file's defaults, environment overrides, and errors that name the key."""
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import fields as dataclass_fields
+
 import pytest
+import yaml
 
 from config import ConfigError, load_settings
 
@@ -216,3 +221,105 @@ def test_inbound_limit_settings():
         with pytest.raises(ConfigError) as info:
             load_settings(env=env)
         assert str(info.value).startswith(key) and "ILPBOT_INBOUND_" in str(info.value)
+
+
+# ---------------------------------------------------------------- each default once, config.yaml shows them
+
+#: a default shown in config.yaml: two spaces, ``# key: value``, under its section
+_SHOWN = re.compile(r"^  # ([a-z_]+):(.*)$")
+
+
+def _shown_defaults() -> tuple[dict[str, dict], str]:
+    """The keys config.yaml shows commented out, with their values, and the file with them uncommented."""
+    from config import DEFAULT_FILE
+
+    lines = [(_SHOWN.sub(r"  \1:\2", line)) for line in DEFAULT_FILE.read_text(encoding="utf-8").splitlines()]
+    text = "\n".join(lines) + "\n"
+    return yaml.safe_load(text), text
+
+
+def _plain(value):
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def test_config_yaml_sets_nothing_it_only_shows_the_defaults(tmp_path):
+    from config import DEFAULT_FILE
+
+    data = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))
+    assert all(not values for values in data.values()), "config.yaml restates a default: comment it out"
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert load_settings(env={}) == load_settings(empty, env={})
+
+
+def test_every_default_config_yaml_shows_is_the_codes():
+    from config import ENV_KEYS, GRAPH_HOST, SECTIONS, default_of
+
+    shown, _text = _shown_defaults()
+    assert set(shown) == set(SECTIONS)
+    for section, values in shown.items():
+        fields = {f.name for f in dataclass_fields(SECTIONS[section])}
+        assert set(values) <= fields, f"{section}: config.yaml shows keys the code does not have"
+        for key, value in values.items():
+            code = GRAPH_HOST if (section, key) == ("whatsapp", "graph_base_url") else default_of(section, key)
+            assert _plain(value) == _plain(code), f"{section}.{key}: config.yaml shows {value!r}, the code's default is {code!r}"
+        # every key the environment can set is shown (graph_version only by name: it changes with Meta's versions)
+        missing = set(ENV_KEYS.get(section, ())) - set(values) - {"graph_version"}
+        assert not missing, f"{section}: config.yaml does not show {sorted(missing)}"
+
+
+def test_the_defaults_config_yaml_shows_load_as_the_defaults(tmp_path):
+    _shown, text = _shown_defaults()
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    assert load_settings(path, env={}) == load_settings(env={})
+
+
+def test_a_key_not_given_takes_its_dataclass_default(tmp_path):
+    from config import RemindersConfig, Settings, WhatsAppConfig
+
+    path = tmp_path / "config.yaml"
+    path.write_text("web:\n  port: 9000\n")
+    settings = load_settings(path, env={})
+    assert settings.web.port == 9000 and settings.web.host == "127.0.0.1"
+    assert settings.reminders == RemindersConfig()
+    assert settings.whatsapp == WhatsAppConfig()
+    assert settings.database.url.endswith("var/ilpbot.sqlite3") and Settings().web.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("file", "env", "message"),
+    [
+        ("web:\n  port: 0\n", {}, "web.port: expected 1 to 65535, got 0 (or set ILPBOT_WEB_PORT)"),
+        ("", {"ILPBOT_WEB_PORT": "0"}, "web.port: expected 1 to 65535, got 0 (from ILPBOT_WEB_PORT)"),
+        ("reminders:\n  max_times: many\n", {}, "reminders.max_times: expected a whole number, got 'many' (or set ILPBOT_REMINDERS_MAX_TIMES)"),
+        ("whatsapp:\n  templates: {reply: Bad-Name}\n", {}, "whatsapp.templates.reply: expected a template name"),
+    ],
+)
+def test_an_error_names_the_key_and_its_environment_variable(tmp_path, file, env, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(file)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env=env)
+    assert str(info.value).startswith(message)
+
+
+# ---------------------------------------------------------------- one language list
+
+
+def test_the_languages_are_content_i18ns():
+    from config import SUPPORTED_LOCALES, LocaleConfig
+    from content.i18n import LANGUAGES, LOCALES_DIR, SOURCE_LANGUAGE
+
+    assert SUPPORTED_LOCALES == tuple(LANGUAGES) and LocaleConfig().available == tuple(LANGUAGES)
+    assert load_settings(env={}).locale.available == tuple(LANGUAGES)
+    assert load_settings(env={}).whatsapp.template_languages == {lang: lang for lang in LANGUAGES}
+    for lang in LANGUAGES:  # each language but the source one has its catalogue
+        assert lang == SOURCE_LANGUAGE or (LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").exists(), lang
+    with pytest.raises(ConfigError, match=r"locale.available: unsupported language 'fr' \(have id, en\)"):
+        load_settings(env={"ILPBOT_LOCALE_AVAILABLE": "id,fr"})
+    assert load_settings(env={"ILPBOT_LOCALE_AVAILABLE": "id"}).locale.available == ("id",)
