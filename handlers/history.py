@@ -27,7 +27,7 @@ Entry points, all into this one flow:
 * ``/jadwal``: the menu after it offers *Tandai sudah* (:func:`open_mark`): pick an item shown as
   due or late, say when.
 
-``start`` (pick a member) is the flow's home step (engine FLOW_HOME).
+``start`` (pick a member) is the flow's home step (``Flow.home``).
 Records are written through ``db.history.record`` with source ``family`` (``kader`` when a kader
 does it for a family of their posyandu, audited) and ``by`` = the chat's identity.
 """
