@@ -268,10 +268,22 @@ async def _save(ctx: Ctx) -> Next:
     return END
 
 
+async def _expecting(ctx: Ctx) -> bool:
+    """The menu offers the birth while a member of the family is pregnant today (not to staff, who use commands)."""
+    if ctx.identity.family_id is None or ctx.identity.role == "staff":
+        return False
+    members = await family_members(ctx.session, ctx.identity.family_id)
+    return any(is_pregnant(m.hpht, ctx.today, m.delivered_on) for m in members)
+
+
 BIRTH = Flow(
     name="birth",
     first="birth_date",
     enter=enter,
+    commands=("lahir", "birth", "kelahiran"),
+    menu_label=N_("Catat kelahiran"),
+    menu_when=_expecting,
+    help_line=N_("Catat kelahiran"),
     steps={
         "mother": Step(ask_mother, on_mother),
         "birth_date": Step(ask_birth_date, on_birth_date),

@@ -24,7 +24,7 @@ from db.models import Family, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import age_text, schedule_text, session_text
 from handlers.due import HORIZON_DAYS, IMMUNIZATION_AGE_MONTHS, due_items, short_date
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step, family_views
 from handlers.history import open_mark
 
 _EXACT = Record("", date.min)
@@ -206,5 +206,9 @@ def child_card(ctx: Ctx, child: Person, history: PersonHistory) -> str:
     return "\n".join(lines)
 
 
-SCHEDULE = Flow(name="schedule", first="more", steps={"more": Step(ask_more, on_more)}, enter=enter_schedule, needs_family=True)
-IMMUNIZATION = Flow(name="immunization", first="show", steps={}, enter=enter_immunization, needs_family=True)
+SCHEDULE = Flow(name="schedule", first="more", steps={"more": Step(ask_more, on_more)}, enter=enter_schedule, needs_family=True,
+                commands=("jadwal", "schedule"), home=("more",), menu_label=N_("Jadwal"), menu_when=family_views,
+                help_line=N_("Jadwal posyandu dan layanan"))
+IMMUNIZATION = Flow(name="immunization", first="show", steps={}, enter=enter_immunization, needs_family=True,
+                    commands=("imunisasi", "imunization", "immunization", "immunisation", "vaksin", "vaccines"),
+                    menu_label=N_("Imunisasi anak"), menu_when=family_views, help_line=N_("Imunisasi anak"))

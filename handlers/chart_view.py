@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from care.stages import age_months
-from content.i18n import _, current_language
+from content.i18n import N_, _, current_language
 from db.models import Measurement, Person, Visit
 from db.queries import family_members
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
@@ -68,4 +68,5 @@ async def on_child(ctx: Ctx, answer: Answer) -> Next:
     return END
 
 
-CHART = Flow(name="chart", first="child", enter=enter, needs_family=True, steps={"child": Step(ask_child, on_child)})
+CHART = Flow(name="chart", first="child", enter=enter, needs_family=True, steps={"child": Step(ask_child, on_child)},
+             commands=("grafik", "chart"), home=("child",), help_line=N_("Grafik pertumbuhan anak"))

@@ -38,14 +38,14 @@ from db.models import ConversationState, Family, Identity, InboundMessage, Posya
 from db.queries import core_execute, insert_ignore
 from handlers import flows
 from handlers import help as help_texts
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End, may_use
 from handlers.fast_entry import looks_like_fast_entry
 from handlers.inbound_limit import InboundLimit, Verdict
 from handlers.language import switch_language
 from handlers.parsing import FILLER_WORDS, normalize, plain_words, yes_no
 from handlers.start import hinted_language
 from handlers.visit import fast_entry
-from handlers.words import FLOW_COMMANDS, global_word, split_command
+from handlers.words import global_word, split_command
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,6 @@ MENU = Goto("menu")
 IDLE_FLOWS = {None, "menu"}
 #: Commands that work before consent: joining with a code (each join decides what consent it needs).
 PRE_CONSENT = frozenset({"kader_join", "staff_join", "family_join"})
-#: Steps where opening another flow loses nothing that was typed.
-FLOW_HOME = {
-    "family": ("menu",), "register": ("village", "village_help"), "visit": ("family", "after"), "targets": ("page",),
-    "status": ("start",), "posyandu_days": ("start",), "broadcast": ("start",), "invite": ("start",),
-    "report": ("start",), "export": ("start",), "reminders": ("slot",), "chart": ("child",),
-    "history": ("start",), "referrals": ("start",), "schedule": ("more",),
-}
 
 #: Steps with choices where typed text is an answer of its own (a date, a count, doses, a note, a
 #: name): a refused answer there gets the step's own hint only, not the hint to type a choice's number.
@@ -241,6 +234,8 @@ class Engine:
         self.inbound = InboundLimit(settings.inbound.burst, settings.inbound.per_minute)
         self.monotonic = monotonic
         self.flows = dict(flow_table or flows.FLOWS)
+        #: the flows a command opens (``Flow.commands``), and the steps where a command may interrupt (``Flow.home``)
+        self.flow_commands = frozenset(name for name, flow in self.flows.items() if flow.commands)
         self.schedule = apply_overrides({"je": settings.care.je, **settings.care.overrides})
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
@@ -455,7 +450,15 @@ class Engine:
     # -- dispatch -----------------------------------------------------------------------------
 
     async def _dispatch(self, ctx: Ctx, incoming: Incoming) -> None:
-        """Routes one message: a button, a global word or command, or an answer to the step."""
+        """Routes one message: a button, a global word or command, or an answer to the step.
+
+        A person inside a flow their role no longer allows (``Flow.roles``) is told so and is back at the menu.
+        """
+        current = self.flows.get(ctx.state.flow or "")
+        if current is not None and ctx.state.step is not None and not may_use(ctx.identity, current):
+            ctx.note(_(current.refusal))
+            await self._go(ctx, END)
+            return
         if incoming.choice is not None and incoming.choice.startswith("/"):  # a notice's button (handlers.link): a command
             incoming = replace(incoming, text=incoming.choice, choice=None)
         if incoming.choice is not None:
@@ -484,7 +487,7 @@ class Engine:
         if looks_like_fast_entry(text):
             nxt = await fast_entry(ctx, text)
             busy = ctx.state.flow not in IDLE_FLOWS and ctx.state.step is not None
-            if nxt is not None and (not busy or ctx.state.step in FLOW_HOME.get(ctx.state.flow, ())):
+            if nxt is not None and (not busy or self._at_home(ctx)):
                 await self._go(ctx, nxt)
             else:
                 if nxt is not None:
@@ -497,6 +500,11 @@ class Engine:
             await self._action(ctx, action, args)
             return
         await self._answer(ctx, Answer(text=text))
+
+    def _at_home(self, ctx: Ctx) -> bool:
+        """Whether the person is at a step where opening another flow loses nothing typed (``Flow.home``)."""
+        flow = self.flows.get(ctx.state.flow or "")
+        return flow is not None and ctx.state.step in flow.home
 
     def _flow(self, ctx: Ctx) -> Flow:
         """The current flow: the start flow before consent, the menu when idle."""
@@ -568,6 +576,11 @@ class Engine:
                     ctx.note(_("Bapak/Ibu belum mendaftarkan keluarga."))
                     flow, nxt = self.flows["register"], Goto("register")
                 ctx.state.flow, ctx.data = flow.name, dict(nxt.data)
+                if not may_use(ctx.identity, flow):  # a command, a button or another flow's Goto alike
+                    ctx.state.step = flow.first
+                    ctx.note(_(flow.refusal))
+                    nxt = END
+                    continue
                 if nxt.step is not None:
                     nxt = nxt.step
                 elif flow.enter is not None:
@@ -622,12 +635,12 @@ class Engine:
             await self._ask(ctx)
         elif action in flows.INSTANT:
             nxt = await flows.INSTANT[action](ctx, args)
-            if nxt is not None and (not busy or ctx.state.step in FLOW_HOME.get(ctx.state.flow, ())):
+            if nxt is not None and (not busy or self._at_home(ctx)):
                 await self._go(ctx, nxt)
             else:
                 await self._ask(ctx)
-        elif action in FLOW_COMMANDS:
-            if busy and ctx.state.step not in FLOW_HOME.get(ctx.state.flow, ()):
+        elif action in self.flow_commands:
+            if busy and not self._at_home(ctx):
                 ctx.note(_("Selesaikan dulu langkah ini, atau ketik batal untuk membatalkannya."))
                 await self._ask(ctx)
             else:  # what follows the command (``/riwayat K-7QX2MA``) is the flow's ``args``

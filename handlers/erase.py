@@ -225,4 +225,4 @@ async def _tell_others(ctx: Ctx, family: Family, others: list[Identity], tally_i
         ))
 
 
-ERASE = Flow(name="erase", first="confirm", steps={"confirm": Step(ask_confirm, on_confirm)})
+ERASE = Flow(name="erase", first="confirm", steps={"confirm": Step(ask_confirm, on_confirm)}, commands=("hapus", "delete"))

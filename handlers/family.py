@@ -27,13 +27,13 @@ from care.stages import (
     hpht_from_due_date,
     is_pregnant,
 )
-from content.i18n import _, format_date
+from content.i18n import N_, _, format_date
 from db.models import Family, LifeEvent, Person, Posyandu
 from db.queries import family_members, next_posyandu_session
 from handlers.describe import person_line, schedule_text, session_text
 from handlers.history import follow_up
 from handlers.kader import audit, family_named
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step, has_family
 from handlers.parsing import (
     BirthGuess,
     ParseError,
@@ -594,6 +594,11 @@ FAMILY = Flow(
     name="family",
     first="menu",
     enter=enter,
+    commands=("keluarga", "family"),
+    home=("menu",),
+    menu_label=N_("Keluarga saya"),
+    menu_when=has_family,
+    help_line=N_("Anggota keluarga"),
     steps={
         "menu": Step(ask_menu, on_menu),
         "member_name": Step(ask_member_name, on_member_name),

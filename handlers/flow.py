@@ -76,10 +76,23 @@ class Step:
 
 EnterFn = Callable[["Ctx"], Awaitable[Next]]
 
+#: Who may use a flow: ``family`` is anyone (everyone may act for a family of their own), ``kader`` a
+#: kader with a posyandu, ``staff`` puskesmas staff with a puskesmas.
+ANYONE = frozenset({"family", "kader", "staff"})
+KADER = frozenset({"kader"})
+STAFF = frozenset({"staff"})
+
 
 @dataclass(frozen=True)
 class Flow:
-    """A named table of steps; the conversation starts at ``first``, or where ``enter`` says."""
+    """A named table of steps; the conversation starts at ``first``, or where ``enter`` says.
+
+    A flow declares the facts the rest of the bot derives from it: the words after "/" that open it
+    (``commands``, Indonesian and English; the command table of ``handlers.words``), the roles that may
+    use it (``roles``, checked by the engine on every turn, with ``refusal`` told to anyone else), the
+    steps where another flow may interrupt it (``home``), its main-menu button (``menu_label``) and its
+    line in a channel's command menu (``help_line``, by role when the roles read it differently).
+    """
 
     name: str
     first: str
@@ -87,6 +100,58 @@ class Flow:
     enter: EnterFn | None = None
     #: the flow works on the person's family: without one, the person registers first
     needs_family: bool = False
+    commands: tuple[str, ...] = ()
+    roles: frozenset[str] = ANYONE
+    refusal: str = ""  # msgid (N_)
+    home: tuple[str, ...] = ()
+    menu_label: str | Mapping[str, str] = ""  # msgid (N_), or {role: msgid}
+    #: whether the main menu shows the button now (always when None)
+    menu_when: Callable[["Ctx"], Awaitable[bool]] | None = None
+    help_line: str | Mapping[str, str] = ""  # msgid (N_), or {role: msgid}
+
+
+async def has_family(ctx: Ctx) -> bool:
+    """Whether the person has a family of their own (the menu's family buttons)."""
+    return ctx.identity.family_id is not None
+
+
+async def has_no_family(ctx: Ctx) -> bool:
+    """Whether the person has no family of their own yet (the menu's button to register one)."""
+    return ctx.identity.family_id is None
+
+
+async def family_views(ctx: Ctx) -> bool:
+    """Whether the menu shows a family's views: a family of one's own, and not staff (who use commands)."""
+    return ctx.identity.family_id is not None and ctx.identity.role != "staff"
+
+
+def for_role(text: str | Mapping[str, str], role: str | None) -> str:
+    """The msgid of a label or help line as the person's role reads it ("" when it has none)."""
+    if isinstance(text, str):
+        return text
+    return text.get(role or "family", text.get("family", ""))
+
+
+#: Every flow by name (filled by ``handlers.flows``), in the order of the main menu and command menus:
+#: the command table, the menus and the help are derived from it.
+REGISTRY: dict[str, Flow] = {}
+
+
+def register(*flows: Flow) -> None:
+    """Adds flows to :data:`REGISTRY` (after those there)."""
+    for flow in flows:
+        REGISTRY[flow.name] = flow
+
+
+def may_use(identity: Identity, flow: Flow) -> bool:
+    """Whether the person holds one of the roles the flow allows."""
+    if "family" in flow.roles:
+        return True
+    if identity.role == "kader":
+        return "kader" in flow.roles and identity.posyandu_id is not None
+    if identity.role == "staff":
+        return "staff" in flow.roles and identity.puskesmas_id is not None
+    return False
 
 
 @dataclass

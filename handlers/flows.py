@@ -1,5 +1,9 @@
 """The table of every flow, and the commands that act at once.
 
+The table's order is the order of the main menu's buttons and of a channel's command menu; the command
+table, the menus, the help and the steps where a command may interrupt are derived from the flows'
+declarations (``handlers.flow.Flow``).
+
 Registering one's own family asks the family consent first of a person who consented only to a role
 (``handlers.start.family_consent_first``).
 """
@@ -15,7 +19,7 @@ from handlers.reminder_settings import REMINDER_SETTINGS
 from handlers.visit import VISIT, undo_last_visit
 from handlers.erase import ERASE
 from handlers.family import FAMILY
-from handlers.flow import Flow
+from handlers.flow import REGISTRY, Flow, register
 from handlers.history import HISTORY
 from handlers.language import LANGUAGE, LANGUAGE_NAMES, language_from_text
 from handlers.menu import MENU
@@ -28,11 +32,11 @@ from handlers.status import STATUS
 from handlers.start import START, family_consent_first
 from handlers.targets import TARGETS
 
-FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (START, MENU, family_consent_first(REGISTER), FAMILY, BIRTH, ERASE, LANGUAGE, SCHEDULE,
-                                 IMMUNIZATION, REMINDER_SETTINGS, VISIT, REGISTER_OTHER, TARGETS, CHART, INVITE, BROADCAST,
-                                 STATUS, POSYANDU_DAYS, REPORT, EXPORT, HISTORY, REFERRALS)
-}
+register(START, MENU,
+         VISIT, TARGETS, REPORT, REFERRALS, EXPORT, BROADCAST, STATUS, POSYANDU_DAYS, INVITE, REGISTER_OTHER,  # work
+         family_consent_first(REGISTER), SCHEDULE, IMMUNIZATION, FAMILY, HISTORY, REMINDER_SETTINGS, BIRTH, CHART,
+         LANGUAGE, ERASE)
+FLOWS: dict[str, Flow] = REGISTRY
 
 #: Commands that act at once and then return to the question the person was at.
 INSTANT = {"kader_join": join_as_kader, "staff_join": join_as_staff, "family_join": join_family, "undo": undo_last_visit,

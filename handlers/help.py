@@ -5,51 +5,46 @@ menu), by role and in the current language."""
 from __future__ import annotations
 
 from content.i18n import N_, _
-from handlers.flow import Ctx
+from handlers.flow import REGISTRY, Ctx, for_role
 
-#: The family's commands for a channel's command menu: (command, description msgid).
-FAMILY_MENU: tuple[tuple[str, str], ...] = (
-    ("jadwal", N_("Jadwal posyandu dan layanan")),
-    ("imunisasi", N_("Imunisasi anak")),
-    ("riwayat", N_("Catat yang sudah diterima (Buku KIA)")),
-    ("keluarga", N_("Anggota keluarga")),
-    ("pengingat", N_("Pengingat: contoh dan jam kirim")),
-    ("lahir", N_("Catat kelahiran")),
-    ("grafik", N_("Grafik pertumbuhan anak")),
-    ("bahasa", N_("Ganti bahasa")),
-    ("bantuan", N_("Bantuan")),
-)
-#: A kader's commands for the menu (the family's follow them).
-KADER_MENU: tuple[tuple[str, str], ...] = (
-    ("kunjungan", N_("Catat kunjungan, langkah demi langkah")),
-    ("sasaran", N_("Sasaran kunjungan rumah")),
-    ("rujukan", N_("Rujukan yang perlu ditindaklanjuti")),
-    ("daftarkan", N_("Daftarkan keluarga lain")),
-    ("urung", N_("Batalkan catatan terakhir (30 menit)")),
-)
-#: Puskesmas staff's commands for the menu (the family's follow them).
-STAFF_MENU: tuple[tuple[str, str], ...] = (
-    ("laporan", N_("Laporan cakupan")),
-    ("ekspor", N_("Ekspor data (CSV/XLSX)")),
-    ("rujukan", N_("Rujukan di wilayah puskesmas")),
-    ("umumkan", N_("Kirim pengumuman")),
-    ("status", N_("Status pengumuman")),
-    ("jadwalposyandu", N_("Ubah jadwal posyandu")),
-    ("undang", N_("Undang kader")),
-)
-_ROLE_MENUS = {"kader": KADER_MENU, "staff": STAFF_MENU}
+#: Commands of a channel's command menu that open no flow: (command, description msgid), after the
+#: flows' own lines (``Flow.help_line``) of the role.
+EXTRA_MENU: dict[str, tuple[tuple[str, str], ...]] = {
+    "family": (("bahasa", N_("Ganti bahasa")), ("bantuan", N_("Bantuan"))),
+    "kader": (("urung", N_("Batalkan catatan terakhir (30 menit)")),),
+    "staff": (),
+}
+#: The roles with work of their own (their commands come before the family's).
+WORK_ROLES = ("kader", "staff")
+#: The order of the command menu where it is not the flow table's (the main menu's): flow names; a flow
+#: not named here follows those named, in the table's order.
+COMMAND_ORDER = ("visit", "targets", "report", "export", "referrals", "schedule", "immunization", "history", "family")
+
+
+def _menu_of(role: str) -> tuple[tuple[str, str], ...]:
+    """(command, description msgid) of one role's part of the command menu: the flows' help lines, then the
+    commands that open no flow."""
+    lines = []
+    ranked = sorted(REGISTRY.values(), key=lambda f: COMMAND_ORDER.index(f.name) if f.name in COMMAND_ORDER else len(COMMAND_ORDER))
+    for flow in ranked:
+        own = ("family" in flow.roles) if role == "family" else (role in flow.roles and "family" not in flow.roles)
+        line = for_role(flow.help_line, role)
+        if own and line and flow.commands:
+            lines.append((flow.commands[0], line))
+    return (*lines, *EXTRA_MENU.get(role, ()))
 
 
 def command_menu(role: str = "family") -> tuple[tuple[str, str], ...]:
     """(command, description) of a channel's command menu for a person of ``role`` (family, kader: the
     kader's and the family's, staff: the staff's and the family's), in the current language."""
-    return tuple((command, _(description)) for command, description in (*_ROLE_MENUS.get(role, ()), *FAMILY_MENU))
+    work = _menu_of(role) if role in WORK_ROLES else ()
+    return tuple((command, _(description)) for command, description in (*work, *_menu_of("family")))
 
 
 def roles_of(ctx: Ctx) -> tuple[str, ...]:
     """The roles whose commands the person has: family (a family of their own, or no other role), kader, staff."""
     identity = ctx.identity
-    work = (identity.role,) if identity.role in _ROLE_MENUS else ()
+    work = (identity.role,) if identity.role in WORK_ROLES else ()
     return (*(("family",) if identity.family_id is not None or not work else ()), *work)
 
 

@@ -27,7 +27,7 @@ Entry points, all into this one flow:
 * ``/jadwal``: the menu after it offers *Tandai sudah* (:func:`open_mark`): pick an item shown as
   due or late, say when.
 
-``start`` (pick a member) is the flow's home step (engine FLOW_HOME).
+``start`` (pick a member) is the flow's home step (``Flow.home``).
 Records are written through ``db.history.record`` with source ``family`` (``kader`` when a kader
 does it for a family of their posyandu, audited) and ``by`` = the chat's identity.
 """
@@ -901,10 +901,21 @@ async def on_mark_when(ctx: Ctx, answer: Answer) -> Next:
     return END
 
 
+async def _in_family_menu(ctx: Ctx) -> bool:
+    """A family's menu has a button for the Buku KIA; a kader has /riwayat (and /riwayat K-XXXXXX), their
+    menu stays within a WhatsApp list's 10 rows; staff use commands."""
+    return ctx.identity.family_id is not None and ctx.identity.role not in ("kader", "staff")
+
+
 HISTORY = Flow(
     name="history",
     first="start",
     enter=enter,
+    commands=("riwayat", "history"),
+    home=("start",),
+    menu_label=N_("Riwayat Buku KIA"),
+    menu_when=_in_family_menu,
+    help_line=N_("Catat yang sudah diterima (Buku KIA)"),
     steps={
         "start": Step(ask_start, on_start),
         "member": Step(ask_member, on_member),

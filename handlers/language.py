@@ -2,7 +2,7 @@
 staff member's own command menu (set with their role) is set again in the new language."""
 from __future__ import annotations
 
-from content.i18n import LANGUAGES, _, set_language
+from content.i18n import LANGUAGES, N_, _, set_language
 from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.help import command_menu
 from handlers.parsing import normalize
@@ -52,4 +52,5 @@ async def on_pick(ctx: Ctx, answer: Answer) -> Next:
     return END
 
 
-LANGUAGE = Flow(name="language", first="pick", steps={"pick": Step(ask_pick, on_pick)})
+#: ``/bahasa`` and ``/language`` are the engine's own (``handlers.words``): they switch at once with a language named.
+LANGUAGE = Flow(name="language", first="pick", steps={"pick": Step(ask_pick, on_pick)}, menu_label=N_("Ganti bahasa"))

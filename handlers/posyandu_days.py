@@ -17,14 +17,14 @@ from sqlalchemy import select
 
 from care.calendar import holiday_list, sessions_between
 from config import zone_of
-from content.i18n import _, format_date
+from content.i18n import N_, _, format_date
 from db.models import Family, Identity, Outbox, Posyandu, PosyanduException, Puskesmas
 from db.queries import posyandu_changes
 from handlers.family import date_hint
-from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.parsing import ParseError, parse_date
-from handlers.staff import own_posyandu, staff_only
+from handlers.staff import STAFF_REFUSAL, own_posyandu, staff_opened
 
 WINDOW_DAYS = 62
 NOTICE_DAYS = 7
@@ -323,7 +323,13 @@ async def _tell(ctx: Ctx, posyandu: Posyandu, change: PosyanduException) -> int:
 POSYANDU_DAYS = Flow(
     name="posyandu_days",
     first="start",
-    enter=staff_only,
+    enter=staff_opened,
+    commands=("jadwalposyandu", "posyandudays"),
+    roles=STAFF,
+    refusal=STAFF_REFUSAL,
+    home=("start",),
+    menu_label=N_("Jadwal posyandu"),
+    help_line=N_("Ubah jadwal posyandu"),
     steps={
         "start": Step(ask_start, on_start),
         "posyandu": Step(ask_posyandu, on_posyandu),

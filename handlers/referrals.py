@@ -24,7 +24,7 @@ from config import zone_of
 from content.i18n import N_, _, format_date, format_number, n_, use_locale
 from db.models import Family, Identity, Outbox, Person, Posyandu, Puskesmas, Referral
 from handlers.describe import age_text, sex_label
-from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.flow import END, KADER, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, is_kader
 from handlers.parsing import normalize
 from handlers.staff import is_staff
@@ -285,10 +285,7 @@ def referral_line(ctx: Ctx, referral: Referral, person: Person, family: Family, 
 
 
 async def enter(ctx: Ctx) -> Next:
-    """Staff and kaders go to their list; anyone else is told whom it is for."""
-    if _scope(ctx) is None:
-        ctx.note(_("Daftar rujukan hanya untuk kader dan petugas puskesmas."))
-        return END
+    """Staff and kaders (the engine lets only them in) go to their list."""
     if is_staff(ctx):
         audit(ctx, "referrals.viewed", "puskesmas", ctx.identity.puskesmas_id)
     else:
@@ -434,6 +431,12 @@ REFERRALS = Flow(
     name="referrals",
     first="start",
     enter=enter,
+    commands=("rujukan", "referrals", "referral"),
+    roles=KADER | STAFF,
+    refusal=N_("Daftar rujukan hanya untuk kader dan petugas puskesmas."),
+    home=("start",),
+    menu_label=N_("Rujukan"),
+    help_line={"kader": N_("Rujukan yang perlu ditindaklanjuti"), "staff": N_("Rujukan di wilayah puskesmas")},
     steps={
         "start": Step(ask_list, on_list),
         "detail": Step(ask_detail, on_detail),

@@ -10,10 +10,10 @@ import re
 
 from sqlalchemy import select
 
-from content.i18n import _
+from content.i18n import N_, _
 from db.models import Family, Identity, Posyandu, Puskesmas
 from db.queries import find_posyandu, new_family_code, village_suggestions
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import KADER, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step, has_no_family
 from handlers.link import link_now
 from handlers.parsing import ParseError, clean_name, normalize, parse_phone, parse_rt_rw
 
@@ -51,10 +51,7 @@ async def family_of_phone(ctx: Ctx) -> Family | None:
 
 
 async def enter_for_other(ctx: Ctx) -> Next:
-    """A kader registers a family of their own posyandu (many have no phone)."""
-    if ctx.identity.role != "kader" or ctx.identity.posyandu_id is None:
-        ctx.note(_("Hanya kader yang dapat mendaftarkan keluarga lain."))
-        return END
+    """A kader registers a family of their own posyandu (many have no phone; the engine lets only kaders in)."""
     ctx.data.update(posyandu_id=ctx.identity.posyandu_id, for_other=True)
     ctx.note(_("Mendaftarkan keluarga baru di posyandu Bapak/Ibu."))
     return "household"
@@ -241,6 +238,13 @@ def _steps(for_other: bool = False) -> dict:
     }
 
 
-REGISTER_OTHER = Flow(name="register_other", first="household", enter=enter_for_other, steps=_steps(for_other=True))
+REGISTER_OTHER = Flow(name="register_other", first="household", enter=enter_for_other, steps=_steps(for_other=True),
+                      commands=("daftarkan", "newfamily"), roles=KADER,
+                      refusal=N_("Hanya kader yang dapat mendaftarkan keluarga lain."),
+                      menu_label=N_("Tambah keluarga"), help_line=N_("Daftarkan keluarga lain"))
 
-REGISTER = Flow(name="register", first="village", enter=enter, steps=_steps())
+REGISTER = Flow(name="register", first="village", enter=enter, steps=_steps(), commands=("daftar", "register"),
+                home=("village", "village_help"), menu_when=has_no_family,
+                # a kader's own family is "Keluarga saya", apart from the families they add
+                menu_label={"family": N_("Daftarkan keluarga"), "kader": N_("Keluarga saya"),
+                            "staff": N_("Daftarkan keluarga")})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from content.i18n import _
+from content.i18n import N_, _
 from db.history import histories
 from db.models import Family, Posyandu
 from db.queries import family_members, next_posyandu_session
@@ -61,4 +61,6 @@ async def on_slot(ctx: Ctx, answer: Answer) -> Next:
     return END
 
 
-REMINDER_SETTINGS = Flow(name="reminders", first="slot", needs_family=True, steps={"slot": Step(ask_slot, on_slot)})
+REMINDER_SETTINGS = Flow(name="reminders", first="slot", needs_family=True, steps={"slot": Step(ask_slot, on_slot)},
+                         commands=("pengingat", "reminders", "reminder"), home=("slot",),
+                         help_line=N_("Pengingat: contoh dan jam kirim"))

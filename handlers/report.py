@@ -52,9 +52,9 @@ from content.i18n import N_, _, current_language, format_date, format_number
 from db.history import histories, records_of_visit
 from db.models import Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
 from handlers.describe import sex_label
-from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
-from handlers.staff import own_posyandu, staff_only
+from handlers.staff import STAFF_REFUSAL, own_posyandu, staff_opened
 
 #: The name of each row of the table (care.coverage.report_table) that is no dose: a code is always
 #: said in words.
@@ -431,5 +431,8 @@ def _steps() -> dict:
     return {"start": Step(ask_posyandu, on_posyandu), "month": Step(ask_month, on_month)}
 
 
-REPORT = Flow(name="report", first="start", enter=staff_only, steps=_steps())
-EXPORT = Flow(name="export", first="start", enter=staff_only, steps=_steps())
+REPORT = Flow(name="report", first="start", enter=staff_opened, steps=_steps(), commands=("laporan", "report"),
+              roles=STAFF, refusal=STAFF_REFUSAL, home=("start",), menu_label=N_("Laporan"), help_line=N_("Laporan cakupan"))
+EXPORT = Flow(name="export", first="start", enter=staff_opened, steps=_steps(), commands=("ekspor", "export"),
+              roles=STAFF, refusal=STAFF_REFUSAL, home=("start",), menu_label=N_("Ekspor"),
+              help_line=N_("Ekspor data (CSV/XLSX)"))

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from care.stages import Stage, stages_on
 from config import zone_of
-from content.i18n import _, format_date, use_locale
+from content.i18n import N_, _, format_date, use_locale
 from db.models import Broadcast, Family, Identity, Outbox, Person, Posyandu, Puskesmas
 from db.queries import posyandu_of
-from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, create_invite
 
 MAX_BROADCAST = 1000
@@ -28,11 +28,12 @@ def is_staff(ctx: Ctx) -> bool:
     return ctx.identity.role == "staff" and ctx.identity.puskesmas_id is not None
 
 
-async def staff_only(ctx: Ctx) -> Next:
-    """Staff go on to the flow's first step; anyone else is told it is for staff."""
-    if not is_staff(ctx):
-        ctx.note(_("Perintah ini untuk petugas puskesmas."))
-        return END
+#: What a person who is not staff is told when they open a staff flow (the engine checks ``roles``).
+STAFF_REFUSAL = N_("Perintah ini untuk petugas puskesmas.")
+
+
+async def staff_opened(ctx: Ctx) -> Next:
+    """Staff (the engine lets only staff in) go on to the flow's first step; the opening is audited."""
     audit(ctx, "staff.opened", None, None, flow=ctx.state.flow)
     return "start"
 
@@ -62,7 +63,9 @@ async def on_invite_posyandu(ctx: Ctx, answer: Answer) -> Next:
     return END
 
 
-INVITE = Flow(name="invite", first="start", enter=staff_only, steps={"start": Step(ask_invite_posyandu, on_invite_posyandu)})
+INVITE = Flow(name="invite", first="start", enter=staff_opened, steps={"start": Step(ask_invite_posyandu, on_invite_posyandu)},
+              commands=("undang", "invite"), roles=STAFF, refusal=STAFF_REFUSAL, home=("start",),
+              menu_label=N_("Undang kader"), help_line=N_("Undang kader"))
 
 
 # -- broadcasts -------------------------------------------------------------------------------------
@@ -193,7 +196,13 @@ async def on_preview(ctx: Ctx, answer: Answer) -> Next:
 BROADCAST = Flow(
     name="broadcast",
     first="start",
-    enter=staff_only,
+    enter=staff_opened,
+    commands=("umumkan", "broadcast"),
+    roles=STAFF,
+    refusal=STAFF_REFUSAL,
+    home=("start",),
+    menu_label=N_("Umumkan"),
+    help_line=N_("Kirim pengumuman"),
     steps={
         "start": Step(ask_audience, on_audience),
         "where": Step(ask_where, on_where),

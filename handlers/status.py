@@ -11,11 +11,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
 
-from content.i18n import _, format_date, n_
+from content.i18n import N_, _, format_date, n_
 from db.models import Broadcast, Family, Identity, Outbox, Posyandu
-from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
-from handlers.staff import staff_only
+from handlers.staff import STAFF_REFUSAL, staff_opened
 
 
 #: how a template refusal is kept in ``outbox.error``: by the dispatcher (``channels.errors.TemplateRejected``)
@@ -101,4 +101,6 @@ async def on_status(ctx: Ctx, answer: Answer) -> Next:
     return END
 
 
-STATUS = Flow(name="status", first="start", enter=staff_only, steps={"start": Step(ask_status, on_status)})
+STATUS = Flow(name="status", first="start", enter=staff_opened, steps={"start": Step(ask_status, on_status)},
+              commands=("status",), roles=STAFF, refusal=STAFF_REFUSAL, home=("start",),
+              menu_label=N_("Status pengumuman"), help_line=N_("Status pengumuman"))

@@ -24,12 +24,12 @@ from care.growth import GAIN_NOT_UP, GAIN_NOT_UP_TWICE, weight_gain_status
 from care.history import DAY
 from care.labels import DOSE_LABELS, SERVICE_LABELS
 from care.stages import age_months, is_pregnant
-from content.i18n import _, format_date
+from content.i18n import N_, _, format_date
 from db.history import histories
 from db.models import Family, Measurement, Person, Posyandu, Referral, Visit
 from db.queries import next_day_of, posyandu_changes
-from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
-from handlers.kader import audit, is_kader
+from handlers.flow import END, KADER, Answer, Ctx, Flow, Invalid, Next, Question, Step
+from handlers.kader import audit
 from handlers.referrals import FOLLOW_UP_DAYS, FOLLOWED, NOT_FOUND, OPEN, URGENT, reason_label
 from reminders.rules import Item, member_items, member_of, policy_from
 
@@ -179,10 +179,7 @@ def reason_text(reason: Reason, today: date) -> str:
 
 
 async def enter(ctx: Ctx) -> Next:
-    """Only a kader has a target list."""
-    if not is_kader(ctx):
-        ctx.note(_("Daftar sasaran hanya untuk kader."))
-        return END
+    """Only a kader has a target list (the engine lets only kaders in)."""
     audit(ctx, "targets.viewed", "posyandu", ctx.identity.posyandu_id)
     ctx.data["page"] = 0
     return "page"
@@ -287,4 +284,6 @@ async def on_page(ctx: Ctx, answer: Answer) -> Next:
     return "page"
 
 
-TARGETS = Flow(name="targets", first="page", enter=enter, steps={"page": Step(ask_page, on_page)})
+TARGETS = Flow(name="targets", first="page", enter=enter, steps={"page": Step(ask_page, on_page)},
+               commands=("sasaran", "targets"), roles=KADER, refusal=N_("Daftar sasaran hanya untuk kader."), home=("page",),
+               menu_label=N_("Sasaran bulan ini"), help_line=N_("Sasaran kunjungan rumah"))

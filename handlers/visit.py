@@ -56,7 +56,7 @@ from db.queries import family_members
 from handlers.chart_view import say_chart
 from handlers.describe import age_text, sex_label
 from handlers.fast_entry import DANGER_MAX, IRON, VITAMIN_A, FastEntryError, ServiceWordError, parse_fast_entry, read_services
-from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
+from handlers.flow import END, KADER, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import audit, family_in_scope, is_kader, normal_family_code
 from handlers.parsing import (
     SKIP_WORDS,
@@ -1108,18 +1108,15 @@ async def undo_last_visit(ctx: Ctx, args: str = "") -> None:
     ctx.note(_("Kunjungan {name} tanggal {date} dibatalkan.", name=person.name if person else "-", date=format_date(visit.visited_on, "short")))
 
 
-async def enter(ctx: Ctx) -> Next:
-    """Only a kader logs visits."""
-    if not is_kader(ctx):
-        ctx.note(_("Hanya kader yang dapat mencatat kunjungan. Kader bergabung dengan /kader <kode undangan>."))
-        return END
-    return "family"
-
-
-VISIT = Flow(
+VISIT = Flow(  # only a kader logs visits
     name="visit",
     first="family",
-    enter=enter,
+    commands=("kunjungan", "visit"),
+    roles=KADER,
+    refusal=N_("Hanya kader yang dapat mencatat kunjungan. Kader bergabung dengan /kader <kode undangan>."),
+    home=("family", "after"),
+    menu_label=N_("Catat kunjungan"),
+    help_line=N_("Catat kunjungan, langkah demi langkah"),
     steps={
         "family": Step(ask_family, on_family),
         "family_pick": Step(ask_family_pick, on_family_pick),

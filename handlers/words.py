@@ -1,6 +1,10 @@
 """The words and commands every step understands, in Indonesian and English."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
+from handlers.flows import FLOWS
+
 #: Global words: typed alone (with or without a leading slash) they work in every step.
 GLOBAL_WORDS = {
     "batal": "cancel", "cancel": "cancel",
@@ -11,41 +15,45 @@ GLOBAL_WORDS = {
 #: What ``/bantuan catat`` (help, then the word) opens: the ``catat`` cheat sheet.
 HELP_TOPICS = {"catat": "help_catat", "/catat": "help_catat"}
 
-#: Commands: the word after "/" -> what it does.
-COMMANDS = {
+#: Commands that are not a flow's: the word after "/" -> what it does (a flow's own words are in its
+#: declaration, ``Flow.commands``).
+ACTION_COMMANDS = {
     "start": "start", "mulai": "resume", "resume": "resume",
     "menu": "menu",
-    "daftar": "register", "register": "register",
-    "keluarga": "family", "family": "family",
-    "lahir": "birth", "birth": "birth", "kelahiran": "birth",
     "bahasa": "language", "language": "language",
-    "hapus": "erase", "delete": "erase",
-    "jadwal": "schedule", "schedule": "schedule",
-    "kunjungan": "visit", "visit": "visit",
-    "daftarkan": "register_other", "newfamily": "register_other",
-    "sasaran": "targets", "targets": "targets",
-    "grafik": "chart", "chart": "chart",
     "kader": "kader_join", "gabung": "family_join", "join": "family_join",
     "izinkan": "link_allow", "allow": "link_allow", "tolak": "link_refuse", "refuse": "link_refuse",
     "staf": "staff_join", "staff": "staff_join",
-    "undang": "invite", "invite": "invite",
-    "umumkan": "broadcast", "broadcast": "broadcast",
-    "status": "status",
-    "laporan": "report", "report": "report", "ekspor": "export", "export": "export",
-    "jadwalposyandu": "posyandu_days", "posyandudays": "posyandu_days",
     "urung": "undo", "undo": "undo",
-    "riwayat": "history", "history": "history",
-    "rujukan": "referrals", "referrals": "referrals", "referral": "referrals",
-    "pengingat": "reminders", "reminders": "reminders", "reminder": "reminders",
-    "imunisasi": "immunization", "imunization": "immunization", "immunization": "immunization",
-    "immunisation": "immunization", "vaksin": "immunization", "vaccines": "immunization",
     "batal": "cancel", "cancel": "cancel",
     "bantuan": "help", "help": "help",
     "berhenti": "stop", "stop": "stop",
 }
 
-#: Words that open a flow from the main menu; they stay inside the current flow otherwise.
-FLOW_COMMANDS = {"register", "family", "birth", "erase", "schedule", "immunization", "reminders", "visit", "register_other", "targets", "chart", "invite", "broadcast", "status", "posyandu_days", "report", "export", "history", "referrals"}
+
+class _Commands(Mapping[str, str]):
+    """Every command: the word after "/" -> what it does; the flows' words read from the flow table now."""
+
+    def _table(self) -> dict[str, str]:
+        return {**{word: flow.name for flow in FLOWS.values() for word in flow.commands}, **ACTION_COMMANDS}
+
+    def __getitem__(self, word: str) -> str:
+        return self._table()[word]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+#: Commands: the word after "/" -> what it does.
+COMMANDS: Mapping[str, str] = _Commands()
+
+
+def flow_commands() -> frozenset[str]:
+    """The flows a command opens from the main menu (they stay inside the current flow otherwise)."""
+    return frozenset(flow.name for flow in FLOWS.values() if flow.commands)
 
 
 def split_command(text: str) -> tuple[str | None, str]:
