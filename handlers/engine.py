@@ -17,25 +17,18 @@ import hashlib
 import logging
 import math
 import re
-import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import bindparam, exists, func, literal_column, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
 from care.rules_file import apply_overrides
 from channels.messages import Choice, Incoming, NotStored, Reply
 from content.i18n import _, current_language, n_, use_locale
 from db.database import Database
-from db.models import ConversationState, Family, Identity, InboundMessage, Posyandu, Puskesmas
-from db.queries import core_execute, insert_ignore
+from db.errors import is_database_error, is_transient
+from db.turns import Sender, TurnStart, turn_store
 from handlers import flows
 from handlers import help as help_texts
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, _End, may_use
@@ -228,6 +221,8 @@ class Engine:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
+        #: the start and the save of a turn (db.turns): the engine holds no SQL
+        self.turns = turn_store(db)
         self.settings = settings
         self.clock = clock
         #: the per-chat inbound limit (``inbound.burst``, ``inbound.per_minute``), read on a monotonic clock
@@ -263,16 +258,16 @@ class Engine:
                 return await self._handle_once(incoming)
             except NotStored:
                 raise
-            except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
-                if _is_unavailable(exc):
+            except Exception as exc:
+                if is_transient(exc):  # db.errors: by the error's type and code
                     if attempt < 2:
                         continue
                     log.error("database unavailable for a %s message: %s", incoming.channel, type(exc).__name__)
                     raise NotStored(self._apology()) from None
-                log.exception("database error on %s message", incoming.channel)
-                break
-            except Exception:
-                log.exception("step failed on %s message", incoming.channel)
+                if is_database_error(exc):
+                    log.exception("database error on %s message", incoming.channel)
+                else:
+                    log.exception("step failed on %s message", incoming.channel)
                 break
         await self._remember(incoming)
         return self._apology()
@@ -302,39 +297,27 @@ class Engine:
         if incoming.message_id is None:
             return
         try:
-            async with self.db.turn() as session:
-                await insert_ignore(
-                    session,
-                    InboundMessage.__table__,
-                    {"channel": incoming.channel, "message_id": message_key(incoming), "received_at": incoming.at},
-                )
+            await self.turns.remember(incoming.channel, message_key(incoming), incoming.at)
         except Exception as exc:
             log.error("could not record a failed %s message: %s", incoming.channel, type(exc).__name__)
             raise NotStored(self._apology()) from None
 
     async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         """One attempt at handling a message inside one write transaction."""
-        async with self.db.turn() as session:
-            locked, received = None, incoming.message_id is not None
-            if received:
-                if self.db.is_sqlite:
-                    fresh = await insert_ignore(
-                        session,
-                        InboundMessage.__table__,
-                        {"channel": incoming.channel, "message_id": message_key(incoming), "received_at": incoming.at},
-                    )
-                else:
-                    fresh, locked = await self._receive(session, incoming)
-                if not fresh:
-                    return []
-            identity, state, zone = await self._load(session, incoming, locked, received=received)
+        async with self.turns.transaction() as session:
+            key = message_key(incoming) if incoming.message_id is not None else None
+            sender = Sender(incoming.channel, incoming.address, incoming.at, key)
+            start = await self.turns.begin(session, sender, lambda: self._new_identity(incoming))
+            if start is None:  # a message seen before
+                return []
+            identity, state = start.identity, start.state
             now = self.clock()
             ctx = Ctx(
                 session=session,
                 identity=identity,
                 state=state,
                 now=now,
-                today=now.astimezone(zone).date(),
+                today=now.astimezone(self._zone(start)).date(),
                 settings=self.settings,
                 data=state.data,
                 schedule=self.schedule,
@@ -342,91 +325,25 @@ class Engine:
             with use_locale(identity.language):
                 await self._dispatch(ctx, incoming)
                 replies = self._finish(ctx)
-            await self._save(ctx, incoming)
+            if not ctx.erased:  # nothing to save after an erasure
+                await self.turns.save(session, ctx.identity, ctx.state, incoming.at, ctx.now)
             return replies
 
-    async def _receive(self, session, incoming: Incoming) -> tuple[bool, Identity | None]:
-        """PostgreSQL: records the message as seen and, when it is new, locks the sender's identity and
-        records when they last wrote, in one statement: (new, the identity or None on first contact)."""
-        row = (await session.execute(_RECEIVE, {
-            "inbound_channel": incoming.channel, "inbound_id": message_key(incoming), "inbound_at": incoming.at,
-            "sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at,
-        })).one()
-        return bool(row[0]), row[1]
+    def _new_identity(self, incoming: Incoming) -> dict:
+        """The columns of the sender's identity on first contact (besides channel and address)."""
+        return {
+            "language": hinted_language(incoming.language_hint, self.settings.locale.available) or self.settings.locale.default,
+            "role": "family",
+            "phone": incoming.phone,
+            "created_at": self.clock(),
+        }
 
-    async def _load(self, session, incoming: Incoming, locked: Identity | None = None, *, received: bool = False,
-                    ) -> tuple[Identity, TurnState, ZoneInfo]:
-        """The sender's identity (created on first contact and locked for this turn), conversation state
-        and time zone: one statement on SQLite, whose write transaction already excludes every other
-        writer. On PostgreSQL the identity row is locked first, by the UPDATE that records when the
-        person last wrote, and the rest read after the lock, so a turn waiting for the same chat's
-        previous one sees that turn's state."""
-        sender = {"channel": incoming.channel, "address": incoming.address}
-        touched = False
-        if self.db.is_sqlite:
-            row = (await session.execute(_LOAD, sender)).first()
-            if row is None:
-                await self._identity(session, incoming)
-                row = (await session.execute(_LOAD, sender)).one()
-            identity, extra = row[0], row[1:]
-        else:
-            identity = locked
-            if not received:  # no message id: not locked and touched by _RECEIVE
-                touch = {"sender_channel": incoming.channel, "sender_address": incoming.address, "message_at": incoming.at}
-                identity = (await session.scalars(_TOUCH, touch)).one_or_none()
-            touched = identity is not None
-            if identity is None:
-                identity = await self._identity(session, incoming)
-            extra = (await session.execute(_LOAD_AFTER_LOCK, {"identity_id": identity.id})).one()
-        flow, step, data, version, code, stored_zone = extra
-        if version is None:
-            state = TurnState(None, None, {}, secrets.randbelow(1 << 30), new=True, touched=touched)
-        else:
-            state = TurnState(flow, step, data if isinstance(data, dict) else {}, version, touched=touched)
+    def _zone(self, start: TurnStart) -> ZoneInfo:
+        """The time zone of the sender's puskesmas (``timezone.puskesmas`` overrides it), else the default."""
         zone = self.settings.timezone.default
-        if identity.family_id is not None and stored_zone:
-            zone = self.settings.timezone.puskesmas.get(code, stored_zone)
-        return identity, state, ZoneInfo(zone)
-
-    async def _identity(self, session, incoming: Incoming) -> Identity:
-        """The identity of the sender, created on first contact and locked for this turn."""
-        query = select(Identity).where(Identity.channel == incoming.channel, Identity.address == incoming.address)
-        if not self.db.is_sqlite:
-            query = query.with_for_update()
-        identity = (await session.scalars(query)).one_or_none()
-        if identity is not None:
-            return identity
-        await insert_ignore(
-            session,
-            Identity.__table__,
-            {
-                "channel": incoming.channel,
-                "address": incoming.address,
-                "language": hinted_language(incoming.language_hint, self.settings.locale.available) or self.settings.locale.default,
-                "role": "family",
-                "phone": incoming.phone,
-                "created_at": self.clock(),
-            },
-        )
-        return (await session.scalars(query)).one()
-
-    async def _save(self, ctx: Ctx, incoming: Incoming) -> None:
-        """Writes the turn's conversation state in one statement (none after an erasure) and when the
-        person last wrote (flushed with the identity's other changes at the commit)."""
-        if ctx.erased:
-            return
-        state, identity, session = ctx.state, ctx.identity, ctx.session
-        values = {"flow": state.flow, "step": state.step, "data": state.data, "version": state.version, "updated_at": ctx.now}
-        changed = identity in session.dirty
-        if changed:
-            identity.last_inbound_at = incoming.at  # flushed with the turn's other changes to the identity
-        if state.new:
-            await core_execute(session, _STATE_INSERT, {"identity_id": identity.id, **values})
-        else:
-            await core_execute(session, _STATE_UPDATE, {"state_of": identity.id, **values})
-        if not changed and not state.touched:  # one plain UPDATE instead of a unit-of-work flush
-            await core_execute(session, _LAST_INBOUND, {"identity_id": identity.id, "last_inbound_at": incoming.at})
-            set_committed_value(identity, "last_inbound_at", incoming.at)
+        if start.identity.family_id is not None and start.puskesmas_zone:
+            zone = self.settings.timezone.puskesmas.get(start.puskesmas_code, start.puskesmas_zone)
+        return ZoneInfo(zone)
 
     def _finish(self, ctx: Ctx) -> list[Reply]:
         """Moves the state to its next version and renders the queued messages with versioned buttons."""
@@ -665,90 +582,6 @@ class Engine:
         if ctx.identity.consent == "given" and ctx.state.flow not in IDLE_FLOWS and ctx.state.step:
             back = {"flow": ctx.state.flow, "step": ctx.state.step, "data": ctx.data}
         await self._go(ctx, Goto("language", data={"_return": back} if back else {}))
-
-
-@dataclass
-class TurnState:
-    """A conversation's state during one turn: read at its start, written once at its end."""
-
-    flow: str | None
-    step: str | None
-    data: dict
-    version: int
-    new: bool = False  # no row yet (first contact, or after an erasure)
-    touched: bool = False  # the identity's last_inbound_at is written already (PostgreSQL's locking UPDATE)
-
-
-def _with_state(query):
-    """``query`` plus the identity's conversation state and its puskesmas's code and time zone."""
-    return (
-        query.add_columns(
-            ConversationState.flow, ConversationState.step, ConversationState.data, ConversationState.version,
-            Puskesmas.code, Puskesmas.timezone,
-        )
-        .select_from(Identity)
-        .outerjoin(ConversationState, ConversationState.identity_id == Identity.id)
-        .outerjoin(Family, Family.id == Identity.family_id)
-        .outerjoin(Posyandu, Posyandu.id == Family.posyandu_id)
-        .outerjoin(Puskesmas, Puskesmas.id == Posyandu.puskesmas_id)
-    )
-
-
-#: The hot statements of a turn, built once (a reused statement keeps its memoized cache key).
-_LOAD = _with_state(select(Identity)).where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
-_LOAD_AFTER_LOCK = _with_state(select()).where(Identity.id == bindparam("identity_id"))
-_STATE_TABLE = ConversationState.__table__
-_STATE_INSERT = _STATE_TABLE.insert()
-_STATE_UPDATE = _STATE_TABLE.update().where(_STATE_TABLE.c.identity_id == bindparam("state_of"))
-_LAST_INBOUND = Identity.__table__.update().where(Identity.__table__.c.id == bindparam("identity_id"))
-#: PostgreSQL: lock the sender's identity row and record the message time in one statement
-_TOUCH = (
-    update(Identity)
-    .where(Identity.channel == bindparam("sender_channel"), Identity.address == bindparam("sender_address"))
-    .values(last_inbound_at=bindparam("message_at"))
-    .returning(Identity)
-    .execution_options(synchronize_session=False)
-)
-
-#: PostgreSQL: the message recorded as seen and, only when it is new, the sender's identity locked and
-#: touched as by ``_TOUCH``: one statement (two data-modifying CTEs) instead of two round trips.
-_FRESH = (
-    pg_insert(InboundMessage.__table__)
-    .values(channel=bindparam("inbound_channel"), message_id=bindparam("inbound_id"), received_at=bindparam("inbound_at"))
-    .on_conflict_do_nothing()
-    .returning(InboundMessage.__table__.c.channel)
-    .cte("fresh")
-)
-_TOUCHED = (
-    Identity.__table__.update()
-    .where(
-        Identity.__table__.c.channel == bindparam("sender_channel"),
-        Identity.__table__.c.address == bindparam("sender_address"),
-        exists(select(_FRESH.c.channel)),
-    )
-    .values(last_inbound_at=bindparam("message_at"))
-    .returning(*Identity.__table__.c)
-    .cte("touched")
-)
-_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
-_RECEIVE = select(
-    select(func.count()).select_from(_FRESH).scalar_subquery().label("fresh"),
-    aliased(Identity, _TOUCHED, adapt_on_names=True),
-).select_from(_ONE_ROW.outerjoin(_TOUCHED, true()))
-
-
-_UNAVAILABLE = (
-    "database is locked", "deadlock", "could not serialize", "busy", "connection", "connect call failed",
-    "server closed", "terminating", "timeout", "timed out", "cannot connect", "disk i/o", "unable to open",
-)
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    """Whether a database error is about the database, not the message: locks, lost connections."""
-    if isinstance(exc, (OSError, TimeoutError)):
-        return True
-    text = str(exc).lower()
-    return any(word in text for word in _UNAVAILABLE)
 
 
 __all__ = ["Engine", "NotStored", "match_choice", "current_language"]

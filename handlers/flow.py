@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from db.models import Identity
+from db.turns import TurnSession, TurnState
 
 
 @dataclass(frozen=True)
@@ -158,9 +157,9 @@ def may_use(identity: Identity, flow: Flow) -> bool:
 class Ctx:
     """Everything one step may use while handling one message."""
 
-    session: AsyncSession
+    session: TurnSession  # SQLite's LoopSession or PostgreSQL's AsyncSession, awaited alike
     identity: Identity
-    state: Any  # handlers.engine.TurnState: flow, step, data, version
+    state: TurnState  # flow, step, data, version
     now: datetime
     today: date
     settings: Any
