@@ -51,6 +51,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_only
 
 from config import DatabaseConfig
+from db.errors import is_sqlite_busy
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +109,6 @@ def _sqlite_begin_without_waiting(conn) -> None:
         raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
-def _is_locked(exc: BaseException) -> bool:
-    text = str(exc)
-    return "database is locked" in text or "database is busy" in text
-
-
 class InlineSqlite(aiosqlite.Connection):
     """An aiosqlite connection whose calls run in the calling (event loop) thread.
 
@@ -132,7 +128,7 @@ class InlineSqlite(aiosqlite.Connection):
             try:
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+                if not is_sqlite_busy(exc):
                     raise
             finally:
                 connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -402,7 +398,7 @@ class Database:
                 return session
             except OperationalError as exc:
                 session.close()
-                if not _is_locked(exc) or loop.time() + pause > deadline:
+                if not is_sqlite_busy(exc) or loop.time() + pause > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
