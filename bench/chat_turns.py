@@ -85,7 +85,7 @@ async def run(url: str, families: int, concurrency: int) -> dict:
     db = Database(url)
     await load_demo(db)
     base = load_settings(env={})
-    engine = Engine(db, replace(base, database=replace(base.database, url=url)))
+    engine = Engine(db, replace(base, database=replace(base.database, url=url), inbound=replace(base.inbound, burst=100_000)))
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
     start = time.perf_counter()
