@@ -266,6 +266,9 @@ class BotUnderTest:
             "ILPBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
             "ILPBOT_WEB_PORT": str(_free_port()),
             "ILPBOT_REMINDERS_ENABLED": "false",
+            # the simulated users send faster than a person: the per-chat inbound limit would drop their messages
+            "ILPBOT_INBOUND_BURST": "100000",
+            "ILPBOT_INBOUND_PER_MINUTE": "1000000",
         }
         if db_url:
             self.env["ILPBOT_DATABASE_URL"] = db_url
