@@ -650,8 +650,9 @@ class TelegramChannel:
     async def send_one(self, address: str, reply: Reply) -> str:
         """Sends one reply (or outbox message) to a chat; returns the provider message id as text.
 
-        Documents go first, then the photo (with its caption) or the text. Raises the shared ChannelError classes; :class:`ChannelDown` (also at once, without calling
-        Telegram, while the channel is stopped) when the bot token is refused.
+        Documents go first, then the photo (with its caption) or the text. Raises the shared ChannelError
+        classes; :class:`ChannelDown` (also at once, without calling Telegram, while the channel is
+        stopped) when the bot token is refused.
         """
         self._refuse_while_down()
         try:
