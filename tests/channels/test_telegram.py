@@ -10,7 +10,15 @@ from telegram import Update
 
 from channels.errors import ChannelDown, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
 from channels.messages import Choice, Incoming, Reply
-from channels.telegram import TelegramChannel, api_error, incoming_from_update, keyboard_rows, split_text
+from channels.telegram import (
+    TelegramChannel,
+    api_error,
+    document_type,
+    image_file,
+    incoming_from_update,
+    keyboard_rows,
+    split_text,
+)
 from config import TelegramConfig
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -200,6 +208,21 @@ async def test_a_reply_with_commands_sets_the_chats_menu_and_an_empty_one_delete
 def test_bot_api_errors_map_to_the_shared_classes(status, cls):
     assert type(api_error(status, {"ok": False, "error_code": status, "description": "x"})) is cls
     assert type(api_error(429, {"ok": False, "parameters": {"retry_after": 5}})) is RateLimited
+
+
+def test_no_answer_maps_to_a_temporary_failure_and_a_moved_group_to_a_permanent_one():
+    assert type(api_error(0, {"description": "TimedOut"})) is TemporaryFailure
+    assert api_error(0, {"description": "TimedOut"}).reason == "telegram: TimedOut"
+    assert type(api_error(400, {"ok": False, "parameters": {"migrate_to_chat_id": -100123}})) is PermanentFailure
+
+
+def test_uploads_are_named_and_typed():
+    assert image_file(b"\x89PNG\r\n\x1a\n") == ("photo.png", "image/png")
+    assert image_file(b"\xff\xd8\xff\xe0") == ("photo.jpg", "image/jpeg")
+    assert image_file(b"RIFF", "image/webp") == ("photo.webp", "image/webp")
+    assert image_file(b"????") == ("photo", "application/octet-stream")
+    assert document_type("laporan.csv") == "text/csv"
+    assert document_type("laporan") == "application/octet-stream"
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
