@@ -122,7 +122,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
     ``started`` is set once everything runs; a stop before that cancels the start (see :func:`run`).
     Whatever was started is stopped again, in reverse order, however this ends.
     """
-    telegram = TelegramChannel(settings.telegram, engine.handle, menus=command_menus(settings)) if settings.telegram.token else None
+    telegram = TelegramChannel(settings.telegram, engine.handle_durably, menus=command_menus(settings)) if settings.telegram.token else None
     whatsapp = None
     if settings.whatsapp.enabled:
         sources = {"telegram": telegram.fetch_media} if telegram is not None else {}
@@ -144,7 +144,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
     reminders = None
     try:
         if telegram is not None:
-            await telegram.app.initialize()
+            await telegram.initialize()
         await runner.setup()
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()
         senders = {}

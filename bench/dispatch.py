@@ -144,13 +144,16 @@ async def run(fake: FakeProcess, rows: int, rate: float | None, args) -> dict:
         db = Database(url)
         await _fill(db, rows, datetime.now(UTC))
         config = TelegramConfig(token=fake.info["token"], base_url=fake.info["url"], base_file_url=fake.info["file_url"])
-        channel = TelegramChannel(config, _no_handler, rate_limit=False)
+        channel = TelegramChannel(config, _no_handler)
         sender = channel.send_one
         if args.sender == "ptb":  # the same messages through PTB's Bot (for comparison)
-            await channel.app.bot.initialize()
+            from telegram import Bot
+
+            bot = Bot(config.token, base_url=config.base_url, base_file_url=config.base_file_url)
+            await bot.initialize()
 
             async def ptb_send(address: str, reply: Reply) -> str:
-                return str((await channel.send(int(address), [reply]))[-1])
+                return str((await bot.send_message(int(address), reply.text)).message_id)
 
             sender = ptb_send
 
@@ -168,7 +171,7 @@ async def run(fake: FakeProcess, rows: int, rate: float | None, args) -> dict:
         await loop
         elapsed, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         if args.sender == "ptb":
-            await channel.app.bot.shutdown()
+            await bot.shutdown()
         await channel.stop()
         async with db.read() as session:
             by_state = dict((await session.execute(select(Outbox.state, func.count()).group_by(Outbox.state))).all())

@@ -79,7 +79,7 @@ async def run(url: str, args) -> bool:
         proxied = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         databases = [Database(proxied) for _ in range(2)]
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channels = [TelegramChannel(config, _no_handler, rate_limit=False) for _ in range(2)]
+        channels = [TelegramChannel(config, _no_handler) for _ in range(2)]
         options = {"rates": {"telegram": args.rate}, "per_chat_interval": 0.0, "quiet_hours": (0, 0), "lease_seconds": args.lease}
         dispatchers = [Dispatcher(d, {"telegram": c.send_one}, **options) for d, c in zip(databases, channels)]
         grace = "takeover_grace" in inspect.signature(Dispatcher).parameters

@@ -1,5 +1,5 @@
 """The few error classes every channel maps its provider's errors to (each channel by one function:
-``channels.telegram.api_error`` / ``map_error``, ``channels.whatsapp.graph_error``).
+``channels.telegram.api_error``, ``channels.whatsapp.graph_error``).
 
 =================== =============================================== ==========================================
 class               what it means                                   what the outbox does

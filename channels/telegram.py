@@ -11,10 +11,12 @@ or answers 500 so that Telegram delivers the update again.
 A 429 (too many requests) for one chat holds up no other chat: that chat's replies wait out ``retry_after``
 in a lane of their own, in order, while the batch (or the webhook's answer) goes on.
 
-Updates are read as JSON and text replies posted as JSON through one aiohttp session (:class:`BotApi`):
-python-telegram-bot's objects cost several times more CPU per call. PTB's ``Bot`` still sends photos and
-documents. Choices become inline keyboards whose callback data is the choice's data; a pressed keyboard
-is answered and removed so the same button cannot be pressed twice by accident.
+Every Bot API call goes through one aiohttp session (:class:`BotApi`): updates are read as JSON, texts
+and photos Telegram already has are posted as JSON, new photos and documents as multipart forms, and
+every outcome (an HTTP answer, a timeout, a broken connection) becomes a shared error by one function,
+:func:`api_error` (python-telegram-bot's objects cost several times more CPU per call; it is used by
+the tests only). Choices become inline keyboards whose callback data is the choice's data; a pressed
+keyboard is answered and removed so the same button cannot be pressed twice by accident.
 
 Nothing is cut (``channels.fit``): a text longer than 4,096 UTF-16 units goes as several messages split
 at line ends; a photo whose caption would pass 1,024 gets its first line as the caption and the rest
@@ -39,6 +41,7 @@ import contextlib
 import gc
 import json
 import logging
+import mimetypes
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -47,10 +50,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-
 from channels.errors import ChannelDown, ChannelError, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
 from channels.fit import caption_parts, short_titles, with_legend
 from channels.fit import split_text as fit_text
@@ -78,23 +77,6 @@ LANE_MAX_WAIT = 60.0
 LANE_STOP_GRACE = 5.0
 GC_YOUNG_THRESHOLD = 20_000  # new objects between collections of the youngest generation, once serving (see start)
 Handler = Callable[[Incoming], Awaitable[list[Reply]]]
-
-
-def map_error(exc: TelegramError) -> ChannelError:
-    """The shared error class for a Bot API error raised by PTB."""
-    if isinstance(exc, RetryAfter):
-        retry = exc.retry_after
-        seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
-        return RateLimited(seconds, "telegram: too many requests")
-    if isinstance(exc, Forbidden):
-        return Unreachable("telegram: blocked or deactivated")
-    if isinstance(exc, InvalidToken):  # PTB raises it for 401 and 404
-        return ChannelDown(TOKEN_REFUSED.format(what="401/404"))
-    if isinstance(exc, (TimedOut, NetworkError)) and not isinstance(exc, BadRequest):
-        return TemporaryFailure(f"telegram: {type(exc).__name__}")
-    if isinstance(exc, (ChatMigrated, BadRequest)):
-        return PermanentFailure(f"telegram: {type(exc).__name__}")
-    return TemporaryFailure(f"telegram: {type(exc).__name__}")
 
 
 def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
@@ -132,11 +114,6 @@ def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
     return Incoming(media=kind, media_ref=ref, text=message.get("caption") or None, **common)
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """:func:`incoming_from_update` for a python-telegram-bot ``Update``."""
-    return incoming_from_update(update.to_dict())
-
-
 def button_titles(reply: Reply) -> list[str]:
     """The labels of a reply's buttons, each readable on a phone (:data:`MAX_BUTTON`) and distinct."""
     return short_titles([c.label for c in reply.choices], MAX_BUTTON)
@@ -156,15 +133,6 @@ def keyboard_rows(reply: Reply) -> list[list[dict[str, str]]]:
     if all(len(title) <= 14 for title in titles) and len(buttons) > 2:
         return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     return [[b] for b in buttons]
-
-
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """:func:`keyboard_rows` as PTB's markup (None without choices)."""
-    if not reply.choices:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in keyboard_rows(reply)]
-    )
 
 
 def utf16_len(text: str) -> int:
@@ -193,16 +161,54 @@ def commands_payload(commands, *, language_code: str = "", chat_id: int | str | 
     return payload
 
 
+def image_file(data: bytes, mime: str | None = None) -> tuple[str, str]:
+    """(file name, content type) of a photo uploaded from bytes: its type as given, else read from its
+    first bytes (PNG or JPEG; a chart is a PNG)."""
+    if mime is None:
+        mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg" if data.startswith(b"\xff\xd8") else None
+    extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime or "")
+    return (f"photo.{extension}", mime) if extension and mime else ("photo", "application/octet-stream")
+
+
+def document_type(name: str) -> str:
+    """The content type of a document by its file name (``laporan.csv``: text/csv)."""
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def api_error(status: int, data: Mapping[str, Any]) -> ChannelError:
+    """The shared error class for a Bot API answer other than ``ok`` (``status`` 0: no answer came, the
+    request timed out or the connection failed; ``data`` then names which in ``description``)."""
+    parameters = data.get("parameters") or {}
+    if parameters.get("migrate_to_chat_id"):
+        return PermanentFailure("telegram: ChatMigrated")
+    if parameters.get("retry_after"):
+        return RateLimited(float(parameters["retry_after"]), "telegram: too many requests")
+    if status == 0:
+        return TemporaryFailure(f"telegram: {data.get('description') or 'NetworkError'}")
+    if status == 403:
+        return Unreachable("telegram: blocked or deactivated")
+    if status in (401, 404):
+        # a wrong token is the bot's problem, not the message's: the channel stops until it is fixed
+        return ChannelDown(TOKEN_REFUSED.format(what=f"HTTP {status} {'Unauthorized' if status == 401 else 'Not Found'}"))
+    if status == 400:
+        return PermanentFailure("telegram: BadRequest")
+    if status == 409:
+        return TemporaryFailure("telegram: Conflict")
+    return TemporaryFailure("telegram: NetworkError")
+
+
 class BotApi:
-    """A lean Bot API client: one aiohttp session posting JSON, errors mapped to the shared classes.
+    """The Bot API client: one aiohttp session; JSON bodies, multipart forms for uploads; every outcome
+    that is not a result raised as a shared ChannelError (:func:`api_error`).
 
     PTB's Bot costs several times more CPU per call (bench/dispatch.py: about 280 outbox messages per
-    second on one core through PTB, about 1,800 through this). Errors map as :func:`map_error` maps PTB's.
+    second on one core through PTB, about 1,800 through this).
     """
 
-    def __init__(self, token: str, base_url: str, *, timeout: float = 20.0, connections: int = 100) -> None:
+    def __init__(self, token: str, base_url: str, base_file_url: str = "https://api.telegram.org/file/bot", *,
+                 timeout: float = 20.0, connections: int = 100) -> None:
         self._base = f"{base_url}{token}/"
-        self._url = self._base + "sendMessage"
+        self._files = f"{base_file_url}{token}/"
         self._timeout = timeout
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
@@ -217,17 +223,23 @@ class BotApi:
             )
         return self._session
 
-    async def call(self, method: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
-        """Calls one Bot API method; returns its ``result`` or raises a shared ChannelError."""
+    async def call(self, method: str, payload: Mapping[str, Any], *, timeout: float | None = None) -> Any:
+        """Calls one Bot API method with a JSON body; returns its ``result`` or raises a shared ChannelError."""
+        return await self._post(method, timeout, json=payload)
+
+    async def upload(self, method: str, fields: Mapping[str, str], file_field: str, data: bytes,
+                     filename: str, content_type: str) -> Any:
+        """Calls one Bot API method with a multipart form: ``fields`` as text (a keyboard as its JSON)
+        and one file part; returns its ``result`` or raises a shared ChannelError."""
+        form = aiohttp.FormData(quote_fields=False)
+        for key, value in fields.items():
+            form.add_field(key, value)
+        form.add_field(file_field, data, filename=filename, content_type=content_type)
+        return await self._post(method, None, data=form)
+
+    async def _post(self, method: str, timeout: float | None, **body: Any) -> Any:
         options = {"timeout": aiohttp.ClientTimeout(total=timeout)} if timeout is not None else {}
-        try:
-            async with self._client().post(self._base + method, json=payload, **options) as response:
-                status = response.status
-                raw = await response.read()
-        except asyncio.TimeoutError as exc:
-            raise TemporaryFailure("telegram: TimedOut") from exc
-        except aiohttp.ClientError as exc:
-            raise TemporaryFailure("telegram: NetworkError") from exc
+        status, raw = await self._request(self._base + method, body, options)
         try:
             data = json.loads(raw)
         except ValueError:
@@ -236,21 +248,76 @@ class BotApi:
             return data.get("result")
         raise api_error(status, data if isinstance(data, dict) else {})
 
+    async def _request(self, url: str, body: dict[str, Any], options: dict[str, Any], verb: str = "POST") -> tuple[int, bytes]:
+        """(HTTP status, body) of one request; no answer is raised as :func:`api_error` maps status 0."""
+        try:
+            async with self._client().request(verb, url, **body, **options) as response:
+                return response.status, await response.read()
+        except asyncio.TimeoutError as exc:
+            raise api_error(0, {"description": "TimedOut"}) from exc
+        except aiohttp.ClientError as exc:
+            raise api_error(0, {"description": "NetworkError"}) from exc
+
+    async def download(self, file_id: str) -> bytes:
+        """The bytes of a file Telegram keeps (``getFile``, then its ``file_path``)."""
+        file = await self.call("getFile", {"file_id": file_id})
+        status, raw = await self._request(self._files + str((file or {}).get("file_path") or ""), {}, {}, "GET")
+        if 200 <= status <= 299:
+            return raw
+        if status == 404:  # the file, not the token (a refused token is 401 here)
+            raise PermanentFailure("telegram: file not found")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        raise api_error(status, data if isinstance(data, dict) else {})
+
+    async def send_text(self, address: str, text: str, rows: list[list[dict[str, str]]] | None = None) -> str:
+        """Sends one message of at most 4,096 UTF-16 units; returns its message id."""
+        payload: dict[str, Any] = {"chat_id": address, "text": text}
+        if rows:
+            payload["reply_markup"] = {"inline_keyboard": rows}
+        return _message_id(await self.call("sendMessage", payload))
+
     async def send(self, address: str, reply: Reply) -> str:
-        """Sends one text reply (cut into pieces if long); returns the last piece's message id."""
+        """Sends one text reply (cut into pieces if long, the keyboard on the last); returns the last
+        piece's message id."""
         rows = keyboard_rows(reply) if reply.choices else None
         pieces = split_text(shown_text(reply))
         message_id = ""
         for i, piece in enumerate(pieces):
-            payload: dict[str, Any] = {"chat_id": address, "text": piece}
-            if rows and i == len(pieces) - 1:
-                payload["reply_markup"] = {"inline_keyboard": rows}
-            message_id = await self._post(payload)
+            message_id = await self.send_text(address, piece, rows if i == len(pieces) - 1 else None)
         return message_id
 
-    async def _post(self, payload: dict[str, Any]) -> str:
-        result = await self.call("sendMessage", payload)
-        return str((result or {}).get("message_id", "")) if isinstance(result, dict) else ""
+    async def send_photo(self, address: str, reply: Reply, photo: str | bytes, mime: str | None = None) -> tuple[str, Any]:
+        """A photo (a file_id Telegram has, as JSON; bytes, uploaded) with its caption; a text too long
+        for a caption follows the photo, the keyboard on its last piece. Returns the last message id and
+        the photo's Message."""
+        caption, rest = photo_parts(reply)
+        rows = keyboard_rows(reply) if reply.choices else None
+        markup = {"inline_keyboard": rows} if rows and not rest else None
+        if isinstance(photo, str):
+            payload: dict[str, Any] = {"chat_id": address, "photo": photo}
+            if caption:
+                payload["caption"] = caption
+            if markup:
+                payload["reply_markup"] = markup
+            sent = await self.call("sendPhoto", payload)
+        else:
+            fields = {"chat_id": address}
+            if caption:
+                fields["caption"] = caption
+            if markup:
+                fields["reply_markup"] = json.dumps(markup, ensure_ascii=False)
+            sent = await self.upload("sendPhoto", fields, "photo", photo, *image_file(photo, mime))
+        message_id = _message_id(sent)
+        for i, piece in enumerate(rest):
+            message_id = await self.send_text(address, piece, rows if i == len(rest) - 1 else None)
+        return message_id, sent
+
+    async def send_document(self, address: str, name: str, data: bytes) -> str:
+        """One document, uploaded with its file name; returns its message id."""
+        return _message_id(await self.upload("sendDocument", {"chat_id": address}, "document", data, name, document_type(name)))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -258,47 +325,19 @@ class BotApi:
             self._session = None
 
 
-#: the name the outbox code and its tests know the lean client by
-BotApiSender = BotApi
-
-
-def api_error(status: int, data: dict[str, Any]) -> ChannelError:
-    """The shared error class for a Bot API error answer (the same mapping as PTB + :func:`map_error`)."""
-    parameters = data.get("parameters") or {}
-    if parameters.get("migrate_to_chat_id"):
-        return PermanentFailure("telegram: ChatMigrated")
-    if parameters.get("retry_after"):
-        return RateLimited(float(parameters["retry_after"]), "telegram: too many requests")
-    if status == 403:
-        return Unreachable("telegram: blocked or deactivated")
-    if status in (401, 404):
-        # a wrong token is the bot's problem, not the message's: the channel stops until it is fixed
-        return ChannelDown(TOKEN_REFUSED.format(what=f"HTTP {status} {'Unauthorized' if status == 401 else 'Not Found'}"))
-    if status == 400:
-        return PermanentFailure("telegram: BadRequest")
-    if status == 409:
-        return TemporaryFailure("telegram: Conflict")
-    return TemporaryFailure("telegram: NetworkError")
-
-
-def durable(handle: Handler) -> Handler:
-    """The engine's durable entry point when given ``Engine.handle``: it raises NotStored instead of
-    answering with an apology, so that an update is confirmed only once its turn is stored."""
-    owner = getattr(handle, "__self__", None)
-    if getattr(handle, "__name__", "") == "handle" and callable(getattr(owner, "handle_durably", None)):
-        return owner.handle_durably
-    return handle
+def _message_id(result: Any) -> str:
+    return str(result.get("message_id", "")) if isinstance(result, dict) else ""
 
 
 class TelegramChannel:
     """Polls (or takes webhook updates), hands them to the engine and sends its replies.
 
-    ``handle`` may raise :class:`NotStored` (``Engine.handle_durably``): the update is then neither
-    confirmed by polling nor answered 200 by the webhook. PTB's Application is kept for its ``Bot``
-    (photos, documents, webhook registration).
+    ``handle`` is the engine's durable entry point (``Engine.handle_durably``): it may raise
+    :class:`NotStored`, and the update is then neither confirmed by polling nor answered 200 by the
+    webhook.
     """
 
-    def __init__(self, config, handle: Handler, *, rate_limit: bool = True, concurrency: int = 16,
+    def __init__(self, config, handle: Handler, *, concurrency: int = 16,
                  poll_timeout: int = POLL_TIMEOUT, freeze_gc: bool = True,
                  menus: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
         self.config = config
@@ -308,18 +347,10 @@ class TelegramChannel:
         self.problem: str | None = None
         self._down_until: float | None = None
         self.freeze_gc = freeze_gc
-        self.handle = durable(handle)
-        builder = (
-            ApplicationBuilder()
-            .token(config.token)
-            .base_url(config.base_url)
-            .base_file_url(config.base_file_url)
-            .updater(None)
-        )
-        if rate_limit:
-            builder = builder.rate_limiter(AIORateLimiter())
-        self.app: Application = builder.build()
-        self.api = BotApi(config.token, config.base_url)
+        self.handle = handle
+        self.api = BotApi(config.token, config.base_url, config.base_file_url)
+        #: the bot's own User (``getMe``), once :meth:`initialize` has asked
+        self.me: dict[str, Any] | None = None
         self.poll_timeout = poll_timeout
         #: the first update id not yet confirmed to Telegram (None: nothing fetched yet)
         self.offset: int | None = None
@@ -336,10 +367,6 @@ class TelegramChannel:
         self._lanes: dict[str, _Lane] = {}
 
     # -- inbound
-
-    async def on_update(self, update: Update, context: Any = None) -> None:
-        """Handles one PTB ``Update`` (see :meth:`process`)."""
-        await self.process(update.to_dict())
 
     async def process(self, update: Mapping[str, Any]) -> None:
         """Handles one update to completion: answers a press, runs the engine, sends the replies.
@@ -620,52 +647,21 @@ class TelegramChannel:
             if reply.commands is not None:
                 await self.set_chat_commands(address, reply.commands)
 
-    async def send(self, chat_id: int, replies: list[Reply]) -> list[int]:
-        """Sends replies in order through PTB; returns the message ids; raises a shared ChannelError."""
-        ids: list[int] = []
-        try:
-            for reply in replies:
-                for name, data in reply.files:
-                    sent = await self.app.bot.send_document(chat_id, document=InputFile(data, filename=name))
-                    ids.append(sent.message_id)
-                if reply.image_ref is not None or reply.image is not None:
-                    ids += (await self._photo(chat_id, reply, reply.image_ref if reply.image_ref is not None else reply.image))[0]
-                    continue
-                markup = keyboard(reply)
-                pieces = split_text(shown_text(reply))
-                for i, piece in enumerate(pieces):
-                    last = i == len(pieces) - 1
-                    sent = await self.app.bot.send_message(chat_id, piece, reply_markup=markup if last else None)
-                    ids.append(sent.message_id)
-        except TelegramError as exc:
-            raise map_error(exc) from exc
-        return ids
-
-    async def _photo(self, chat_id: int, reply: Reply, photo: Any) -> tuple[list[int], Any]:
-        """A photo with its caption; a text too long for a caption follows the photo, the keyboard on its
-        last piece. Returns the message ids and the photo's Message."""
-        caption, rest = photo_parts(reply)
-        markup = keyboard(reply)
-        sent = await self.app.bot.send_photo(chat_id, photo=photo, caption=caption or None, reply_markup=None if rest else markup)
-        ids = [sent.message_id]
-        for i, piece in enumerate(rest):
-            message = await self.app.bot.send_message(chat_id, piece, reply_markup=markup if i == len(rest) - 1 else None)
-            ids.append(message.message_id)
-        return ids, sent
-
     async def send_one(self, address: str, reply: Reply) -> str:
         """Sends one reply (or outbox message) to a chat; returns the provider message id as text.
 
-        Text goes through the lean :class:`BotApi`; a reply with an image or documents through PTB.
-        Raises the shared ChannelError classes; :class:`ChannelDown` (also at once, without calling
-        Telegram, while the channel is stopped) when the bot token is refused.
+        Documents go first, then the photo (with its caption) or the text. Raises the shared ChannelError
+        classes; :class:`ChannelDown` (also at once, without calling Telegram, while the channel is
+        stopped) when the bot token is refused.
         """
         self._refuse_while_down()
         try:
+            for name, data in reply.files:
+                await self.api.send_document(address, name, data)
             if reply.image_ref is not None and (reply.image_channel or CHANNEL) != CHANNEL:
                 message_id = await self._send_foreign_photo(address, reply)
-            elif reply.files or reply.image is not None or reply.image_ref is not None:
-                message_id = str((await self.send(int(address), [reply]))[-1])
+            elif reply.image_ref is not None or reply.image is not None:
+                message_id, _sent = await self.api.send_photo(address, reply, reply.image_ref if reply.image_ref is not None else reply.image)
             else:
                 message_id = await self.api.send(address, reply)
         except ChannelDown as exc:
@@ -677,23 +673,20 @@ class TelegramChannel:
     async def _send_foreign_photo(self, address: str, reply: Reply) -> str:
         """A photo sent on another channel (a staff broadcast from WhatsApp): fetched once, then by file_id."""
         key = (reply.image_channel, reply.image_ref)
+        if key in self._foreign_photos:
+            return (await self.api.send_photo(address, reply, self._foreign_photos[key]))[0]
+        fetch = self.media_sources.get(reply.image_channel)
+        if fetch is None:
+            raise PermanentFailure(f"telegram: cannot fetch a {reply.image_channel} photo")
         try:
-            if key in self._foreign_photos:
-                ids, _sent = await self._photo(int(address), reply, self._foreign_photos[key])
-            else:
-                fetch = self.media_sources.get(reply.image_channel)
-                if fetch is None:
-                    raise PermanentFailure(f"telegram: cannot fetch a {reply.image_channel} photo")
-                try:
-                    data, _mime = await fetch(reply.image_ref)
-                except ChannelDown as exc:  # the other channel's problem, not ours
-                    raise TemporaryFailure(f"telegram: the {reply.image_channel} photo cannot be fetched now") from exc
-                ids, sent = await self._photo(int(address), reply, data)
-                if sent.photo:
-                    self._foreign_photos[key] = sent.photo[-1].file_id
-        except TelegramError as exc:
-            raise map_error(exc) from exc
-        return str(ids[-1])
+            data, mime = await fetch(reply.image_ref)
+        except ChannelDown as exc:  # the other channel's problem, not ours
+            raise TemporaryFailure(f"telegram: the {reply.image_channel} photo cannot be fetched now") from exc
+        message_id, sent = await self.api.send_photo(address, reply, data, mime)
+        sizes = sent.get("photo") if isinstance(sent, dict) else None
+        if sizes:
+            self._foreign_photos[key] = sizes[-1]["file_id"]
+        return message_id
 
     # -- the command menu
 
@@ -744,14 +737,14 @@ class TelegramChannel:
 
     async def fetch_media(self, file_id: str) -> tuple[bytes, str]:
         """The bytes of a photo a person sent here (to send it on another channel)."""
-        try:
-            file = await self.app.bot.get_file(file_id)
-            data = await file.download_as_bytearray()
-        except TelegramError as exc:
-            raise map_error(exc) from exc
-        return bytes(data), "image/jpeg"
+        return await self.api.download(file_id), "image/jpeg"
 
     # -- life cycle
+
+    async def initialize(self) -> None:
+        """Asks Telegram who the bot is (``getMe``), once: a refused token shows here, before serving."""
+        if self.me is None:
+            self.me = await self.api.call("getMe", {})
 
     async def start(self) -> None:
         """Initialises the bot and starts polling, or registers the webhook.
@@ -764,24 +757,25 @@ class TelegramChannel:
         belongs where the process finishes starting (``bot.py``); here it runs once per process, when
         the bot starts serving.
         """
-        await self.app.initialize()
+        await self.initialize()
         await self.set_default_commands()
         if self.freeze_gc:
             gc.collect()
             gc.freeze()
             gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         if self.config.mode == "webhook":
-            await self.app.bot.set_webhook(
-                self.config.webhook_url, secret_token=self.config.webhook_secret, allowed_updates=ALLOWED_UPDATES,
-            )
+            webhook: dict[str, Any] = {"url": self.config.webhook_url, "allowed_updates": ALLOWED_UPDATES}
+            if self.config.webhook_secret:
+                webhook["secret_token"] = self.config.webhook_secret
+            await self.api.call("setWebhook", webhook)
             return
-        await self.app.bot.delete_webhook()
+        await self.api.call("deleteWebhook", {})
         self._stopping.clear()
         self._poller = asyncio.create_task(self.poll(), name="telegram-polling")
 
     async def stop(self) -> None:
         """Stops polling (the batch in hand is finished, or given up after a grace period and fetched
-        again on the next start) and shuts the bot down."""
+        again on the next start) and closes the Bot API session."""
         self._stopping.set()
         if self._poller is not None:
             try:
@@ -795,9 +789,6 @@ class TelegramChannel:
                 log.exception("telegram polling ended with an error")
             self._poller = None
         await self._close_lanes()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
         await self.api.close()
 
 

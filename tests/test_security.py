@@ -24,7 +24,6 @@ from datetime import date, timedelta
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
-from telegram import Update
 
 from channels.messages import Incoming, Reply
 from channels.telegram import TelegramChannel
@@ -80,8 +79,8 @@ async def _post(engine, db, secret: str, header: str | None, body) -> tuple[int,
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, mode="webhook", base_url=fake.base_url, base_file_url=fake.base_file_url,
                                 webhook_url="https://bot.example.org/telegram/webhook", webhook_secret=secret)
-        channel = TelegramChannel(config, engine.handle, rate_limit=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, engine.handle_durably)
+        await channel.initialize()
         client = TestClient(TestServer(build_app(db=db, telegram=channel, telegram_config=config)))
         await client.start_server()
         try:
@@ -94,7 +93,7 @@ async def _post(engine, db, secret: str, header: str | None, body) -> tuple[int,
                 return response.status, fake
         finally:
             await client.close()
-            await channel.app.shutdown()
+            await channel.stop()
 
 
 @pytest.mark.parametrize(("case", "secret", "header", "body", "status"), WEBHOOK_CASES, ids=[c[0] for c in WEBHOOK_CASES])
@@ -343,13 +342,13 @@ class TelegramChat:
         self.channel, self.fake, self.chat_id = channel, fake, chat_id
 
     async def say(self, text: str) -> str:
-        await self.channel.on_update(Update.de_json(self.fake.text_update(self.chat_id, text), self.channel.app.bot))
+        await self.channel.process(self.fake.text_update(self.chat_id, text))
         return self.last
 
     async def press(self, label: str) -> str:
         rows = (self.fake.last_message(self.chat_id) or {}).get("reply_markup", {}).get("inline_keyboard", [])
         data = next(b["callback_data"] for row in rows for b in row if b["text"].lower().startswith(label.lower()))
-        await self.channel.on_update(Update.de_json(self.fake.callback_update(self.chat_id, data), self.channel.app.bot))
+        await self.channel.process(self.fake.callback_update(self.chat_id, data))
         return self.last
 
     @property
@@ -363,8 +362,8 @@ async def test_typed_markup_comes_back_verbatim_as_plain_text(engine, demo_db):
         buleleng = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == "P5108060201"))
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, engine.handle, rate_limit=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, engine.handle_durably)
+        await channel.initialize()
         try:
             family = TelegramChat(channel, fake, CHAT)
             await family.say("/start")

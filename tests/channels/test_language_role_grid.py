@@ -490,8 +490,8 @@ async def test_a_conversation_finds_no_refusal_no_other_language_and_nothing_cut
             recorder = Recorder(Engine(demo_db, settings, clock=clock).handle_durably)
             async with FakeTelegram() as fake:
                 config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-                tg = TelegramChannel(config, recorder, rate_limit=False, freeze_gc=False)
-                await tg.app.initialize()
+                tg = TelegramChannel(config, recorder, freeze_gc=False)
+                await tg.initialize()
                 try:
                     chat = TelegramConversation(fake, tg, recorder, 7140000 + number, lang, invalids, lang)
                     await SCRIPTS[role](chat, WORDS[lang], lang, world)

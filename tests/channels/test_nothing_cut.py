@@ -106,8 +106,8 @@ async def test_telegram_delivers_the_longest_replies_whole(demo_db, settings, cl
     recorder = Recorder(engine)
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, recorder, rate_limit=False, freeze_gc=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, recorder, freeze_gc=False)
+        await channel.initialize()
         try:
             async def say(chat: int, text: str) -> str:
                 before = len(fake.messages_to(chat))

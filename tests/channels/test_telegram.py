@@ -10,7 +10,15 @@ from telegram import Update
 
 from channels.errors import ChannelDown, PermanentFailure, RateLimited, TemporaryFailure, Unreachable
 from channels.messages import Choice, Incoming, Reply
-from channels.telegram import TelegramChannel, api_error, keyboard, split_text, to_incoming
+from channels.telegram import (
+    TelegramChannel,
+    api_error,
+    document_type,
+    image_file,
+    incoming_from_update,
+    keyboard_rows,
+    split_text,
+)
 from config import TelegramConfig
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -20,6 +28,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def _update(name: str) -> Update:
     return Update.de_json(json.loads((FIXTURES / name).read_text()), None)
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The channel's reading of an update, given as python-telegram-bot parses it (the fixtures are
+    Bot API JSON; PTB's round trip checks they are well-formed updates)."""
+    return incoming_from_update(update.to_dict())
 
 
 def test_text_update_becomes_incoming():
@@ -47,8 +61,7 @@ def test_media_where_text_is_expected_is_marked(name, kind):
 
 def test_keyboard_and_long_text():
     reply = Reply("x", (Choice("Ya", "3.yes"), Choice("Tidak", "3.no")))
-    markup = keyboard(reply)
-    assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [["3.yes"], ["3.no"]]
+    assert [[b["callback_data"] for b in row] for row in keyboard_rows(reply)] == [["3.yes"], ["3.no"]]
     pieces = split_text(("baris\n" * 1500).strip())
     assert all(len(p) <= 4096 for p in pieces) and "".join(pieces).count("baris") == 1500
 
@@ -61,8 +74,8 @@ async def _channel(fake: FakeTelegram, replies: list[Reply]):
         return replies
 
     config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-    channel = TelegramChannel(config, handle, rate_limit=False)
-    await channel.app.initialize()
+    channel = TelegramChannel(config, handle)
+    await channel.initialize()
     return channel, seen
 
 
@@ -71,14 +84,14 @@ async def test_replies_are_sent_with_keyboards_and_photos():
         replies = [Reply("Grafik pertumbuhan", image=PNG), Reply("Pilih:", (Choice("Ya", "1.yes"),))]
         channel, seen = await _channel(fake, replies)
         try:
-            await channel.on_update(Update.de_json(fake.text_update(4242, "halo"), channel.app.bot))
+            await channel.process(fake.text_update(4242, "halo"))
             calls = fake.sent_to(4242)
             assert [c.method for c in calls] == ["sendPhoto", "sendMessage"]
             assert calls[0].files["photo"].data == PNG and calls[0].text == "Grafik pertumbuhan"
             assert calls[1].reply_markup == {"inline_keyboard": [[{"text": "Ya", "callback_data": "1.yes"}]]}
             assert seen[0].text == "halo"
             # a button press is answered and its keyboard removed before the reply goes out
-            await channel.on_update(Update.de_json(fake.callback_update(4242, "1.yes"), channel.app.bot))
+            await channel.process(fake.callback_update(4242, "1.yes"))
             assert fake.answered_callbacks and seen[1].choice == "1.yes"
             assert any(c.method == "editMessageReplyMarkup" for c in fake.sent_to(4242))
         finally:
@@ -92,16 +105,16 @@ async def test_provider_errors_map_to_shared_classes():
         try:
             fake.fail_next("sendMessage", error_code=429, retry_after=7)
             with pytest.raises(RateLimited) as limited:
-                await channel.send(5151, [Reply("a")])
+                await channel.send_one("5151", Reply("a"))
             assert limited.value.retry_after == 7 and limited.value.retryable
             fake.block(5151)
             with pytest.raises(Unreachable) as blocked:
-                await channel.send(5151, [Reply("b")])
+                await channel.send_one("5151", Reply("b"))
             assert not blocked.value.retryable
             fake.unblock(5151)
             fake.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
             with pytest.raises(PermanentFailure):
-                await channel.send(5151, [Reply("c")])
+                await channel.send_one("5151", Reply("c"))
         finally:
             await channel.stop()
 
@@ -119,10 +132,10 @@ async def test_an_unanswerable_press_and_a_429_lose_no_reply():
     async with FakeTelegram() as fake:
         channel, seen = await _channel(fake, [Reply("Jawaban")])
         try:
-            await channel.send(6161, [Reply("Pilih:", (Choice("Ya", "1.yes"),))])
+            await channel.send_one("6161", Reply("Pilih:", (Choice("Ya", "1.yes"),)))
             fake.fail_next("answerCallbackQuery", error_code=400, description="Bad Request: query is too old")
             fake.fail_next("sendMessage", error_code=429, retry_after=1)
-            await channel.on_update(Update.de_json(fake.callback_update(6161, "1.yes"), channel.app.bot))
+            await channel.process(fake.callback_update(6161, "1.yes"))
             assert seen and seen[0].choice == "1.yes"
             await fake.wait_for(lambda: fake.texts_to(6161)[-1] == "Jawaban")  # after the 429's retry_after
         finally:
@@ -133,7 +146,7 @@ async def test_documents_are_sent_as_files():
     async with FakeTelegram() as fake:
         channel, _ = await _channel(fake, [])
         try:
-            await channel.send(7171, [Reply("Laporan", files=(("laporan.csv", b"\xef\xbb\xbfS,3\n"),))])
+            await channel.send_one("7171", Reply("Laporan", files=(("laporan.csv", b"\xef\xbb\xbfS,3\n"),)))
             calls = fake.sent_to(7171)
             assert [c.method for c in calls] == ["sendDocument", "sendMessage"]
             assert calls[0].files["document"].data.endswith(b"S,3\n") and calls[0].files["document"].filename == "laporan.csv"
@@ -197,6 +210,21 @@ def test_bot_api_errors_map_to_the_shared_classes(status, cls):
     assert type(api_error(429, {"ok": False, "parameters": {"retry_after": 5}})) is RateLimited
 
 
+def test_no_answer_maps_to_a_temporary_failure_and_a_moved_group_to_a_permanent_one():
+    assert type(api_error(0, {"description": "TimedOut"})) is TemporaryFailure
+    assert api_error(0, {"description": "TimedOut"}).reason == "telegram: TimedOut"
+    assert type(api_error(400, {"ok": False, "parameters": {"migrate_to_chat_id": -100123}})) is PermanentFailure
+
+
+def test_uploads_are_named_and_typed():
+    assert image_file(b"\x89PNG\r\n\x1a\n") == ("photo.png", "image/png")
+    assert image_file(b"\xff\xd8\xff\xe0") == ("photo.jpg", "image/jpeg")
+    assert image_file(b"RIFF", "image/webp") == ("photo.webp", "image/webp")
+    assert image_file(b"????") == ("photo", "application/octet-stream")
+    assert document_type("laporan.csv") == "text/csv"
+    assert document_type("laporan") == "application/octet-stream"
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 async def test_a_refused_token_stops_the_channel_loudly_instead_of_retrying(caplog):
     async with FakeTelegram() as fake:
@@ -248,8 +276,8 @@ async def test_a_429_for_one_chat_holds_up_no_other_chat():
             return [Reply(f"re: {incoming.text}")]
 
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, echo, rate_limit=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, echo)
+        await channel.initialize()
         try:
             fake.fail_next("sendMessage", error_code=429, retry_after=2, chat_id=111)
             await channel._handle_batch([fake.text_update(111, "a1"), fake.text_update(222, "b1")])

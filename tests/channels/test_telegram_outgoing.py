@@ -42,8 +42,8 @@ def test_the_table_names_each_case_once():
 async def test_a_reply_becomes_exactly_these_bot_api_requests(case):
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, _no_handler, rate_limit=False, freeze_gc=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, _no_handler, freeze_gc=False)
+        await channel.initialize()
         try:
             fake.wire = []  # recorded from here on (not initialize's getMe)
             ref = case["reply"].get("image_ref")

@@ -55,7 +55,7 @@ class Script:
 
 async def _running(fake: FakeTelegram, script: Script) -> TelegramChannel:
     config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-    channel = TelegramChannel(config, script, rate_limit=False, poll_timeout=2, freeze_gc=False)
+    channel = TelegramChannel(config, script, poll_timeout=2, freeze_gc=False)
     await channel.start()
     return channel
 
@@ -179,7 +179,7 @@ async def test_a_stop_during_a_long_poll_is_prompt_and_confirms_what_was_handled
     async with FakeTelegram() as fake:
         script = Script()
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, script, rate_limit=False, poll_timeout=30, freeze_gc=False)
+        channel = TelegramChannel(config, script, poll_timeout=30, freeze_gc=False)
         await channel.start()
         update = fake.push_text(601, "halo")
         await fake.wait_for(lambda: fake.texts_to(601) == ["ok: halo"])
@@ -196,7 +196,7 @@ async def test_the_webhook_answers_500_until_the_update_is_stored(db):
         script.unstored["halo"] = 1
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url,
                                 mode="webhook", webhook_url="http://127.0.0.1/telegram/webhook", webhook_secret="rahasia")
-        channel = TelegramChannel(config, script, rate_limit=False, freeze_gc=False)
+        channel = TelegramChannel(config, script, freeze_gc=False)
         runner = web.AppRunner(build_app(db=db, telegram=channel, telegram_config=config))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

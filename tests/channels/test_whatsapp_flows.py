@@ -323,8 +323,8 @@ async def test_a_staff_photo_crosses_channels_once_each_way(demo_db, settings, c
 
     async with whatsapp_bot(demo_db, settings, clock) as bot, FakeTelegram() as fake:
         telegram = TelegramChannel(TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url),
-                                   handle=None, rate_limit=False)
-        await telegram.app.initialize()
+                                   handle=None)
+        await telegram.initialize()
         try:
             telegram.media_sources["whatsapp"] = bot.channel.fetch_media
             bot.channel.media_sources["telegram"] = telegram.fetch_media
@@ -346,5 +346,4 @@ async def test_a_staff_photo_crosses_channels_once_each_way(demo_db, settings, c
             assert len(images) == 2 and images[0]["image"]["id"] == images[1]["image"]["id"]
             assert bot.graph.uploads[images[0]["image"]["id"]][0] == b"\xff\xd8jpeg-from-telegram"
         finally:
-            await telegram.app.shutdown()
             await telegram.api.close()

@@ -194,8 +194,8 @@ async def test_webhooks_and_healthz_answer_while_the_server_does_not(db_url, set
         whatsapp = WhatsAppChannel(wa_config, engine.handle_durably)
         tg_config = TelegramConfig(token=fake.token, mode="webhook", base_url=fake.base_url, base_file_url=fake.base_file_url,
                                    webhook_url="https://bot.example.org/telegram/webhook", webhook_secret="rahasia")
-        telegram = TelegramChannel(tg_config, engine.handle, rate_limit=False)
-        await telegram.app.initialize()
+        telegram = TelegramChannel(tg_config, engine.handle_durably)
+        await telegram.initialize()
         app = build_app(db=db, telegram=telegram, telegram_config=tg_config, whatsapp=whatsapp,
                         disk_usage=lambda _path: SimpleNamespace(free=2**40))
         try:
@@ -231,7 +231,7 @@ async def test_webhooks_and_healthz_answer_while_the_server_does_not(db_url, set
                 assert await within(post_telegram(), GUARD) == 200
                 assert (await within(get("/healthz"), GUARD))[0] == 200
         finally:
-            await telegram.app.shutdown()
+            await telegram.stop()
             await whatsapp.close()
             await db.dispose()
     assert not [r.getMessage() for r in caplog.records if r.exc_info or r.exc_text]

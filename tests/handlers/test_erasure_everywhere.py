@@ -108,7 +108,7 @@ async def test_erasure_leaves_nothing_of_the_family_in_any_table(demo_db, settin
     await planner.plan_day(clock.now.date())
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, _no_handler, rate_limit=False)
+        channel = TelegramChannel(config, _no_handler)
         local: list[tuple[str, Reply]] = []
 
         async def send_local(address: str, reply: Reply) -> str:

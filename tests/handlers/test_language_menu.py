@@ -77,8 +77,8 @@ async def test_over_telegram_the_kaders_menu_is_in_english_after_bahasa_en(demo_
     code = await make_invite(demo_db, "kader")
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, engine.handle_durably, rate_limit=False, freeze_gc=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, engine.handle_durably, freeze_gc=False)
+        await channel.initialize()
         try:
             await channel.process(fake.text_update(chat_id, f"/kader {code}"))
             assert fake.menu_for(chat_id, "en") == [{"command": c, "description": d} for c, d in _menu("kader", "id")]

@@ -42,7 +42,7 @@ async def _drain(db, clock) -> FakeTelegram:
     fake = FakeTelegram()
     await fake.start()
     config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-    channel = TelegramChannel(config, _no_handler, rate_limit=False)
+    channel = TelegramChannel(config, _no_handler)
     try:
         dispatcher = Dispatcher(db, {"telegram": channel.send_one}, clock=clock, rates={"telegram": None}, per_chat_interval=0)
         while (await dispatcher.run_once()).claimed:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from channels.errors import TemporaryFailure, Unreachable
 from channels.messages import Incoming, Reply
-from channels.telegram import BotApiSender, TelegramChannel
+from channels.telegram import BotApi, TelegramChannel
 from config import TelegramConfig
 from db.database import Database
 from db.models import Identity, Outbox
@@ -106,7 +106,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 async def telegram(fake: FakeTelegram) -> AsyncIterator[TelegramChannel]:
     config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-    channel = TelegramChannel(config, _no_handler, rate_limit=False)
+    channel = TelegramChannel(config, _no_handler)
     yield channel
     await channel.stop()
 
@@ -132,7 +132,7 @@ def test_error_text_keeps_no_numbers_that_could_be_a_chat():
 
 
 async def test_the_lean_sender_maps_a_network_error():
-    sender = BotApiSender("123:ABC", "http://127.0.0.1:9/bot", timeout=2)
+    sender = BotApi("123:ABC", "http://127.0.0.1:9/bot", timeout=2)
     try:
         with pytest.raises(TemporaryFailure, match="NetworkError"):
             await sender.send("5123000001", Reply("Halo"))
@@ -520,7 +520,7 @@ async def test_four_dispatchers_send_each_message_once(db, db_url, fake, telegra
     channels = []
     for _ in range(4):
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channels.append(TelegramChannel(config, _no_handler, rate_limit=False))
+        channels.append(TelegramChannel(config, _no_handler))
     dispatchers = [
         Dispatcher(database, {"telegram": channel.send_one}, clock=clock, rates={"telegram": None},
                    per_chat_interval=0.0, batch=50, idle_seconds=0.05)

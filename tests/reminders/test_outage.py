@@ -73,7 +73,7 @@ async def test_a_database_cut_mid_dispatch_sends_nothing_twice(db, db_url, caplo
         url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         databases = [Database(url) for _ in range(2)]
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channels = [TelegramChannel(config, _no_handler, rate_limit=False) for _ in range(2)]
+        channels = [TelegramChannel(config, _no_handler) for _ in range(2)]
         dispatchers = [
             Dispatcher(database, {"telegram": channel.send_one}, rates={"telegram": RATE}, per_chat_interval=0.0,
                        quiet_hours=(0, 0), lease_seconds=LEASE, idle_seconds=0.05, takeover_grace=CUT)

@@ -32,7 +32,7 @@ async def test_a_demo_family_with_a_two_month_old_gets_one_message_on_the_planne
 
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-        channel = TelegramChannel(config, _no_handler, rate_limit=False)
+        channel = TelegramChannel(config, _no_handler)
         try:
             dispatcher = Dispatcher(demo_db, {"telegram": channel.send_one}, clock=clock, rates={"telegram": None}, per_chat_interval=0)
             clock.now = datetime(2026, 12, 3, 22, 30, tzinfo=UTC)  # 06:30 WITA on the 4th: before the 07:00 slot

@@ -58,15 +58,15 @@ async def test_the_telegram_webhook_refuses_what_is_not_a_json_object(engine, de
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, mode="webhook", base_url=fake.base_url, base_file_url=fake.base_file_url,
                                 webhook_url="https://bot.example.org/telegram/webhook", webhook_secret=SECRET)
-        channel = TelegramChannel(config, engine.handle, rate_limit=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, engine.handle_durably)
+        await channel.initialize()
         try:
             async with TestClient(TestServer(build_app(db=demo_db, telegram=channel, telegram_config=config))) as client:
                 headers = {"Content-Type": content_type, "X-Telegram-Bot-Api-Secret-Token": SECRET}
                 async with client.post("/telegram/webhook", data=body, headers=headers) as response:
                     status, answer = response.status, await response.json()
         finally:
-            await channel.app.shutdown()
+            await channel.stop()
         assert [c.method for c in fake.sent] == [], f"{case}: the bot answered"
     assert (status, answer["ok"]) == (400, False), case
     assert await _stored(demo_db) == (0, 0)
@@ -96,8 +96,8 @@ async def test_a_json_object_with_a_charset_is_still_json(engine, demo_db):
     async with FakeTelegram() as fake:
         config = TelegramConfig(token=fake.token, mode="webhook", base_url=fake.base_url, base_file_url=fake.base_file_url,
                                 webhook_url="https://bot.example.org/telegram/webhook", webhook_secret=SECRET)
-        channel = TelegramChannel(config, engine.handle, rate_limit=False)
-        await channel.app.initialize()
+        channel = TelegramChannel(config, engine.handle_durably)
+        await channel.initialize()
         try:
             async with TestClient(TestServer(build_app(db=demo_db, telegram=channel, telegram_config=config))) as client:
                 update = fake.text_update(880001, "/start")
@@ -105,7 +105,7 @@ async def test_a_json_object_with_a_charset_is_still_json(engine, demo_db):
                 async with client.post("/telegram/webhook", data=json.dumps(update).encode(), headers=headers) as response:
                     assert response.status == 200
         finally:
-            await channel.app.shutdown()
+            await channel.stop()
         assert fake.texts_to(880001)
     assert await _stored(demo_db) == (1, 1)
 
