@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 
@@ -189,11 +190,14 @@ async def run(settings: Settings, *, local: bool) -> None:
     way without a traceback. The local chat ends with Ctrl-C or /keluar.
     """
     db = Database.from_config(settings.database)
-    engine = Engine(db, settings)
     try:
         if local or not (settings.telegram.token or settings.whatsapp.enabled):
-            await serve_local(settings, db, engine)
+            # One person at this terminal (or a script piping its lines): no other chat to protect from a
+            # flood, so no inbound limit, which would drop the piped lines in silence.
+            settings = replace(settings, inbound=replace(settings.inbound, per_minute=0))
+            await serve_local(settings, db, Engine(db, settings))
         else:
+            engine = Engine(db, settings)
             await _until_stopped(lambda started, stop: serve_channels(settings, db, engine, started, stop))
     finally:
         await db.dispose()
