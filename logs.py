@@ -45,7 +45,7 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+    for noisy in ("apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # "skipped: maximum number of running instances reached" on every tick of a long dispatch run
     logging.getLogger("apscheduler.executors.default").setLevel(logging.ERROR)

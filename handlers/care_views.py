@@ -144,13 +144,20 @@ async def on_more(ctx: Ctx, answer: Answer) -> Next:
     raise Invalid(_("Pilih dari daftar."))
 
 
+async def young_children(ctx: Ctx) -> list:
+    """The family's children of an age whose immunisation card is shown (up to 6 years)."""
+    members = await family_members(ctx.session, ctx.identity.family_id)
+    return [p for p in members if p.birth_date and 0 <= age_months(p.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS]
+
+
+async def immunization_in_menu(ctx: Ctx) -> bool:
+    """The family menu offers "Imunisasi anak" only to a household with a child of that age."""
+    return await family_views(ctx) and bool(await young_children(ctx))
+
+
 async def enter_immunization(ctx: Ctx) -> Next:
     """Shows each child's immunisation card: given, due now, catch-up, missed, next."""
-    members = await family_members(ctx.session, ctx.identity.family_id)
-    children = [
-        p for p in members
-        if p.birth_date and 0 <= age_months(p.birth_date, ctx.today) <= IMMUNIZATION_AGE_MONTHS
-    ]
+    children = await young_children(ctx)
     if not children:
         ctx.note(_("Tidak ada anak balita di keluarga ini. Imunisasi anak ditampilkan sampai usia 6 tahun."))
         return END
@@ -211,4 +218,4 @@ SCHEDULE = Flow(name="schedule", first="more", steps={"more": Step(ask_more, on_
                 help_line=N_("Jadwal posyandu dan layanan"))
 IMMUNIZATION = Flow(name="immunization", first="show", steps={}, enter=enter_immunization, needs_family=True,
                     commands=("imunisasi", "imunization", "immunization", "immunisation", "vaksin", "vaccines"),
-                    menu_label=N_("Imunisasi anak"), menu_when=family_views, help_line=N_("Imunisasi anak"))
+                    menu_label=N_("Imunisasi anak"), menu_when=immunization_in_menu, help_line=N_("Imunisasi anak"))

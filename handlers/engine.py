@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from care.rules_file import apply_overrides
 from channels.messages import Choice, Incoming, NotStored, Reply
-from content.i18n import _, current_language, n_, use_locale
+from content.i18n import LANGUAGES, _, current_language, n_, use_locale
 from db.database import Database
 from db.errors import is_database_error, is_transient
 from db.turns import Sender, TurnStart, turn_store
@@ -572,7 +572,7 @@ class Engine:
         lang = flows.language_from_text(args, ctx.settings.locale.available)
         if lang:
             switch_language(ctx, lang)
-            ctx.note(_("Bahasa diganti ke {language}.", language=flows.LANGUAGE_NAMES[lang]))
+            ctx.note(_("Bahasa diganti ke {language}.", language=LANGUAGES[lang]))
             await self._ask(ctx)
             return
         if ctx.state.flow == "language" or ctx.identity.consent != "given":  # the consent question offers the languages

@@ -21,7 +21,7 @@ from handlers.erase import ERASE
 from handlers.family import FAMILY
 from handlers.flow import REGISTRY, Flow, register
 from handlers.history import HISTORY
-from handlers.language import LANGUAGE, LANGUAGE_NAMES, language_from_text
+from handlers.language import LANGUAGE, language_from_text
 from handlers.menu import MENU
 from handlers.posyandu_days import POSYANDU_DAYS
 from handlers.referrals import REFERRALS
@@ -42,4 +42,4 @@ FLOWS: dict[str, Flow] = REGISTRY
 INSTANT = {"kader_join": join_as_kader, "staff_join": join_as_staff, "family_join": join_family, "undo": undo_last_visit,
            "help_catat": catat_help, "link_allow": allow, "link_refuse": refuse}
 
-__all__ = ["FLOWS", "INSTANT", "LANGUAGE_NAMES", "language_from_text"]
+__all__ = ["FLOWS", "INSTANT", "language_from_text"]

@@ -28,11 +28,12 @@ from sqlalchemy import select
 
 from content.i18n import _
 from db.models import AuditLog, ConsentRecord, Family, Invite, Posyandu, Puskesmas
-from content.family_codes import read_family_code
+from content.family_codes import FAMILY_CODE_ALPHABET, read_family_code
 from handlers.flow import END, Ctx, Next
 from handlers.help import command_menu
 
-INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: the family codes' letters: no 0/O, 1/I/L, so a code read aloud or copied by hand stays right
+INVITE_ALPHABET = FAMILY_CODE_ALPHABET
 INVITE_LENGTH = 8
 INVITE_DAYS = 7
 #: The version of what a kader or staff member is told at their join (the role's consent).

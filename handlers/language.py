@@ -7,7 +7,6 @@ from handlers.flow import END, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.help import command_menu
 from handlers.parsing import normalize
 
-LANGUAGE_NAMES = LANGUAGES
 _ALIASES = {
     "id": "id", "indonesia": "id", "bahasa indonesia": "id", "indonesian": "id", "ind": "id", "indo": "id",
     "bhs indonesia": "id", "b indonesia": "id", "bahasa": "id", "indonesian language": "id",
@@ -16,9 +15,9 @@ _ALIASES = {
 }
 
 
-def language_choices(available: tuple[str, ...] = tuple(LANGUAGE_NAMES)) -> tuple[tuple[str, str], ...]:
+def language_choices(available: tuple[str, ...] = tuple(LANGUAGES)) -> tuple[tuple[str, str], ...]:
     """One choice per available language, each named in its own language."""
-    return tuple((name, code) for code, name in LANGUAGE_NAMES.items() if code in available)
+    return tuple((name, code) for code, name in LANGUAGES.items() if code in available)
 
 
 def language_from_text(text: str, available: tuple[str, ...]) -> str | None:
@@ -45,10 +44,10 @@ async def ask_pick(ctx: Ctx) -> Question:
 async def on_pick(ctx: Ctx, answer: Answer) -> Next:
     """Stores the chosen language; returns to where the person was."""
     code = answer.choice or language_from_text(answer.text, ctx.settings.locale.available)
-    if code not in LANGUAGE_NAMES or code not in ctx.settings.locale.available:
+    if code not in LANGUAGES or code not in ctx.settings.locale.available:
         raise Invalid(_("Mohon pilih salah satu bahasa."))
     switch_language(ctx, code)
-    ctx.note(_("Bahasa diganti ke {language}.", language=LANGUAGE_NAMES[code]))
+    ctx.note(_("Bahasa diganti ke {language}.", language=LANGUAGES[code]))
     return END
 
 

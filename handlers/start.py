@@ -15,12 +15,12 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from content.i18n import _
+from content.i18n import LANGUAGES, _
 from db.models import ConsentRecord, Family
 from handlers.flow import END, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step
 from handlers.kader import has_family_consent
 from handlers.link import start_link
-from handlers.language import LANGUAGE_NAMES, language_choices, switch_language
+from handlers.language import language_choices, switch_language
 
 #: The version of the family consent text (a kader's or staff member's role consent: handlers.kader).
 CONSENT_VERSION = "2026-11"
@@ -52,7 +52,7 @@ async def ask_consent(ctx: Ctx) -> Question:
         (
             (_("Ya, saya setuju"), "yes"),
             (_("Tidak"), "no"),
-            *((LANGUAGE_NAMES[code], f"lang_{code}") for code in others),
+            *((LANGUAGES[code], f"lang_{code}") for code in others),
         ),
     )
 
@@ -62,7 +62,7 @@ async def on_consent(ctx: Ctx, answer: Answer) -> Next:
     is not known yet, else goes on (:func:`after_consent`)."""
     if answer.choice and answer.choice.startswith("lang_"):
         code = answer.choice[5:]
-        if code not in LANGUAGE_NAMES or code not in ctx.settings.locale.available:
+        if code not in LANGUAGES or code not in ctx.settings.locale.available:
             raise Invalid(_("Mohon pilih: Ya, saya setuju, atau Tidak."))
         switch_language(ctx, code)
         ctx.data["language_chosen"] = True
@@ -97,7 +97,7 @@ async def ask_language(ctx: Ctx) -> Question:
 
 async def on_language(ctx: Ctx, answer: Answer) -> Next:
     """Stores the language; goes on (:func:`after_consent`)."""
-    if answer.choice not in LANGUAGE_NAMES or answer.choice not in ctx.settings.locale.available:
+    if answer.choice not in LANGUAGES or answer.choice not in ctx.settings.locale.available:
         raise Invalid(_("Mohon pilih salah satu bahasa."))
     switch_language(ctx, answer.choice)
     return await after_consent(ctx)

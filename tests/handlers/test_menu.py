@@ -2,10 +2,12 @@
 (a pregnancy adds a choice, a view just shown swaps one), labels short and distinct."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from content.i18n import _, use_locale
-from tests.helpers import KINDS, chat_as, make_pregnant
+from tests.helpers import KINDS, ChatDriver, chat_as, make_family, make_pregnant
 
 WHATSAPP_ROWS = 10
 #: What the person did just before the menu: nothing, /jadwal (offers "Tandai sudah"), /imunisasi.
@@ -51,3 +53,16 @@ async def test_staff_open_their_own_family_from_the_menu(engine, demo_db):
     await chat.say("/menu")
     await chat.press("Keluarga saya")
     assert "Ibu" in chat.text and "Bayi" in chat.text
+
+
+@pytest.mark.parametrize("members, shown", [
+    ((("Ni Luh Sari", "F", date(1995, 4, 2)), ("Putu Adi", "M", date(2025, 9, 14))), True),
+    ((("Ni Luh Sari", "F", date(1995, 4, 2)), ("Made Wira", "M", date(1990, 1, 5))), False),
+    ((("Ni Luh Sari", "F", date(1995, 4, 2)), ("Kadek Ayu", "F", date(2015, 6, 1))), False),
+])
+async def test_child_immunisation_is_offered_only_to_a_household_with_a_young_child(engine, demo_db, members, shown):
+    await make_family(demo_db, members=members, identity_address="no-child-menu")
+    chat = ChatDriver(engine, address="no-child-menu")
+    await chat.say("/menu")
+    assert "Jadwal" in chat.labels, chat.labels
+    assert ("Imunisasi anak" in chat.labels) is shown, chat.labels
