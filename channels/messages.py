@@ -50,6 +50,9 @@ class Reply:
     last_inbound_at: datetime | None = None
     template_only: bool = False
     language: str | None = None  # the language the text is in (for words a channel adds, e.g. a list's button)
+    #: the label of a button that sends the person's own number (Telegram's ``request_contact``), shown when the
+    #: reply has no choices; a channel without one ignores it (WhatsApp already vouches for the sender's number)
+    contact_button: str | None = None
     #: the person's command menu changed (a role was joined or left): (command, description) pairs for a
     #: channel with a per-chat menu (Telegram's setMyCommands); None when nothing changed
     commands: tuple[tuple[str, str], ...] | None = None

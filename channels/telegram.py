@@ -105,13 +105,29 @@ def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
     if message.get("text") is not None:
         return Incoming(text=message["text"], **common)
     if message.get("contact"):
-        return Incoming(contact=message["contact"].get("phone_number"), media="contact", **common)
+        contact = message["contact"]
+        number = contact.get("phone_number")
+        # Telegram fills user_id when the number belongs to a Telegram account: the sender's own id means the
+        # sender's own number (the "send my number" button), which Telegram vouches for like WhatsApp's wa_id
+        own = bool(user and contact.get("user_id") == user.get("id") and number)
+        return Incoming(contact=number, phone=_own_phone(number) if own else None, media="contact", **common)
     if message.get("location"):
         where = message["location"]
         return Incoming(location=(where.get("latitude"), where.get("longitude")), media="location", **common)
     kind = next((k for k in MEDIA_KINDS if message.get(k)), "other")
     ref = message["photo"][-1].get("file_id") if kind == "photo" else None
     return Incoming(media=kind, media_ref=ref, text=message.get("caption") or None, **common)
+
+
+def contact_keyboard(label: str) -> dict[str, Any]:
+    """A one-time keyboard of one button that sends the person's own number (``request_contact``)."""
+    return {"keyboard": [[{"text": label[:MAX_BUTTON], "request_contact": True}]], "one_time_keyboard": True,
+            "resize_keyboard": True}
+
+
+def _own_phone(number: str) -> str:
+    """A number Telegram sends (``+62812...``, ``62812...``) as the digits the project stores (``62812...``)."""
+    return "".join(c for c in number if c.isdigit())
 
 
 def button_titles(reply: Reply) -> list[str]:
@@ -272,21 +288,27 @@ class BotApi:
             data = None
         raise api_error(status, data if isinstance(data, dict) else {})
 
-    async def send_text(self, address: str, text: str, rows: list[list[dict[str, str]]] | None = None) -> str:
-        """Sends one message of at most 4,096 UTF-16 units; returns its message id."""
+    async def send_text(self, address: str, text: str, rows: list[list[dict[str, str]]] | None = None,
+                        markup: dict[str, Any] | None = None) -> str:
+        """Sends one message of at most 4,096 UTF-16 units (with inline ``rows``, or another ``markup``);
+        returns its message id."""
         payload: dict[str, Any] = {"chat_id": address, "text": text}
         if rows:
             payload["reply_markup"] = {"inline_keyboard": rows}
+        elif markup:
+            payload["reply_markup"] = markup
         return _message_id(await self.call("sendMessage", payload))
 
     async def send(self, address: str, reply: Reply) -> str:
         """Sends one text reply (cut into pieces if long, the keyboard on the last); returns the last
         piece's message id."""
         rows = keyboard_rows(reply) if reply.choices else None
+        markup = contact_keyboard(reply.contact_button) if reply.contact_button and not rows else None
         pieces = split_text(shown_text(reply))
         message_id = ""
         for i, piece in enumerate(pieces):
-            message_id = await self.send_text(address, piece, rows if i == len(pieces) - 1 else None)
+            last = i == len(pieces) - 1
+            message_id = await self.send_text(address, piece, rows if last else None, markup if last else None)
         return message_id
 
     async def send_photo(self, address: str, reply: Reply, photo: str | bytes, mime: str | None = None) -> tuple[str, Any]:

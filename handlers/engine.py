@@ -36,6 +36,7 @@ from handlers.fast_entry import looks_like_fast_entry
 from handlers.inbound_limit import InboundLimit, Verdict
 from handlers.language import switch_language
 from handlers.parsing import FILLER_WORDS, normalize, plain_words, yes_no
+from handlers.register import own_number, plain_digits
 from handlers.start import hinted_language
 from handlers.visit import fast_entry
 from handlers.words import global_word, split_command
@@ -357,8 +358,8 @@ class Engine:
             version = state.version
         replies = [
             Reply(text=text, choices=tuple(Choice(label, f"{version}.{value}") for label, value in choices), image=image, files=files,
-                  language=current_language())
-            for text, choices, image, files in ctx.outgoing
+                  language=current_language(), contact_button=contact_button)
+            for text, choices, image, files, contact_button in ctx.outgoing
         ]
         if ctx.commands is not None and replies:  # the channel updates the person's command menu with the last reply
             replies[-1] = replace(replies[-1], commands=ctx.commands)
@@ -385,6 +386,11 @@ class Engine:
                 await self._ask(ctx)
                 return
             await self._answer(ctx, Answer(choice=value))
+            return
+        if (incoming.media == "contact" and incoming.phone and ctx.identity.consent == "given"
+                and plain_digits(incoming.contact) == incoming.phone):
+            # the chat's own number, vouched for by the channel (another person's contact card is an answer)
+            await self._go(ctx, await own_number(ctx, incoming.phone))
             return
         if incoming.media is not None:
             caption = CONTROL_CHARS.sub("", incoming.text or "").strip()[:MAX_TEXT]
@@ -438,7 +444,7 @@ class Engine:
             ctx.state.flow, ctx.state.step = "start", self.flows["start"].first
         flow = self._flow(ctx)
         question = await flow.steps[ctx.state.step].ask(ctx)
-        ctx.say(question.text, question.choices)
+        ctx.say(question.text, question.choices, contact_button=question.contact_button)
 
     async def _answer(self, ctx: Ctx, answer: Answer) -> None:
         """Gives the answer to the current step and moves on, or asks again with a hint."""

@@ -22,6 +22,7 @@ class Question:
 
     text: str
     choices: tuple[tuple[str, str], ...] = ()
+    contact_button: str | None = None  # a button that sends the person's own number (Telegram)
 
 
 @dataclass(frozen=True)
@@ -176,15 +177,16 @@ class Ctx:
         self.notes.append(text)
 
     def say(self, text: str, choices: tuple[tuple[str, str], ...] = (), image: bytes | None = None,
-            files: tuple[tuple[str, bytes], ...] = ()) -> None:
-        """Queues a message (with any notes in front of it), optionally with an image or documents."""
+            files: tuple[tuple[str, bytes], ...] = (), contact_button: str | None = None) -> None:
+        """Queues a message (with any notes in front of it), optionally with an image or documents, or a
+        button that sends the person's own number."""
         if self.notes:
             text = "\n\n".join([*self.notes, text])
             self.notes.clear()
-        self.outgoing.append((text, tuple(choices), image, tuple(files)))
+        self.outgoing.append((text, tuple(choices), image, tuple(files), contact_button))
 
     def flush_notes(self) -> None:
         """Sends pending notes as a message of their own."""
         if self.notes:
-            self.outgoing.append(("\n\n".join(self.notes), (), None, ()))
+            self.outgoing.append(("\n\n".join(self.notes), (), None, (), None))
             self.notes.clear()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from content.i18n import N_, _
 from db.models import Family, Identity, Posyandu, Puskesmas
 from db.queries import find_posyandu, new_family_code, village_suggestions
-from handlers.flow import KADER, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step, has_no_family
+from handlers.flow import END, KADER, Answer, Ctx, Flow, Goto, Invalid, Next, Question, Step, has_no_family
 from handlers.link import link_now
 from handlers.parsing import ParseError, clean_name, normalize, parse_phone, parse_rt_rw
 
@@ -37,6 +37,30 @@ async def enter(ctx: Ctx) -> Next:
     return "village"
 
 
+def plain_digits(number: str | None) -> str:
+    """The digits of a number as a channel gives it (``+62 812-...``: ``62812...``)."""
+    return "".join(c for c in number or "" if c.isdigit())
+
+
+async def own_number(ctx: Ctx, phone: str) -> Next:
+    """The chat sent its own number (Telegram's "send my number"; the channel vouches for it): it is kept on
+    the chat, and a chat without a family is linked to the one family registered with that number (by a
+    kader or a register import); otherwise the question it was at is asked again."""
+    ctx.identity.phone = phone
+    if ctx.identity.family_id is None and ctx.identity.role != "staff":
+        family = await family_of_phone(ctx)
+        if family is not None:
+            await link_now(ctx, family, by="phone", old_code=False)
+            ctx.note(_("Kader posyandu sudah mendaftarkan keluarga {name} dengan nomor ini. "
+                       "Chat ini sekarang terhubung, dan pengingat akan dikirim ke sini.", name=family.name))
+            return Goto("family")
+        if ctx.state.flow == "register":
+            ctx.note(_("Belum ada keluarga yang didaftarkan dengan nomor ini. Mari daftar sekarang."))
+    else:
+        ctx.note(_("Nomor Bapak/Ibu tersimpan."))
+    return ctx.state.step or END
+
+
 async def family_of_phone(ctx: Ctx) -> Family | None:
     """The one family a kader registered with this chat's own number (WhatsApp vouches for it)."""
     if not ctx.identity.phone:
@@ -58,7 +82,14 @@ async def enter_for_other(ctx: Ctx) -> Next:
 
 
 async def ask_village(ctx: Ctx) -> Question:
-    return Question(_("Di desa/kelurahan mana Bapak/Ibu tinggal? Ketik namanya, misalnya: Nagasepaha"))
+    text = _("Di desa/kelurahan mana Bapak/Ibu tinggal? Ketik namanya, misalnya: Nagasepaha")
+    if ctx.identity.channel == "telegram" and not ctx.identity.phone and not ctx.data.get("for_other"):
+        # Telegram does not tell a chat's number: the family a kader registered (or a register import
+        # brought in) with it is found once the person sends it
+        text += "\n\n" + _("Keluarga Bapak/Ibu sudah didaftarkan kader dengan nomor HP? "
+                             "Tekan \u201cKirim nomor saya\u201d agar chat ini langsung terhubung.")
+        return Question(text, contact_button=_("Kirim nomor saya"))
+    return Question(text)
 
 
 #: Words before a village's name that are not part of it: "Desa Nagasepaha", "di kel. Jineng".

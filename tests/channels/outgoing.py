@@ -75,7 +75,7 @@ def reply_of(spec: dict[str, Any]) -> Reply:
         fields["commands"] = tuple(tuple(pair) for pair in spec["commands"])
     if "last_inbound_at" in spec:
         fields["last_inbound_at"] = NOW - timedelta(hours=float(spec["last_inbound_at"].strip("-h")))
-    for key in ("image_ref", "image_channel", "kind", "template_only", "language"):
+    for key in ("image_ref", "image_channel", "kind", "template_only", "language", "contact_button"):
         if key in spec:
             fields[key] = spec[key]
     return Reply(**fields)

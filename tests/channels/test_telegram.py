@@ -59,6 +59,13 @@ def test_media_where_text_is_expected_is_marked(name, kind):
         assert incoming.media_ref == update.message.photo[-1].file_id
 
 
+@pytest.mark.parametrize(("name", "own"), [("update_own_contact.json", "6281234567890"), ("update_other_contact.json", None)])
+def test_a_shared_contact_vouches_for_the_number_only_when_it_is_the_senders_own(name, own):
+    incoming = to_incoming(_update(name))
+    assert incoming.media == "contact" and incoming.contact
+    assert incoming.phone == own
+
+
 def test_keyboard_and_long_text():
     reply = Reply("x", (Choice("Ya", "3.yes"), Choice("Tidak", "3.no")))
     assert [[b["callback_data"] for b in row] for row in keyboard_rows(reply)] == [["3.yes"], ["3.no"]]

@@ -21,7 +21,7 @@ def test_notes_go_in_front_of_the_next_message():
     ctx.note("Tersimpan.")
     ctx.note("Putu Ayu ditambahkan.")
     ctx.say("Tambah anggota lagi?", (("Ya", "yes"), ("Tidak", "no")))
-    assert ctx.outgoing == [("Tersimpan.\n\nPutu Ayu ditambahkan.\n\nTambah anggota lagi?", (("Ya", "yes"), ("Tidak", "no")), None, ())]
+    assert ctx.outgoing == [("Tersimpan.\n\nPutu Ayu ditambahkan.\n\nTambah anggota lagi?", (("Ya", "yes"), ("Tidak", "no")), None, (), None)]
     assert ctx.notes == []
 
 
@@ -29,7 +29,7 @@ def test_an_image_and_documents_travel_with_their_message():
     ctx = _ctx()
     ctx.say("Grafik", image=b"png")
     ctx.say("Laporan", files=[("laporan.csv", b"a,b\n")])
-    assert ctx.outgoing == [("Grafik", (), b"png", ()), ("Laporan", (), None, (("laporan.csv", b"a,b\n"),))]
+    assert ctx.outgoing == [("Grafik", (), b"png", (), None), ("Laporan", (), None, (("laporan.csv", b"a,b\n"),), None)]
 
 
 def test_notes_left_at_the_end_become_a_message_of_their_own():
@@ -38,7 +38,7 @@ def test_notes_left_at_the_end_become_a_message_of_their_own():
     ctx.note("Catatan")
     ctx.flush_notes()
     ctx.flush_notes()  # nothing more to send
-    assert ctx.outgoing == [("Pertama", (), None, ()), ("Catatan", (), None, ())]
+    assert ctx.outgoing == [("Pertama", (), None, (), None), ("Catatan", (), None, (), None)]
 
 
 def test_invalid_carries_its_hint_and_goto_fresh_data():

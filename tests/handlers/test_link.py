@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from channels.messages import Incoming
 from db.models import AuditLog, Family, Identity, LinkRequest
 from content.family_codes import family_code_of, read_family_code
 from reminders.dispatcher import Dispatcher
@@ -297,3 +298,43 @@ async def test_an_old_short_code_works_once_then_the_family_has_a_new_long_code(
     await late.say(f"/gabung {renewed}")
     assert "Permintaan Bapak/Ibu sudah dikirim" in late.text
     assert await _audit(demo_db, "family.code_renewed")
+
+
+# -- the number the kader recorded, sent on Telegram with "Kirim nomor saya" ----------------------------
+
+
+async def test_on_telegram_the_recorded_number_sent_with_its_button_links_the_chat(engine, demo_db):
+    family = await make_family(demo_db, name="Komang Ariawan", members=MEMBERS, identity_address="mother")
+    async with demo_db.write() as session:
+        (await session.get(Family, family.id)).phone = "6281234567890"
+    father = ChatDriver(engine, address="5012345678", channel="telegram")
+    await consent(father)
+    (question,) = [r for r in father.replies if r.contact_button]
+    assert question.contact_button == "Kirim nomor saya" and "Di desa/kelurahan mana" in question.text
+    await father.send(Incoming("telegram", "5012345678", message_id="tg-contact", contact="+6281234567890",
+                               phone="6281234567890", media="contact"))
+    assert "Kader posyandu sudah mendaftarkan keluarga Komang Ariawan dengan nomor ini" in father.text
+    identity = await identity_of(demo_db, "5012345678", "telegram")
+    assert identity.family_id == family.id and identity.phone == "6281234567890"
+    assert (await _audit(demo_db, "family.linked"))[-1].detail["by"] == "phone"
+
+
+async def test_on_telegram_an_unknown_own_number_keeps_the_registration_going(engine, demo_db):
+    chat = ChatDriver(engine, address="5012345679", channel="telegram")
+    await consent(chat)
+    await chat.send(Incoming("telegram", "5012345679", message_id="tg-contact-2", contact="6281200000001",
+                             phone="6281200000001", media="contact"))
+    assert "Belum ada keluarga yang didaftarkan dengan nomor ini" in chat.text and "Di desa/kelurahan mana" in chat.text
+    assert (await identity_of(demo_db, "5012345679", "telegram")).family_id is None
+
+
+async def test_another_persons_contact_card_is_not_taken_for_the_chats_own_number(engine, demo_db):
+    family = await make_family(demo_db, members=MEMBERS)
+    async with demo_db.write() as session:
+        (await session.get(Family, family.id)).phone = "6281234567890"
+    chat = ChatDriver(engine, address="6289999999999", channel="whatsapp", phone="6289999999999")
+    await consent(chat)
+    await chat.send(Incoming("whatsapp", "6289999999999", message_id="wa-card", contact="6281234567890",
+                             phone="6289999999999", media="contact"))
+    assert (await identity_of(demo_db, "6289999999999", "whatsapp")).family_id is None
+    assert "Kader posyandu sudah mendaftarkan" not in chat.text
