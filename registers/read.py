@@ -153,6 +153,10 @@ class _RowReader:
     today: date
     problems: list[Problem] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._headers = {column.key: self.headers[i] if i < len(self.headers) else column.header
+                         for i, column in self.found.columns.items()}
+
     def rows(self, number: int, cells: Sequence[Any]) -> Iterator[Row | Problem]:
         width = len(self.headers)
         where = Where(self.sheet, number, tuple(cell_text(c) for c in cells[:width]) + ("",) * (width - len(cells)))
@@ -221,9 +225,7 @@ class _RowReader:
         return read_text(cell) or None
 
     def _problem(self, code: str, column: Column | None, cell: Any, where: Where, params: dict | None = None) -> None:
-        header = None
-        if column is not None:
-            header = next((self.headers[i] for i, c in self.found.columns.items() if c is column), column.header)
+        header = self._header(column) if column is not None else None
         value = cell_text(cell)[:_VALUE_TEXT] if cell is not None else None
         self.problems.append(Problem(code, self.sheet, where.row, header, value, dict(params or {}), where=where))
 
@@ -360,7 +362,8 @@ class _RowReader:
         return [PregnancyRow(where, person, hpht=hpht, due_date=due, anc=tuple(anc), delivered_on=delivered)]
 
     def _header(self, column: Column) -> str:
-        return next((self.headers[i] for i, c in self.found.columns.items() if c is column), column.header)
+        """The header of ``column`` as written in the file."""
+        return self._headers.get(column.key, column.header)
 
 
 _POSITIONS = {"l": "l", "berbaring": "l", "terlentang": "l", "telentang": "l", "tidur": "l", "lying": "l",

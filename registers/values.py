@@ -55,6 +55,8 @@ def cell_text(value: object) -> str:
     ``""`` for an empty cell."""
     if value is None:
         return ""
+    if type(value) is str:
+        return value.strip()
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
