@@ -108,7 +108,9 @@ class DoseRow:
 @dataclass(frozen=True)
 class MeasureRow:
     """One date of measurement from ``pengukuran``. ``position`` is ``l`` (lying, length) or ``h``
-    (standing, height) when the file says so."""
+    (standing, height) when the file says so (a column headed PB/Panjang Badan says ``l``, TB/Tinggi
+    Badan ``h``). ``precision`` is ``day``, or ``month`` when the file gives only the month
+    (e-PPGBM's "Bulan"): ``on`` is then the first of that month."""
 
     where: Where
     person: PersonRef
@@ -118,6 +120,7 @@ class MeasureRow:
     head_cm: float | None = None
     muac_cm: float | None = None
     position: str | None = None
+    precision: str = "day"
 
 
 @dataclass(frozen=True)
