@@ -20,9 +20,18 @@ LOCALES = ROOT / "content" / "locales"
 TEMPLATE = LOCALES / "messages.pot"
 LANGUAGES = sorted(p.parent.parent.name for p in LOCALES.glob("*/LC_MESSAGES/messages.po"))
 
+
+
+def _extract_paths() -> tuple[str, ...]:
+    """The paths ``make extract`` scans, read from the Makefile (the one place they are written)."""
+    recipe = re.search(r"^extract:.*?\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    command = recipe.split("\n\t$(BIN)/pybabel update")[0].replace("\\\n", " ")
+    return tuple(command.split("messages.pot")[1].split())
+
+
 #: What ``make extract`` scans, and the keywords it passes (pybabel adds its default keywords too).
-SOURCE_DIRS = ("care", "channels", "content", "handlers", "reminders", "web", "db")
-SOURCE_FILES = ("bot.py",)
+SOURCE_DIRS = tuple(p for p in _extract_paths() if not p.endswith(".py"))
+SOURCE_FILES = tuple(p for p in _extract_paths() if p.endswith(".py"))
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "n_": (1, 2), "N_": None}
 METHOD_MAP = [("**.py", "python")]
 
