@@ -50,12 +50,11 @@ from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
 
-from channels.errors import ChannelDown, ChannelError, RateLimited, TemporaryFailure
+from channels.errors import ChannelDown, ChannelError, RateLimited, TemporaryFailure, describe
 from channels.messages import Choice, Reply
 from content.i18n import _, use_locale
 from db.database import Database
 from db.models import AuditLog, Identity, ImportJob
-from reminders.dispatcher import describe
 
 log = logging.getLogger(__name__)
 
@@ -373,9 +372,10 @@ class ImportRunner:
             if result.rowcount != 1:
                 return False
             if job.applying:
-                session.add(AuditLog(at=now, actor_id=job.identity_id, action=f"import.{outcome.state}",
-                                     target_type="import_job", target_id=job.id,
-                                     detail={"file": job.file_name[:100], "puskesmas": job.puskesmas_id}))
+                action = {APPLIED: "import.applied", FAILED: "import.apply_failed"}.get(outcome.state, "import.apply_stopped")
+                detail = {"file": job.file_name[:100], "puskesmas": job.puskesmas_id}
+                session.add(AuditLog(at=now, actor_id=job.identity_id, action=action, target_type="import_job",
+                                     target_id=job.id, detail=detail | ({"error": outcome.error} if outcome.error else {})))
         return True
 
     async def _release(self, job: Claimed) -> None:
