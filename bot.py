@@ -133,10 +133,10 @@ def register_check(db: Database):
     return check
 
 
-def start_imports(settings: Settings, db: Database, senders: dict, fetchers: dict) -> ImportRunner:
+def start_imports(settings: Settings, db: Database, senders: dict, fetchers: dict, check=None) -> ImportRunner:
     """The loop that checks and applies register files sent by chat (``/impor``), started with the channels:
     files come again from their channel (``fetchers``: channel -> ``async ref -> (bytes, mime)``), reports go
-    out through each channel's one send path (``senders``)."""
+    out through each channel's one send path (``senders``); ``check`` is :func:`register_check`'s unless given."""
 
     async def fetch(channel: str, media_ref: str) -> bytes:
         source = fetchers.get(channel)
@@ -151,7 +151,8 @@ def start_imports(settings: Settings, db: Database, senders: dict, fetchers: dic
             raise PermanentFailure(f"{channel}: not running")
         return await sender(address, reply)
 
-    runner = ImportRunner(db, fetch=fetch, check=register_check(db), send=send, default_language=settings.locale.default)
+    runner = ImportRunner(db, fetch=fetch, check=check or register_check(db), send=send,
+                          default_language=settings.locale.default)
     runner.start()
     return runner
 
