@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -28,6 +29,7 @@ from aiohttp import web
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from channels.errors import PermanentFailure
 from channels.local import LocalChat
 from channels.telegram import TelegramChannel
 from channels.whatsapp import WhatsAppChannel
@@ -46,6 +48,7 @@ from reminders.dispatcher import Dispatcher
 from reminders.delivery import apply_statuses, enqueue_replies
 from reminders.planner import Planner, outbox_status
 from reminders.scheduler import ReminderJobs
+from registers.jobs import ImportRunner
 from logs import setup_logging
 from web.app import build_app
 
@@ -107,6 +110,84 @@ async def start_reminders(settings: Settings, db: Database, engine: Engine, send
     return Reminders(scheduler, executor, catch_up, jobs)
 
 
+class ImportStopped(Exception):
+    """The bot stops: the check or apply in hand ends at the next row (its job is taken again at the next start)."""
+
+
+def register_check(db: Database):
+    """The check (and apply) of a register file sent by chat (``registers.jobs``): the reader and the importer
+    of issue 17, in a thread of their own with their own event loop and connections. In the bot's loop each
+    batch of the importer held every chat up to 0.8 s (20,000 persons: ``bench/import_job_stall.py``); in a
+    thread the loop's p99 wait is 30-60 ms. A stop (the runner cancelled) ends the work at the next row."""
+
+    async def check(data: bytes, file_name: str, *, puskesmas_id: int, apply: bool, actor: str, actor_id: int | None,
+                    lang: str) -> tuple[str, bytes | None, bool]:
+        stop = threading.Event()
+        work = asyncio.get_running_loop().run_in_executor(None, lambda: asyncio.run(_check_in_thread(
+            db, data, file_name, puskesmas_id=puskesmas_id, apply=apply, actor=actor, actor_id=actor_id, lang=lang,
+            stop=stop)))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()
+            await asyncio.gather(work, return_exceptions=True)
+            raise
+
+    return check
+
+
+async def _check_in_thread(bots_db: Database, data: bytes, file_name: str, *, puskesmas_id: int, apply: bool, actor: str,
+                           actor_id: int | None, lang: str, stop: threading.Event) -> tuple[str, bytes | None, bool]:
+    """One check or apply in a worker thread's event loop, on connections of its own (those of ``bots_db``
+    belong to the bot's loop)."""
+    from registers.importer import run_import  # imported where used: the importer loads once a file comes
+    from registers.problems import message
+    from registers.read import BadFile, read_register
+
+    def rows():
+        for item in read_register(data, file_name):
+            if stop.is_set():
+                raise ImportStopped()
+            yield item
+
+    db = Database(bots_db.url, connect_timeout_s=bots_db.connect_timeout_s)
+    try:
+        report = await run_import(db, rows(), puskesmas_id=puskesmas_id, apply=apply, actor=actor, filename=file_name,
+                                  actor_id=actor_id)
+    except BadFile as bad:  # a file that is no register at all: its one sentence
+        with use_locale(lang):
+            return message(bad.problem), None, False
+    finally:
+        await db.dispose()
+    # something to apply: a readable file that changes something (an apply: one that went through)
+    ok = not report.fatal and (apply or not report.unchanged)
+    return report.text(lang), report.errors_xlsx(), ok
+
+
+def start_imports(settings: Settings, db: Database, senders: dict, fetchers: dict, check=None) -> ImportRunner:
+    """The loop that checks and applies register files sent by chat (``/impor``), started with the channels:
+    files come again from their channel (``fetchers``: channel -> ``async ref -> (bytes, mime)``), reports go
+    out through each channel's one send path (``senders``); ``check`` is :func:`register_check`'s unless given."""
+
+    async def fetch(channel: str, media_ref: str) -> bytes:
+        source = fetchers.get(channel)
+        if source is None:
+            raise PermanentFailure(f"{channel}: files cannot be fetched")
+        data, _mime = await source(media_ref)
+        return data
+
+    async def send(channel: str, address: str, reply) -> str:
+        sender = senders.get(channel)
+        if sender is None:
+            raise PermanentFailure(f"{channel}: not running")
+        return await sender(address, reply)
+
+    runner = ImportRunner(db, fetch=fetch, check=check or register_check(db), send=send,
+                          default_language=settings.locale.default)
+    runner.start()
+    return runner
+
+
 def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:
     """Telegram's default command menu per language_code: the family's commands in each language, ""
     (everyone whose language has no list of its own) in the default language."""
@@ -142,7 +223,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
         dispatching=settings.reminders.enabled,
     )
     runner = web.AppRunner(app, shutdown_timeout=STOP_GRACE_S)
-    reminders = None
+    reminders = imports = None
     try:
         if telegram is not None:
             await telegram.initialize()
@@ -155,14 +236,20 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
         if whatsapp is not None:
             senders["whatsapp"] = whatsapp.send_one
         reminders = await start_reminders(settings, db, engine, senders)
+        fetchers = {name: channel.fetch_media for name, channel in (("telegram", telegram), ("whatsapp", whatsapp))
+                    if channel is not None}
+        imports = start_imports(settings, db, senders, fetchers)
         log.info("channels %s; web on %s:%s", ", ".join(senders), settings.web.host, settings.web.port)
         started.set()
         await stop.wait()
     finally:
-        # what sends stops first, while the channels can still send: the reminders' batch in hand,
-        # then the webhooks being answered (no new ones are taken), then polling and the channels
-        if reminders is not None:
-            await reminders.stop()
+        # what sends stops first, while the channels can still send: the reminders' batch in hand and the
+        # register import in hand (handed back when it does not end within the grace: it is taken again at
+        # the next start), then the webhooks being answered (no new ones are taken), then polling and the channels
+        stopping = [reminders.stop()] if reminders is not None else []
+        if imports is not None:
+            stopping.append(imports.stopped(STOP_GRACE_S))
+        await asyncio.gather(*stopping)
         await runner.cleanup()
         if telegram is not None:
             await telegram.stop()

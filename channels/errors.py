@@ -19,6 +19,8 @@ PermanentFailure    the provider refused this message               fails the me
 """
 from __future__ import annotations
 
+import re
+
 #: seconds a channel that cannot send waits before it tries again (one request), e.g. for a token to be fixed
 DOWN_PROBE = 600.0
 
@@ -89,3 +91,15 @@ class TemplateRejected(PermanentFailure):
     @property
     def reason(self) -> str:
         return f"template {self.template or '?'} rejected ({self.code or '?'})"
+
+
+_LONG_NUMBER = re.compile(r"\d{7,}")  # a chat id or phone number a channel put in its error text (6-digit error codes stay)
+
+
+def describe(exc: BaseException, reason: str | None = None) -> str:
+    """An error as a job keeps it (the outbox's and the import jobs' ``error``): the exception class and a
+    short reason, nothing personal."""
+    if reason is None:
+        reason = _LONG_NUMBER.sub("#", exc.reason) if isinstance(exc, ChannelError) else ""
+    text = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+    return text[:200]

@@ -20,7 +20,9 @@ class Incoming:
     contact: str | None = None  # a shared phone number
     location: tuple[float, float] | None = None
     media: str | None = None  # kind of non-text content: photo, sticker, voice, video, document
-    media_ref: str | None = None  # the provider's id of that media (a photo's file_id), to send it on
+    media_ref: str | None = None  # the provider's id of that media (a photo's or document's file_id), to fetch it
+    media_name: str | None = None  # a document's file name as sent ("sasaran.xlsx")
+    media_size: int | None = None  # a document's size in bytes, when the channel says it (Telegram does)
     language_hint: str | None = None  # the client's language, e.g. Telegram's language_code
     phone: str | None = None  # the sender's own number when the channel vouches for it (WhatsApp's wa_id)
     at: datetime = field(default_factory=lambda: datetime.now(UTC))

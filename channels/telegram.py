@@ -115,6 +115,10 @@ def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
         where = message["location"]
         return Incoming(location=(where.get("latitude"), where.get("longitude")), media="location", **common)
     kind = next((k for k in MEDIA_KINDS if message.get(k)), "other")
+    if kind == "document":  # a file sent as a file (a register to import): its id, name and size
+        document = message["document"]
+        return Incoming(media=kind, media_ref=document.get("file_id"), media_name=document.get("file_name"),
+                        media_size=document.get("file_size"), text=message.get("caption") or None, **common)
     ref = message["photo"][-1].get("file_id") if kind == "photo" else None
     return Incoming(media=kind, media_ref=ref, text=message.get("caption") or None, **common)
 
@@ -758,7 +762,9 @@ class TelegramChannel:
                 raise ChannelDown(self.problem or "Telegram stopped", left)
 
     async def fetch_media(self, file_id: str) -> tuple[bytes, str]:
-        """The bytes of a photo a person sent here (to send it on another channel)."""
+        """The bytes of a photo a person sent here (to send it on another channel), or of a document (a
+        register to import: the MIME type is then not this one; the importer reads the bytes). A bot
+        downloads files of at most 20 MB (Telegram's limit)."""
         return await self.api.download(file_id), "image/jpeg"
 
     # -- life cycle

@@ -290,9 +290,11 @@ def to_incoming(message: Mapping[str, Any]) -> Incoming | None:
         phones = [p.get("wa_id") or p.get("phone") for c in message.get("contacts") or () for p in (c or {}).get("phones") or ()]
         return Incoming(contact=_digits(phones[0]) if phones else None, media="contact", **common)
     if kind in MEDIA_KINDS:
-        ref = str(body.get("id")) if kind == "image" and body.get("id") else None
+        ref = str(body.get("id")) if kind in ("image", "document") and body.get("id") else None
         caption = body.get("caption")
-        return Incoming(media=MEDIA_KINDS[kind], media_ref=ref, text=str(caption) if caption else None, **common)
+        name = str(body.get("filename")) if kind == "document" and body.get("filename") else None
+        return Incoming(media=MEDIA_KINDS[kind], media_ref=ref, media_name=name, text=str(caption) if caption else None,
+                        **common)
     if kind in ("reaction", "system", "order", "request_welcome"):
         return None
     return Incoming(media="other", **common)
@@ -691,7 +693,8 @@ class WhatsAppChannel:
             raise
 
     async def fetch_media(self, media_id: str) -> tuple[bytes, str]:
-        """The bytes of a photo a person sent on WhatsApp (for sending it on another channel)."""
+        """The bytes of a photo a person sent on WhatsApp (for sending it on another channel), or of a
+        document (a register to import). The media id of a webhook stays valid for 7 days (Meta)."""
         return await self.client.download(media_id)
 
     async def close(self) -> None:

@@ -413,3 +413,36 @@ class LinkRequest(Base):
     expires_at: Mapped[datetime]
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
+
+
+class ImportJob(Base):
+    """A register file (CSV/XLSX) a staff member sent by chat (``/impor``, handlers.register_import), checked
+    and applied by ``registers.jobs`` outside any chat turn (a large file takes up to a minute).
+
+    ``state``: queued -> checking -> checked -> applying -> applied, or failed / cancelled. ``checking`` and
+    ``applying`` hold a lease while a runner works on them (``applying`` without a lease: the apply is asked
+    for and waits for a runner); a lease that lapsed (its process died) is taken again. The file is not
+    kept: ``media_ref`` (the provider's id: Telegram's file_id, WhatsApp's media id, valid 7 days) fetches
+    it again for the apply. ``report`` is the last report sent; ``error`` a short reason of a failure (the
+    exception's class, nothing personal)."""
+
+    __tablename__ = "import_job"
+    __table_args__ = (Index("ix_import_job_due", "state", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id"))
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))  # the chat the report goes to (copied from the identity)
+    media_ref: Mapped[str] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(255))
+    #: queued | checking | checked | applying | applied | failed | cancelled
+    state: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
+    #: the check found something to apply (its report came with *Terapkan*)
+    applicable: Mapped[bool] = mapped_column(default=False, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[datetime | None]
+    report: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -394,7 +394,8 @@ class Engine:
             return
         if incoming.media is not None:
             caption = CONTROL_CHARS.sub("", incoming.text or "").strip()[:MAX_TEXT]
-            await self._answer(ctx, Answer(text=caption, media=incoming.media, media_ref=incoming.media_ref))
+            await self._answer(ctx, Answer(text=caption, media=incoming.media, media_ref=incoming.media_ref,
+                                           media_name=incoming.media_name, media_size=incoming.media_size))
             return
         if incoming.text is None:
             await self._answer(ctx, Answer(media="other"))
@@ -453,8 +454,9 @@ class Engine:
             return
         flow = self._flow(ctx)
         step = flow.steps[ctx.state.step]
-        if answer.media is not None and not (step.accepts_media and answer.media == "photo" and answer.media_ref):
-            ctx.note(_("Maaf, saya belum bisa membaca foto, stiker atau suara di sini. Mohon ketik jawabannya."))
+        if answer.media is not None and not (answer.media in step.accepts_media and answer.media_ref):
+            ctx.note(_(step.media_hint) if step.media_hint else
+                     _("Maaf, saya belum bisa membaca foto, stiker atau suara di sini. Mohon ketik jawabannya."))
             await self._ask(ctx)
             return
         unmatched = None  # a typed answer at a step with choices that named none of them

@@ -33,6 +33,8 @@ class Answer:
     choice: str | None = None
     media: str | None = None
     media_ref: str | None = None
+    media_name: str | None = None  # a document's file name
+    media_size: int | None = None  # a document's size in bytes, when the channel says it
 
 
 class Invalid(Exception):
@@ -71,7 +73,11 @@ class Step:
 
     ask: AskFn
     answer: AnswerFn
-    accepts_media: bool = False  # a photo (with its caption as text) is an answer, not a mistake
+    #: the media kinds (``photo``, ``document``, ...) that are an answer here (with the caption as text), not a
+    #: mistake: the step's answer then reads them (and refuses the kinds it cannot use with its own hint)
+    accepts_media: frozenset[str] = frozenset()
+    #: what is said of any other media here (msgid, N_); the engine's general "please type" when empty
+    media_hint: str = ""
 
 
 EnterFn = Callable[["Ctx"], Awaitable[Next]]

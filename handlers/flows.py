@@ -26,6 +26,7 @@ from handlers.menu import MENU
 from handlers.posyandu_days import POSYANDU_DAYS
 from handlers.referrals import REFERRALS
 from handlers.register import REGISTER, REGISTER_OTHER
+from handlers.register_import import REGISTER_IMPORT, apply_command, cancel_command
 from handlers.report import EXPORT, REPORT
 from handlers.staff import BROADCAST, INVITE
 from handlers.status import STATUS
@@ -33,13 +34,14 @@ from handlers.start import START, family_consent_first
 from handlers.targets import TARGETS
 
 register(START, MENU,
-         VISIT, TARGETS, REPORT, REFERRALS, EXPORT, BROADCAST, STATUS, POSYANDU_DAYS, INVITE, REGISTER_OTHER,  # work
+         VISIT, TARGETS, REPORT, REFERRALS, EXPORT, REGISTER_IMPORT, BROADCAST, STATUS, POSYANDU_DAYS, INVITE, REGISTER_OTHER,  # work
          family_consent_first(REGISTER), SCHEDULE, IMMUNIZATION, FAMILY, HISTORY, REMINDER_SETTINGS, BIRTH, CHART,
          LANGUAGE, ERASE)
 FLOWS: dict[str, Flow] = REGISTRY
 
 #: Commands that act at once and then return to the question the person was at.
 INSTANT = {"kader_join": join_as_kader, "staff_join": join_as_staff, "family_join": join_family, "undo": undo_last_visit,
-           "help_catat": catat_help, "link_allow": allow, "link_refuse": refuse}
+           "help_catat": catat_help, "link_allow": allow, "link_refuse": refuse,
+           "import_apply": apply_command, "import_cancel": cancel_command}
 
 __all__ = ["FLOWS", "INSTANT", "language_from_text"]

@@ -18,7 +18,7 @@ EXTRA_MENU: dict[str, tuple[tuple[str, str], ...]] = {
 WORK_ROLES = ("kader", "staff")
 #: The order of the command menu where it is not the flow table's (the main menu's): flow names; a flow
 #: not named here follows those named, in the table's order.
-COMMAND_ORDER = ("visit", "targets", "report", "export", "referrals", "schedule", "immunization", "history", "family")
+COMMAND_ORDER = ("visit", "targets", "report", "export", "register_import", "referrals", "schedule", "immunization", "history", "family")
 
 
 def _menu_of(role: str) -> tuple[tuple[str, str], ...]:
@@ -87,7 +87,7 @@ def _staff_text() -> str:
         "/status - status pengumuman\n"
         "/jadwalposyandu - ubah jadwal posyandu\n"
         "/undang - undang kader"
-    )
+    ) + "\n" + _("/impor - impor data sasaran dari CSV/XLSX")
 
 
 _SECTIONS = {"family": _family_text, "kader": _kader_text, "staff": _staff_text}
@@ -146,4 +146,7 @@ def cancelled_text(ctx: Ctx) -> str:
     """What cancelling the current flow means for what was already typed."""
     if ctx.state.flow == "family" and ctx.data.get("mode") == "register":
         return _("Dibatalkan. Anggota yang sudah tersimpan tetap ada; lanjutkan kapan saja dengan /keluarga.")
+    if ctx.state.flow == "register_import" and ctx.data.get("job"):
+        return _("Kembali ke menu. File yang sudah dikirim tetap diproses dan laporannya dikirim ke sini; tanpa "
+                 "Terapkan tidak ada data yang disimpan.")
     return _("Dibatalkan.")

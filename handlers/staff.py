@@ -206,7 +206,7 @@ BROADCAST = Flow(
     steps={
         "start": Step(ask_audience, on_audience),
         "where": Step(ask_where, on_where),
-        "text": Step(ask_text, on_text, accepts_media=True),
+        "text": Step(ask_text, on_text, accepts_media=frozenset({"photo"})),
         "preview": Step(ask_preview, on_preview),
     },
 )

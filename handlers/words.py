@@ -23,6 +23,7 @@ ACTION_COMMANDS = {
     "bahasa": "language", "language": "language",
     "kader": "kader_join", "gabung": "family_join", "join": "family_join",
     "izinkan": "link_allow", "allow": "link_allow", "tolak": "link_refuse", "refuse": "link_refuse",
+    "terapkan": "import_apply", "apply": "import_apply", "batalimpor": "import_cancel", "cancelimport": "import_cancel",
     "staf": "staff_join", "staff": "staff_join",
     "urung": "undo", "undo": "undo",
     "batal": "cancel", "cancel": "cancel",

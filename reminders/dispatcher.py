@@ -80,7 +80,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
@@ -93,7 +92,7 @@ from sqlalchemy.exc import (
     ArgumentError, CompileError, DataError, IntegrityError, NotSupportedError, ProgrammingError, SQLAlchemyError,
 )
 
-from channels.errors import ChannelDown, ChannelError, RateLimited, Unreachable
+from channels.errors import ChannelDown, ChannelError, RateLimited, Unreachable, describe
 from channels.messages import Choice, Reply
 from db.database import Database
 from db.models import Identity, Outbox
@@ -127,7 +126,6 @@ TAKEOVER_GRACE = 5 * RECORD_RETRY_MAX
 #: a failure that goes on is logged again at most this often (seconds), not at every try
 REPEAT_LOG_SECONDS = 60.0
 
-_LONG_NUMBER = re.compile(r"\d{7,}")  # a chat id or phone number a channel put in its error text (6-digit error codes stay)
 _OUT = Outbox.__table__
 _IDENTITY = Identity.__table__
 
@@ -255,14 +253,6 @@ def reply_of(body: Mapping[str, Any], kind: str | None = None, last_inbound_at: 
         text=str(body.get("text") or ""), choices=choices, image_ref=body.get("photo"), image_channel=body.get("photo_channel"),
         kind=kind, last_inbound_at=last_inbound_at, template_only=bool(body.get("template")), language=body.get("lang"),
     )
-
-
-def describe(exc: BaseException, reason: str | None = None) -> str:
-    """The ``error`` column: the exception class and a short reason, nothing personal."""
-    if reason is None:
-        reason = _LONG_NUMBER.sub("#", exc.reason) if isinstance(exc, ChannelError) else ""
-    text = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
-    return text[:200]
 
 
 # ------------------------------------------------------------------ the dispatcher

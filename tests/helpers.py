@@ -66,6 +66,11 @@ class ChatDriver:
     async def media(self, kind: str = "photo") -> list[Reply]:
         return await self.send(Incoming(self.channel, self.address, message_id=f"p{next(_ids)}", media=kind))
 
+    async def document(self, name: str | None, ref: str | None, *, size: int | None = None, caption: str | None = None) -> list[Reply]:
+        """Sends a file as a document (``ref``: the provider's id of it, e.g. a Telegram file_id)."""
+        return await self.send(Incoming(self.channel, self.address, message_id=f"d{next(_ids)}", media="document", media_ref=ref,
+                                        media_name=name, media_size=size, text=caption, phone=self.phone))
+
     @property
     def text(self) -> str:
         """All text of the last replies."""
@@ -322,3 +327,48 @@ async def link_through_kader(chat: ChatDriver, db: Database, code: str, *, kader
     await press_notice(kader, db, "Izinkan")
     assert "sekarang terhubung" in kader.text, kader.text
     return kader
+
+
+@dataclass
+class ImportWire:
+    """What ``bot.py`` wires into ``registers.jobs.ImportRunner``, for tests: the files a provider holds (by
+    media id), a check that is a small real function of a file's bytes, and the messages sent.
+
+    The check reads a CSV ``nama;umur`` (a header, then one person a line): a row whose age is no number is
+    a problem; the report counts both, the errors file holds the rows with problems, and there is something
+    to apply when a row is good."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    sent: list[tuple[str, str, Reply]] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)
+    fetch_error: Exception | None = None
+
+    async def fetch(self, channel: str, media_ref: str) -> bytes:
+        if self.fetch_error is not None:
+            raise self.fetch_error
+        return self.files[media_ref]
+
+    async def check(self, data: bytes, file_name: str, *, puskesmas_id: int, apply: bool, actor: str,
+                    actor_id: int | None, lang: str) -> tuple[str, bytes | None, bool]:
+        self.calls.append({"file": file_name, "puskesmas_id": puskesmas_id, "apply": apply, "actor": actor,
+                           "actor_id": actor_id, "lang": lang, "size": len(data)})
+        rows = [line.split(";") for line in data.decode("utf-8").splitlines()[1:] if line.strip()]
+        bad = [row for row in rows if len(row) != 2 or not row[1].strip().isdecimal()]
+        good = len(rows) - len(bad)
+        text = f"{file_name}: {good} baris {'disimpan' if apply else 'bisa disimpan'}, {len(bad)} bermasalah."
+        errors = "\n".join(";".join(row) + ";umur bukan angka" for row in bad).encode() if bad else None
+        return text, errors, good > 0
+
+    async def send(self, channel: str, address: str, reply: Reply) -> str:
+        self.sent.append((channel, address, reply))
+        return f"sent-{len(self.sent)}"
+
+    def runner(self, db: Database, clock, **options):
+        """An ImportRunner on this wire."""
+        from registers.jobs import ImportRunner
+
+        return ImportRunner(db, fetch=self.fetch, check=self.check, send=self.send, clock=clock, **options)
+
+    def last(self, address: str) -> Reply:
+        """The last message sent to ``address``."""
+        return [reply for _channel, to, reply in self.sent if to == address][-1]

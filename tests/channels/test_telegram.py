@@ -66,6 +66,15 @@ def test_a_shared_contact_vouches_for_the_number_only_when_it_is_the_senders_own
     assert incoming.phone == own
 
 
+def test_a_document_becomes_incoming_with_its_id_name_and_size():
+    update = _update("update_document_message.json")
+    incoming = to_incoming(update)
+    document = update.message.document
+    assert incoming.media == "document" and incoming.text == update.message.caption
+    assert (incoming.media_ref, incoming.media_name, incoming.media_size) == (document.file_id, document.file_name, document.file_size)
+    assert incoming.media_name == "sasaran Nagasepaha 2026.xlsx" and incoming.media_size == 48213
+
+
 def test_keyboard_and_long_text():
     reply = Reply("x", (Choice("Ya", "3.yes"), Choice("Tidak", "3.no")))
     assert [[b["callback_data"] for b in row] for row in keyboard_rows(reply)] == [["3.yes"], ["3.no"]]

@@ -29,6 +29,8 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
         ("webhook_template_button", {"text": True}),
         ("webhook_location", {"location": True, "media": "location"}),
         ("webhook_image", {"media": "photo", "media_ref": True}),
+        ("webhook_document", {"media": "document", "media_ref": "1317426589023457",
+                              "media_name": "sasaran Nagasepaha 2026.xlsx", "text": "Data sasaran Nagasepaha"}),
         ("webhook_sticker", {"media": "sticker"}),
         ("webhook_unsupported", {"media": "other"}),
     ],

@@ -41,6 +41,8 @@ MAX_BODY = 50 * 1024 * 1024
 
 # Methods whose successful calls are not recorded in ``fake.sent`` (read-only or polling).
 READ_ONLY_METHODS = frozenset({"getUpdates", "getMe", "getWebhookInfo", "getMyCommands", "getFile"})
+#: the largest file a bot may download with getFile (20 MB): a larger one is refused "Bad Request: file is too big"
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 # Methods that put a message in a chat (counted by ``wait_for_messages``).
 MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText"})
 # Methods subject to the optional flood-control check.
@@ -636,6 +638,23 @@ class FakeTelegram:
             )
         )
 
+    def push_document(
+        self,
+        chat_id: int,
+        file_name: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        first_name: str | None = None,
+        language_code: str | None = "id",
+    ) -> JSONDict:
+        """Queue a file sent as a document; its bytes can be downloaded via getFile."""
+        return self.push_update(
+            self.document_update(chat_id, file_name, data, caption=caption, mime_type=mime_type, first_name=first_name,
+                                 language_code=language_code)
+        )
+
     def push_sticker(
         self,
         chat_id: int,
@@ -725,6 +744,27 @@ class FakeTelegram:
         user = self._user(chat_id, first_name, language_code, None, None)
         payload = data if data is not None else _FAKE_JPEG + next(self._file_ids).to_bytes(4, "big")
         message = self._user_message(chat_id, user, photo=self._photo_sizes(payload))
+        if caption is not None:
+            message["caption"] = caption
+        return {"update_id": self._new_update_id(), "message": message}
+
+    def document_update(
+        self,
+        chat_id: int,
+        file_name: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        first_name: str | None = None,
+        language_code: str | None = "id",
+    ) -> JSONDict:
+        """Build (without queueing) a document message update (Telegram's Document: name, type, id, size)."""
+        user = self._user(chat_id, first_name, language_code, None, None)
+        stored = self._store_file(data, "documents", file_name.rpartition(".")[2] or "bin", "BQACAgUAAxkBAAI")
+        document = {"file_name": file_name, "mime_type": mime_type, "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id, "file_size": len(data)}
+        message = self._user_message(chat_id, user, document=document)
         if caption is not None:
             message["caption"] = caption
         return {"update_id": self._new_update_id(), "message": message}
@@ -1557,6 +1597,8 @@ class FakeTelegram:
         stored = self.files.get(str(params.get("file_id") or ""))
         if stored is None:
             raise _bad("invalid file_id")
+        if len(stored.data) > BOT_DOWNLOAD_LIMIT:
+            raise _bad("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,

@@ -43,6 +43,7 @@ FREE_TEXT = {
     ("visit", "size"), ("visit", "head_arm"), ("visit", "weight"), ("visit", "muac"), ("visit", "bp"), ("visit", "iron"),
     ("visit", "anc"), ("visit", "glucose"), ("visit", "waist"), ("visit", "danger"),
     ("broadcast", "text"), ("posyandu_days", "new_date"), ("posyandu_days", "reason"),
+    ("register_import", "start"),  # the file, as a document
 }
 YES_FORMS = ("ya", "Ya", "YA!", "iya", "Iya.", "y", "yes", "Yes", "ok", "oke", "setuju", "benar", "betul")
 NO_FORMS = ("tidak", "Tidak", "tdk", "gak", "ga", "nggak", "enggak", "engga", "no", "No", "n", "bukan")
@@ -260,6 +261,9 @@ async def staff_script(engine, db, lang: str) -> None:
     await chat.say("/ekspor")
     await chat.first()
     await chat.first()
+    await chat.say("/impor")
+    await chat.document("sasaran.csv", f"file-{lang}")
+    await chat.pick("cancel")  # while it is checked
     await chat.say("/rujukan")
 
 

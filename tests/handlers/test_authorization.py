@@ -27,6 +27,7 @@ MATRIX = {
     "/jadwalposyandu": STAFF,
     "/laporan": STAFF,
     "/ekspor": STAFF,
+    "/impor": STAFF,
     "/rujukan": KADERS | STAFF,
     "/keluarga": FAMILIES,
     "/jadwal": FAMILIES,

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from channels.errors import TemporaryFailure, Unreachable
+from channels.errors import TemporaryFailure, Unreachable, describe
 from channels.messages import Incoming, Reply
 from channels.telegram import BotApi, TelegramChannel
 from config import TelegramConfig
 from db.database import Database
 from db.models import Identity, Outbox
-from reminders.dispatcher import Dispatcher, DispatchStats, _Outcome, describe
+from reminders.dispatcher import Dispatcher, DispatchStats, _Outcome
 from tests.conftest import PG_URL
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import DEFAULT_NOW
