@@ -55,6 +55,7 @@ from channels.messages import Choice, Reply
 from content.i18n import _, use_locale
 from db.database import Database
 from db.models import AuditLog, Identity, ImportJob
+from registers.read import MAX_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 FINAL_STATES = frozenset({APPLIED, FAILED, CANCELLED})
 
-#: The largest file taken by chat (MB): the reader's own limit (``registers.read.MAX_BYTES``, 50 MB).
-MAX_FILE_MB = 50
+#: The largest file taken by chat (MB): the reader's own limit.
+MAX_FILE_MB = MAX_BYTES // 1024 // 1024
 #: The largest file a Telegram bot may download (MB): the Bot API's ``getFile`` limit.
 TELEGRAM_MAX_MB = 20
 #: How long after the file came its apply is accepted: a WhatsApp webhook's media id lives 7 days.
