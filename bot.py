@@ -173,15 +173,23 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
 
 
 async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it)."""
+    """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it), and the
+    puskesmas web on ``web.host``:``web.port`` (staff type /web in this chat for a link)."""
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
     chat = LocalChat(engine.handle)
+    runner = web.AppRunner(build_app(db=db, dispatching=settings.reminders.enabled, settings=settings), shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    except OSError as exc:  # the port is taken (a bot already runs): the chat works without the web
+        print(f"(the puskesmas web is off: {settings.web.host}:{settings.web.port} {exc.strerror})")
     reminders = await start_reminders(settings, db, engine, {"local": chat.send_one})
     try:
         await chat.run()
     finally:
         if reminders is not None:
             await reminders.stop(grace=1.0)
+        await runner.cleanup()
 
 
 async def run(settings: Settings, *, local: bool) -> None:
