@@ -24,3 +24,7 @@ def web_app(demo_db, settings, clock, metrics):
 async def client(web_app):
     async with TestClient(TestServer(web_app)) as client:
         yield client
+
+
+# the browser fixtures (tests/web/browser.py): a live server, a Chromium page per width, a signed-in page
+from tests.web.browser import browser_page, live_web, signed_in  # noqa: E402,F401

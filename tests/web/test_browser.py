@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from db.models import Puskesmas
-from tests.web.browser import browser_page, live_web, needs_browser, shot, signed_in  # noqa: F401 (fixtures)
+from tests.web.browser import needs_browser, shot
 from tests.web.site import HOME
 
 pytestmark = needs_browser
