@@ -1,7 +1,8 @@
 """The entry point: ``python bot.py <command>``. It only wires config, database, channels, web.
 
 Commands: ``run`` (Telegram and/or WhatsApp when configured, else the local chat), ``chat``, ``db upgrade``,
-``demo load``, ``reminders plan --date D [--dry-run]``, ``reminders status``, ``invite kader --posyandu P``.
+``demo load``, ``reminders plan --date D [--dry-run]``, ``reminders status``, ``invite kader --posyandu P``,
+``web link --puskesmas P``.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from db.models import AuditLog, Posyandu, Puskesmas
 from handlers.kader import create_invite
 from db.demo import load_demo
 from db.migrate import upgrade
+from db.web_auth import LINK_VALID, create_link, sign_in_url
 from handlers.engine import Engine
 from handlers.help import command_menu
 from content.i18n import use_locale
@@ -220,7 +222,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
     app = build_app(
         db=db, telegram=telegram if telegram is not None and settings.telegram.mode == "webhook" else None,
         telegram_config=settings.telegram, whatsapp=whatsapp, channels={"telegram": telegram, "whatsapp": whatsapp},
-        dispatching=settings.reminders.enabled,
+        dispatching=settings.reminders.enabled, settings=settings,
     )
     runner = web.AppRunner(app, shutdown_timeout=STOP_GRACE_S)
     reminders = imports = None
@@ -258,15 +260,23 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
 
 
 async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it)."""
+    """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it), and the
+    puskesmas web on ``web.host``:``web.port`` (staff type /web in this chat for a link)."""
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
     chat = LocalChat(engine.handle)
+    runner = web.AppRunner(build_app(db=db, dispatching=settings.reminders.enabled, settings=settings), shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    except OSError as exc:  # the port is taken (a bot already runs): the chat works without the web
+        print(f"(the puskesmas web is off: {settings.web.host}:{settings.web.port} {exc.strerror})")
     reminders = await start_reminders(settings, db, engine, {"local": chat.send_one})
     try:
         await chat.run()
     finally:
         if reminders is not None:
             await reminders.stop(grace=1.0)
+        await runner.cleanup()
 
 
 async def run(settings: Settings, *, local: bool) -> None:
@@ -367,6 +377,28 @@ async def invite_command(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
 
 
+async def web_link_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``web link --puskesmas X``: prints a one-time sign-in link to the puskesmas web (exit 1: X unknown)."""
+    db = Database.from_config(settings.database)
+    try:
+        async with db.write() as session:
+            wanted = args.puskesmas
+            column = Puskesmas.id if wanted.isdigit() else Puskesmas.code
+            place = (await session.scalars(select(Puskesmas).where(column == (int(wanted) if wanted.isdigit() else wanted)))).one_or_none()
+            if place is None:
+                print(f"no puskesmas {wanted!r} (give its id or code)", file=sys.stderr)
+                return 1
+            now = datetime.now(UTC)
+            token = await create_link(session, puskesmas_id=place.id, identity_id=None, now=now)
+            session.add(AuditLog(at=now, actor_id=None, action="web.link_created", target_type="puskesmas",
+                                 target_id=place.id, detail={"by": "command line"}))
+            print(f"sign-in link for {place.name} (valid {int(LINK_VALID.total_seconds() // 60)} minutes, once):")
+            print(sign_in_url(settings.web.base_url, token))
+            return 0
+    finally:
+        await db.dispose()
+
+
 async def demo(settings: Settings, force: bool) -> int:
     """Loads the demo puskesmas and posyandu."""
     db = Database.from_config(settings.database)
@@ -403,6 +435,9 @@ def parser() -> argparse.ArgumentParser:
     staff = invite.add_parser("staff", help="a code that makes a chat staff of one puskesmas (/staf <code>)")
     staff.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
     staff.add_argument("--days", type=int, default=7, help="days the code stays valid (default 7)")
+    web_cmd = sub.add_parser("web", help="the puskesmas web").add_subparsers(dest="web_command", required=True, metavar="web_command")
+    link = web_cmd.add_parser("link", help="print a one-time sign-in link (10 minutes) for an administrator")
+    link.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
     return p
 
 
@@ -428,6 +463,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         print("database is up to date")
     elif args.command == "invite":
         return asyncio.run(invite_command(settings, args))
+    elif args.command == "web":
+        return asyncio.run(web_link_command(settings, args))
     elif args.command == "reminders":
         asyncio.run(reminders_command(settings, args))
     elif args.command == "demo":

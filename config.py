@@ -9,6 +9,7 @@ environment variable, as starlette's ``config.py`` does.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -117,6 +118,10 @@ class WhatsAppConfig:
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    #: where staff open the puskesmas web: the start of the one-time sign-in links (``/web`` in the chat)
+    base_url: str = "http://127.0.0.1:8080"
+    #: the addresses (or CIDR networks) that may read ``/metrics``; anyone else gets 403
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "locale": ("default", "available"),
     "timezone": ("default",),
     "telegram": ("mode", "base_url", "base_file_url", "webhook_url", "webhook_secret"),
-    "web": ("host", "port"),
+    "web": ("host", "port", "base_url", "metrics_allow"),
     "care": ("je",),
     "reminders": tuple(f.name for f in fields(RemindersConfig)),
     "privacy": ("retention_days",),
@@ -413,9 +418,17 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     whatsapp = _whatsapp(reader("whatsapp"), env, locale)
 
     web_reader = reader("web")
-    web = WebConfig(host=web_reader.str("host"), port=web_reader.int("port", 1, 65535))
+    web = WebConfig(host=web_reader.str("host"), port=web_reader.int("port", 1, 65535),
+                    base_url=web_reader.str("base_url").rstrip("/"), metrics_allow=web_reader.list("metrics_allow"))
     if not web.host:
         raise web_reader.fail("host", "expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
+    if not re.match(r"^https?://[^/\s]+", web.base_url):
+        raise web_reader.fail("base_url", f"expected the http(s) address staff open, e.g. https://pkm.example.id, got {web.base_url!r}")
+    for network in web.metrics_allow:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise web_reader.fail("metrics_allow", f"expected addresses or networks such as 127.0.0.1 or 10.0.0.0/8, got {network!r}") from None
 
     care_reader = reader("care")
     overrides = care_reader.get("overrides") or {}

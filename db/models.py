@@ -446,3 +446,37 @@ class ImportJob(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class WebLink(Base):
+    """A one-time sign-in link to the puskesmas web (``/web`` in the chat, ``bot.py web link``; db.web_auth):
+    only a hash of its token is kept; it opens one session until ``expires_at``, once (``used_at``).
+    ``identity_id`` is the staff member it was made for; None for an administrator's link."""
+
+    __tablename__ = "web_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
+    puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser of the puskesmas web (db.web_auth): the cookie's token, kept only as a hash, so
+    that any instance knows the session; it ends at sign-out (``ended_at``) or after
+    ``web_auth.IDLE`` without a request (``last_seen_at``). ``csrf`` is the token every form carries."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
+    puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

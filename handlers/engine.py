@@ -40,6 +40,7 @@ from handlers.register import own_number, plain_digits
 from handlers.start import hinted_language
 from handlers.visit import fast_entry
 from handlers.words import global_word, split_command
+from metrics import METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +221,11 @@ class Engine:
         clock: Callable[[], datetime] = _now,
         flow_table: Mapping[str, Flow] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics = METRICS,
     ) -> None:
         self.db = db
+        #: chat turns by channel and outcome, and their latency (``/metrics``)
+        self.metrics = metrics
         #: the start and the save of a turn (db.turns): the engine holds no SQL
         self.turns = turn_store(db)
         self.settings = settings
@@ -250,13 +254,27 @@ class Engine:
 
         A chat over its inbound limit (``handlers.inbound_limit``) is answered before any database work:
         the message is dropped (neither handled nor stored), the first one of a flood with a notice.
+
+        Every message a channel hands over passes here once: it is counted by channel and outcome
+        (``metrics.chat_turns``) and timed (``metrics.chat_turn_seconds``).
         """
+        started = time.perf_counter()
+        outcome = "not_stored"
+        try:
+            replies, outcome = await self._turn(incoming)
+            return replies
+        finally:
+            self.metrics.chat_turns.labels(incoming.channel, outcome).inc()
+            self.metrics.chat_turn_seconds.labels(incoming.channel).observe(time.perf_counter() - started)
+
+    async def _turn(self, incoming: Incoming) -> tuple[list[Reply], str]:
+        """The replies to one message and its outcome (``ok``, ``dropped``, ``failed``); raises NotStored."""
         verdict = self.inbound.check((incoming.channel, incoming.address), self.monotonic())
         if verdict is not Verdict.PASS:
-            return self._flooding(incoming, verdict)
+            return self._flooding(incoming, verdict), "dropped"
         for attempt in range(3):
             try:
-                return await self._handle_once(incoming)
+                return await self._handle_once(incoming), "ok"
             except NotStored:
                 raise
             except Exception as exc:
@@ -271,7 +289,7 @@ class Engine:
                     log.exception("step failed on %s message", incoming.channel)
                 break
         await self._remember(incoming)
-        return self._apology()
+        return self._apology(), "failed"
 
     def _flooding(self, incoming: Incoming, verdict: Verdict) -> list[Reply]:
         """The answer to a message over the chat's inbound limit: one notice when the flood starts, then none."""

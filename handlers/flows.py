@@ -32,9 +32,10 @@ from handlers.staff import BROADCAST, INVITE
 from handlers.status import STATUS
 from handlers.start import START, family_consent_first
 from handlers.targets import TARGETS
+from handlers.web_link import WEB
 
 register(START, MENU,
-         VISIT, TARGETS, REPORT, REFERRALS, EXPORT, REGISTER_IMPORT, BROADCAST, STATUS, POSYANDU_DAYS, INVITE, REGISTER_OTHER,  # work
+         VISIT, TARGETS, REPORT, REFERRALS, EXPORT, REGISTER_IMPORT, BROADCAST, STATUS, POSYANDU_DAYS, INVITE, WEB, REGISTER_OTHER,  # work
          family_consent_first(REGISTER), SCHEDULE, IMMUNIZATION, FAMILY, HISTORY, REMINDER_SETTINGS, BIRTH, CHART,
          LANGUAGE, ERASE)
 FLOWS: dict[str, Flow] = REGISTRY

@@ -100,6 +100,7 @@ from db.types import UTCDateTime
 from channels.rate import ChatSpacer, TokenBucket
 from reminders import triage
 from reminders.triage import Decision
+from metrics import METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,7 @@ class Dispatcher:
         flush_seconds: float = 0.25,
         takeover_grace: float = TAKEOVER_GRACE,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics = METRICS,
     ) -> None:
         if lease_seconds <= 0 or batch <= 0 or concurrency <= 0:
             raise ValueError("lease_seconds, batch and concurrency must be positive")
@@ -310,6 +312,8 @@ class Dispatcher:
         self.buckets = {channel: TokenBucket(rates.get(channel), monotonic=monotonic) for channel in self.senders}
         self.spacer = ChatSpacer(per_chat_interval, monotonic=monotonic)
         self.totals = DispatchStats()
+        #: sends by outcome, 429s and pauses (``/metrics``)
+        self.metrics = metrics
         self._monotonic = monotonic
         self._paused_until: dict[str, datetime] = {}
         self._semaphore = asyncio.Semaphore(concurrency)
@@ -568,6 +572,7 @@ class Dispatcher:
                     return
                 attempted = True
                 outcome = await self._attempt(row, unreachable)
+                self.metrics.sends.labels(row.channel, outcome.stat).inc()
             recorder.add(outcome)
         finally:
             if attempted:
@@ -590,6 +595,7 @@ class Dispatcher:
             async with asyncio.timeout(self.send_timeout):
                 message_id = await sender(row.address, reply_of(row.body, row.kind, row.last_inbound_at))
         except RateLimited as exc:
+            self.metrics.rate_limited.labels(row.channel).inc()
             retry = max(0.0, float(exc.retry_after))
             now = self.clock()
             until = now + timedelta(seconds=retry)
@@ -597,6 +603,8 @@ class Dispatcher:
                 return _Outcome(row, "rate_limited", PENDING, not_before=until, attempts=row.attempts - 1,
                                 error=describe(exc, f"chat retry after {retry:g} s"))
             if until > self._paused_until.get(row.channel, now):
+                if self.paused_until(row.channel) is None:
+                    self.metrics.pauses.labels(row.channel, "rate_limited").inc()
                 self._paused_until[row.channel] = until
             log.warning("outbox: %s asked to slow down; pausing it for %.0f s", row.channel, retry)
             return _Outcome(row, "rate_limited", PENDING, not_before=until, attempts=row.attempts - 1,
@@ -607,6 +615,7 @@ class Dispatcher:
             until = now + timedelta(seconds=retry)
             if until > self._paused_until.get(row.channel, now):
                 if self.paused_until(row.channel) is None:
+                    self.metrics.pauses.labels(row.channel, "down").inc()
                     log.error("outbox: %s cannot send (%s); paused for %.0f s", row.channel, exc.problem, retry)
                 self._paused_until[row.channel] = until
             return _Outcome(row, "stopped", PENDING, not_before=until, attempts=row.attempts - 1, error=describe(exc))

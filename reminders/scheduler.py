@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from db.models import InboundMessage, Puskesmas
 from reminders.delivery import reconcile
 from reminders.planner import Planner
 from reminders.retention import RetentionJob
+from metrics import METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,10 @@ async def planning_zones(db, settings) -> list[str]:
 class ReminderJobs:
     """What the timers call; each job finds what is due in the database, commits, then sends."""
 
-    def __init__(self, db, settings, planner: Planner, dispatcher, *, clock=None) -> None:
+    def __init__(self, db, settings, planner: Planner, dispatcher, *, clock=None, metrics: Metrics = METRICS) -> None:
         self.db = db
+        #: planner runs and their duration (``/metrics``)
+        self.metrics = metrics
         self.settings = settings
         self.planner = planner
         self.dispatcher = dispatcher
@@ -57,7 +61,15 @@ class ReminderJobs:
     async def plan_zone(self, zone: str) -> None:
         """Plans today (the zone's local date) for the families of that zone."""
         day = self.clock().astimezone(ZoneInfo(zone)).date()
-        result = await self.planner.plan_day(day, zones=[zone])
+        started = time.perf_counter()
+        try:
+            result = await self.planner.plan_day(day, zones=[zone])
+        except Exception:
+            self.metrics.planner_runs.labels("failed").inc()
+            raise
+        finally:
+            self.metrics.planner_seconds.observe(time.perf_counter() - started)
+        self.metrics.planner_runs.labels("ok").inc()
         log.info("planned %s %s: %d messages for %d families", zone, day, result.messages, result.families_with_items)
 
     async def catch_up(self, *, retry_after: float = 300.0, tries: int = 5) -> bool:

@@ -1,5 +1,6 @@
 """HTTP side of the bot: the Telegram webhook (secret-token checked), the WhatsApp webhook
-(X-Hub-Signature-256 checked) and a health check.
+(X-Hub-Signature-256 checked), a health check, and (given the settings) the puskesmas web for staff
+(``web.pages``, ``web.auth``) and ``/metrics`` for the operator (``web.monitoring``).
 
 ``/healthz`` answers within 2 s with the state of each part, 200 when all are well,
 else 503 with ``"status": "error"``::
@@ -42,6 +43,11 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from metrics import METRICS, Metrics
+from web import auth, monitoring, pages, render
+from web.context import CLOCK, DB, SETTINGS, utcnow
+from web.context import METRICS as METRICS_KEY
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -64,8 +70,13 @@ def webhook_path(webhook_url: str) -> str:
 def build_app(
     *, db, telegram=None, telegram_config=None, whatsapp=None, channels: Mapping[str, Any] | None = None,
     dispatching: bool = True, disk_path: str | None = None, disk_usage: Callable = shutil.disk_usage,
+    settings=None, metrics: Metrics | None = None, clock: Callable[[], datetime] = utcnow,
 ) -> web.Application:
     """The aiohttp application with the routes of the channels that are configured.
+
+    With ``settings``, also the puskesmas web (``web.pages``, signed in through ``web.auth``) and
+    ``/metrics`` (``web.monitoring``) with ``metrics`` (default: the process's, ``metrics.METRICS``);
+    ``clock`` is the time the pages and sessions read.
 
     ``channels`` (name -> channel) are the channels whose ``problem`` the health check reports; the
     WhatsApp channel and a webhook Telegram channel given here are among them. ``dispatching``: the
@@ -112,12 +123,24 @@ def build_app(
         return web.json_response(body, status=200 if healthy else 503)
 
     app.router.add_get("/healthz", health)
+    if settings is not None:
+        _staff_web(app, db=db, settings=settings, metrics=metrics or METRICS, clock=clock)
     if telegram is not None and telegram_config is not None:
         app.router.add_post(webhook_path(telegram_config.webhook_url), _telegram_webhook(telegram, telegram_config.webhook_secret))
     if whatsapp is not None:
         app.router.add_get(whatsapp.config.webhook_path, _whatsapp_verify(whatsapp.config.verify_token))
         app.router.add_post(whatsapp.config.webhook_path, _whatsapp_webhook(whatsapp))
     return app
+
+
+def _staff_web(app: web.Application, *, db, settings, metrics: Metrics, clock: Callable[[], datetime]) -> None:
+    """The puskesmas web and the operator's metrics."""
+    app[DB], app[SETTINGS], app[CLOCK], app[METRICS_KEY] = db, settings, clock, metrics
+    render.setup(app)
+    auth.add_routes(app)
+    pages.add_routes(app)
+    scrape = monitoring.Scrape(metrics, settings.web.metrics_allow)
+    app.router.add_get("/metrics", monitoring.handler(scrape, db, clock, dispatch_lag))
 
 
 async def _probe(name: str, probe: Callable) -> tuple[bool, Any]:

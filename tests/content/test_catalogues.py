@@ -33,7 +33,8 @@ def _extract_paths() -> tuple[str, ...]:
 SOURCE_DIRS = tuple(p for p in _extract_paths() if not p.endswith(".py"))
 SOURCE_FILES = tuple(p for p in _extract_paths() if p.endswith(".py"))
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "n_": (1, 2), "N_": None}
-METHOD_MAP = [("**.py", "python")]
+#: how each file is read: babel.cfg's sections (Python, and the web's Jinja2 templates), as ``make extract`` reads them
+METHOD_MAP = [(pattern, method) for method, pattern in re.findall(r"^\[(\w+):\s*(\S+)\]", (ROOT / "babel.cfg").read_text(), re.M)]
 
 #: A command typed with a slash (``/keluarga``), not a slash between words (``RT/RW``, ``desa/dusun``).
 COMMAND = re.compile(r"(?<![\w/])/[a-z]+")

@@ -138,7 +138,7 @@ def test_every_command_in_help_and_menus_is_a_real_command(lang):
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("role, own", [("family", ()), ("kader", ("kunjungan", "sasaran", "rujukan", "daftarkan", "urung")),
-                                       ("staff", ("laporan", "ekspor", "impor", "rujukan", "umumkan", "status", "jadwalposyandu", "undang"))])
+                                       ("staff", ("laporan", "ekspor", "impor", "rujukan", "umumkan", "status", "jadwalposyandu", "undang", "web"))])
 def test_the_command_menu_of_each_role_fits_telegram(lang, role, own):
     with use_locale(lang):
         menu = command_menu(role)

@@ -281,6 +281,24 @@ async def test_a_429_pauses_the_channel_then_sends_once(db, fake, make, clock):
     assert (await row_of(db, first_row)).attempts == 1  # the rate-limited attempt was not held against it
 
 
+async def test_sends_429s_and_pauses_are_counted_for_the_metrics(db, fake, make, clock):
+    from metrics import Metrics
+
+    metrics = Metrics()
+    fake.fail_next("sendMessage", 429, retry_after=1)
+    for _ in range(2):
+        await add_row(db, await add_identity(db))
+    dispatcher = make(metrics=metrics)
+    await dispatcher.run_once()
+    clock.advance(seconds=1)
+    await dispatcher.run_once()
+
+    assert metrics.sends.labels("telegram", "rate_limited")._value.get() == 1
+    assert metrics.sends.labels("telegram", "sent")._value.get() == 2
+    assert metrics.rate_limited.labels("telegram")._value.get() == 1
+    assert metrics.pauses.labels("telegram", "rate_limited")._value.get() == 1
+
+
 async def test_a_refused_token_stops_the_channel_without_blocking_or_using_up_attempts(db, fake, telegram, make, clock, caplog):
     people = [await add_identity(db) for _ in range(3)]
     rows = [await add_row(db, who) for who in people]

@@ -49,6 +49,20 @@ async def test_catch_up_gives_up_after_its_tries(demo_db, settings):
     assert planner.planned == []
 
 
+async def test_planner_runs_and_their_duration_are_counted_for_the_metrics(demo_db, settings):
+    from metrics import Metrics
+
+    metrics = Metrics()
+    planner = FlakyPlanner(failures=1)
+    jobs = ReminderJobs(demo_db, settings, planner, dispatcher=None, metrics=metrics,
+                        clock=lambda: datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    assert await jobs.catch_up(retry_after=0, tries=2)
+    assert metrics.planner_runs.labels("failed")._value.get() == 1
+    assert metrics.planner_runs.labels("ok")._value.get() == len(planner.planned) == 2
+    count = next(s.value for s in next(iter(metrics.planner_seconds.collect())).samples if s.name.endswith("_count"))
+    assert count == 3
+
+
 # ------------------------------------------------------------------ the dispatcher's loop
 
 

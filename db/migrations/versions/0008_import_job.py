@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0006
-Create Date: 2026-12-15 09:00:00
+Create Date: 2026-12-07 17:20:00
 """
 import sqlalchemy as sa
 from alembic import op

@@ -1,0 +1,211 @@
+"""Signing in and out of the puskesmas web, the session of each page, CSRF, and the audit of web changes.
+
+* ``GET /masuk``: how to get a link (``/web`` in the chat).
+* ``GET /masuk/<token>``: a page with one button that signs in (a link preview fetching the URL, as chat
+  apps do, does not use the link up); an expired, used or unknown link, or one of a person who is no longer
+  staff, gets a page saying so, and no session.
+* ``POST /masuk/<token>``: uses the link (``db.web_auth.redeem_link``), sets the session cookie (HttpOnly,
+  SameSite=Lax, Secure when the request came over https) and goes to ``/``.
+* ``POST /keluar``: signs out. ``POST /bahasa``: the session's language (``id``/``en``).
+
+A page is a handler wrapped in :func:`staff_page`: it runs only for a live session (else the reader is
+sent to ``/masuk``), with ``request[web.context.STAFF]`` set (``web.context.staff_of``); a POST without the
+session's CSRF token gets a 403 page. Every change a page makes is audited with :func:`audit`.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from aiohttp import web
+
+from content.i18n import LANGUAGES, _, n_
+from db.models import AuditLog, Puskesmas, WebSession
+from db.web_auth import EXPIRED, LINK_VALID, REFUSED, SIGN_IN_PATH, USED, check_link, end_session, redeem_link, session_of
+from web.context import CLOCK, DB, METRICS, SETTINGS, STAFF, Staff, staff_of
+from web.render import CSRF_FIELD, message_page, render
+
+log = logging.getLogger(__name__)
+
+COOKIE = "ilp_session"
+#: proxies whose X-Forwarded-Proto is believed (the bot listens behind a proxy on the same host)
+TRUSTED_PROXIES = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def audit(session, staff: Staff, action: str, target_type: str | None, target_id: int | None, now, **detail) -> None:
+    """Writes who did what to which record from the web (as ``handlers.kader.audit`` does for the chat);
+    an administrator's session is recorded with no actor and ``by: administrator``."""
+    extra = {"via": "web"} if staff.identity_id is not None else {"via": "web", "by": "administrator"}
+    session.add(AuditLog(at=now, actor_id=staff.identity_id, action=action, target_type=target_type, target_id=target_id,
+                         detail={**extra, **detail}))
+
+
+def over_https(request: web.Request) -> bool:
+    """Whether the reader's browser talks https: to this server, or to a proxy on this host that says so."""
+    if request.secure:
+        return True
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return forwarded == "https" and _address(request.remote) is not None and any(
+        _address(request.remote) in net for net in TRUSTED_PROXIES)
+
+
+def _address(remote: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((remote or "").split("%")[0])
+    except ValueError:
+        return None
+
+
+def _staff(web_session: WebSession, puskesmas_name: str) -> Staff:
+    return Staff(identity_id=web_session.identity_id, puskesmas_id=web_session.puskesmas_id, puskesmas_name=puskesmas_name,
+                 language=web_session.language, session_id=web_session.id, csrf=web_session.csrf)
+
+
+async def current_staff(request: web.Request) -> Staff | None:
+    """The staff member of the request's session cookie (None: no live session)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    async with request.app[DB].write() as session:
+        found = await session_of(session, token, request.app[CLOCK]())
+        if found is None:
+            return None
+        name = await session.get(Puskesmas, found.puskesmas_id)
+        return _staff(found, name.name)
+
+
+def csrf_ok(staff: Staff, given: str | None) -> bool:
+    """Whether a form's token is the session's."""
+    return bool(given) and hmac.compare_digest(given.encode(), staff.csrf.encode())
+
+
+def refused_form(request: web.Request) -> web.Response:
+    """The 403 page of a form without its session's token (an old tab, another site's form)."""
+    return message_page(request, 403, _("Formulir ditolak"),
+                        _("Formulir ini sudah kedaluwarsa atau tidak berasal dari halaman ini. Muat ulang halaman lalu coba lagi."))
+
+
+def staff_page(handler: Handler) -> Handler:
+    """Wraps a page: only for a signed-in staff member (``request[web.context.STAFF]``); a POST must carry the
+    session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``)."""
+
+    @wraps(handler)
+    async def page(request: web.Request) -> web.StreamResponse:
+        staff = await current_staff(request)
+        if staff is None:
+            if request.method == "GET":
+                raise web.HTTPSeeOther("/masuk")
+            return message_page(request, 403, _("Sesi berakhir"), _("Silakan masuk lagi dengan tautan dari chat (/web)."))
+        request[STAFF] = staff
+        if request.method not in ("GET", "HEAD"):
+            given = request.headers.get("X-CSRF-Token")
+            if given is None:
+                given = (await request.post()).get(CSRF_FIELD)
+            if not csrf_ok(staff, given if isinstance(given, str) else None):
+                return refused_form(request)
+        return await handler(request)
+
+    return page
+
+
+def see_other(path: str) -> web.Response:
+    """A redirect after a form (303: the browser GETs ``path``) that can still carry cookies."""
+    return web.Response(status=303, headers={"Location": path})
+
+
+def local_path(target: str | None) -> str:
+    """A path on this site to go back to (``/`` for anything else: no redirect to another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# -- the routes ---------------------------------------------------------------------------------------
+
+async def sign_in_help(request: web.Request) -> web.Response:
+    return render(request, "sign_in_help.html")
+
+
+def link_problem_page(request: web.Request, problem: str) -> web.Response:
+    """Why a link opens no session, on a page of its own (no session is started)."""
+    if problem == EXPIRED:
+        minutes = int(LINK_VALID.total_seconds() // 60)
+        return message_page(request, 410, _("Tautan sudah kedaluwarsa"),
+                            n_("Tautan masuk berlaku {n} menit. Ketik /web di chat untuk tautan baru.",
+                               "Tautan masuk berlaku {n} menit. Ketik /web di chat untuk tautan baru.", minutes))
+    if problem == USED:
+        return message_page(request, 410, _("Tautan sudah dipakai"),
+                            _("Setiap tautan masuk hanya bisa dipakai sekali. Ketik /web di chat untuk tautan baru."))
+    if problem == REFUSED:
+        return message_page(request, 403, _("Tautan tidak berlaku"),
+                            _("Tautan ini dibuat untuk petugas yang sekarang bukan lagi petugas puskesmas ini."))
+    return message_page(request, 404, _("Tautan tidak dikenal"), _("Periksa tautannya, atau ketik /web di chat untuk tautan baru."))
+
+
+async def sign_in_page(request: web.Request) -> web.Response:
+    """The page a link opens: one button that signs in, or why the link does not work."""
+    async with request.app[DB].read() as session:
+        _link, problem = await check_link(session, request.match_info["token"], request.app[CLOCK]())
+    if problem is not None:
+        return link_problem_page(request, problem)
+    return render(request, "sign_in.html", {"action": request.path})
+
+
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    """Uses the link: a session, its cookie, and the overview."""
+    app = request.app
+    now = app[CLOCK]()
+    async with app[DB].write() as session:
+        opened, link, problem = await redeem_link(session, request.match_info["token"], now, language=app[SETTINGS].locale.default)
+        if opened is not None:
+            staff = _staff(opened.session, "")
+            audit(session, staff, "web.signed_in", "web_session", opened.session.id, now)
+    app[METRICS].signins.labels(problem or "ok").inc()
+    if opened is None:
+        log.info("web sign-in refused: %s link", problem)
+        return link_problem_page(request, problem)
+    response = see_other("/")
+    response.set_cookie(COOKIE, opened.token, httponly=True, samesite="Lax", secure=over_https(request), path="/")
+    return response
+
+
+@staff_page
+async def sign_out(request: web.Request) -> web.StreamResponse:
+    """Ends the session; back to the sign-in help."""
+    staff = staff_of(request)
+    now = request.app[CLOCK]()
+    async with request.app[DB].write() as session:
+        await end_session(session, await session.get(WebSession, staff.session_id), now)
+        audit(session, staff, "web.signed_out", "web_session", staff.session_id, now)
+    response = see_other("/masuk")
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+@staff_page
+async def switch_language(request: web.Request) -> web.StreamResponse:
+    """The session's language (a form's ``lang``); back to the page it came from (``next``)."""
+    staff = staff_of(request)
+    form = await request.post()
+    lang = form.get("lang")
+    if lang not in LANGUAGES or lang not in request.app[SETTINGS].locale.available:
+        return message_page(request, 400, _("Bahasa tidak tersedia"), _("Pilih Bahasa Indonesia atau English."))
+    now = request.app[CLOCK]()
+    async with request.app[DB].write() as session:
+        (await session.get(WebSession, staff.session_id)).language = lang
+        audit(session, staff, "web.language", "web_session", staff.session_id, now, language=lang)
+    raise web.HTTPSeeOther(local_path(form.get("next") if isinstance(form.get("next"), str) else None))
+
+
+def add_routes(app: web.Application) -> None:
+    """The sign-in, sign-out and language routes."""
+    app.router.add_get("/masuk", sign_in_help)
+    app.router.add_get(SIGN_IN_PATH + "{token}", sign_in_page)
+    app.router.add_post(SIGN_IN_PATH + "{token}", sign_in)
+    app.router.add_post("/keluar", sign_out)
+    app.router.add_post("/bahasa", switch_language)

@@ -1,0 +1,70 @@
+"""Pages drawn from Jinja2 templates (``web/templates``) in the reader's language.
+
+:func:`render` is the one way a handler answers with a page: the template sees ``_`` and ``n_`` (the
+catalogues of ``content.i18n``: Indonesian source text, with named placeholders, extracted by ``make
+extract``), ``format_date`` and ``format_number`` in the reader's locale, ``staff`` (None before sign-in),
+``csrf`` (the field every form carries: ``{{ csrf_field() }}``), ``lang`` and ``languages``. Autoescaping is
+on. The stylesheet is ``web/static/web.css`` (no script is needed by any page; no CDN).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from content.i18n import LANGUAGES, _, format_date, format_number, n_, use_locale
+from web.context import STAFF
+from web.context import SETTINGS as SETTINGS_KEY
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+#: the name of the form field that carries the CSRF token (``web.auth`` checks it on every POST)
+CSRF_FIELD = "csrf"
+
+
+def setup(app: web.Application) -> None:
+    """Templates for the app, and the stylesheet under ``/static/``."""
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
+                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(_=_, n_=n_, format_date=format_date, format_number=format_number, languages=LANGUAGES)
+    app.router.add_static("/static/", STATIC, name="static")
+
+
+def language_of(request: web.Request) -> str:
+    """The reader's language: the session's, else the browser's first available one, else the default."""
+    staff = request.get(STAFF)
+    if staff is not None:
+        return staff.language
+    settings = request.app[SETTINGS_KEY]
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip().lower().split("-")[0]
+        if code in settings.locale.available:
+            return code
+    return settings.locale.default
+
+
+def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:
+    """The page ``template`` with ``context`` in the reader's language."""
+    staff = request.get(STAFF)
+    lang = language_of(request)
+    csrf = staff.csrf if staff is not None else ""
+    values = {"staff": staff, "csrf": csrf, "lang": lang, "path": request.path,
+              "csrf_field": lambda: Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf)}">'),
+              **(context or {})}
+    with use_locale(lang):
+        response = aiohttp_jinja2.render_template(template, request, values, status=status)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def message_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    """A page that only says something (an expired link, a refused form): ``title`` and ``message`` are
+    already translated."""
+    return render(request, "message.html", {"title": title, "message": message}, status=status)
