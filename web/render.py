@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from content.i18n import LANGUAGES, _, format_date, format_number, n_, use_locale
 from web.context import STAFF
+from web.nav import PAGES
 from web.context import SETTINGS as SETTINGS_KEY
 
 HERE = Path(__file__).resolve().parent
@@ -53,7 +54,9 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
     staff = request.get(STAFF)
     lang = language_of(request)
     csrf = staff.csrf if staff is not None else ""
-    values = {"staff": staff, "csrf": csrf, "lang": lang, "path": request.path,
+    routes = request.app.router.named_resources()
+    nav = [(str(routes[name].url_for()), label) for name, label in PAGES if name in routes] if staff is not None else []
+    values = {"staff": staff, "csrf": csrf, "lang": lang, "path": request.path, "nav": nav,
               "csrf_field": lambda: Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf)}">'),
               **(context or {})}
     with use_locale(lang):
