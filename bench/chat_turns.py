@@ -231,7 +231,7 @@ def _side_by_side(rows: list[tuple[float, str, str, dict]], thinks: list[float],
 
 
 def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, repeat: int,
-             tree: Path | None = None, name: str = "") -> dict | None:
+             tree: Path | None = None, tree_name: str = "") -> dict | None:
     """One run on a fresh database (none for the echo bot), made by the code of ``tree`` (ours)."""
     from chat_e2e import ROOT, prepare_in, run_e2e
 
@@ -252,7 +252,7 @@ def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, re
             prepare_in(tree, url, args.preload)
         return asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
                                    new_share=args.new_share, think=think, seed=repeat + 1, profile=args.profile,
-                                   tree=tree, label=name))
+                                   tree=tree, label=tree_name))
     finally:
         if name:
             asyncio.run(drop_pg(args.pg, name))
