@@ -5,6 +5,10 @@ The fake Bot API (``tests/fakes/telegram_api.py``) and the users run in this pro
 until the bot sent what answers it in their chat, records the latency and does the next. A turn of our
 bot is complete when a message shows the text (or a button) the script expects, so a wrong answer is
 an error, not a fast turn; the echo bot's turn is complete at its echo (text) or its answer (press).
+
+The bot under test may run from another tree of the project (``tree``: an earlier commit checked out with
+``git worktree add``), driven by this same harness and script; its database is prepared by that tree's own
+migrations and models (``prepare_in``, a child process), so each side gets the schema it knows.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import random
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,15 +28,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from db.database import Database  # noqa: E402
-from db.demo import load_demo  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.models import ConversationState, Family, Identity, Person, Posyandu  # noqa: E402
+# The harness imports nothing of the application (db, handlers, ...) at module level: ``prepare`` runs in
+# a child process with the tree under test first on sys.path, so the database is made by that tree's code.
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 TURN_TIMEOUT = 30.0
@@ -40,13 +41,17 @@ NEW_CHAT = 900_000_000
 VILLAGES = ["Nagasepaha", "Alasangker", "Jinengdalem", "Petandakan", "Fajar Agung", "Podomoro"]
 CONSENT_VERSION = "2026-11"
 
-Step = tuple[str, str, str]  # (text | press, what is typed or the button's label, what the answer shows)
+#: (text | press, what is typed or the button's label, what the answer shows). What the answer shows is
+#: a text the message contains or ``[label]``, a button of the message starting with label; a tuple of
+#: them where the trees compared say it differently (any one of them completes the turn).
+Step = tuple[str, str, str | tuple[str, ...]]
 
 
 def registration(n: int) -> list[Step]:
     """A new family's registration (26 turns); an expectation in [brackets] is a button of the answer."""
     return [
-        ("text", "/start", "Apakah Bapak/Ibu setuju"), ("press", "Ya", "Pilih bahasa"),
+        # before issue 15's Bapak/Ibu wording (f189a7b and earlier) the consent asked "Apakah Anda setuju?"
+        ("text", "/start", ("Apakah Bapak/Ibu setuju", "Apakah Anda setuju")), ("press", "Ya", "Pilih bahasa"),
         ("press", "Bahasa Indonesia", "desa/kelurahan"), ("text", VILLAGES[n % len(VILLAGES)], "Pilih posyandu"),
         ("press", "Posyandu", "kepala keluarga"), ("text", f"Wayan Sudarma {n}", "dusun"),
         ("text", "Banjar Kaja", "RT/RW"), ("text", "003/002", "anggota keluarga pertama"),
@@ -65,16 +70,22 @@ def registration(n: int) -> list[Step]:
 
 
 #: What a registered family does, round and round (each press follows an answer that has the button).
+#: /jadwal shows the posyandu day and what is due now (a pre-loaded family's baby always has a dose
+#: due) and offers Lihat semua / Tandai sudah / Menu utama (handlers/care_views.py); Lihat semua shows
+#: everything and then the main menu, which offers Tandai sudah in place of Jadwal; /imunisasi shows
+#: the cards and then the menu with Isi/ubah imunisasi in place of Imunisasi anak (handlers/menu.py).
 REGISTERED: list[Step] = [
-    ("text", "/jadwal", "Posyandu berikutnya"),
+    ("text", "/jadwal", "[Lihat semua]"),
+    ("press", "Lihat semua", "[Imunisasi anak]"),
     ("press", "Imunisasi anak", "[Jadwal]"),
-    ("press", "Keluarga saya", "Anggota keluarga"),
+    ("press", "Keluarga saya", "[Selesai]"),
     ("press", "Selesai", "[Jadwal]"),
-    ("text", "/imunisasi", "[Jadwal]"),
-    ("press", "Jadwal", "Posyandu berikutnya"),
-    ("text", "/pengingat", "Pengingat dikirim"),
+    ("text", "/imunisasi", "[Isi/ubah imunisasi]"),
+    ("press", "Jadwal", "[Menu utama]"),
+    ("press", "Menu utama", "[Jadwal]"),
+    ("text", "/pengingat", "[Tidak diubah]"),
     ("press", "Tidak diubah", "[Jadwal]"),
-    ("text", "bantuan", "Perintah:"),
+    ("text", "bantuan", "Untuk keluarga:"),
     ("text", "halo", "tidak mengerti"),
 ]
 
@@ -95,8 +106,12 @@ class LoadFake(FakeTelegram):
             waiter[1].set_result(time.perf_counter())
 
 
-def shows(expect: str) -> Callable[[str, dict], bool]:
-    """A sent message whose text contains ``expect``, or with a button starting ``[label]``."""
+def shows(expect: str | tuple[str, ...]) -> Callable[[str, dict], bool]:
+    """A sent message whose text contains ``expect``, or with a button starting ``[label]``; for a tuple,
+    a message that shows any one of them."""
+    if isinstance(expect, tuple):
+        tests = [shows(one) for one in expect]
+        return lambda method, params: any(test(method, params) for test in tests)
     if expect.startswith("["):
         label = expect[1:-1]
 
@@ -177,8 +192,12 @@ def _error(stats: Stats, text: str) -> None:
 # ---------------------------------------------------------------------------- the database
 
 
-async def preload(db: Database, families: int, now: datetime) -> None:
+async def preload(db, families: int, now: datetime) -> None:
     """Registered families with a Telegram chat each: a pregnant mother, a toddler and a baby; at the menu."""
+    from sqlalchemy import insert, select
+
+    from db.models import ConversationState, Family, Identity, Person, Posyandu
+
     today = now.date()
     async with db.write() as session:
         posyandu = [p for p in (await session.scalars(select(Posyandu.id).order_by(Posyandu.id))).all()]
@@ -215,6 +234,11 @@ async def preload(db: Database, families: int, now: datetime) -> None:
 
 
 async def prepare(url: str, families: int) -> None:
+    """Migrates, loads the demo and pre-loads ``families``, with the code first on sys.path."""
+    from db.database import Database
+    from db.demo import load_demo
+    from db.migrate import upgrade
+
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
     try:
@@ -222,6 +246,14 @@ async def prepare(url: str, families: int) -> None:
         await preload(db, families, datetime.now(UTC))
     finally:
         await db.dispose()
+
+
+def prepare_in(tree: Path, url: str, families: int) -> None:
+    """``prepare`` with the code of ``tree`` (its migrations, demo data and models), in a child process."""
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "prepare", str(tree), url, str(families)],
+                          cwd=str(tree), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"preparing the database with {tree} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
 
 
 # ---------------------------------------------------------------------------- the bot process
@@ -252,12 +284,20 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-class BotUnderTest:
-    """``bot.py run`` (ours) or ``bench/echo_bot.py`` as a child process polling the fake."""
+def _has_inbound_limit(tree: Path) -> bool:
+    """Whether the tree's bot has the per-chat inbound limit (issue 15): before it, its settings refuse the
+    ILPBOT_INBOUND_* variables as unknown."""
+    return (tree / "handlers" / "inbound_limit.py").exists()
 
-    def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str, profile: str | None = None) -> None:
-        script = ROOT / ("bot.py" if which == "ours" else "bench/echo_bot.py")
-        profiler = ["-m", "cProfile", "-o", f"{profile}.{which}.prof"] if profile else []
+
+class BotUnderTest:
+    """``bot.py run`` of ``tree`` (ours) or this tree's ``bench/echo_bot.py`` as a child process polling the fake."""
+
+    def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str, profile: str | None = None,
+                 tree: Path = ROOT, label: str = "") -> None:
+        self.tree = tree if which == "ours" else ROOT
+        script = self.tree / "bot.py" if which == "ours" else ROOT / "bench/echo_bot.py"
+        profiler = ["-m", "cProfile", "-o", f"{profile}.{which}{'.' + label if label else ''}.prof"] if profile else []
         self.argv = [sys.executable, *profiler, str(script)] + (["run"] if which == "ours" else [])
         self.env = {
             **os.environ,
@@ -266,10 +306,10 @@ class BotUnderTest:
             "ILPBOT_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
             "ILPBOT_WEB_PORT": str(_free_port()),
             "ILPBOT_REMINDERS_ENABLED": "false",
-            # the simulated users send faster than a person: the per-chat inbound limit would drop their messages
-            "ILPBOT_INBOUND_BURST": "100000",
-            "ILPBOT_INBOUND_PER_MINUTE": "1000000",
         }
+        if which == "ours" and _has_inbound_limit(self.tree):
+            # the simulated users send faster than a person: the per-chat inbound limit would drop their messages
+            self.env |= {"ILPBOT_INBOUND_BURST": "100000", "ILPBOT_INBOUND_PER_MINUTE": "1000000"}
         if db_url:
             self.env["ILPBOT_DATABASE_URL"] = db_url
         self.fake = fake
@@ -279,7 +319,7 @@ class BotUnderTest:
     async def start(self) -> None:
         self._logfile = self.log.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            *self.argv, cwd=str(ROOT), env=self.env, stdin=asyncio.subprocess.DEVNULL,
+            *self.argv, cwd=str(self.tree), env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=self._logfile, stderr=self._logfile,
         )
         await self.fake.wait_for(lambda: self.fake.calls["getUpdates"] > 0 or self.process.returncode is not None, timeout=60)
@@ -306,12 +346,12 @@ class BotUnderTest:
 
 
 async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float, warmup: float, new_share: float,
-                  think: float, seed: int = 1, profile: str | None = None) -> dict[str, Any]:
-    """One measurement: ``users`` chatting with bot ``which`` for ``warmup`` + ``seconds``."""
+                  think: float, seed: int = 1, profile: str | None = None, tree: Path = ROOT, label: str = "") -> dict[str, Any]:
+    """One measurement: ``users`` chatting with bot ``which`` (of ``tree``) for ``warmup`` + ``seconds``."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as log_dir:
         async with LoadFake() as fake:
-            bot = BotUnderTest(fake, which, db_url, log_dir, profile)
+            bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree, label)
             await bot.start()
             try:
                 stats = Stats()
@@ -364,3 +404,15 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
         "api_calls_per_turn": (calls["end"] - calls["start"]) / max(1, stats.completed),
         "polls_per_turn": (calls["end_poll"] - calls["start_poll"]) / max(1, stats.completed),
     }
+
+
+if __name__ == "__main__":  # python bench/chat_e2e.py prepare TREE URL FAMILIES (prepare_in)
+    if len(sys.argv) != 5 or sys.argv[1] != "prepare":
+        sys.exit("usage: chat_e2e.py prepare TREE DATABASE_URL FAMILIES")
+    tree = Path(sys.argv[2]).resolve()
+    sys.path.insert(0, str(tree))
+    import db
+
+    if not Path(db.__file__).resolve().is_relative_to(tree):
+        sys.exit(f"db imported from {db.__file__}, not from {tree}")
+    asyncio.run(prepare(sys.argv[3], int(sys.argv[4])))

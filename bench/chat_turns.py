@@ -15,6 +15,13 @@ second, p99 at most 250 ms.
 
     python bench/chat_turns.py --e2e [--users 500] [--seconds 60] [--think 0,2] [--repeat 2] [--bots ours,echo] [--databases sqlite,postgresql]
 
+Side by side with an earlier commit: ``--tree NAME=DIR`` (repeatable) runs the bot under test from each
+tree (``git worktree add ../old <commit>``), with this tree's harness, fake and script; each tree's
+database is made by its own migrations. The runs alternate between the trees (the order reversed every
+other round), so the noise of a shared machine falls on both:
+
+    python bench/chat_turns.py --e2e --bots ours --tree new=. --tree old=../old --repeat 2
+
 Closed loop: with no think time each user sends again the moment the answer arrives, so 500 users keep
 500 messages waiting and the latency is 500 / throughput for any bot (Little's law); that run measures
 capacity (turns per second). The latency target is measured with users pausing ``--think`` seconds on
@@ -129,21 +136,29 @@ def e2e(args: argparse.Namespace) -> None:
     thinks = [float(t) for t in str(args.think).split(",")]
     print(f"users: {args.users} ({args.new_share:.0%} registering), {args.seconds:.0f} s measured after {args.warmup:.0f} s, "
           f"think times {thinks} s, {args.preload} families pre-loaded")
+    trees = _trees(args.tree)
+    if len(trees) > 1:
+        print("trees: " + ", ".join(f"{name} = {path} ({_commit(path)})" for name, path in trees))
     rows: list[tuple[float, str, str, dict]] = []
     for repeat in range(args.repeat):
         for think in thinks:
             for bot in args.bots.split(","):
                 for database in (args.databases.split(",") if bot == "ours" else ["-"]):
-                    result = _e2e_run(args, bot, database, think, repeat)
-                    if result is not None:
-                        rows.append((think, bot, database, result))
-                        _print_e2e(think, bot, database, result)
+                    for name, path in (trees if bot == "ours" else [("", None)])[::1 if repeat % 2 == 0 else -1]:
+                        label = f"{bot}:{name}" if name and len(trees) > 1 else bot
+                        result = _e2e_run(args, bot, database, think, repeat, path, name)
+                        if result is not None:
+                            rows.append((think, label, database, result))
+                            _print_e2e(think, label, database, result)
+    width = max(6, *(len(label) + 1 for _t, label, _d, _r in rows)) if rows else 6
     print()
-    print(f"{'think s':>7}  {'bot':<6}{'database':<12}{'turns':>8}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    print(f"{'think s':>7}  {'bot':<{width}}{'database':<12}{'turns':>8}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
           f"{'bot cpu':>9}{'ms/turn':>9}{'pg cpu':>8}{'harness':>9}")
     for think, bot, database, r in rows:
-        print(f"{think:>7}  {bot:<6}{database:<12}{r['turns']:>8}{r['turns_per_s']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+        print(f"{think:>7}  {bot:<{width}}{database:<12}{r['turns']:>8}{r['turns_per_s']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
               f"{r['errors']:>8}{r['bot_cpu_pct']:>8.0f}%{r['bot_cpu_ms_per_turn']:>9.2f}{r['pg_cpu_pct']:>7.0f}%{r['harness_cpu_pct']:>8.0f}%")
+    if len(trees) > 1:
+        _side_by_side(rows, thinks, args.databases.split(","), [name for name, _path in trees])
     for think in thinks:
         echo = [r for t, bot, _db, r in rows if t == think and bot == "echo"]
         for database in args.databases.split(","):
@@ -162,9 +177,65 @@ def e2e(args: argparse.Namespace) -> None:
     print("targets: at think 0 (capacity) at least 0.5 x the echo bot's turns/s; at a paced think time p99 <= 250 ms")
 
 
-def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, repeat: int) -> dict | None:
-    """One run on a fresh database (none for the echo bot)."""
-    from chat_e2e import prepare, run_e2e
+def _trees(given: list[str] | None) -> list[tuple[str, Path]]:
+    """``NAME=DIR`` (or ``DIR``, named by its folder) of each --tree; this tree alone when none is given."""
+    here = Path(__file__).resolve().parent.parent
+    trees = []
+    for item in given or [f"here={here}"]:
+        name, _sep, path = item.rpartition("=")
+        tree = Path(path).resolve()
+        if not (tree / "bot.py").is_file():
+            raise SystemExit(f"--tree {item}: no bot.py in {tree}")
+        trees.append((name or tree.name, tree))
+    return trees
+
+
+def _commit(tree: Path) -> str:
+    """The commit checked out in ``tree`` (and "+changes" when it has uncommitted ones)."""
+    import subprocess
+
+    head = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%h"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(tree), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return head + (" +changes" if dirty else "")
+
+
+def _side_by_side(rows: list[tuple[float, str, str, dict]], thinks: list[float], databases: list[str], names: list[str]) -> None:
+    """Per database: each tree's turns/s at each think time (mean, best, worst) and its p50/p99 (best and
+    worst run), then each tree's mean turns/s against the first tree's."""
+    print()
+    print(f"{'think s':>7}  {'database':<12}{'tree':<8}{'runs':>5}{'turns/s mean':>14}{'best':>7}{'worst':>7}"
+          f"{'p50 ms best-worst':>20}{'p99 ms best-worst':>20}{'errors':>8}")
+    means: dict[tuple[float, str, str], float] = {}
+    for think in thinks:
+        for database in databases:
+            for name in names:
+                runs = [r for t, label, db_name, r in rows if t == think and db_name == database and label == f"ours:{name}"]
+                if not runs:
+                    continue
+                rates = [r["turns_per_s"] for r in runs]
+                means[think, database, name] = statistics.mean(rates)
+                p50 = sorted(r["p50_ms"] for r in runs)
+                p99 = sorted(r["p99_ms"] for r in runs)
+                print(f"{think:>7}  {database:<12}{name:<8}{len(runs):>5}{statistics.mean(rates):>14.0f}{max(rates):>7.0f}"
+                      f"{min(rates):>7.0f}{f'{p50[0]:.0f}-{p50[-1]:.0f}':>20}{f'{p99[0]:.0f}-{p99[-1]:.0f}':>20}"
+                      f"{sum(r['errors'] for r in runs):>8}")
+    base = names[0]
+    for think in thinks:
+        for database in databases:
+            for name in names[1:]:
+                if (think, database, base) in means and (think, database, name) in means:
+                    change = means[think, database, name] / means[think, database, base] - 1
+                    print(f"think {think} s, {database}: {name} {means[think, database, name]:.0f} turns/s, {base} "
+                          f"{means[think, database, base]:.0f}: {change:+.1%}")
+
+
+def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, repeat: int,
+             tree: Path | None = None, tree_name: str = "") -> dict | None:
+    """One run on a fresh database (none for the echo bot), made by the code of ``tree`` (ours)."""
+    from chat_e2e import ROOT, prepare_in, run_e2e
+
+    tree = tree or ROOT
 
     url, name = None, None
     tmp = tempfile.TemporaryDirectory()
@@ -178,9 +249,10 @@ def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, re
                 print(f"postgresql: skipped ({type(exc).__name__}: {exc})")
                 return None
         if url:
-            asyncio.run(prepare(url, args.preload))
+            prepare_in(tree, url, args.preload)
         return asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
-                                   new_share=args.new_share, think=think, seed=repeat + 1, profile=args.profile))
+                                   new_share=args.new_share, think=think, seed=repeat + 1, profile=args.profile,
+                                   tree=tree, label=tree_name))
     finally:
         if name:
             asyncio.run(drop_pg(args.pg, name))
@@ -214,7 +286,9 @@ def main() -> None:
     e2e_args.add_argument("--bots", default="ours,echo")
     e2e_args.add_argument("--databases", default="sqlite,postgresql")
     e2e_args.add_argument("--repeat", type=int, default=1)
-    e2e_args.add_argument("--profile", metavar="PATH", help="run the bot under cProfile, writing PATH.<bot>.prof")
+    e2e_args.add_argument("--profile", metavar="PATH", help="run the bot under cProfile, writing PATH.<bot>[.<tree>].prof")
+    e2e_args.add_argument("--tree", action="append", metavar="[NAME=]DIR",
+                          help="run our bot from this tree (repeat for side by side; the first is the base of the comparison)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}, {platform.platform()}")
     if args.e2e:
