@@ -13,21 +13,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from care.calendar import holiday_list, sessions_between
-from config import zone_of
 from content.i18n import N_, _, format_date
-from db.models import Family, Identity, Outbox, Posyandu, PosyanduException, Puskesmas
+from db.models import Posyandu, PosyanduException
 from db.queries import posyandu_changes
 from handlers.family import date_hint
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.parsing import ParseError, parse_date
 from handlers.staff import STAFF_REFUSAL, own_posyandu, staff_opened
+from reminders.announcements import change_text, posyandu_recipients, queue_change_notice
 
 WINDOW_DAYS = 62
-NOTICE_DAYS = 7
 #: how far ahead a new day may be
 AHEAD_DAYS = 90
 #: an extra session's example day: a week from today
@@ -281,43 +278,14 @@ async def on_edit(ctx: Ctx, answer: Answer) -> Next:
     return answer.choice
 
 
-def change_text(posyandu: Posyandu, change: PosyanduException) -> str:
-    """The notice of a change, in the current language."""
-    if change.kind == "moved":
-        return _("{posyandu}: jadwal {old} dipindah ke {new}. Alasan: {reason}", posyandu=posyandu.name,
-                 old=format_date(change.original_date, "EEEE, d MMMM"), new=format_date(change.new_date, "EEEE, d MMMM"), reason=change.reason)
-    if change.kind == "cancelled":
-        return _("{posyandu}: jadwal {old} dibatalkan. Alasan: {reason}", posyandu=posyandu.name,
-                 old=format_date(change.original_date, "EEEE, d MMMM"), reason=change.reason)
-    return _("{posyandu}: ada sesi tambahan {new}. {reason}", posyandu=posyandu.name,
-             new=format_date(change.new_date, "EEEE, d MMMM"), reason=change.reason)
-
-
 async def _recipients(ctx: Ctx, posyandu: Posyandu) -> list[tuple[int, str, str, str]]:
     """(identity, channel, address, language) of every reachable family chat and kader of the posyandu."""
-    families = select(Family.id).where(Family.posyandu_id == posyandu.id, Family.registered_at.is_not(None))
-    rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language).where(
-        (Identity.family_id.in_(families)) | ((Identity.role == "kader") & (Identity.posyandu_id == posyandu.id)),
-        Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None)))
-    return [tuple(r) for r in rows.all()]
+    return await posyandu_recipients(ctx.session, posyandu)
 
 
 async def _tell(ctx: Ctx, posyandu: Posyandu, change: PosyanduException) -> int:
     """Queues the notice for every reachable family chat and kader of the posyandu; returns how many."""
-    from content.i18n import use_locale
-
-    rows = await _recipients(ctx, posyandu)
-    puskesmas = await ctx.session.get(Puskesmas, posyandu.puskesmas_id)
-    zone = zone_of(ctx.settings, puskesmas.code, puskesmas.timezone)
-    for identity_id, channel, address, lang in rows:
-        with use_locale(lang):
-            text = change_text(posyandu, change)
-        ctx.session.add(Outbox(
-            key=f"calendar:{change.id}:{identity_id}", identity_id=identity_id, channel=channel, address=address,
-            kind="calendar", body={"text": text, "lang": lang}, timezone=zone, state="pending", not_before=ctx.now,
-            expires_at=ctx.now + timedelta(days=NOTICE_DAYS), attempts=0, created_at=ctx.now,
-        ))
-    return len(rows)
+    return await queue_change_notice(ctx.session, ctx.settings, posyandu, change, ctx.now)
 
 
 POSYANDU_DAYS = Flow(
