@@ -9,4 +9,5 @@ from content.i18n import N_
 
 PAGES: tuple[tuple[str, str], ...] = (
     ("overview", N_("PWS")),
+    ("broadcasts", N_("Pengumuman")),
 )
