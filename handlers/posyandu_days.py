@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from care.calendar import holiday_list, sessions_between
+from care.calendar import holiday_list
 from content.i18n import N_, _, format_date
 from db.models import Posyandu, PosyanduException
-from db.queries import posyandu_changes
+from db.queries import posyandu_sessions
 from handlers.family import date_hint
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
@@ -35,11 +35,7 @@ _DATE_LIKE = re.compile(r"^[\d\s./-]+$")
 
 async def _sessions(ctx: Ctx, posyandu: Posyandu, days: int = WINDOW_DAYS):
     """The posyandu's sessions from today on, with its changes and the holidays applied."""
-    changes = (await posyandu_changes(ctx.session, [posyandu.id]))[posyandu.id]
-    if not posyandu.schedule:
-        return []
-    return sessions_between(posyandu.schedule, ctx.today, ctx.today + timedelta(days=days), changes=changes,
-                            policy=posyandu.holiday_policy or "after")
+    return await posyandu_sessions(ctx.session, posyandu, ctx.today, ctx.today + timedelta(days=days))
 
 
 async def ask_start(ctx: Ctx) -> Question:
@@ -162,6 +158,16 @@ def looks_like_date(text: str, today: date) -> bool:
     return True
 
 
+def new_day_problem(day: date, today: date, original: str | None, example: str) -> str | None:
+    """What is wrong with a new day for a session (None: it may be used): in the past, more than
+    :data:`AHEAD_DAYS` ahead, or the day of the session being moved (``original``, ISO)."""
+    if day < today or day > today + timedelta(days=AHEAD_DAYS):
+        return _("Pilih tanggal dari hari ini sampai 90 hari ke depan.")
+    if day.isoformat() == original:
+        return _("Itu tanggal sesi yang dipindah. Tulis tanggal barunya, misalnya: {example}", example=example)
+    return None
+
+
 async def ask_new_date(ctx: Ctx) -> Question:
     if ctx.data["kind"] == "moved":
         original = date.fromisoformat(ctx.data["original"])
@@ -177,10 +183,9 @@ async def on_new_date(ctx: Ctx, answer: Answer) -> Next:
         day = read_day(answer.text, ctx.today)
     except ParseError as exc:
         raise Invalid(date_hint(exc.code, _example(ctx))) from None
-    if day < ctx.today or day > ctx.today + timedelta(days=AHEAD_DAYS):
-        raise Invalid(_("Pilih tanggal dari hari ini sampai 90 hari ke depan."))
-    if day.isoformat() == ctx.data.get("original"):
-        raise Invalid(_("Itu tanggal sesi yang dipindah. Tulis tanggal barunya, misalnya: {example}", example=_example(ctx)))
+    problem = new_day_problem(day, ctx.today, ctx.data.get("original"), _example(ctx))
+    if problem:
+        raise Invalid(problem)
     ctx.data["new"] = day.isoformat()
     if day_off(day) is not None:
         return "day_off"
@@ -209,13 +214,22 @@ async def ask_reason(ctx: Ctx) -> Question:
     return Question(_("Alasannya? (dikirim ke keluarga dan kader)"))
 
 
+def read_reason(text: str, today: date) -> tuple[str, str | None]:
+    """A change's reason as it is kept (spaces tidied, 200 letters at most) and what is wrong with it
+    (None: fine): too short, or a date rather than words."""
+    reason = " ".join(text.split())[:200]
+    if len(reason) < 3:
+        return reason, _("Tulis alasannya singkat, misalnya: bidan pelatihan.")
+    if looks_like_date(reason, today):
+        return reason, _("Itu tanggal, bukan alasan. Tulis alasannya dengan kata-kata, misalnya: bidan pelatihan.")
+    return reason, None
+
+
 async def on_reason(ctx: Ctx, answer: Answer) -> Next:
     """Stores the reason (words, not a date); shows the preview next."""
-    reason = " ".join(answer.text.split())[:200]
-    if len(reason) < 3:
-        raise Invalid(_("Tulis alasannya singkat, misalnya: bidan pelatihan."))
-    if looks_like_date(reason, ctx.today):
-        raise Invalid(_("Itu tanggal, bukan alasan. Tulis alasannya dengan kata-kata, misalnya: bidan pelatihan."))
+    reason, problem = read_reason(answer.text, ctx.today)
+    if problem:
+        raise Invalid(problem)
     ctx.data["reason"] = reason
     return "preview"
 
