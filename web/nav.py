@@ -11,4 +11,5 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("overview", N_("PWS")),
     ("broadcasts", N_("Pengumuman")),
     ("schedule", N_("Jadwal posyandu")),
+    ("kaders", N_("Kader")),
 )

@@ -37,4 +37,4 @@ async def posyandu(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", overview, name="overview")
     app.router.add_get("/posyandu/{id}", posyandu, name="posyandu")
-    from web import broadcasts, schedule; broadcasts.add_routes(app); schedule.add_routes(app)  # noqa: E702,I001
+    from web import broadcasts, kaders, schedule; broadcasts.add_routes(app); schedule.add_routes(app); kaders.add_routes(app)  # noqa: E702,I001
