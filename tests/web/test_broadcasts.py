@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from db.models import AuditLog, Broadcast, Identity, Outbox, Posyandu, Puskesmas
 from reminders.announcements import broadcast_recipients
 from tests.helpers import DEFAULT_NOW, make_family
+from tests.web.browser import needs_browser, shot
 from tests.web.site import HOME, csrf_of, sign_in, staff_member
 
 TEXT = "Posyandu besok dimulai jam 08.00, bawa buku KIA."
@@ -162,3 +163,31 @@ async def test_bad_input_is_answered_on_the_form(client, engine, demo_db):
     back = await client.post("/pengumuman/ubah", data={"csrf": csrf, "audience": "elderly", "text": TEXT})
     html = await back.text()
     assert back.status == 200 and TEXT in html and 'value="elderly" checked' in html
+
+
+@needs_browser
+async def test_in_a_browser_start_and_cancel_an_announcement(signed_in, live_web, request):
+    page = signed_in
+    await _families(live_web.db)
+    await page.get_by_role("link", name="Pengumuman").first.click()
+    await page.get_by_role("heading", level=1, name="Pengumuman").wait_for()
+    await page.get_by_label("Keluarga dengan balita").check()
+    await page.get_by_label("Posyandu Mawar").check()
+    await page.get_by_label("Isi pengumuman").fill(TEXT)
+    await shot(page, request, "compose")
+    await page.get_by_role("button", name="Pratinjau").click()
+    await page.get_by_text("Akan dikirim ke 1 penerima.").wait_for()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    await shot(page, request, "preview")
+    await page.get_by_role("button", name="Kirim").click()
+    await page.get_by_role("heading", level=1, name="Pengumuman #").wait_for()
+    cancel = page.get_by_role("button", name="Batalkan 1 pesan yang menunggu")
+    await cancel.wait_for()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    await shot(page, request, "progress")
+    await cancel.click()
+    await page.get_by_text("Dibatalkan").first.wait_for()
+    assert await cancel.count() == 0
+    await shot(page, request, "cancelled")
+    async with live_web.db.read() as session:
+        assert (await session.scalars(select(Outbox.state))).all() == ["cancelled"]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from db.models import AuditLog, Outbox, Posyandu, PosyanduException
 from tests.helpers import make_family
+from tests.web.browser import needs_browser, shot
 from tests.web.site import csrf_of, sign_in, staff_member
 
 # the tests' today at the puskesmas (WITA) is Monday 23 November 2026; Posyandu Mawar meets on the 5th
@@ -125,3 +126,31 @@ async def test_another_puskesmass_posyandu_is_refused_and_forms_need_the_token(c
     for path in ("/jadwal/pratinjau", "/jadwal/simpan"):
         assert (await client.post(path, data={k: v for k, v in own.items() if k != "csrf"})).status == 403
     assert await _count(demo_db, PosyanduException) == 0
+
+
+@needs_browser
+async def test_in_a_browser_move_a_posyandu_day(signed_in, live_web, request):
+    page = signed_in
+    await make_family(live_web.db, identity_address="fam-mawar")
+    await page.get_by_role("link", name="Jadwal posyandu").click()
+    await page.get_by_role("heading", level=1, name="Jadwal posyandu").wait_for()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    await shot(page, request, "month")
+    await page.get_by_role("link", name="Desember 2026").click()
+    await page.get_by_role("heading", level=2, name="Desember 2026").wait_for()
+    mawar = await _place(live_web.db, "Posyandu Mawar")
+    await page.locator(f'a[href="/jadwal/ubah?posyandu={mawar}&jenis=moved&sesi=2026-12-05"]').click()
+    await page.get_by_role("heading", level=1, name="Pindahkan sesi").wait_for()
+    await page.get_by_label("Tanggal baru").fill("2026-12-07")
+    await page.get_by_label("Alasan").fill("bidan pelatihan")
+    await page.get_by_role("button", name="Pratinjau").click()
+    await page.get_by_text("Pesan ini akan dikirim ke 1 keluarga dan kader:").wait_for()
+    assert await page.get_by_text("dipindah ke Senin, 7 Desember. Alasan: bidan pelatihan").count() == 1
+    await shot(page, request, "preview")
+    await page.get_by_role("button", name="Simpan dan kirim").click()
+    await page.get_by_text("Tersimpan. 1 keluarga dan kader diberi tahu.").wait_for()
+    assert await page.get_by_text("dipindah dari 5 Des").count() == 1
+    assert await page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    await shot(page, request, "moved")
+    async with live_web.db.read() as session:
+        assert (await session.scalars(select(PosyanduException.new_date))).all() == [date(2026, 12, 7)]
