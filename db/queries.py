@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from datetime import date
 
-from care.calendar import CalendarChange, Session, next_posyandu_day
+from care.calendar import CalendarChange, Session, next_posyandu_day, sessions_between
 from content.family_codes import random_family_code
 from content.regions import regions
 from db.models import Family, Person, Posyandu, PosyanduException, Puskesmas
@@ -213,3 +213,14 @@ async def next_posyandu_session(session: AsyncSession, posyandu: Posyandu, on: d
     """:func:`next_day_of` with the posyandu's changes read from the database."""
     changes = await posyandu_changes(session, [posyandu.id])
     return next_day_of(posyandu, on, changes[posyandu.id])
+
+
+async def posyandu_sessions(session: AsyncSession, posyandu: Posyandu, start: date, end: date,
+                            changes: list[CalendarChange] | None = None) -> list[Session]:
+    """A posyandu's sessions from ``start`` to ``end`` (both included): its rule, its changes (read from the
+    database unless given), the holidays; none for a posyandu without a day rule."""
+    if not posyandu.schedule:
+        return []
+    if changes is None:
+        changes = (await posyandu_changes(session, [posyandu.id]))[posyandu.id]
+    return sessions_between(posyandu.schedule, start, end, changes=changes, policy=posyandu.holiday_policy or "after")

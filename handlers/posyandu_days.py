@@ -13,21 +13,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
-from care.calendar import holiday_list, sessions_between
-from config import zone_of
+from care.calendar import holiday_list
 from content.i18n import N_, _, format_date
-from db.models import Family, Identity, Outbox, Posyandu, PosyanduException, Puskesmas
-from db.queries import posyandu_changes
+from db.models import Posyandu, PosyanduException
+from db.queries import posyandu_sessions
 from handlers.family import date_hint
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.parsing import ParseError, parse_date
 from handlers.staff import STAFF_REFUSAL, own_posyandu, staff_opened
+from reminders.announcements import change_text, posyandu_recipients, queue_change_notice
 
 WINDOW_DAYS = 62
-NOTICE_DAYS = 7
 #: how far ahead a new day may be
 AHEAD_DAYS = 90
 #: an extra session's example day: a week from today
@@ -38,11 +35,7 @@ _DATE_LIKE = re.compile(r"^[\d\s./-]+$")
 
 async def _sessions(ctx: Ctx, posyandu: Posyandu, days: int = WINDOW_DAYS):
     """The posyandu's sessions from today on, with its changes and the holidays applied."""
-    changes = (await posyandu_changes(ctx.session, [posyandu.id]))[posyandu.id]
-    if not posyandu.schedule:
-        return []
-    return sessions_between(posyandu.schedule, ctx.today, ctx.today + timedelta(days=days), changes=changes,
-                            policy=posyandu.holiday_policy or "after")
+    return await posyandu_sessions(ctx.session, posyandu, ctx.today, ctx.today + timedelta(days=days))
 
 
 async def ask_start(ctx: Ctx) -> Question:
@@ -165,6 +158,16 @@ def looks_like_date(text: str, today: date) -> bool:
     return True
 
 
+def new_day_problem(day: date, today: date, original: str | None, example: str) -> str | None:
+    """What is wrong with a new day for a session (None: it may be used): in the past, more than
+    :data:`AHEAD_DAYS` ahead, or the day of the session being moved (``original``, ISO)."""
+    if day < today or day > today + timedelta(days=AHEAD_DAYS):
+        return _("Pilih tanggal dari hari ini sampai 90 hari ke depan.")
+    if day.isoformat() == original:
+        return _("Itu tanggal sesi yang dipindah. Tulis tanggal barunya, misalnya: {example}", example=example)
+    return None
+
+
 async def ask_new_date(ctx: Ctx) -> Question:
     if ctx.data["kind"] == "moved":
         original = date.fromisoformat(ctx.data["original"])
@@ -180,10 +183,9 @@ async def on_new_date(ctx: Ctx, answer: Answer) -> Next:
         day = read_day(answer.text, ctx.today)
     except ParseError as exc:
         raise Invalid(date_hint(exc.code, _example(ctx))) from None
-    if day < ctx.today or day > ctx.today + timedelta(days=AHEAD_DAYS):
-        raise Invalid(_("Pilih tanggal dari hari ini sampai 90 hari ke depan."))
-    if day.isoformat() == ctx.data.get("original"):
-        raise Invalid(_("Itu tanggal sesi yang dipindah. Tulis tanggal barunya, misalnya: {example}", example=_example(ctx)))
+    problem = new_day_problem(day, ctx.today, ctx.data.get("original"), _example(ctx))
+    if problem:
+        raise Invalid(problem)
     ctx.data["new"] = day.isoformat()
     if day_off(day) is not None:
         return "day_off"
@@ -212,13 +214,22 @@ async def ask_reason(ctx: Ctx) -> Question:
     return Question(_("Alasannya? (dikirim ke keluarga dan kader)"))
 
 
+def read_reason(text: str, today: date) -> tuple[str, str | None]:
+    """A change's reason as it is kept (spaces tidied, 200 letters at most) and what is wrong with it
+    (None: fine): too short, or a date rather than words."""
+    reason = " ".join(text.split())[:200]
+    if len(reason) < 3:
+        return reason, _("Tulis alasannya singkat, misalnya: bidan pelatihan.")
+    if looks_like_date(reason, today):
+        return reason, _("Itu tanggal, bukan alasan. Tulis alasannya dengan kata-kata, misalnya: bidan pelatihan.")
+    return reason, None
+
+
 async def on_reason(ctx: Ctx, answer: Answer) -> Next:
     """Stores the reason (words, not a date); shows the preview next."""
-    reason = " ".join(answer.text.split())[:200]
-    if len(reason) < 3:
-        raise Invalid(_("Tulis alasannya singkat, misalnya: bidan pelatihan."))
-    if looks_like_date(reason, ctx.today):
-        raise Invalid(_("Itu tanggal, bukan alasan. Tulis alasannya dengan kata-kata, misalnya: bidan pelatihan."))
+    reason, problem = read_reason(answer.text, ctx.today)
+    if problem:
+        raise Invalid(problem)
     ctx.data["reason"] = reason
     return "preview"
 
@@ -281,43 +292,14 @@ async def on_edit(ctx: Ctx, answer: Answer) -> Next:
     return answer.choice
 
 
-def change_text(posyandu: Posyandu, change: PosyanduException) -> str:
-    """The notice of a change, in the current language."""
-    if change.kind == "moved":
-        return _("{posyandu}: jadwal {old} dipindah ke {new}. Alasan: {reason}", posyandu=posyandu.name,
-                 old=format_date(change.original_date, "EEEE, d MMMM"), new=format_date(change.new_date, "EEEE, d MMMM"), reason=change.reason)
-    if change.kind == "cancelled":
-        return _("{posyandu}: jadwal {old} dibatalkan. Alasan: {reason}", posyandu=posyandu.name,
-                 old=format_date(change.original_date, "EEEE, d MMMM"), reason=change.reason)
-    return _("{posyandu}: ada sesi tambahan {new}. {reason}", posyandu=posyandu.name,
-             new=format_date(change.new_date, "EEEE, d MMMM"), reason=change.reason)
-
-
 async def _recipients(ctx: Ctx, posyandu: Posyandu) -> list[tuple[int, str, str, str]]:
     """(identity, channel, address, language) of every reachable family chat and kader of the posyandu."""
-    families = select(Family.id).where(Family.posyandu_id == posyandu.id, Family.registered_at.is_not(None))
-    rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language).where(
-        (Identity.family_id.in_(families)) | ((Identity.role == "kader") & (Identity.posyandu_id == posyandu.id)),
-        Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None)))
-    return [tuple(r) for r in rows.all()]
+    return await posyandu_recipients(ctx.session, posyandu)
 
 
 async def _tell(ctx: Ctx, posyandu: Posyandu, change: PosyanduException) -> int:
     """Queues the notice for every reachable family chat and kader of the posyandu; returns how many."""
-    from content.i18n import use_locale
-
-    rows = await _recipients(ctx, posyandu)
-    puskesmas = await ctx.session.get(Puskesmas, posyandu.puskesmas_id)
-    zone = zone_of(ctx.settings, puskesmas.code, puskesmas.timezone)
-    for identity_id, channel, address, lang in rows:
-        with use_locale(lang):
-            text = change_text(posyandu, change)
-        ctx.session.add(Outbox(
-            key=f"calendar:{change.id}:{identity_id}", identity_id=identity_id, channel=channel, address=address,
-            kind="calendar", body={"text": text, "lang": lang}, timezone=zone, state="pending", not_before=ctx.now,
-            expires_at=ctx.now + timedelta(days=NOTICE_DAYS), attempts=0, created_at=ctx.now,
-        ))
-    return len(rows)
+    return await queue_change_notice(ctx.session, ctx.settings, posyandu, change, ctx.now)
 
 
 POSYANDU_DAYS = Flow(

@@ -3,24 +3,13 @@
 broadcast, in handlers.status). Staff see and act on their own puskesmas only; everything is audited."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import select
-
-from care.stages import Stage, stages_on
-from config import zone_of
-from content.i18n import N_, _, format_date, use_locale
-from db.models import Broadcast, Family, Identity, Outbox, Person, Posyandu, Puskesmas
+from content.i18n import N_, _, format_date
+from db.models import Posyandu
 from db.queries import posyandu_of
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, create_invite
+from reminders.announcements import AUDIENCES, MAX_BROADCAST, audience_labels, broadcast_recipients, queue_broadcast
 
-MAX_BROADCAST = 1000
-BROADCAST_DAYS = 3
-AUDIENCES = {
-    "all": Ellipsis, "pregnant": Stage.PREGNANT, "toddler": (Stage.INFANT, Stage.TODDLER),
-    "elderly": Stage.ELDERLY, "kaders": Ellipsis,
-}
 
 
 def is_staff(ctx: Ctx) -> bool:
@@ -71,13 +60,7 @@ INVITE = Flow(name="invite", first="start", enter=staff_opened, steps={"start": 
 # -- broadcasts -------------------------------------------------------------------------------------
 
 async def ask_audience(ctx: Ctx) -> Question:
-    return Question(
-        _("Umumkan kepada siapa?"),
-        (
-            (_("Semua keluarga"), "all"), (_("Ibu hamil"), "pregnant"), (_("Keluarga dengan balita"), "toddler"),
-            (_("Lansia"), "elderly"), (_("Kader saja"), "kaders"),
-        ),
-    )
+    return Question(_("Umumkan kepada siapa?"), audience_labels())
 
 
 async def on_audience(ctx: Ctx, answer: Answer) -> Next:
@@ -129,26 +112,7 @@ async def on_text(ctx: Ctx, answer: Answer) -> Next:
 
 async def recipients(ctx: Ctx, audience: dict) -> list[tuple[int, str, str, str]]:
     """(identity id, channel, address, language) of everyone the audience reaches who may be messaged."""
-    posyandu_ids = [p.id for p in await own_posyandu(ctx)]
-    if audience.get("posyandu_ids"):
-        posyandu_ids = [pid for pid in posyandu_ids if pid in audience["posyandu_ids"]]
-    reachable = (Identity.consent == "given", Identity.opted_out_at.is_(None), Identity.unreachable_at.is_(None))
-    if audience["kind"] == "kaders":
-        rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language).where(
-            Identity.role == "kader", Identity.posyandu_id.in_(posyandu_ids), *reachable))
-        return [tuple(r) for r in rows.all()]
-    families = select(Family.id).where(Family.posyandu_id.in_(posyandu_ids), Family.registered_at.is_not(None))
-    wanted = AUDIENCES[audience["kind"]]
-    if wanted is not Ellipsis:
-        stages = set(wanted) if isinstance(wanted, tuple) else {wanted}
-        people = (await ctx.session.execute(select(Person.family_id, Person.birth_date, Person.hpht, Person.delivered_on)
-                                            .where(Person.family_id.in_(families)))).all()
-        ids = {fid for fid, birth, hpht, delivered in people
-               if stages & set(stages_on(ctx.today, birth=birth, hpht=hpht, delivered_on=delivered))}
-        families = list(ids) or [0]
-    rows = await ctx.session.execute(select(Identity.id, Identity.channel, Identity.address, Identity.language)
-                                     .where(Identity.family_id.in_(families), *reachable))
-    return [tuple(r) for r in rows.all()]
+    return await broadcast_recipients(ctx.session, ctx.identity.puskesmas_id, audience, ctx.today)
 
 
 async def ask_preview(ctx: Ctx) -> Question:
@@ -167,29 +131,12 @@ async def on_preview(ctx: Ctx, answer: Answer) -> Next:
         return END
     if answer.choice != "send":
         raise Invalid(_("Pilih Kirim atau Batal."))
-    people = await recipients(ctx, ctx.data["audience"])
-    puskesmas = await ctx.session.get(Puskesmas, ctx.identity.puskesmas_id)
-    zone = zone_of(ctx.settings, puskesmas.code, puskesmas.timezone)
-    broadcast = Broadcast(puskesmas_id=puskesmas.id, author_id=ctx.identity.id, audience=ctx.data["audience"],
-                          text=ctx.data["text"], state="queued", created_at=ctx.now)
-    ctx.session.add(broadcast)
-    await ctx.session.flush()
-    heading: dict[str, str] = {}
-    photo = {"photo": ctx.data["photo"], "photo_channel": ctx.identity.channel} if ctx.data.get("photo") else {}
-    for identity_id, channel, address, lang in people:
-        if lang not in heading:
-            with use_locale(lang):
-                heading[lang] = _("Pengumuman {puskesmas}:", puskesmas=puskesmas.name)
-        body_text = heading[lang] + "\n" + ctx.data["text"]
-        ctx.session.add(Outbox(
-            key=f"broadcast:{broadcast.id}:{identity_id}", identity_id=identity_id, channel=channel, address=address,
-            kind="broadcast", body={"text": body_text, "lang": lang, **photo},
-            timezone=zone, state="pending",
-            not_before=ctx.now, expires_at=ctx.now + timedelta(days=BROADCAST_DAYS), attempts=0,
-            broadcast_id=broadcast.id, created_at=ctx.now,
-        ))
-    audit(ctx, "broadcast.queued", "broadcast", broadcast.id, audience=ctx.data["audience"], recipients=len(people))
-    ctx.note(_("Pengumuman masuk antrean untuk {count} penerima. Lihat perkembangannya dengan /status.", count=len(people)))
+    photo = {"photo": ctx.data["photo"], "photo_channel": ctx.identity.channel} if ctx.data.get("photo") else None
+    broadcast, count = await queue_broadcast(ctx.session, ctx.settings, puskesmas_id=ctx.identity.puskesmas_id,
+                                             author_id=ctx.identity.id, audience=ctx.data["audience"], text=ctx.data["text"],
+                                             photo=photo, now=ctx.now, today=ctx.today)
+    audit(ctx, "broadcast.queued", "broadcast", broadcast.id, audience=ctx.data["audience"], recipients=count)
+    ctx.note(_("Pengumuman masuk antrean untuk {count} penerima. Lihat perkembangannya dengan /status.", count=count))
     return END
 
 

@@ -9,13 +9,14 @@ import re
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 
 from content.i18n import N_, _, format_date, n_
 from db.models import Broadcast, Family, Identity, Outbox, Posyandu
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.staff import STAFF_REFUSAL, staff_opened
+from reminders.announcements import cancel_broadcast
 
 
 #: how a template refusal is kept in ``outbox.error``: by the dispatcher (``channels.errors.TemplateRejected``)
@@ -93,11 +94,9 @@ async def on_status(ctx: Ctx, answer: Answer) -> Next:
     broadcast = await ctx.session.get(Broadcast, int(answer.choice[7:]))
     if broadcast is None or broadcast.puskesmas_id != ctx.identity.puskesmas_id:
         raise Invalid(_("Pilih dari daftar."))
-    result = await ctx.session.execute(update(Outbox).where(Outbox.broadcast_id == broadcast.id, Outbox.state == "pending")
-                                       .values(state="cancelled"))
-    broadcast.state = "cancelled"
-    audit(ctx, "broadcast.cancelled", "broadcast", broadcast.id, rows=result.rowcount)
-    ctx.note(_("Pengumuman #{id} dibatalkan: {count} pesan tidak akan dikirim.", id=broadcast.id, count=result.rowcount))
+    rows = await cancel_broadcast(ctx.session, broadcast)
+    audit(ctx, "broadcast.cancelled", "broadcast", broadcast.id, rows=rows)
+    ctx.note(_("Pengumuman #{id} dibatalkan: {count} pesan tidak akan dikirim.", id=broadcast.id, count=rows))
     return END
 
 

@@ -9,4 +9,7 @@ from content.i18n import N_
 
 PAGES: tuple[tuple[str, str], ...] = (
     ("overview", N_("PWS")),
+    ("broadcasts", N_("Pengumuman")),
+    ("schedule", N_("Jadwal posyandu")),
+    ("kaders", N_("Kader")),
 )

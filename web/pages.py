@@ -9,22 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from content.i18n import _
 from web import pws
 from web.auth import staff_page
 from web.context import DB, staff_of
-from web.render import message_page, render
-
-
-def not_found(request: web.Request) -> web.Response:
-    """The 404 page (also for another puskesmas's records: they are not there for this reader)."""
-    return message_page(request, 404, _("Tidak ditemukan"), _("Halaman atau data ini tidak ada di puskesmas Anda."))
-
-
-def record_id(request: web.Request, name: str = "id") -> int | None:
-    """A route's number (None when it is not one)."""
-    value = request.match_info.get(name, "")
-    return int(value) if value.isdecimal() and len(value) < 12 else None
+from web.render import not_found, record_id, render  # noqa: F401 (not_found and record_id: the pages' helpers, here as before)
 
 
 @staff_page
@@ -49,3 +37,4 @@ async def posyandu(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", overview, name="overview")
     app.router.add_get("/posyandu/{id}", posyandu, name="posyandu")
+    from web import broadcasts, kaders, schedule; broadcasts.add_routes(app); schedule.add_routes(app); kaders.add_routes(app)  # noqa: E702,I001
