@@ -41,6 +41,7 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CHUNK = 1 << 16
 _DIGITS = "0123456789"
+_DATES_KEPT = 50_000  # distinct serial numbers remembered per sheet
 
 
 class XlsxError(Exception):
@@ -90,6 +91,15 @@ def _main_prefix(root: str, attrs: dict[str, str]) -> str | None:
     prefix, _, _ = root.rpartition(":")
     declared = attrs.get(f"xmlns:{prefix}" if prefix else "xmlns")
     return f"{prefix}:" if prefix and declared == _MAIN else "" if declared == _MAIN else None
+
+
+def _date(text: str, epoch: datetime, elapsed: bool) -> Any:
+    """The date, time or timedelta of a serial number under a date format, as openpyxl gives it."""
+    number = float(text) if "." in text or "E" in text or "e" in text else int(text)
+    try:
+        return from_excel(number, epoch, timedelta=elapsed)
+    except (OverflowError, ValueError):
+        return "#VALUE!"  # as openpyxl: a date out of range is an error
 
 
 def _resolve(base: str, target: str) -> str:
@@ -265,6 +275,8 @@ class Workbook:
         dates, timedeltas, epoch = self._dates, self._timedeltas, self.epoch
         out: list[tuple[int, list[Any]]] = []
         columns: dict[str, int] = {}
+        moments: dict[str, Any] = {}  # serial number -> datetime (a register repeats its dates)
+        elapsed: dict[str, Any] = {}  # serial number -> timedelta
         cells: list[Any] = []
         text: str | None = None
         row_number = column = phonetic = 0
@@ -328,12 +340,16 @@ class Workbook:
                 if not text:
                     pass  # None, or "" for an empty inline string
                 elif kind == "n":
-                    value = float(text) if "." in text or "E" in text or "e" in text else int(text)
                     if style is not None and style in dates:
-                        try:
-                            value = from_excel(value, epoch, timedelta=style in timedeltas)
-                        except (OverflowError, ValueError):
-                            value = "#VALUE!"  # as openpyxl: a date out of range is an error
+                        value = (elapsed if style in timedeltas else moments).get(text)
+                        if value is None:
+                            value = _date(text, epoch, style in timedeltas)
+                            if len(moments) + len(elapsed) > _DATES_KEPT:
+                                moments.clear()
+                                elapsed.clear()
+                            (elapsed if style in timedeltas else moments)[text] = value
+                    else:
+                        value = float(text) if "." in text or "E" in text or "e" in text else int(text)
                 elif kind == "s":
                     value = strings[int(text)]
                 elif kind == "b":
