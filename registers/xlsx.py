@@ -149,20 +149,21 @@ class Workbook:
         except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
             raise XlsxError(str(err)) from None
         names = set(archive.namelist())
-        targets: dict[str, str] = {}
+        targets: dict[str, tuple[str, str]] = {}  # relationship id -> (path, type)
         by_type: dict[str, str] = {}
         for rel in rels.iter(f"{{{_PACKAGE_REL}}}Relationship"):
             if rel.get("TargetMode") == "External":
                 continue
             path = _resolve("xl", rel.get("Target", ""))
-            targets[rel.get("Id", "")] = path
-            by_type.setdefault(rel.get("Type", "").rpartition("/")[2], path)
+            kind = rel.get("Type", "").rpartition("/")[2]
+            targets[rel.get("Id", "")] = (path, kind)
+            by_type.setdefault(kind, path)
         #: (sheet name, path of its XML) in the workbook's order; chart sheets and sheets whose part is
         #: missing are left out.
         self.sheets: list[tuple[str, str]] = []
         for sheet in workbook.iter(f"{{{_MAIN}}}sheet"):
-            path = targets.get(sheet.get(f"{{{_REL}}}id", ""))
-            if path is not None and path in names and "chartsheet" not in path:
+            path, kind = targets.get(sheet.get(f"{{{_REL}}}id", ""), ("", ""))
+            if kind == "worksheet" and path in names:
                 self.sheets.append((sheet.get("name", ""), path))
         properties = workbook.find(f"{{{_MAIN}}}workbookPr")
         date1904 = properties.get("date1904") if properties is not None else None
