@@ -106,16 +106,23 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--form", choices=("excel", "openpyxl"), default="excel")
     parser.add_argument("--run", nargs=2, metavar=("READER", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--generate", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
         print(json.dumps(run(args.run[0], Path(args.run[1]))))
         return
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "register.xlsx"
+    if args.generate:
+        path = Path(args.generate)
         generate(path, args.rows)
         if args.form == "excel":
-            generated, path = path, Path(folder) / "excel.xlsx"
-            as_excel(generated, path)
+            as_excel(path, path.with_suffix(".excel.xlsx"))
+            path.with_suffix(".excel.xlsx").replace(path)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "register.xlsx"
+        # in a process of its own: a child inherits its parent's peak memory as its own starting peak
+        subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--form", args.form,
+                        "--generate", str(path)], check=True)
         print(f"{args.rows:,} rows x {len(HEADER)} columns, {args.form} form, {path.stat().st_size / 1e6:.1f} MB")
         print("| reader | rows/items | CPU s | max RSS MB |\n|---|---:|---:|---:|")
         for reader in ("openpyxl", "registers.xlsx", "read_register"):
