@@ -2,8 +2,9 @@
 
 :func:`read_register` yields, per sheet it recognises, a :class:`~registers.model.Sheet`, then its
 rows (``PersonRow``, ``DoseRow``, ``MeasureRow``, ``PregnancyRow``) and the :class:`Problem` of each
-cell or row it cannot use, in file order. XLSX is read with openpyxl ``read_only=True,
-data_only=True`` row by row; CSV line by line. Memory does not grow with the number of rows.
+cell or row it cannot use, in file order. XLSX is read row by row by :mod:`registers.xlsx` (the values
+openpyxl gives with ``read_only=True, data_only=True``, several times faster); CSV line by line. Memory
+does not grow with the number of rows.
 
 A file that cannot be imported at all raises :class:`BadFile` with one fatal Problem **before the
 first item is yielded** (so a caller that writes as it reads has written nothing):
@@ -13,10 +14,13 @@ first item is yielded** (so a caller that writes as it reads has written nothing
   OpenDocument sheet, binary data); ``file_xls``: the old Excel format (.xls);
 * ``file_encrypted``: a password-protected XLSX (Office stores it as an OLE2/CFB container with an
   ``EncryptionInfo`` stream instead of a zip);
-* ``file_broken``: a zip or workbook that cannot be opened;
+* ``file_broken``: a zip or workbook that cannot be opened, or a sheet whose XML is not well formed
+  (each sheet read is parsed whole before its first row is used) or declares a document type (an XML
+  bomb's way in); the one exception to "before the first item": a cell that names a shared string the
+  workbook does not have, found when its row is read;
 * ``file_formulas``: a recognised sheet holds formulas without a stored value (a file written by a
   program that does not calculate; Excel stores the values). Found by scanning the sheet's XML as
-  a byte stream, which also yields the merged ranges that read-only openpyxl does not report;
+  a byte stream, which also yields its merged ranges;
 * ``file_no_header``: no sheet has a header row this reader recognises (``registers.columns``).
 
 Choices where a row is imperfect:
@@ -48,11 +52,11 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import takewhile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
-from xml.etree import ElementTree
 
 from registers.columns import KEHAMILAN, PENGUKURAN, Column, Layout, header_key, recognise
 from registers.model import DoseRow, MeasureRow, PersonRef, PersonRow, PregnancyRow, Problem, Row, Sheet, Where
@@ -75,6 +79,7 @@ from registers.values import (
     read_text,
     read_weight_kg,
 )
+from registers.xlsx import Scan, Workbook, XlsxError
 
 #: The largest file read (bytes).
 MAX_BYTES = 50 * 1024 * 1024
@@ -420,71 +425,6 @@ def _is_empty_row(cells: Sequence[Any]) -> bool:
 
 # -- XLSX -----------------------------------------------------------------------------------------------
 
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_FORMULA_CELL = re.compile(
-    rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
-    rb"(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
-)
-_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)\"")
-_REF = re.compile(rb"\br=\"([A-Z]{1,3}\d+)\"")
-
-
-def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> the path of its XML in the archive."""
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
-    out: dict[str, str] = {}
-    for sheet in workbook.iter():
-        if sheet.tag.endswith("}sheet") and sheet.get(_NS_REL) in targets:
-            target = targets[sheet.get(_NS_REL)]
-            out[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    return out
-
-
-@dataclass
-class _Scan:
-    """What the raw XML of a sheet says that read-only openpyxl does not: formulas without a stored
-    value (the first cell and how many) and the merged ranges (min col, min row, max row; 1-based)."""
-
-    formula_cell: str | None = None
-    formulas: int = 0
-    merges: list[tuple[int, int, int]] = field(default_factory=list)
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for ch in letters:
-        number = number * 26 + ch - 64
-    return number
-
-
-def _scan(archive: zipfile.ZipFile, path: str) -> _Scan:
-    scan = _Scan()
-    seen: set[bytes] = set()
-    merges: set[tuple[int, int, int]] = set()
-    with archive.open(path) as handle:
-        for chunk in _chunks(handle, overlap=8192):
-            if b"<f" in chunk or b":f" in chunk:
-                for m in _FORMULA_CELL.finditer(chunk):
-                    value, attrs = m[2], m[1]
-                    if value is not None and b't="str"' in attrs:
-                        continue  # a formula whose stored value is the empty text
-                    ref = _REF.search(attrs)
-                    key = ref[1] if ref else str(m.start()).encode()
-                    if key not in seen:
-                        seen.add(key)
-                        scan.formula_cell = scan.formula_cell or (ref[1].decode() if ref else None)
-            if b"mergeCell" in chunk:
-                for m in _MERGE.finditer(chunk):
-                    first_row, last_row = int(m[2]), int(m[4])
-                    if last_row > first_row:
-                        merges.add((_column_number(m[1]), first_row, last_row))
-    scan.formulas = len(seen)
-    scan.merges = sorted(merges, key=lambda r: r[1])
-    return scan
-
-
 def _filled(rows: Iterable[tuple[int, Sequence[Any]]], merges: list[tuple[int, int, int]]) -> Iterator[tuple[int, list[Any]]]:
     """Rows with each cell of a merged range below its top cell given the top cell's value (same column)."""
     pending = iter(merges)
@@ -508,8 +448,6 @@ def _filled(rows: Iterable[tuple[int, Sequence[Any]]], merges: list[tuple[int, i
 
 
 def _read_xlsx(handle: BinaryIO, today: date) -> Iterator[Sheet | Row | Problem]:
-    from openpyxl import load_workbook
-
     try:
         archive = zipfile.ZipFile(handle)
         names = set(archive.namelist())
@@ -518,44 +456,39 @@ def _read_xlsx(handle: BinaryIO, today: date) -> Iterator[Sheet | Row | Problem]
     if "xl/workbook.xml" not in names:
         raise _bad("file_type")
     try:
-        paths = _sheet_paths(archive)
-        handle.seek(0)
-        book = load_workbook(handle, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged workbook
-        raise _bad("file_broken") from None
-    try:
-        plan: list[tuple[Any, str, int, Layout, tuple[str, ...], _Scan]] = []
+        book = Workbook(archive)
+        plan: list[tuple[str, str, int, Layout, tuple[str, ...], Scan]] = []
         skipped: list[Problem] = []
-        for sheet in book.worksheets:
-            name = sheet.title
+        for name, path in book.sheets:
             if header_key(name) in SKIPPED_SHEETS:
                 continue
-            sheet.reset_dimensions()
-            top = [(number, cells) for number, cells in zip(
-                range(1, HEADER_SEARCH_ROWS + 1), sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True))]
+            rows = book.rows(path)
+            top = list(takewhile(lambda row: row[0] <= HEADER_SEARCH_ROWS, rows))
+            rows.close()
             header = _find_header(top, name)
             if header is None:
                 if not all(_is_empty_row(c) for _n, c in top):
                     skipped.append(Problem("sheet_ignored", sheet=name))
                 continue
-            scan = _scan(archive, paths[name]) if name in paths else _Scan()
+            scan = book.scan(path)
             if scan.formulas:
                 raise _bad("file_formulas", sheet=name, cell=scan.formula_cell or "", count=str(scan.formulas))
-            plan.append((sheet, name, *header, scan))
+            plan.append((name, path, *header, scan))
         if not plan:
             raise _bad("file_no_header")
         yield from skipped
-        for sheet, name, header_row, found, headers, scan in plan:
+        for name, path, header_row, found, headers, scan in plan:
             yield from _sheet_items(name, header_row, found, headers)
             reader = _RowReader(name, found, headers, today)
-            sheet.reset_dimensions()
-            rows = zip(range(1, 1 << 62), sheet.iter_rows(values_only=True))
-            for number, cells in _filled(rows, scan.merges):
+            for number, cells in _filled(book.rows(path), scan.merges):
                 if number <= header_row or _is_empty_row(cells):
                     continue
                 yield from reader.rows(number, cells)
+    except XlsxError:
+        # Before the first item always: each sheet read is scanned whole first. A value that contradicts
+        # its type (a shared string that does not exist) is found only when its row is read.
+        raise _bad("file_broken") from None
     finally:
-        book.close()
         archive.close()
 
 

@@ -254,6 +254,29 @@ def test_a_broken_zip():
     assert bad(b"PK\x03\x04" + b"\x00" * 200).code == "file_broken"
 
 
+def _rewritten(data: bytes, part: str, change) -> bytes:
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            target.writestr(item, change(content) if item.filename == part else content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda xml: b'<!DOCTYPE b [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>' + xml.split(b"?>", 1)[-1],
+     "an entity bomb's document type"),
+    (lambda xml: xml.replace(b"</sheetData>", b"<row r=\"9\"><c r=\"A9\"><v>1</c></row></sheetData>"),
+     "a row that is not well formed after the rows that are"),
+    (lambda xml: xml[: len(xml) // 2], "a sheet cut short"),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_a_sheet_that_is_not_well_formed_xml(change, why):
+    rows = [["NIK", "Nama", "Tanggal Lahir"]] + [[CHILD, f"Anak {n}", "14-03-2025"] for n in range(200)]
+    data = _rewritten(xlsx(("Anggota", rows)), "xl/worksheets/sheet1.xml", change)
+    assert bad(data).code == "file_broken", why
+
+
 def test_a_password_protected_xlsx():
     # Office writes an encrypted workbook as a CFB (OLE2) container with an EncryptionInfo stream
     sector = bytearray(512)
