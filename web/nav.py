@@ -9,4 +9,6 @@ from content.i18n import N_
 
 PAGES: tuple[tuple[str, str], ...] = (
     ("overview", N_("PWS")),
+    ("targets", N_("Sasaran")),
+    ("referrals", N_("Rujukan")),
 )

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from content.i18n import _
 from web import pws
+from web import referrals, targets  # the work pages Sasaran and Rujukan
 from web.auth import staff_page
 from web.context import DB, staff_of
 from web.render import message_page, render
@@ -49,3 +50,4 @@ async def posyandu(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", overview, name="overview")
     app.router.add_get("/posyandu/{id}", posyandu, name="posyandu")
+    targets.add_routes(app), referrals.add_routes(app)
