@@ -108,7 +108,7 @@ async def record(request: web.Request) -> web.Response:
             return message_page(request, 409, _("Sudah dicatat"), _("Hasil rujukan {name} sudah dicatat: {outcome}.",
                                                                     name=person.name, outcome=_(OUTCOME_LABELS[referral.status])))
         today = await today_of(session, staff.puskesmas_id, app[SETTINGS], now)
-        audit(session, staff, "referral.outcome", "referral", referral.id,
+        audit(session, staff, "referral.outcome", "referral", referral.id, now,
               **record_outcome(referral, outcome, note, staff.identity_id, now, today))
     return see_other(f"/rujukan?tersimpan={referral.id}")
 

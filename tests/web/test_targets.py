@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
+from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy import select, update
@@ -14,6 +16,7 @@ from db.models import AuditLog, Family, Person, Posyandu, Referral
 from handlers.targets import reasons_text
 from reminders.targets import KIND_IMMUNISATION, KIND_PREGNANCY, Reason, kind_of, status_of
 from tests.helpers import DEFAULT_NOW, invited_chat, make_family
+from tests.web.browser import needs_browser, shot
 from tests.web.site import sign_in, staff_member
 from web.targets import SCHEDULE
 
@@ -52,8 +55,6 @@ async def a_month_of_targets(db) -> None:
 
 def rows_of(html: str) -> list[str]:
     """The names on the page, in order."""
-    import re
-
     return re.findall(r"<tr(?: class=\"home\")?>\s*<td>([^<]+?)(?: <span| *</td>)", html)
 
 
@@ -152,3 +153,32 @@ async def test_each_view_and_download_is_audited_with_its_filters(client, engine
 def test_reasons_are_worded_as_in_the_chat():
     with use_locale("id"):
         assert reasons_text((Reason("missed", on=date(2026, 11, 5)),), TODAY) == "tidak datang ke posyandu 5 Nov"
+
+
+# -- in a browser, at desktop and phone widths ----------------------------------------------------------
+
+@needs_browser
+async def test_in_a_browser_filter_the_list_and_download_it(signed_in, live_web, request):
+    page = signed_in
+    await a_month_of_targets(live_web.db)
+    await page.get_by_role("link", name="Sasaran").click()
+    await page.get_by_role("heading", level=1, name="Sasaran November 2026").wait_for()
+    assert await page.get_by_text("Gede Lampung").count() == 0  # another puskesmas
+    await shot(page, request, "all")
+    await page.get_by_label("Status").select_option(label="Tidak datang ke posyandu")
+    await page.get_by_label("Posyandu").select_option(label="Posyandu Mawar")
+    await page.get_by_role("button", name="Saring").click()
+    await page.wait_for_url("**/sasaran?*status=missed*")
+    shown = [name.strip() for name in await page.locator("table.targets tbody tr td:first-child").all_inner_texts()]
+    shown = [name.replace("kunjungan rumah", "").strip() for name in shown]
+    assert shown == ["Ayu Bayi", "Dewi Dirujuk", "Eka Hamil"]  # Fajar Melati is of another posyandu
+    assert await page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    await shot(page, request, "missed")
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="CSV").click()
+    download = await waiting.value
+    assert download.suggested_filename == "sasaran-2026-11.csv"
+    text = Path(await download.path()).read_text(encoding="utf-8-sig")
+    table = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert [row[4] for row in table[1:]] == shown
+    assert all(row[7] == "tidak datang ke posyandu 5 Nov" for row in table[1:])
