@@ -17,63 +17,50 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from care.stages import age_months, days_since_delivery, is_pregnant
 from config import zone_of
 from content.i18n import N_, _, format_date, format_number, n_, use_locale
 from db.models import Family, Identity, Outbox, Person, Posyandu, Puskesmas, Referral
+from db.referrals import (
+    CLOSED as CLOSED,
+    FOLLOW_UP_DAYS as FOLLOW_UP_DAYS,
+    FOLLOWED,
+    MAX_NOTE,
+    NOT_FOUND,
+    OPEN,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    REASONS,
+    URGENT,
+    NoteTooLong,
+    clean_note,
+    count_followed as count_in,
+    days_open as days_open,
+    followed,
+    of_posyandu,
+    of_puskesmas,
+    one_in,
+    reason_label,
+    record_outcome,
+)
 from handlers.describe import age_text, sex_label
 from handlers.flow import END, KADER, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit, is_kader
 from handlers.parsing import normalize
 from handlers.staff import is_staff
 
-#: A referral still open after this many days goes on the kader's home-visit list.
-FOLLOW_UP_DAYS = 7
 #: How long the family's notice may wait in the outbox (quiet hours, a full queue).
 NOTICE_DAYS = 3
 
-#: reason -> (short label for kaders and staff, plain words for the family)
-REASONS: dict[str, tuple[str, str]] = {
-    "stunting": (N_("Stunting (pendek)"), N_("tinggi badannya kurang untuk umurnya (pendek)")),
-    "wasting": (N_("Gizi kurang/buruk (wasting)"), N_("berat badannya kurang untuk tinggi badannya (gizi kurang)")),
-    "underweight": (N_("Berat badan kurang"), N_("berat badannya kurang untuk umurnya")),
-    "2T": (N_("2T (tidak naik dua kali)"), N_("berat badannya tidak naik dua bulan berturut-turut")),
-    "kek": (N_("KEK (LILA < 23,5 cm)"), N_("lingkar lengan atasnya kecil, tanda kurang energi kronis (KEK)")),
-    "hypertension": (N_("Tekanan darah tinggi"), N_("tekanan darahnya tinggi")),
-    "skilas": (N_("SKILAS positif"), N_("ada hasil skrining lansia yang perlu diperiksa lebih lanjut")),
-    "danger": (N_("Tanda bahaya"), N_("ada tanda bahaya yang perlu segera diperiksa")),
-    "lbw": (N_("BBLR (berat lahir < 2.500 g)"), N_("berat lahirnya di bawah 2.500 gram (BBLR)")),
-}
-#: Reasons that cannot wait a week.
-URGENT = frozenset({"danger"})
-
-OPEN = "open"
-NOT_FOUND = "not_found"
-OUTCOMES = ("came", "treated", "referred_on", NOT_FOUND)
-#: Outcomes after which the referral needs nothing more (not_found still needs the kader).
-CLOSED = frozenset({"came", "treated", "referred_on"})
-#: The states a referral is followed in: listed by /rujukan, on the kader's home-visit list.
-FOLLOWED = (OPEN, NOT_FOUND)
-#: outcome -> its label (a button: at most 20 characters)
-OUTCOME_LABELS = {
-    "came": N_("Datang"), "treated": N_("Ditangani"), "referred_on": N_("Dirujuk lanjut"), NOT_FOUND: N_("Tidak ditemukan"),
-}
 #: Referrals on one page of /rujukan (with the three page buttons, a WhatsApp list holds ten rows).
 PAGE = 7
-#: The longest note an outcome may carry (the column's size).
-MAX_NOTE = 200
 #: Reasons whose family keeps a Buku KIA (mother and child); the others bring their insurance card.
 KIA_REASONS = frozenset({"stunting", "wasting", "underweight", "2T", "kek", "lbw"})
 #: Children up to this age (months) and mothers up to this many days after a birth use the Buku KIA.
 KIA_CHILD_MONTHS = 72
 KIA_POSTPARTUM_DAYS = 42
-
-
-def reason_label(reason: str) -> str:
-    """The short label of a reason, translated."""
-    return _(REASONS[reason][0]) if reason in REASONS else reason
 
 
 async def open_referrals(ctx: Ctx, person: Person, reasons: Iterable[tuple[str, Mapping[str, Any] | None]], *,
@@ -215,55 +202,28 @@ def detail_text(detail: Mapping[str, Any] | None) -> str:
 def _scope(ctx: Ctx):
     """The condition that keeps a referral in the person's area, or None when they have no area."""
     if is_staff(ctx):
-        return Posyandu.puskesmas_id == ctx.identity.puskesmas_id
+        return of_puskesmas(ctx.identity.puskesmas_id)
     if is_kader(ctx):
-        return Family.posyandu_id == ctx.identity.posyandu_id
+        return of_posyandu(ctx.identity.posyandu_id)
     return None
-
-
-def _in_area(where):
-    """Referrals with their person, family and posyandu, in an area (the family's own posyandu)."""
-    return (select(Referral, Person, Family, Posyandu)
-            .join(Person, Person.id == Referral.person_id)
-            .join(Family, Family.id == Person.family_id)
-            .join(Posyandu, Posyandu.id == Family.posyandu_id)
-            .where(where))
 
 
 async def count_followed(ctx: Ctx) -> int:
     """How many referrals are followed in the person's area."""
     where = _scope(ctx)
-    if where is None:
-        return 0
-    query = _in_area(where).where(Referral.status.in_(FOLLOWED)).with_only_columns(Referral.id)
-    return await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return 0 if where is None else await count_in(ctx.session, where)
 
 
 async def followed_page(ctx: Ctx, page: int) -> list[tuple[Referral, Person, Family, Posyandu]]:
     """The followed referrals of the area on ``page`` (from 0), oldest first."""
     where = _scope(ctx)
-    if where is None:
-        return []
-    query = (_in_area(where).where(Referral.status.in_(FOLLOWED)).order_by(Referral.opened_on, Referral.id)
-             .offset(page * PAGE).limit(PAGE))
-    return [tuple(row) for row in (await ctx.session.execute(query)).all()]
+    return [] if where is None else await followed(ctx.session, where, offset=page * PAGE, limit=PAGE)
 
 
 async def _one(ctx: Ctx, referral_id: Any, *, lock: bool = False) -> tuple[Referral, Person, Family, Posyandu] | None:
     """A referral of the area by id (whatever its status), or None: no hint that another exists."""
     where = _scope(ctx)
-    if where is None or not isinstance(referral_id, int):
-        return None
-    query = _in_area(where).where(Referral.id == referral_id)
-    if lock:
-        query = query.with_for_update(of=Referral)
-    row = (await ctx.session.execute(query)).first()
-    return tuple(row) if row else None
-
-
-def days_open(referral: Referral, today: date) -> int:
-    """Whole days since the referral was opened."""
-    return max(0, (today - referral.opened_on).days)
+    return None if where is None else await one_in(ctx.session, where, referral_id, lock=lock)
 
 
 def _place(family: Family) -> str:
@@ -401,11 +361,12 @@ async def on_note(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "none":
         note = None
     else:
-        note = " ".join(answer.text.split())
-        if not note:
+        try:
+            note = clean_note(answer.text)
+        except NoteTooLong as exc:
+            raise Invalid(_("Catatan terlalu panjang ({count} huruf, paling banyak {max}).", count=exc.count, max=MAX_NOTE)) from None
+        if note is None:
             raise Invalid(_("Tulis catatan singkat, atau pilih Tanpa catatan."))
-        if len(note) > MAX_NOTE:
-            raise Invalid(_("Catatan terlalu panjang ({count} huruf, paling banyak {max}).", count=len(note), max=MAX_NOTE))
     outcome = ctx.data.get("outcome")
     found = await _one(ctx, ctx.data.get("referral"), lock=True)
     ctx.data.pop("referral", None)
@@ -417,9 +378,7 @@ async def on_note(ctx: Ctx, answer: Answer) -> Next:
     if referral.status not in FOLLOWED:
         ctx.note(_("Hasil rujukan {name} sudah dicatat: {outcome}.", name=person.name, outcome=_(OUTCOME_LABELS[referral.status])))
         return "start"
-    referral.status, referral.outcome_at, referral.outcome_by, referral.outcome_note = outcome, ctx.now, ctx.identity.id, note
-    audit(ctx, "referral.outcome", "referral", referral.id, outcome=outcome, reason=referral.reason,
-          days=days_open(referral, ctx.today), note=note is not None)
+    audit(ctx, "referral.outcome", "referral", referral.id, **record_outcome(referral, outcome, note, ctx.identity.id, ctx.now, ctx.today))
     ctx.note(_("Tersimpan: {name}, {reason}: {outcome}.", name=person.name, reason=reason_label(referral.reason),
                outcome=_(OUTCOME_LABELS[outcome])))
     if outcome == NOT_FOUND:

@@ -23,7 +23,6 @@ are ISO (``2026-11-09``), which every spreadsheet reads as a date.
 """
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from datetime import date, timedelta
@@ -48,13 +47,14 @@ from care.coverage import (
 from care.history import DAY, TTD_HAMIL, PersonHistory, build, is_dose, label
 from care.labels import DOSE_LABELS
 from care.stages import add_months
-from content.i18n import N_, _, current_language, format_date, format_number
+from content.i18n import N_, _, format_date, format_number
 from db.history import histories, records_of_visit
 from db.models import Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
 from handlers.describe import sex_label
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.staff import STAFF_REFUSAL, own_posyandu, staff_opened
+from registers.sheets import csv_bytes, xlsx_bytes
 
 #: The name of each row of the table (care.coverage.report_table) that is no dose: a code is always
 #: said in words.
@@ -110,10 +110,6 @@ MEASURE_COLUMNS = {
 }
 #: How a length was measured (Measurement.detail of length_cm).
 MEASURED = {"l": N_("berbaring"), "h": N_("berdiri")}
-#: XLSX number formats of dates, by language (ISO for the others).
-DATE_FORMATS = {"id": "DD-MM-YYYY"}
-#: CSV cell separator and decimal mark by language (the default: English's).
-CSV_CONVENTIONS = {"id": (";", ",")}
 
 
 async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
@@ -372,58 +368,6 @@ async def export_files(ctx: Ctx, posyandu: Posyandu, first: date, report) -> tup
         (f"register-{posyandu.code}-{first:%Y-%m}.csv", csv_bytes(register)),
         (f"{stem}.xlsx", xlsx_bytes({_("Laporan"): summary, _("Register"): register})),
     )
-
-
-def _csv_cell(value, decimal_mark: str) -> str:
-    """A cell as text: numbers with the decimal mark and no thousands separator, ISO dates, empty for None."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.10g}".replace(".", decimal_mark)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def csv_bytes(rows, language: str | None = None) -> bytes:
-    """Rows as UTF-8 CSV with a byte-order mark, written with the conventions of ``language`` (the
-    current one by default; :data:`CSV_CONVENTIONS`)."""
-    separator, decimal_mark = CSV_CONVENTIONS.get(language or current_language(), (",", "."))
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=separator).writerows([_csv_cell(v, decimal_mark) for v in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def xlsx_bytes(sheets: dict[str, list[list]], language: str | None = None) -> bytes:
-    """An XLSX workbook with one sheet per entry: numbers as numbers (one decimal), dates as dates, the
-    header row bold and frozen."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    date_format = DATE_FORMATS.get(language or current_language(), "YYYY-MM-DD")
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name, rows in sheets.items():
-        sheet = workbook.create_sheet(name[:31])
-        for row in rows:
-            sheet.append(list(row))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for column in sheet.iter_cols(min_row=2):
-            for cell in column:
-                if isinstance(cell.value, date):
-                    cell.number_format = date_format
-                elif isinstance(cell.value, float):
-                    cell.number_format = "0.0##"
-        for column in sheet.columns:
-            width = max((len(str(c.value)) for c in column if c.value is not None), default=8)
-            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 60)
-        sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def _steps() -> dict:

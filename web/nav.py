@@ -9,6 +9,8 @@ from content.i18n import N_
 
 PAGES: tuple[tuple[str, str], ...] = (
     ("overview", N_("PWS")),
+    ("targets", N_("Sasaran")),
+    ("referrals", N_("Rujukan")),
     ("broadcasts", N_("Pengumuman")),
     ("schedule", N_("Jadwal posyandu")),
     ("kaders", N_("Kader")),

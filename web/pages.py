@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import pws
+from web import broadcasts, kaders, pws, referrals, schedule, targets
 from web.auth import staff_page
 from web.context import DB, staff_of
 from web.render import not_found, record_id, render  # noqa: F401 (not_found and record_id: the pages' helpers, here as before)
@@ -37,4 +37,5 @@ async def posyandu(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", overview, name="overview")
     app.router.add_get("/posyandu/{id}", posyandu, name="posyandu")
-    from web import broadcasts, kaders, schedule; broadcasts.add_routes(app); schedule.add_routes(app); kaders.add_routes(app)  # noqa: E702,I001
+    for page in (targets, referrals, broadcasts, schedule, kaders):  # the work pages, each with its own routes
+        page.add_routes(app)

@@ -27,7 +27,7 @@ from tests.helpers import DEFAULT_NOW, ChatDriver, consent, make_family
 
 D = date
 MONTH = {"id": "November 2026", "en": "November 2026"}
-#: CSV separator and decimal mark by language (handlers.report.CSV_CONVENTIONS)
+#: CSV separator and decimal mark by language (registers.sheets.CSV_CONVENTIONS)
 CSV_FORM = {"id": (";", ","), "en": (",", ".")}
 
 

@@ -1,0 +1,208 @@
+"""``/sasaran`` on the puskesmas web: who is due, overdue or missed the posyandu day this month, by
+posyandu (with its kaders), dusun and RT, with filters and a CSV or XLSX download of the filtered list.
+
+The list is the chat's ``/sasaran`` (``reminders.targets.targets_of``, worded by ``handlers.targets``),
+for every posyandu of the staff member's puskesmas. The filters are a plain GET form: ``posyandu`` (an
+id of the puskesmas's: another one is not found), ``status`` (due, overdue, missed), ``kind``
+(``reminders.targets.KINDS``), ``dusun`` and ``rt``; ``format=csv`` or ``format=xlsx`` downloads exactly
+the rows shown. A person stays on the filtered list with the reasons that match.
+
+:func:`target_list` computes the page's rows (no handler SQL); :func:`page` draws them; each view and
+download is audited (``targets.viewed`` with ``via: web``, as the chat audits its view).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import select
+
+from care.rules_file import apply_overrides
+from config import zone_of
+from content.i18n import N_, _, format_date
+from db.models import Family, Identity, Posyandu, Puskesmas
+from db.queries import posyandu_of
+from handlers.targets import place_of, reason_text
+from registers.sheets import csv_bytes, xlsx_bytes
+from reminders.rules import policy_from
+from reminders.targets import KINDS, STATUSES, Target, kind_of, status_of, targets_of
+from web.auth import audit, staff_page
+from web.context import CLOCK, DB, SETTINGS, staff_of
+from web.render import message_page, render
+
+#: the care schedule with the district's overrides, built once per app (as the chat's engine builds it)
+SCHEDULE = web.AppKey("targets_schedule", Any)
+
+STATUS_LABELS = {"due": N_("Jatuh tempo bulan ini"), "overdue": N_("Terlambat"), "missed": N_("Tidak datang ke posyandu")}
+KIND_LABELS = {"imunisasi": N_("Imunisasi anak"), "kehamilan": N_("Kehamilan dan nifas"), "layanan": N_("Layanan lain"),
+               "rujukan": N_("Rujukan"), "posyandu": N_("Hari posyandu")}
+FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the reader asked to see (None: everything)."""
+
+    posyandu_id: int | None = None
+    status: str | None = None
+    kind: str | None = None
+    dusun: str | None = None
+    rt: str | None = None
+
+    def query(self) -> dict[str, str]:
+        """The filters as the form's query (empty ones left out)."""
+        pairs = {"posyandu": self.posyandu_id, "status": self.status, "kind": self.kind, "dusun": self.dusun, "rt": self.rt}
+        return {k: str(v) for k, v in pairs.items() if v not in (None, "")}
+
+
+class BadFilter(ValueError):
+    """A filter value that is not one of the form's."""
+
+
+def _text(query, name: str) -> str | None:
+    value = " ".join(str(query.get(name, "")).split())[:60]
+    return value or None
+
+
+def filters_of(query) -> Filters:
+    """The filters of a request's query; raises :class:`BadFilter` for a value no form gives."""
+    posyandu = _text(query, "posyandu")
+    if posyandu is not None and not (posyandu.isdecimal() and len(posyandu) < 12):
+        raise BadFilter("posyandu")
+    status, kind = _text(query, "status"), _text(query, "kind")
+    if status is not None and status not in STATUSES:
+        raise BadFilter("status")
+    if kind is not None and kind not in KINDS:
+        raise BadFilter("kind")
+    return Filters(int(posyandu) if posyandu else None, status, kind, _text(query, "dusun"), _text(query, "rt"))
+
+
+def _same_rt(a: str | None, b: str) -> bool:
+    return a is not None and (a.strip().lstrip("0") or "0") == (b.strip().lstrip("0") or "0")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One person on the page: their posyandu, place and the reasons that match the filters."""
+
+    posyandu: str
+    kaders: str
+    target: Target
+    reasons: tuple
+
+
+@dataclass(frozen=True)
+class TargetList:
+    today: date
+    rows: tuple[Row, ...]
+    places: tuple[Posyandu, ...]  # the puskesmas's posyandu, for the form
+    dusun: tuple[str, ...] = field(default=())  # the dusun on the unfiltered list, for the form
+    rts: tuple[str, ...] = field(default=())
+
+    @property
+    def home_visits(self) -> int:
+        return sum(1 for row in self.rows if row.target.home)
+
+
+def kader_names(kaders: list[tuple[int, str | None]]) -> str:
+    """The kaders of a posyandu in words: their family's name, else their number."""
+    if not kaders:
+        return _("belum ada kader")
+    return ", ".join(name or _("kader #{id}", id=identity_id) for identity_id, name in kaders)
+
+
+async def today_of(session, puskesmas_id: int, settings, now) -> date:
+    """Today in the puskesmas's time zone."""
+    puskesmas = await session.get(Puskesmas, puskesmas_id)
+    return now.astimezone(ZoneInfo(zone_of(settings, puskesmas.code, puskesmas.timezone))).date()
+
+
+async def target_list(session, puskesmas_id: int, today: date, settings, schedule, filters: Filters) -> TargetList | None:
+    """This month's list of the puskesmas's posyandu, filtered; None when the filter names a posyandu
+    that is not the puskesmas's."""
+    places = await posyandu_of(session, puskesmas_id)
+    chosen = places
+    if filters.posyandu_id is not None:
+        chosen = [p for p in places if p.id == filters.posyandu_id]
+        if not chosen:
+            return None
+    kaders: dict[int, list] = {p.id: [] for p in places}
+    for identity_id, posyandu_id, name in (await session.execute(
+            select(Identity.id, Identity.posyandu_id, Family.name).outerjoin(Family, Family.id == Identity.family_id)
+            .where(Identity.role == "kader", Identity.posyandu_id.in_([p.id for p in places] or [0]))
+            .order_by(Identity.id))).all():
+        kaders[posyandu_id].append((identity_id, name))
+    found = await targets_of(session, chosen, today, policy_from(settings), schedule)
+    names = {p.id: p.name for p in places}
+    rows = []
+    for target in found:
+        if filters.dusun is not None and (target.dusun or "").casefold() != filters.dusun.casefold():
+            continue
+        if filters.rt is not None and not _same_rt(target.rt, filters.rt):
+            continue
+        reasons = tuple(r for r in target.reasons
+                        if (filters.status is None or status_of(r) == filters.status)
+                        and (filters.kind is None or kind_of(r, schedule) == filters.kind))
+        if reasons:
+            rows.append(Row(names[target.posyandu_id], kader_names(kaders[target.posyandu_id]), target, reasons))
+    dusun = sorted({t.dusun for t in found if t.dusun}, key=str.casefold)
+    rts = sorted({t.rt for t in found if t.rt}, key=lambda rt: rt.zfill(4) if rt.isdecimal() else rt)
+    return TargetList(today, tuple(rows), tuple(places), tuple(dusun), tuple(rts))
+
+
+def sheet(data: TargetList) -> list[list]:
+    """The filtered list as a sheet: a header row, then one row per person."""
+    header = [_("Posyandu"), _("Kader"), _("Dusun"), _("RT"), _("Nama"), _("Kode keluarga"), _("Kunjungan rumah"), _("Alasan")]
+    return [header] + [[row.posyandu, row.kaders, row.target.dusun or "", row.target.rt or "", row.target.name,
+                        row.target.family_code, _("ya") if row.target.home else _("tidak"),
+                        "; ".join(reason_text(r, data.today) for r in row.reasons)] for row in data.rows]
+
+
+@staff_page
+async def page(request: web.Request) -> web.StreamResponse:
+    staff = staff_of(request)
+    try:
+        filters = filters_of(request.query)
+    except BadFilter:
+        return message_page(request, 400, _("Saringan tidak dikenal"), _("Pilih saringan dari formulir di halaman Sasaran."))
+    wanted = request.query.get("format")
+    if wanted is not None and wanted not in FORMATS:
+        return message_page(request, 400, _("Format tidak dikenal"), _("Unduhan tersedia sebagai CSV atau XLSX."))
+    app = request.app
+    now = app[CLOCK]()
+    async with app[DB].read() as session:
+        today = await today_of(session, staff.puskesmas_id, app[SETTINGS], now)
+        data = await target_list(session, staff.puskesmas_id, today, app[SETTINGS], app[SCHEDULE], filters)
+    if data is None:  # another puskesmas's posyandu: not there for this reader (web.pages.not_found's page)
+        return message_page(request, 404, _("Tidak ditemukan"), _("Halaman atau data ini tidak ada di puskesmas Anda."))
+    async with app[DB].write() as session:
+        audit(session, staff, "targets.viewed" if wanted is None else "targets.downloaded", "puskesmas", staff.puskesmas_id, now,
+              rows=len(data.rows), **filters.query(), **({"format": wanted} if wanted else {}))
+    if wanted is not None:
+        stem = f"sasaran-{today:%Y-%m}"
+        if wanted == "csv":
+            body, mime = csv_bytes(sheet(data)), "text/csv; charset=utf-8"
+        else:
+            body = xlsx_bytes({_("Sasaran"): sheet(data)})
+            mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return web.Response(body=body, headers={"Content-Type": mime, "Cache-Control": "no-store",
+                                                "Content-Disposition": f'attachment; filename="{stem}.{wanted}"'})
+    groups: list[tuple[str, str, str, list[Row]]] = []
+    for row in data.rows:
+        place = place_of(row.target.dusun, row.target.rt)
+        if not groups or groups[-1][0] != row.posyandu or groups[-1][2] != place:
+            groups.append((row.posyandu, row.kaders, place, []))
+        groups[-1][3].append(row)
+    return render(request, "targets.html", {
+        "data": data, "filters": filters, "groups": groups, "month": format_date(today, "MMMM y"),
+        "statuses": STATUS_LABELS, "kinds": KIND_LABELS, "query": filters.query(), "reason_text": reason_text,
+    })
+
+
+def add_routes(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    app[SCHEDULE] = apply_overrides({"je": settings.care.je, **settings.care.overrides})
+    app.router.add_get("/sasaran", page, name="targets")
