@@ -27,6 +27,7 @@ from handlers.referrals import detail_text
 from web.auth import audit, see_other, staff_page
 from web.context import CLOCK, DB, SETTINGS, staff_of
 from web.render import message_page, render
+from web.render import not_found as render_not_found
 from web.targets import today_of
 
 
@@ -60,11 +61,6 @@ async def followed_lines(session, puskesmas_id: int, today: date) -> tuple[list[
     return [r for r in rows if r.referral.status != NOT_FOUND], [r for r in rows if r.referral.status == NOT_FOUND]
 
 
-def _not_found(request: web.Request) -> web.Response:
-    """Another puskesmas's referral (or none): not there for this reader (``web.pages.not_found``'s page)."""
-    return message_page(request, 404, _("Tidak ditemukan"), _("Halaman atau data ini tidak ada di puskesmas Anda."))
-
-
 @staff_page
 async def page(request: web.Request) -> web.Response:
     staff = staff_of(request)
@@ -87,7 +83,7 @@ async def record(request: web.Request) -> web.Response:
     staff = staff_of(request)
     wanted = request.match_info.get("id", "")
     if not (wanted.isdecimal() and len(wanted) < 12):
-        return _not_found(request)
+        return render_not_found(request)
     form = await request.post()
     outcome = form.get("outcome")
     if outcome not in OUTCOMES:
@@ -102,7 +98,7 @@ async def record(request: web.Request) -> web.Response:
     async with app[DB].write() as session:
         found = await one_in(session, of_puskesmas(staff.puskesmas_id), int(wanted), lock=True)
         if found is None:
-            return _not_found(request)
+            return render_not_found(request)
         referral, person = found[0], found[1]
         if referral.status not in FOLLOWED:
             return message_page(request, 409, _("Sudah dicatat"), _("Hasil rujukan {name} sudah dicatat: {outcome}.",

@@ -31,7 +31,7 @@ from reminders.rules import policy_from
 from reminders.targets import KINDS, STATUSES, Target, kind_of, status_of, targets_of
 from web.auth import audit, staff_page
 from web.context import CLOCK, DB, SETTINGS, staff_of
-from web.render import message_page, render
+from web.render import message_page, not_found, render
 
 #: the care schedule with the district's overrides, built once per app (as the chat's engine builds it)
 SCHEDULE = web.AppKey("targets_schedule", Any)
@@ -176,8 +176,8 @@ async def page(request: web.Request) -> web.StreamResponse:
     async with app[DB].read() as session:
         today = await today_of(session, staff.puskesmas_id, app[SETTINGS], now)
         data = await target_list(session, staff.puskesmas_id, today, app[SETTINGS], app[SCHEDULE], filters)
-    if data is None:  # another puskesmas's posyandu: not there for this reader (web.pages.not_found's page)
-        return message_page(request, 404, _("Tidak ditemukan"), _("Halaman atau data ini tidak ada di puskesmas Anda."))
+    if data is None:  # another puskesmas's posyandu: not there for this reader
+        return not_found(request)
     async with app[DB].write() as session:
         audit(session, staff, "targets.viewed" if wanted is None else "targets.downloaded", "puskesmas", staff.puskesmas_id, now,
               rows=len(data.rows), **filters.query(), **({"format": wanted} if wanted else {}))
