@@ -23,8 +23,11 @@ from db.models import Family, Person, Posyandu, PosyanduException, Puskesmas
 _INSERT_IGNORE: dict[tuple[str, Any], Any] = {}
 
 
-async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
-    """Inserts a row unless its key exists; True when a row was written."""
+async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any] | list[dict[str, Any]]) -> bool:
+    """Inserts a row unless its key exists; True when a row was written.
+
+    ``values`` may be a list of rows (one ``executemany``): each is inserted unless its key exists, and
+    the answer is then only as good as the driver's row count (asyncpg gives none for a batch)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     statement = _INSERT_IGNORE.get((dialect, table))
     if statement is None:
@@ -34,7 +37,7 @@ async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any
     return bool(result.rowcount)
 
 
-async def core_execute(session: AsyncSession, statement: Any, parameters: dict[str, Any]) -> Any:
+async def core_execute(session: AsyncSession, statement: Any, parameters: dict[str, Any] | list[dict[str, Any]]) -> Any:
     """Runs a Core statement (one table, no ORM entities) on the session's connection, in its
     transaction: the same as ``session.execute`` without the ORM's execution layer, about a third of
     a statement's cost. Pending ORM changes are flushed first, as ``session.execute`` would."""
