@@ -1,7 +1,7 @@
 """Queries shared by the handlers; each takes an open session and returns plain results."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -23,21 +23,55 @@ from db.models import Family, Person, Posyandu, PosyanduException, Puskesmas
 _INSERT_IGNORE: dict[tuple[str, Any], Any] = {}
 
 
-async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any] | list[dict[str, Any]]) -> bool:
-    """Inserts a row unless its key exists; True when a row was written.
-
-    ``values`` may be a list of rows (one ``executemany``): each is inserted unless its key exists, and
-    the answer is then only as good as the driver's row count (asyncpg gives none for a batch)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+def _insert_ignore(dialect: str, table: Any) -> Any:
+    """The INSERT ... ON CONFLICT DO NOTHING of ``table`` for a dialect (by name), built once."""
     statement = _INSERT_IGNORE.get((dialect, table))
     if statement is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = _INSERT_IGNORE[(dialect, table)] = insert(table).on_conflict_do_nothing()
-    result = await core_execute(session, statement, values)
+    return statement
+
+
+async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
+    """Inserts a row unless its key exists; True when a row was written."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    result = await core_execute(session, _insert_ignore(dialect, table), values)
     return bool(result.rowcount)
 
 
-async def core_execute(session: AsyncSession, statement: Any, parameters: dict[str, Any] | list[dict[str, Any]]) -> Any:
+class InsertIgnoreMany:
+    """:func:`insert_ignore` for many rows of the same ``columns``, in two halves.
+
+    :meth:`shape` turns rows (tuples in the order of ``columns``) into the driver's parameters, each value
+    through its column's own SQLAlchemy type (its bind processor: a datetime to UTC and, on SQLite, to
+    SQLAlchemy's text; a dict to JSON), in any process: the planner shapes its rows in its worker
+    processes. :meth:`insert` runs the compiled statement on shaped rows in one ``executemany``, so the one
+    writer spends nothing per row but the driver's own work. Both halves must use the same dialect.
+    """
+
+    def __init__(self, table: Any, columns: Sequence[str], dialect: Any) -> None:
+        compiled = _insert_ignore(dialect.name, table).compile(dialect=dialect, column_keys=list(columns))
+        if not compiled.positional:
+            raise ValueError(f"{dialect.name}: a driver with positional parameters is needed")
+        self.sql = str(compiled)
+        where = {name: i for i, name in enumerate(columns)}
+        #: (index in a row, bind processor or None) in the order of the statement's parameters
+        self._take = [(where[key], table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+                      for key in compiled.positiontup]
+
+    def shape(self, rows: Iterable[Sequence[Any]]) -> list[tuple]:
+        """``rows`` as the driver takes them."""
+        take = self._take
+        return [tuple(row[i] if process is None else process(row[i]) for i, process in take) for row in rows]
+
+    async def insert(self, session: AsyncSession, shaped: list[tuple]) -> None:
+        """Inserts rows made by :meth:`shape`, each unless its key exists, in the session's transaction."""
+        if shaped:
+            connection = await session.connection()
+            await connection.exec_driver_sql(self.sql, shaped)
+
+
+async def core_execute(session: AsyncSession, statement: Any, parameters: dict[str, Any]) -> Any:
     """Runs a Core statement (one table, no ORM entities) on the session's connection, in its
     transaction: the same as ``session.execute`` without the ORM's execution layer, about a third of
     a statement's cost. Pending ORM changes are flushed first, as ``session.execute`` would."""

@@ -8,9 +8,11 @@ outbox row per reachable chat under the key ``daily:<identity>:<date>``. Plannin
 adds nothing. Worker processes let a district of a million people plan in about a minute on two
 cores; without them (tests, small installations) the same code runs in the calling process.
 
-Every query is SQLAlchemy Core on the models (``RANGE_READS``, :func:`db.history.range_select`,
-:func:`db.queries.insert_ignore`); the one database-specific piece is how a worker process reaches the
-database (:func:`_worker_rows`).
+Every statement is SQLAlchemy Core on the models (``RANGE_READS``, :func:`db.history.range_select`,
+``REPEAT`` and the inserts of :class:`db.queries.InsertIgnoreMany`). A worker hands back its rows already
+in the driver's form, each value through its column's own type (:meth:`InsertIgnoreMany.shape`), so the
+one writer spends nothing per row but the database's own work. The one database-specific piece is how
+a worker process reads the database (:func:`_worker_rows`).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import make_url
 
 from care.history import EMPTY, build_many
 from care.labels import DOSE_LABELS
@@ -33,7 +36,7 @@ from config import zone_of
 from db.database import Database, sqlite_sync_engine
 from db.history import range_select
 from db.models import Family, Identity, Outbox, Person, Posyandu, Puskesmas, ReminderItem
-from db.queries import core_execute, insert_ignore, next_day_of, posyandu_changes
+from db.queries import InsertIgnoreMany, core_execute, next_day_of, posyandu_changes
 from reminders.messages import daily_text
 from reminders.rules import RULE_CODES, Member, ReminderPolicy, Seen, family_items, policy_from
 
@@ -110,11 +113,11 @@ class RangeJob:
 
 @dataclass
 class RangeOut:
-    """A worker's answer: rows to insert and what to count."""
+    """A worker's answer: rows to insert (in the driver's form, see ``inserts``) and what to count."""
 
-    new_items: list[tuple] = field(default_factory=list)
+    new_items: list[tuple] = field(default_factory=list)  # ITEM_COLUMNS
     repeated: list[str] = field(default_factory=list)
-    outbox: list[tuple] = field(default_factory=list)
+    outbox: list[tuple] = field(default_factory=list)  # OUTBOX_COLUMNS
     counts: Counter = field(default_factory=Counter)
     families: int = 0
     with_items: int = 0
@@ -129,6 +132,10 @@ def slot_time(day: date, hour: int, zone: str) -> datetime:
 
 # -- the worker side: read a range, decide, shape rows ---------------------------------------------
 
+ITEM_COLUMNS = ("key", "family_id", "person_id", "kind", "subject", "due_on", "times", "last_planned_on", "created_at")
+OUTBOX_COLUMNS = ("key", "identity_id", "channel", "address", "kind", "timezone", "body", "state", "not_before",
+                  "expires_at", "attempts", "created_at")
+
 _WORKER: dict = {}
 
 
@@ -138,6 +145,13 @@ def init_worker(policy: ReminderPolicy, care_overrides: dict, url: str) -> None:
 
     _WORKER.clear()
     _WORKER.update(policy=policy, schedule=apply_overrides(care_overrides), url=url)
+    _WORKER["items"], _WORKER["outbox"] = inserts(make_url(url).get_dialect()())
+
+
+def inserts(dialect) -> tuple[InsertIgnoreMany, InsertIgnoreMany]:
+    """The inserts of the plan's rows for ``dialect``: the reminder items and the outbox rows."""
+    return (InsertIgnoreMany(ReminderItem.__table__, ITEM_COLUMNS, dialect),
+            InsertIgnoreMany(Outbox.__table__, OUTBOX_COLUMNS, dialect))
 
 
 def _worker_rows(params: dict) -> list[list[tuple]]:
@@ -154,7 +168,7 @@ def _worker_rows(params: dict) -> list[list[tuple]]:
         _WORKER["engine"] = engine.execution_options(sqlite_begin="DEFERRED") if engine is not None else None
     if _WORKER["engine"] is not None:
         with _WORKER["engine"].begin() as conn:
-            return [conn.execute(statement, params).all() for statement in RANGE_READS]
+            return [list(map(tuple, conn.execute(statement, params))) for statement in RANGE_READS]
     if "loop" not in _WORKER:
         _WORKER["loop"] = asyncio.new_event_loop()
         _WORKER["db"] = Database(url)
@@ -165,7 +179,7 @@ async def _read_rows(db: Database, params: dict) -> list[list[tuple]]:
     """The rows of ``RANGE_READS`` with ``params`` through the async engine, in one read transaction."""
     async with db.read() as session:
         conn = await session.connection()
-        return [(await conn.execute(statement, params)).all() for statement in RANGE_READS]
+        return [list(map(tuple, await conn.execute(statement, params))) for statement in RANGE_READS]
 
 
 def range_data(ident_rows, record_rows, person_rows, seen_rows) -> dict:
@@ -233,15 +247,12 @@ def decide_range(job: RangeJob, data: dict) -> RangeOut:
             out.messages += 1
             if len(out.samples) < SAMPLES:
                 out.samples.append(texts[lang])
+    out.new_items = _WORKER["items"].shape(out.new_items)
+    out.outbox = _WORKER["outbox"].shape(out.outbox)
     return out
 
 
 # -- the main side: ranges out, rows in ---------------------------------------------------------------
-
-ITEM_COLUMNS = ("key", "family_id", "person_id", "kind", "subject", "due_on", "times", "last_planned_on", "created_at")
-OUTBOX_COLUMNS = ("key", "identity_id", "channel", "address", "kind", "timezone", "body", "state", "not_before",
-                  "expires_at", "attempts", "created_at")
-
 
 class Planner:
     """Plans days into the outbox; built once with the database and the configuration."""
@@ -253,6 +264,7 @@ class Planner:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.workers = workers if workers is not None else int(os.environ.get("ILPBOT_PLANNER_WORKERS", "0") or 0)
         self.care_overrides = {"je": settings.care.je, **settings.care.overrides}
+        self.items, self.outbox = inserts(db.write_engine.dialect)
 
     async def plan_day(self, day: date, *, zones: Iterable[str] | None = None, dry_run: bool = False, chunk: int = CHUNK) -> PlanResult:
         """Plans ``day`` (a local date) for the families in ``zones`` (all when None)."""
@@ -326,10 +338,8 @@ class Planner:
     async def _write(self, day: date, out: RangeOut) -> None:
         """Inserts a range's items and outbox rows and counts the repeated items, in one transaction."""
         async with self.db.write() as session:
-            if out.new_items:
-                await insert_ignore(session, ReminderItem.__table__, [dict(zip(ITEM_COLUMNS, r)) for r in out.new_items])
-            if out.outbox:
-                await insert_ignore(session, Outbox.__table__, [dict(zip(OUTBOX_COLUMNS, r)) for r in out.outbox])
+            await self.items.insert(session, out.new_items)
+            await self.outbox.insert(session, out.outbox)
             for start in range(0, len(out.repeated), 500):
                 await core_execute(session, REPEAT, {"keys": out.repeated[start:start + 500], "day": day})
 
