@@ -1,7 +1,7 @@
 """Queries shared by the handlers; each takes an open session and returns plain results."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as OrmSession
 
-from datetime import date
+from datetime import date, datetime
 
 from care.calendar import CalendarChange, Session, next_posyandu_day
 from content.family_codes import random_family_code
@@ -39,6 +39,29 @@ async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any
     return bool(result.rowcount)
 
 
+def _once_per_value(process: Any) -> Any:
+    """A column's bind processor (a function of the value alone) that converts each distinct value of a
+    column once: for dates and times, which repeat down a column and whose equal values mean the same."""
+
+    def converted(values: Sequence[Any]) -> list[Any]:
+        done = {value: process(value) for value in set(values)}
+        return list(map(done.__getitem__, values))
+
+    return converted
+
+
+def _each_value(process: Any) -> Any:
+    """A column's bind processor applied to each value of a column."""
+    return lambda values: list(map(process, values))
+
+
+def _python_type(column_type: Any) -> type | None:
+    try:
+        return column_type.python_type
+    except NotImplementedError:
+        return None
+
+
 class InsertIgnoreMany:
     """:func:`insert_ignore` for many rows of the same ``columns``, in two halves.
 
@@ -55,14 +78,23 @@ class InsertIgnoreMany:
             raise ValueError(f"{dialect.name}: a driver with positional parameters is needed")
         self.sql = str(compiled)
         where = {name: i for i, name in enumerate(columns)}
-        #: (index in a row, bind processor or None) in the order of the statement's parameters
-        self._take = [(where[key], table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
-                      for key in compiled.positiontup]
+        #: (index in a row, converter of a column or None) in the order of the statement's parameters
+        self._take = []
+        for key in compiled.positiontup:
+            column_type = table.c[key].type
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                repeats = _python_type(column_type) in (date, datetime)
+                process = _once_per_value(process) if repeats else _each_value(process)
+            self._take.append((where[key], process))
 
-    def shape(self, rows: Iterable[Sequence[Any]]) -> list[tuple]:
-        """``rows`` as the driver takes them."""
-        take = self._take
-        return [tuple(row[i] if process is None else process(row[i]) for i, process in take) for row in rows]
+    def shape(self, rows: Sequence[Sequence[Any]]) -> list[tuple]:
+        """``rows`` as the driver takes them (column by column: a value repeated down a column, such as a
+        day or a time, is converted once)."""
+        if not rows:
+            return []
+        columns = list(zip(*rows))
+        return list(zip(*(columns[i] if process is None else process(columns[i]) for i, process in self._take)))
 
     async def insert(self, session: AsyncSession, shaped: list[tuple]) -> None:
         """Inserts rows made by :meth:`shape`, each unless its key exists, in the session's transaction."""
