@@ -273,16 +273,22 @@ class LoopSession:
         return getattr(self.sync_session, name)
 
 
-def _turn_engine(url: str, *, echo: bool) -> Engine | None:
-    """SQLite: a synchronous engine for :meth:`Database.turn` (a file database only)."""
+def sqlite_sync_engine(url: str, *, echo: bool = False, begin=_sqlite_on_begin) -> Engine | None:
+    """SQLite: a synchronous engine on the file of ``url`` with the same settings as the async one
+    (``begin``: how each transaction starts); None for a database that is not a plain file."""
     path = make_url(url).database
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
     engine = create_sync_engine(f"sqlite:///{path}", echo=echo, hide_parameters=True,
                                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_begin_without_waiting)
+    event.listen(engine, "begin", begin)
     return engine
+
+
+def _turn_engine(url: str, *, echo: bool) -> Engine | None:
+    """SQLite: a synchronous engine for :meth:`Database.turn` (a file database only)."""
+    return sqlite_sync_engine(url, echo=echo, begin=_sqlite_begin_without_waiting)
 
 
 class Database:

@@ -3,7 +3,7 @@
 Every writer (registration history, a family's own entry, a kader's visit, ``catat``, imports)
 calls :func:`record`; every reader (``/jadwal``, ``/imunisasi``, ``/sasaran``, the planner,
 ``/laporan``, exports) reads through :func:`histories` or, for the planner's ranges of families,
-:func:`range_sql` and ``care.history.build_many``.
+:func:`range_select` and ``care.history.build_many``.
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.history import ALL_CODES, DAY, EMPTY, PRECISIONS, SOURCES, PersonHistory, build_many, is_known
-from db.models import CareRecord
+from db.models import CareRecord, Person
 from db.queries import insert_ignore
 
 _SELECT = (
@@ -25,21 +25,21 @@ _SELECT = (
 )
 
 
-
-def range_sql(read: Iterable[str]) -> str:
-    """The records of the codes in ``read`` for a range of families, as SQL text with ``{first}`` and
-    ``{last}`` left to fill (the planner's workers read it with plain drivers).
+def range_select(read: Iterable[str]) -> Select:
+    """The records of the codes in ``read`` for the families ``:first`` to ``:last`` (bound parameters):
+    (person id, code, date, precision), for the planner's ranges of families.
 
     The other codes are left out by name (``NOT IN``): a list of the codes wanted would make SQLite
     search the (person, code, date) index once per person and code, ten times slower than reading a
     person's rows by the person index and dropping the few codes not wanted.
     """
-    wanted = set(read)
-    skip = ", ".join(f"'{code}'" for code in sorted(ALL_CODES - wanted))
-    return (
-        "SELECT r.person_id, r.code, r.done_on, r.precision FROM care_record r JOIN person p ON p.id = r.person_id "
-        "WHERE p.family_id BETWEEN {first} AND {last}" + (f" AND r.code NOT IN ({skip})" if skip else "")
+    skip = sorted(ALL_CODES - set(read))
+    statement = (
+        select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision)
+        .join_from(CareRecord, Person, Person.id == CareRecord.person_id)
+        .where(Person.family_id.between(bindparam("first"), bindparam("last")))
     )
+    return statement.where(CareRecord.code.not_in(skip)) if skip else statement
 
 
 async def histories(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, PersonHistory]:

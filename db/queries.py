@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as OrmSession
 
-from datetime import date
+from datetime import date, datetime
 
 from care.calendar import CalendarChange, Session, next_posyandu_day, sessions_between
 from content.family_codes import random_family_code
@@ -23,15 +23,84 @@ from db.models import Family, Person, Posyandu, PosyanduException, Puskesmas
 _INSERT_IGNORE: dict[tuple[str, Any], Any] = {}
 
 
-async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
-    """Inserts a row unless its key exists; True when a row was written."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+def _insert_ignore(dialect: str, table: Any) -> Any:
+    """The INSERT ... ON CONFLICT DO NOTHING of ``table`` for a dialect (by name), built once."""
     statement = _INSERT_IGNORE.get((dialect, table))
     if statement is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = _INSERT_IGNORE[(dialect, table)] = insert(table).on_conflict_do_nothing()
-    result = await core_execute(session, statement, values)
+    return statement
+
+
+async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
+    """Inserts a row unless its key exists; True when a row was written."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    result = await core_execute(session, _insert_ignore(dialect, table), values)
     return bool(result.rowcount)
+
+
+def _once_per_value(process: Any) -> Any:
+    """A column's bind processor (a function of the value alone) that converts each distinct value of a
+    column once: for dates and times, which repeat down a column and whose equal values mean the same."""
+
+    def converted(values: Sequence[Any]) -> list[Any]:
+        done = {value: process(value) for value in set(values)}
+        return list(map(done.__getitem__, values))
+
+    return converted
+
+
+def _each_value(process: Any) -> Any:
+    """A column's bind processor applied to each value of a column."""
+    return lambda values: list(map(process, values))
+
+
+def _python_type(column_type: Any) -> type | None:
+    try:
+        return column_type.python_type
+    except NotImplementedError:
+        return None
+
+
+class InsertIgnoreMany:
+    """:func:`insert_ignore` for many rows of the same ``columns``, in two halves.
+
+    :meth:`shape` turns rows (tuples in the order of ``columns``) into the driver's parameters, each value
+    through its column's own SQLAlchemy type (its bind processor: a datetime to UTC and, on SQLite, to
+    SQLAlchemy's text; a dict to JSON), in any process: the planner shapes its rows in its worker
+    processes. :meth:`insert` runs the compiled statement on shaped rows in one ``executemany``, so the one
+    writer spends nothing per row but the driver's own work. Both halves must use the same dialect.
+    """
+
+    def __init__(self, table: Any, columns: Sequence[str], dialect: Any) -> None:
+        compiled = _insert_ignore(dialect.name, table).compile(dialect=dialect, column_keys=list(columns))
+        if not compiled.positional:
+            raise ValueError(f"{dialect.name}: a driver with positional parameters is needed")
+        self.sql = str(compiled)
+        where = {name: i for i, name in enumerate(columns)}
+        #: (index in a row, converter of a column or None) in the order of the statement's parameters
+        self._take = []
+        for key in compiled.positiontup:
+            column_type = table.c[key].type
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                repeats = _python_type(column_type) in (date, datetime)
+                process = _once_per_value(process) if repeats else _each_value(process)
+            self._take.append((where[key], process))
+
+    def shape(self, rows: Sequence[Sequence[Any]]) -> list[tuple]:
+        """``rows`` as the driver takes them (column by column: a value repeated down a column, such as a
+        day or a time, is converted once)."""
+        if not rows:
+            return []
+        columns = list(zip(*rows))
+        return list(zip(*(columns[i] if process is None else process(columns[i]) for i, process in self._take)))
+
+    async def insert(self, session: AsyncSession, shaped: list[tuple]) -> None:
+        """Inserts rows made by :meth:`shape`, each unless its key exists, in the session's transaction."""
+        if shaped:
+            connection = await session.connection()
+            await connection.exec_driver_sql(self.sql, shaped)
 
 
 async def core_execute(session: AsyncSession, statement: Any, parameters: dict[str, Any]) -> Any:

@@ -7,15 +7,19 @@ to insert. The main process writes them: the items (``reminder_item``, one row p
 outbox row per reachable chat under the key ``daily:<identity>:<date>``. Planning the same day twice
 adds nothing. Worker processes let a district of a million people plan in about a minute on two
 cores; without them (tests, small installations) the same code runs in the calling process.
+
+Every statement is SQLAlchemy Core on the models (``RANGE_READS``, :func:`db.history.range_select`,
+``REPEAT`` and the inserts of :class:`db.queries.InsertIgnoreMany`). A worker hands back its rows already
+in the driver's form, each value through its column's own type (:meth:`InsertIgnoreMany.shape`), so the
+one writer spends nothing per row but the database's own work. The one database-specific piece is how
+a worker process reads the database (:func:`_worker_rows`).
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import multiprocessing
 import os
-import sqlite3
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -23,15 +27,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import make_url
 
 from care.history import EMPTY, build_many
 from care.labels import DOSE_LABELS
 from config import zone_of
-from db.database import Database
-from db.history import range_sql
-from db.models import Outbox, Posyandu, Puskesmas, ReminderItem
-from db.queries import next_day_of, posyandu_changes
+from db.database import Database, sqlite_sync_engine
+from db.history import range_select
+from db.models import Family, Identity, Outbox, Person, Posyandu, Puskesmas, ReminderItem
+from db.queries import InsertIgnoreMany, core_execute, next_day_of, posyandu_changes
 from reminders.messages import daily_text
 from reminders.rules import RULE_CODES, Member, ReminderPolicy, Seen, family_items, policy_from
 
@@ -40,17 +45,31 @@ log = logging.getLogger(__name__)
 CHUNK = 2000
 SAMPLES = 3
 
-IDENTITY_SQL = (
-    "SELECT id, family_id, channel, address, language, reminder_slot FROM identity "
-    "WHERE family_id BETWEEN {first} AND {last} AND consent = 'given' AND opted_out_at IS NULL AND unreachable_at IS NULL"
+FIRST, LAST = bindparam("first"), bindparam("last")
+IDENTITIES = select(
+    Identity.id, Identity.family_id, Identity.channel, Identity.address, Identity.language, Identity.reminder_slot,
+).where(
+    Identity.family_id.between(FIRST, LAST), Identity.consent == "given", Identity.opted_out_at.is_(None),
+    Identity.unreachable_at.is_(None),
 )
-PERSON_SQL = (
-    "SELECT id, family_id, name, sex, birth_date, hpht, delivered_on FROM person "
-    "WHERE family_id BETWEEN {first} AND {last} ORDER BY id"
+PEOPLE = (
+    select(Person.id, Person.family_id, Person.name, Person.sex, Person.birth_date, Person.hpht, Person.delivered_on)
+    .where(Person.family_id.between(FIRST, LAST))
+    .order_by(Person.id)
 )
-SEEN_SQL = "SELECT key, times, last_planned_on FROM reminder_item WHERE family_id BETWEEN {first} AND {last}"
+SEEN = select(ReminderItem.key, ReminderItem.times, ReminderItem.last_planned_on).where(
+    ReminderItem.family_id.between(FIRST, LAST)
+)
 #: only the records the rules read (weighings, for instance, change no reminder)
-RECORD_SQL = range_sql(RULE_CODES | set(DOSE_LABELS))
+RECORDS = range_select(RULE_CODES | set(DOSE_LABELS))
+#: what a range of families ``:first`` to ``:last`` is read with, in the order :func:`range_data` takes
+RANGE_READS = (IDENTITIES, RECORDS, PEOPLE, SEEN)
+#: a repeated item counted once more, once a day
+REPEAT = (
+    update(ReminderItem)
+    .where(ReminderItem.key.in_(bindparam("keys", expanding=True)), ReminderItem.last_planned_on < bindparam("day"))
+    .values(times=ReminderItem.times + 1, last_planned_on=bindparam("day"))
+)
 
 
 @dataclass
@@ -86,14 +105,19 @@ class RangeJob:
     slots: tuple[int, int, int]  # morning hour, afternoon hour, quiet start
     created_at: datetime
 
+    @property
+    def bounds(self) -> dict[str, int]:
+        """The parameters of ``RANGE_READS`` for this range: its first and last family id."""
+        return {"first": self.families[0][0], "last": self.families[-1][0]}
+
 
 @dataclass
 class RangeOut:
-    """A worker's answer: rows to insert and what to count."""
+    """A worker's answer: rows to insert (in the driver's form, see ``inserts``) and what to count."""
 
-    new_items: list[tuple] = field(default_factory=list)
+    new_items: list[tuple] = field(default_factory=list)  # ITEM_COLUMNS
     repeated: list[str] = field(default_factory=list)
-    outbox: list[tuple] = field(default_factory=list)
+    outbox: list[tuple] = field(default_factory=list)  # OUTBOX_COLUMNS
     counts: Counter = field(default_factory=Counter)
     families: int = 0
     with_items: int = 0
@@ -106,68 +130,56 @@ def slot_time(day: date, hour: int, zone: str) -> datetime:
     return datetime.combine(day, time(hour), ZoneInfo(zone)).astimezone(UTC)
 
 
-def _date(value) -> date | None:
-    """A date from the database driver (SQLite hands back text)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value[:10])
-
-
-def _sqlite_ts(value: datetime | None) -> str | None:
-    """A UTC datetime in the text form SQLAlchemy stores in SQLite (naive, microseconds)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 # -- the worker side: read a range, decide, shape rows ---------------------------------------------
+
+ITEM_COLUMNS = ("key", "family_id", "person_id", "kind", "subject", "due_on", "times", "last_planned_on", "created_at")
+OUTBOX_COLUMNS = ("key", "identity_id", "channel", "address", "kind", "timezone", "body", "state", "not_before",
+                  "expires_at", "attempts", "created_at")
 
 _WORKER: dict = {}
 
 
 def init_worker(policy: ReminderPolicy, care_overrides: dict, url: str) -> None:
-    """Prepares a process to plan ranges: the policy, the district's schedule, a database reader."""
+    """Prepares a process to plan ranges: the policy, the district's schedule, the database's URL."""
     from care.rules_file import apply_overrides
 
     _WORKER.clear()
-    _WORKER.update(policy=policy, schedule=apply_overrides(care_overrides), url=url, sqlite=url.startswith("sqlite"))
+    _WORKER.update(policy=policy, schedule=apply_overrides(care_overrides), url=url)
+    _WORKER["items"], _WORKER["outbox"] = inserts(make_url(url).get_dialect()())
 
 
-def _rows_sqlite(sql: str) -> list[tuple]:
-    """Rows from SQLite through the standard driver (read-only, no async hops: much faster)."""
-    conn = _WORKER.get("sqlite_conn")
-    if conn is None:
-        path = _WORKER["url"].split(":///", 1)[1]
-        conn = _WORKER["sqlite_conn"] = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=10000")
-    return conn.execute(sql).fetchall()
+def inserts(dialect) -> tuple[InsertIgnoreMany, InsertIgnoreMany]:
+    """The inserts of the plan's rows for ``dialect``: the reminder items and the outbox rows."""
+    return (InsertIgnoreMany(ReminderItem.__table__, ITEM_COLUMNS, dialect),
+            InsertIgnoreMany(Outbox.__table__, OUTBOX_COLUMNS, dialect))
 
 
-def _rows_async(sqls: list[str]) -> list[list[tuple]]:
-    """Rows from PostgreSQL through the project's async engine, on this worker's own loop."""
-    loop = _WORKER.get("loop")
-    if loop is None:
-        loop = _WORKER["loop"] = asyncio.new_event_loop()
-        _WORKER["db"] = Database(_WORKER["url"])
+def _worker_rows(params: dict) -> list[list[tuple]]:
+    """The rows of ``RANGE_READS`` with ``params``, in one read transaction of this worker process.
 
-    async def run() -> list[list[tuple]]:
-        async with _WORKER["db"].read() as session:
-            conn = await session.connection()
-            return [[tuple(r) for r in (await conn.execute(text(sql))).all()] for sql in sqls]
+    SQLite is read through a synchronous engine on the same file (the project's settings, a deferred
+    transaction): the async engine's hops to aiosqlite's thread cost more than the reading. PostgreSQL
+    is read through the project's async engine on this worker's own loop (asyncpg has no synchronous
+    form).
+    """
+    url = _WORKER["url"]
+    if "engine" not in _WORKER:
+        engine = sqlite_sync_engine(url) if url.startswith("sqlite") else None
+        _WORKER["engine"] = engine.execution_options(sqlite_begin="DEFERRED") if engine is not None else None
+    if _WORKER["engine"] is not None:
+        with _WORKER["engine"].begin() as conn:
+            return [list(map(tuple, conn.execute(statement, params))) for statement in RANGE_READS]
+    if "loop" not in _WORKER:
+        _WORKER["loop"] = asyncio.new_event_loop()
+        _WORKER["db"] = Database(url)
+    return _WORKER["loop"].run_until_complete(_read_rows(_WORKER["db"], params))
 
-    return loop.run_until_complete(run())
 
-
-def range_sql(first: int, last: int) -> list[str]:
-    """The four queries of a range of families."""
-    return [s.format(first=int(first), last=int(last)) for s in (IDENTITY_SQL, RECORD_SQL, PERSON_SQL, SEEN_SQL)]
-
-
-def read_range(first: int, last: int) -> dict:
-    """Chats, members, care records and items seen for families ``first``..``last`` (in a worker)."""
-    sqls = range_sql(first, last)
-    rows = [_rows_sqlite(sql) for sql in sqls] if _WORKER["sqlite"] else _rows_async(sqls)
-    return range_data(*rows)
+async def _read_rows(db: Database, params: dict) -> list[list[tuple]]:
+    """The rows of ``RANGE_READS`` with ``params`` through the async engine, in one read transaction."""
+    async with db.read() as session:
+        conn = await session.connection()
+        return [list(map(tuple, await conn.execute(statement, params))) for statement in RANGE_READS]
 
 
 def range_data(ident_rows, record_rows, person_rows, seen_rows) -> dict:
@@ -175,36 +187,33 @@ def range_data(ident_rows, record_rows, person_rows, seen_rows) -> dict:
     identities = defaultdict(list)
     for iid, fid, channel, address, lang, slot in ident_rows:
         identities[fid].append((iid, channel, address, lang, slot))
-    records = build_many((person_id, code, _date(done_on), precision) for person_id, code, done_on, precision in record_rows)
+    records = build_many(record_rows)
     people = defaultdict(list)
     for pid, fid, name, sex, birth, hpht, delivered in person_rows:
         h = records.get(pid, EMPTY)
-        people[fid].append(Member(pid, name, sex, _date(birth), _date(hpht), _date(delivered), h.given, h.services,
-                                  h.approximate))
-    seen = {key: Seen(times, _date(last_planned)) for key, times, last_planned in seen_rows}
+        people[fid].append(Member(pid, name, sex, birth, hpht, delivered, h.given, h.services, h.approximate))
+    seen = {key: Seen(times, last_planned) for key, times, last_planned in seen_rows}
     return {"identities": identities, "people": people, "seen": seen}
 
 
 def plan_range(job: RangeJob) -> RangeOut:
     """A worker's task: reads one range of families and decides it."""
-    return decide_range(job, read_range(job.families[0][0], job.families[-1][0]))
+    return decide_range(job, range_data(*_worker_rows(job.bounds)))
 
 
 def decide_range(job: RangeJob, data: dict) -> RangeOut:
     """Decides the items and texts of one range of families and shapes the rows to insert."""
-    policy, schedule, sqlite = _WORKER["policy"], _WORKER["schedule"], _WORKER["sqlite"]
+    policy, schedule = _WORKER["policy"], _WORKER["schedule"]
     seen = data["seen"]
     day, (morning, afternoon, quiet_start) = job.day, job.slots
     out = RangeOut(families=len(job.families))
-    created = _sqlite_ts(job.created_at) if sqlite else job.created_at
-    day_value = day.isoformat() if sqlite else day
-    slot_cache: dict[tuple[str, int], object] = {}
+    created = job.created_at
+    slot_cache: dict[tuple[str, int], datetime] = {}
 
-    def at(zone: str, hour: int):
+    def at(zone: str, hour: int) -> datetime:
         key = (zone, hour)
         if key not in slot_cache:
-            moment = slot_time(day, hour, zone)
-            slot_cache[key] = _sqlite_ts(moment) if sqlite else moment
+            slot_cache[key] = slot_time(day, hour, zone)
         return slot_cache[key]
 
     for family_id, family_name, posyandu_id in job.families:
@@ -222,8 +231,7 @@ def decide_range(job: RangeJob, data: dict) -> RangeOut:
             if key in seen:
                 out.repeated.append(key)
             else:
-                due = item.due_on.isoformat() if sqlite else item.due_on
-                out.new_items.append((key, family_id, item.person_id, item.kind, item.subject, due, 1, day_value, created))
+                out.new_items.append((key, family_id, item.person_id, item.kind, item.subject, item.due_on, 1, day, created))
         summary = [[i.kind, i.subject, i.person_name] for i in items]
         texts: dict[str, str] = {}
         for identity_id, channel, address, lang, slot in identities:
@@ -233,21 +241,18 @@ def decide_range(job: RangeJob, data: dict) -> RangeOut:
             hour = afternoon if slot == "afternoon" else morning
             out.outbox.append(
                 (f"daily:{identity_id}:{day.isoformat()}", identity_id, channel, address, "daily", post.zone,
-                 json.dumps(body, ensure_ascii=False) if sqlite else body, "pending",
+                 body, "pending",
                  at(post.zone, hour), at(post.zone, quiet_start), 0, created)
             )
             out.messages += 1
             if len(out.samples) < SAMPLES:
                 out.samples.append(texts[lang])
+    out.new_items = _WORKER["items"].shape(out.new_items)
+    out.outbox = _WORKER["outbox"].shape(out.outbox)
     return out
 
 
 # -- the main side: ranges out, rows in ---------------------------------------------------------------
-
-ITEM_COLUMNS = ("key", "family_id", "person_id", "kind", "subject", "due_on", "times", "last_planned_on", "created_at")
-OUTBOX_COLUMNS = ("key", "identity_id", "channel", "address", "kind", "timezone", "body", "state", "not_before",
-                  "expires_at", "attempts", "created_at")
-
 
 class Planner:
     """Plans days into the outbox; built once with the database and the configuration."""
@@ -259,13 +264,14 @@ class Planner:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.workers = workers if workers is not None else int(os.environ.get("ILPBOT_PLANNER_WORKERS", "0") or 0)
         self.care_overrides = {"je": settings.care.je, **settings.care.overrides}
+        self.items, self.outbox = inserts(db.write_engine.dialect)
 
     async def plan_day(self, day: date, *, zones: Iterable[str] | None = None, dry_run: bool = False, chunk: int = CHUNK) -> PlanResult:
         """Plans ``day`` (a local date) for the families in ``zones`` (all when None)."""
         result = PlanResult(day=day, dry_run=dry_run)
         async with self.db.read() as session:
-            posyandu = await self._posyandu(session, day, set(zones) if zones is not None else None)
-            families = await self._families(session, posyandu) if posyandu else []
+            posyandu, puskesmas = await self._posyandu(session, day, set(zones) if zones is not None else None)
+            families = await self._families(session, puskesmas if zones is not None else None) if posyandu else []
         if not families:
             return result
         r = self.settings.reminders
@@ -276,7 +282,7 @@ class Planner:
         if self.workers <= 1:
             init_worker(*args)
             for job in jobs:
-                data = await self._read(job.families[0][0], job.families[-1][0])
+                data = range_data(*await _read_rows(self.db, job.bounds))
                 await self._take(decide_range(job, data), result, day, dry_run)
             return result
         # forkserver, not fork: the bot has threads (database, stdin) that a forked child would inherit mid-lock
@@ -296,13 +302,6 @@ class Planner:
             executor.shutdown(wait=True, cancel_futures=True)
         return result
 
-    async def _read(self, first: int, last: int) -> dict:
-        """A range's rows read in this process, through the async engine."""
-        async with self.db.read() as session:
-            conn = await session.connection()
-            rows = [[tuple(r) for r in (await conn.execute(text(sql))).all()] for sql in range_sql(first, last)]
-        return range_data(*rows)
-
     async def _take(self, out: RangeOut, result: PlanResult, day: date, dry_run: bool) -> None:
         """Counts one planned range and writes its rows."""
         result.families += out.families
@@ -313,8 +312,9 @@ class Planner:
         if not dry_run and (out.new_items or out.outbox or out.repeated):
             await self._write(day, out)
 
-    async def _posyandu(self, session, day: date, zones: set[str] | None) -> dict[int, PosyanduPlan]:
-        """The posyandu to plan, with each one's zone and next session on or after ``day``."""
+    async def _posyandu(self, session, day: date, zones: set[str] | None) -> tuple[dict[int, PosyanduPlan], set[int]]:
+        """The posyandu to plan, with each one's zone and next session on or after ``day``, and the
+        puskesmas they belong to (a zone is a puskesmas's: its posyandu are chosen together)."""
         rows = (await session.execute(select(Posyandu, Puskesmas.code, Puskesmas.timezone).join(Puskesmas))).all()
         chosen = [(p, zone_of(self.settings, code, stored)) for p, code, stored in rows]
         chosen = [(p, zone) for p, zone in chosen if zones is None or zone in zones]
@@ -323,43 +323,25 @@ class Planner:
         for p, zone in chosen:
             session_day = next_day_of(p, day, changes[p.id])
             found[p.id] = PosyanduPlan(p.id, p.name, zone, session_day.day if session_day else None)
-        return found
+        return found, {p.puskesmas_id for p, _zone in chosen}
 
-    async def _families(self, session, posyandu: dict[int, PosyanduPlan]) -> list[tuple[int, str, int]]:
-        """Every registered family of the chosen posyandu, by ascending id."""
+    async def _families(self, session, puskesmas: set[int] | None) -> list[tuple[int, str, int]]:
+        """Every registered family of the posyandu of ``puskesmas`` (all when None), by ascending id."""
+        statement = select(Family.id, Family.name, Family.posyandu_id).where(Family.registered_at.is_not(None))
+        if puskesmas is not None:
+            statement = statement.where(
+                Family.posyandu_id.in_(select(Posyandu.id).where(Posyandu.puskesmas_id.in_(sorted(puskesmas))))
+            )
         conn = await session.connection()
-        rows = await conn.execute(text("SELECT id, name, posyandu_id FROM family WHERE registered_at IS NOT NULL ORDER BY id"))
-        return [tuple(r) for r in rows if r[2] in posyandu]
+        return [tuple(r) for r in await conn.execute(statement.order_by(Family.id))]
 
     async def _write(self, day: date, out: RangeOut) -> None:
         """Inserts a range's items and outbox rows and counts the repeated items, in one transaction."""
         async with self.db.write() as session:
-            if self.db.is_sqlite:
-                conn = await session.connection()
-                if out.new_items:
-                    await conn.exec_driver_sql(
-                        f"INSERT OR IGNORE INTO reminder_item ({', '.join(ITEM_COLUMNS)}) VALUES ({', '.join('?' * len(ITEM_COLUMNS))})",
-                        out.new_items,
-                    )
-                if out.outbox:
-                    await conn.exec_driver_sql(
-                        f"INSERT OR IGNORE INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join('?' * len(OUTBOX_COLUMNS))})",
-                        out.outbox,
-                    )
-            else:
-                from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-                if out.new_items:
-                    await session.execute(pg_insert(ReminderItem.__table__).on_conflict_do_nothing(), [dict(zip(ITEM_COLUMNS, r)) for r in out.new_items])
-                if out.outbox:
-                    await session.execute(pg_insert(Outbox.__table__).on_conflict_do_nothing(), [dict(zip(OUTBOX_COLUMNS, r)) for r in out.outbox])
+            await self.items.insert(session, out.new_items)
+            await self.outbox.insert(session, out.outbox)
             for start in range(0, len(out.repeated), 500):
-                await session.execute(
-                    update(ReminderItem)
-                    .where(ReminderItem.key.in_(bindparam("keys", expanding=True)), ReminderItem.last_planned_on < day)
-                    .values(times=ReminderItem.times + 1, last_planned_on=day),
-                    {"keys": out.repeated[start:start + 500]},
-                )
+                await core_execute(session, REPEAT, {"keys": out.repeated[start:start + 500], "day": day})
 
 
 async def outbox_status(db: Database) -> list[tuple[str, str, int]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from care.history import ALL_CODES, DAY, MONTH, UNKNOWN
-from db.history import forget, histories, history, range_sql, record
+from db.history import forget, histories, history, range_select, record
 from db.models import CareRecord, Person
 from tests.helpers import DEFAULT_NOW, make_family
 
@@ -64,7 +64,10 @@ async def test_the_planners_range_reads_only_the_codes_asked(demo_db):
         for code in ("HB0", "TIMBANG", "SDIDTK"):
             await record(session, person_id=pid, code=code, on=date(2026, 11, 2), now=DEFAULT_NOW, source="kader")
         family_id = await session.scalar(select(Person.family_id).where(Person.id == pid))
-        sql = range_sql({"HB0", "SDIDTK"}).format(first=family_id, last=family_id)
-        rows = (await session.execute(text(sql))).all()
+        rows = (await session.execute(range_select({"HB0", "SDIDTK"}), {"first": family_id, "last": family_id})).all()
+        everything = (await session.execute(range_select(ALL_CODES), {"first": family_id, "last": family_id})).all()
+        nobody = (await session.execute(range_select(ALL_CODES), {"first": family_id + 1, "last": family_id + 9})).all()
     assert sorted(code for _p, code, _d, _pr in rows) == ["HB0", "SDIDTK"]
-    assert "NOT IN" not in range_sql(ALL_CODES)
+    assert sorted(code for _p, code, _d, _pr in everything) == ["HB0", "SDIDTK", "TIMBANG"] and nobody == []
+    assert {(p, d, pr) for p, _c, d, pr in rows} == {(pid, date(2026, 11, 2), DAY)}  # dates as dates, on SQLite too
+    assert "NOT IN" not in str(range_select(ALL_CODES))

@@ -1,9 +1,15 @@
-"""Finding a posyandu by the village people type (db.queries.find_posyandu, village_suggestions)."""
+"""Finding a posyandu by the village people type (db.queries.find_posyandu, village_suggestions); many
+rows inserted unless their key exists (db.queries.InsertIgnoreMany)."""
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
-from db.queries import find_posyandu, village_suggestions
+import pytest
+from sqlalchemy import String, cast, select
+
+from db.models import Identity, Outbox
+from db.queries import InsertIgnoreMany, find_posyandu, village_suggestions
+from tests.helpers import DEFAULT_NOW, make_family
 
 
 @pytest.mark.parametrize(("typed", "posyandu"), [
@@ -44,3 +50,35 @@ async def test_an_unknown_village_gets_the_villages_spelt_most_like_it(demo_db):
 async def test_no_posyandu_no_suggestion(db):
     async with db.read() as session:
         assert await village_suggestions(session, "nagasepaha") == (None, [])
+
+
+OUTBOX_COLUMNS = ("key", "identity_id", "channel", "address", "kind", "timezone", "body", "state", "not_before",
+                  "expires_at", "attempts", "created_at")
+
+
+async def test_rows_shaped_for_the_driver_are_stored_as_the_orm_stores_them(demo_db):
+    await make_family(demo_db, identity_address="628300")
+    async with demo_db.read() as session:
+        identity_id = await session.scalar(select(Identity.id).where(Identity.address == "628300"))
+    body = {"text": "Pengingat untuk keluarga Komang: besok hari posyandu", "items": [["dose", "BCG", "Kadek"]]}
+
+    def row(key: str, state: str = "pending") -> tuple:
+        return (key, identity_id, "local", "628300", "daily", "Asia/Makassar", body, state,
+                datetime(2026, 12, 3, 23, 0, tzinfo=UTC), None, 0, DEFAULT_NOW)
+
+    many = InsertIgnoreMany(Outbox.__table__, OUTBOX_COLUMNS, demo_db.write_engine.dialect)
+    shaped = many.shape([row("many"), row("orm", state="sent")])  # "orm" exists by then: left as it is
+    async with demo_db.write() as session:
+        session.add(Outbox(**dict(zip(OUTBOX_COLUMNS, row("orm")))))
+        await session.flush()
+        await many.insert(session, shaped)
+        await many.insert(session, [])
+    async with demo_db.read() as session:
+        stored = (await session.execute(
+            select(Outbox.key, Outbox.state, cast(Outbox.not_before, String), cast(Outbox.expires_at, String),
+                   cast(Outbox.created_at, String), cast(Outbox.body, String)).order_by(Outbox.key)
+        )).all()
+        rows = (await session.scalars(select(Outbox).order_by(Outbox.key))).all()
+    assert [key for key, *_rest in stored] == ["many", "orm"] and stored[1][1] == "pending"
+    assert stored[0][2:] == stored[1][2:]  # the same text in the database, dates and JSON alike
+    assert rows[0].not_before == datetime(2026, 12, 3, 23, 0, tzinfo=UTC) and rows[0].body == body
