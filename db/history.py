@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.history import ALL_CODES, DAY, EMPTY, PRECISIONS, SOURCES, PersonHistory, build_many, is_known
 from db.models import CareRecord
-from db.queries import insert_ignore
+from db.queries import insert_ignore, insert_ignore_many
 
 _SELECT = (
     select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision, CareRecord.detail)
@@ -86,6 +86,37 @@ async def record(session: AsyncSession, *, person_id: int, code: str, on: date, 
             .execution_options(synchronize_session=False)
         )
     return False
+
+
+async def record_many(session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
+    """:func:`record` for many rows at once (register imports): one statement for all of them. Each row
+    has record()'s keywords (``person_id``, ``code``, ``on``, ``now``, ``source``, and optionally
+    ``precision``, ``visit_id``, ``detail``, ``by``); a (person, code, day) already recorded is kept as it
+    is (the caller compares first: ``registers.importer`` reads the records before it writes)."""
+    values = []
+    for row in rows:
+        code, precision, source = row["code"], row.get("precision", DAY), row["source"]
+        if not is_known(code):
+            raise ValueError(f"{code}: not a dose or service code")
+        if precision not in PRECISIONS or source not in SOURCES:
+            raise ValueError(f"precision {precision!r} / source {source!r}")
+        detail = row.get("detail")
+        values.append({"person_id": row["person_id"], "code": code, "done_on": row["on"], "precision": precision,
+                       "source": source, "visit_id": row.get("visit_id"), "detail": dict(detail) if detail else None,
+                       "recorded_by": row.get("by"), "created_at": row["now"]})
+    if values:
+        await insert_ignore_many(session, CareRecord.__table__, values)
+
+
+async def redate_many(session: AsyncSession, changes: Iterable[tuple[int, date, str]]) -> None:
+    """Moves records (by id) to another date and precision: (record id, new date, precision). A register
+    import corrects the date of a dose it recorded itself, or of one only approximately known."""
+    params = [{"rid": rid, "on": on, "precision": precision} for rid, on, precision in changes]
+    if params:
+        connection = await session.connection()
+        await connection.execute(
+            update(CareRecord.__table__).where(CareRecord.__table__.c.id == bindparam("rid"))
+            .values(done_on=bindparam("on"), precision=bindparam("precision")), params)
 
 
 async def forget(session: AsyncSession, person_id: int, code: str, on: date | None = None) -> int:

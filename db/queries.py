@@ -34,6 +34,17 @@ async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any
     return bool(result.rowcount)
 
 
+async def insert_ignore_many(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Inserts many rows (one executemany) leaving out those whose key exists."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    statement = _INSERT_IGNORE.get((dialect, table))
+    if statement is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _INSERT_IGNORE[(dialect, table)] = insert(table).on_conflict_do_nothing()
+    connection = await session.connection()
+    await connection.execute(statement, rows)
+
+
 async def core_execute(session: AsyncSession, statement: Any, parameters: dict[str, Any]) -> Any:
     """Runs a Core statement (one table, no ORM entities) on the session's connection, in its
     transaction: the same as ``session.execute`` without the ORM's execution layer, about a third of
