@@ -307,6 +307,11 @@ def _village_code(code: str | None) -> str | None:
 _BIRTH_PRECISION = {DAY: None, MONTH: "month", UNKNOWN: "year", None: None}
 
 
+def read_precision(stored: str | None) -> str:
+    """The reader's word for a stored Person.birth_precision (None: the day; "year" and "age": unknown)."""
+    return DAY if stored is None else MONTH if stored == MONTH else UNKNOWN
+
+
 class _Run:
     """One import: the puskesmas's families and persons, what the file said so far, the counts."""
 
@@ -632,8 +637,10 @@ def _update_person(run: _Run, per: _Per, wanted: dict[str, Any]) -> bool:
         value = wanted[name]
         if value is None or getattr(per, name) == value or (name == "nik" and per.nik):
             continue
+        if name == "due" and per.due is not None and per.hpht == wanted["hpht"]:
+            continue  # an HPL of its own (kehamilan) stays while the HPHT is the same
         changes[name] = value
-    if wanted["birth"] is not None and wanted["precision"] != per.precision:
+    if wanted["birth"] is not None and wanted["read_precision"] != read_precision(per.precision):
         changes["precision"] = wanted["precision"]
     for name, value in changes.items():
         setattr(per, name, value)
@@ -655,6 +662,7 @@ def _head_key(row: PersonRow) -> tuple:
 def _person_values(row: PersonRow) -> dict[str, Any]:
     due = due_date_from_hpht(row.hpht) if row.hpht else None
     return {"sex": row.sex, "birth": row.birth_date, "precision": _BIRTH_PRECISION.get(row.birth_precision, row.birth_precision),
+            "read_precision": row.birth_precision or DAY,
             "nik": row.nik, "weight_g": row.birth_weight_g, "hpht": row.hpht, "due": due}
 
 
@@ -797,9 +805,13 @@ def _resolve(run: _Run, ref: PersonRef) -> _Per | None:
     fam = run.by_kk.get(ref.no_kk) if ref.no_kk else None
     if fam is None and ref.mother_nik and ref.mother_nik in run.by_nik:
         fam = run.by_nik[ref.mother_nik].fam
-    if fam is None:
-        return None
     norm = norm_name(ref.name)
+    if fam is None:
+        if ref.no_kk or ref.mother_nik or ref.birth_date is None:
+            return None
+        # named by neither No KK nor NIK: the one person of that name and birth date with neither (as in anggota)
+        same = run.by_name_birth.get((norm, ref.birth_date), ())
+        return same[0] if len(same) == 1 and not same[0].nik and not same[0].fam.no_kk else None
     found = [p for p in fam.members if p.norm == norm and (ref.birth_date is None or p.birth == ref.birth_date)]
     return found[0] if len(found) == 1 else None
 
