@@ -160,7 +160,7 @@ async def export_register(db, puskesmas_id: int, path: Path | str) -> dict[str, 
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheets, counts, last = {}, defaultdict(int), None
+    sheets, counts, last = {}, dict.fromkeys(COLUMNS, 0), None
     async for item in export_rows(db, puskesmas_id):
         if isinstance(item, Sheet):
             sheets[item.name] = book.create_sheet(item.name)
@@ -173,7 +173,7 @@ async def export_register(db, puskesmas_id: int, path: Path | str) -> dict[str, 
         sheets[item.where.sheet].append(_typed(item))
         counts[item.where.sheet] += 1
     book.save(str(path))
-    return dict(counts)
+    return counts
 
 
 def _typed(item: Row) -> list:
