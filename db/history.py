@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.history import ALL_CODES, DAY, EMPTY, PRECISIONS, SOURCES, PersonHistory, build_many, is_known
 from db.models import CareRecord
-from db.queries import insert_ignore, insert_ignore_many
+from db.queries import bulk_insert, insert_ignore
 
 _SELECT = (
     select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision, CareRecord.detail)
@@ -96,16 +96,17 @@ async def record_many(session: AsyncSession, rows: Iterable[Mapping[str, Any]]) 
     values = []
     for row in rows:
         code, precision, source = row["code"], row.get("precision", DAY), row["source"]
-        if not is_known(code):
+        if code not in ALL_CODES:
             raise ValueError(f"{code}: not a dose or service code")
         if precision not in PRECISIONS or source not in SOURCES:
             raise ValueError(f"precision {precision!r} / source {source!r}")
         detail = row.get("detail")
-        values.append({"person_id": row["person_id"], "code": code, "done_on": row["on"], "precision": precision,
-                       "source": source, "visit_id": row.get("visit_id"), "detail": dict(detail) if detail else None,
-                       "recorded_by": row.get("by"), "created_at": row["now"]})
-    if values:
-        await insert_ignore_many(session, CareRecord.__table__, values)
+        values.append((row["person_id"], code, row["on"], precision, source, row.get("visit_id"),
+                       dict(detail) if detail else None, row.get("by"), row["now"]))
+    await bulk_insert(session, CareRecord.__table__, _RECORD_COLUMNS, values, ignore=True)
+
+
+_RECORD_COLUMNS = ("person_id", "code", "done_on", "precision", "source", "visit_id", "detail", "recorded_by", "created_at")
 
 
 async def redate_many(session: AsyncSession, changes: Iterable[tuple[int, date, str]]) -> None:

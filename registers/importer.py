@@ -38,8 +38,10 @@ query per batch; the puskesmas's families and persons are read once at the start
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,15 +49,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import make_url
 
 from care.dates import age_months
+from care.labels import DOSE_LABELS
 from care.history import DAY, MONTH, UNKNOWN, anc_code, is_dose, month_date, unknown_dose_date
 from care.stages import due_date_from_hpht
 from content.family_codes import random_family_code
 from content.i18n import N_, _, use_locale
 from db.history import record_many, redate_many
-from db.models import AuditLog, CareRecord, Family, Measurement, Person, Posyandu, Puskesmas, Visit
+from db.database import SQLITE_BUSY_TIMEOUT_MS
+from db.queries import bulk_insert
+from db.models import AuditLog, Family, Measurement, Person, Posyandu, Puskesmas, Visit
 from registers.model import DoseRow, MeasureRow, PersonRef, PersonRow, PregnancyRow, Problem, Row, Sheet, Where
 
 log = logging.getLogger(__name__)
@@ -264,7 +270,7 @@ class _Per:
     """A person as the run knows it."""
 
     __slots__ = ("id", "fam", "name", "norm", "sex", "birth", "precision", "nik", "weight_g", "hpht", "due", "delivered",
-                 "new", "changed")
+                 "new", "changed", "batched")
 
     def __init__(self, id, fam, name, sex, birth, precision, nik, weight_g, hpht, due, delivered, new=False):
         self.id, self.fam, self.name, self.norm, self.sex = id, fam, name, norm_name(name), sex
@@ -272,6 +278,8 @@ class _Per:
         self.hpht, self.due, self.delivered = hpht, due, delivered
         self.new = new
         self.changed = False
+        #: a person this run made and wrote no record of yet needs no reading of its records
+        self.batched = False
 
 
 def norm_name(name: str | None) -> str:
@@ -341,6 +349,7 @@ class _Run:
         self.touched_families: dict[int, _Fam] = {}
         self.touched_persons: dict[int, _Per] = {}
         self._next_id = 0
+        self.reads = _Reads(db)
         self.persons: list[PersonRow] = []
         self.records: list[Row] = []
 
@@ -356,24 +365,19 @@ class _Run:
 
     async def load(self) -> None:
         """The puskesmas's families and persons, once."""
-        async with self.db.read() as session:
-            conn = await session.connection()
-            f, p, y = Family.__table__.c, Person.__table__.c, Posyandu.__table__.c
-            rows = await conn.execute(
-                select(f.id, f.no_kk, f.posyandu_id, f.code, f.name, f.dusun, f.rt, f.rw, f.phone)
-                .join(Posyandu.__table__, y.id == f.posyandu_id).where(y.puskesmas_id == self.puskesmas.id))
-            for row in rows:
-                fam = _Fam(*row)
-                self.families[fam.id] = fam
-                if fam.no_kk:
-                    self.by_kk[fam.no_kk] = fam
-            rows = await conn.execute(
-                select(p.id, p.family_id, p.name, p.sex, p.birth_date, p.birth_precision, p.nik, p.birth_weight_g, p.hpht,
-                       p.due_date, p.delivered_on)
-                .join(Family.__table__, f.id == p.family_id).join(Posyandu.__table__, y.id == f.posyandu_id)
-                .where(y.puskesmas_id == self.puskesmas.id).order_by(p.id))
-            for pid, fid, *rest in rows:
-                self._index(_Per(pid, self.families[fid], *rest))
+        place = f"JOIN posyandu y ON y.id = f.posyandu_id WHERE y.puskesmas_id = {int(self.puskesmas.id)}"
+        families, persons = await self.reads.rows(
+            f"SELECT f.id, f.no_kk, f.posyandu_id, f.code, f.name, f.dusun, f.rt, f.rw, f.phone FROM family f {place}",
+            "SELECT p.id, p.family_id, p.name, p.sex, p.birth_date, p.birth_precision, p.nik, p.birth_weight_g, p.hpht, "
+            f"p.due_date, p.delivered_on FROM person p JOIN family f ON f.id = p.family_id {place} ORDER BY p.id")
+        for row in families:
+            fam = _Fam(*row)
+            self.families[fam.id] = fam
+            if fam.no_kk:
+                self.by_kk[fam.no_kk] = fam
+        for pid, fid, name, sex, birth, precision, nik, weight, hpht, due, delivered in persons:
+            self._index(_Per(pid, self.families[fid], name, sex, _date(birth), precision, nik, weight, _date(hpht), _date(due),
+                             _date(delivered)))
 
     def _index(self, per: _Per) -> None:
         per.fam.members.append(per)
@@ -433,6 +437,54 @@ class _Run:
         return self.posyandu[best] if n > rest[0][1] else None
 
 
+class _Reads:
+    """The run's reads as plain SQL. SQLite: the standard driver on a read-only connection of its own, in
+    a thread (SQLAlchemy's result layer and aiosqlite's hops cost four times the query: a re-import reads
+    every record of every person of the file); it sees what the run's batches committed. PostgreSQL: the
+    database handle."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self.path = make_url(db.url).database if db.is_sqlite else None
+        self.conn: sqlite3.Connection | None = None
+
+    async def rows(self, *sqls: str) -> list[list[tuple]]:
+        if self.path is None:
+            async with self.db.read() as session:
+                conn = await session.connection()
+                return [[tuple(r) for r in (await conn.exec_driver_sql(sql)).all()] for sql in sqls]
+        return await asyncio.to_thread(self._sqlite, sqls)
+
+    def _sqlite(self, sqls) -> list[list[tuple]]:
+        if self.conn is None:
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self.conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        self.conn.execute("BEGIN")  # the queries of one call see one state
+        try:
+            return [self.conn.execute(sql).fetchall() for sql in sqls]
+        finally:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def _date(value, _known: dict = {}) -> date | None:  # noqa: B006 - the memo of the dates read
+    """A date from the driver (SQLite gives text)."""
+    if not isinstance(value, str):
+        return value
+    found = _known.get(value)
+    if found is None:
+        found = _known[value] = date.fromisoformat(value[:10])
+    return found
+
+
+_DOSE_CODES = ", ".join(f"'{code}'" for code in sorted(DOSE_LABELS))
+_ANC_CODES = ", ".join(f"'{code}'" for code in ("ANC", *(anc_code(n) for n in range(1, 7))))
+
+
 def _one(found: list | None):
     return found[0] if found and len(found) == 1 else None
 
@@ -473,6 +525,14 @@ async def run_import(db, items: Iterable[Sheet | Row | Problem], *, puskesmas_id
             select(Posyandu.code, Posyandu.name, Posyandu.village_code, Posyandu.village_name, Puskesmas.name)
             .join(Puskesmas, Puskesmas.id == Posyandu.puskesmas_id).where(Posyandu.puskesmas_id != puskesmas_id))).all()]
     run = _Run(db, puskesmas, posyandu, others, report, apply=apply, now=now)
+    try:
+        return await _run(run, items, actor, actor_id, filename, puskesmas_id)
+    finally:
+        run.reads.close()
+
+
+async def _run(run: _Run, items, actor: str, actor_id: int | None, filename: str | None, puskesmas_id: int) -> ImportReport:
+    db, report, apply, now = run.db, run.report, run.apply, run.now
     stream = iter(items)
     try:
         first = next(stream, None)
@@ -624,9 +684,8 @@ async def _persons(run: _Run) -> None:
         run.touched_persons[id(per)] = per
     if run.apply and (new_fams or new_pers or changed_fams or changed_pers):
         async with run.db.write() as session:
-            conn = await session.connection()
-            await _write_families(run, conn, new_fams, list(changed_fams.values()))
-            await _write_persons(run, conn, new_pers, list(changed_pers.values()))
+            await _write_families(run, session, new_fams, list(changed_fams.values()))
+            await _write_persons(run, session, new_pers, list(changed_pers.values()))
         run.report.batches += 1
 
 
@@ -737,17 +796,17 @@ async def _elsewhere(run: _Run, rows: list[PersonRow]) -> tuple[set[str], set[st
     return found_nik, found_kk
 
 
-async def _write_families(run: _Run, conn, new: list[_Fam], changed: list[_Fam]) -> None:
+async def _write_families(run: _Run, session, new: list[_Fam], changed: list[_Fam]) -> None:
     table = Family.__table__
+    conn = await session.connection()
     if new:
         codes = await _free_codes(conn, len(new))
         values = []
         for fam, code in zip(new, codes):
             fam.code = code
-            values.append({"posyandu_id": fam.posyandu_id, "code": code, "name": fam.name, "dusun": fam.dusun, "rt": fam.rt,
-                           "rw": fam.rw, "phone": fam.phone, "no_kk": fam.no_kk, "registered_at": run.now,
-                           "created_at": run.now, "updated_at": run.now})
-        ids = (await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)).scalars().all()
+            values.append((fam.posyandu_id, code, fam.name, fam.dusun, fam.rt, fam.rw, fam.phone, fam.no_kk, run.now, run.now, run.now))
+        ids = await bulk_insert(session, table, ("posyandu_id", "code", "name", "dusun", "rt", "rw", "phone", "no_kk",
+                                                 "registered_at", "created_at", "updated_at"), values, ids=True)
         for fam, fid in zip(new, ids):
             del run.families[fam.id]
             fam.id = fid
@@ -771,17 +830,17 @@ async def _free_codes(conn, n: int) -> list[str]:
             return codes
 
 
-async def _write_persons(run: _Run, conn, new: list[_Per], changed: list[_Per]) -> None:
-    table = Person.__table__
+async def _write_persons(run: _Run, session, new: list[_Per], changed: list[_Per]) -> None:
     if new:
-        values = [{"family_id": p.fam.id, "name": p.name, "sex": p.sex, "birth_date": p.birth, "birth_precision": p.precision,
-                   "nik": p.nik, "birth_weight_g": p.weight_g, "hpht": p.hpht, "due_date": p.due, "delivered_on": p.delivered,
-                   "created_at": run.now, "updated_at": run.now} for p in new]
-        ids = (await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)).scalars().all()
+        values = [(p.fam.id, p.name, p.sex, p.birth, p.precision, p.nik, p.weight_g, p.hpht, p.due, p.delivered, run.now, run.now)
+                  for p in new]
+        ids = await bulk_insert(session, Person.__table__, (
+            "family_id", "name", "sex", "birth_date", "birth_precision", "nik", "birth_weight_g", "hpht", "due_date",
+            "delivered_on", "created_at", "updated_at"), values, ids=True)
         for per, pid in zip(new, ids):
             per.id = pid
     if changed:
-        await _update_persons(run, conn, changed)
+        await _update_persons(run, await session.connection(), changed)
 
 
 async def _update_persons(run: _Run, conn, changed: list[_Per]) -> None:
@@ -826,34 +885,62 @@ async def _records(run: _Run) -> None:
             run.problem("person_not_found", row.where, value=row.person.nik or row.person.name)
             continue
         resolved.append((row, per))
-    known = sorted({per.id for _row, per in resolved if per.id > 0})
-    records: dict[int, dict[str, list[list]]] = defaultdict(lambda: defaultdict(list))
+    known = sorted({per.id for _row, per in resolved if per.id > 0 and (per.batched or not per.new)})
+    for _row, per in resolved:
+        per.batched = True
+    records: dict[int, dict[str, list[list]]] = {}
     visits: dict[int, dict[date, list]] = defaultdict(dict)
+    raw_rows: list[tuple] = []  # the records read, made into ``records`` for the persons that need them
+    same_day: set[tuple] = set()  # (person, code, day as the driver gives it) of the records with an exact day
     if known:
-        async with run.db.read() as session:
-            conn = await session.connection()
-            c, v, m = CareRecord.__table__.c, Visit.__table__.c, Measurement.__table__.c
-            for rid, pid, code, on, precision, source in await conn.execute(
-                    select(c.id, c.person_id, c.code, c.done_on, c.precision, c.source)
-                    .where(c.person_id.in_(bindparam("ids", expanding=True))), {"ids": known}):
-                records[pid][code].append([rid, on, precision, source])
+        ids = ", ".join(str(int(i)) for i in known)  # integers: safe to write into the SQL
+        wanted = {type(row) for row, _per in resolved}
+        # doses and ANC need the records; measurements their visits and the TIMBANG records
+        codes = {DoseRow: _DOSE_CODES, MeasureRow: "'TIMBANG'", PregnancyRow: _ANC_CODES}
+        codes = f" AND code IN ({', '.join(codes[kind] for kind in wanted)})"
+        queries = [f"SELECT id, person_id, code, done_on, precision, source FROM care_record WHERE person_id IN ({ids}){codes}"]
+        if MeasureRow in wanted:
+            queries += [f"SELECT id, person_id, visited_on FROM visit WHERE person_id IN ({ids}) ORDER BY id",
+                        "SELECT m.id, m.visit_id, m.kind, m.value, m.detail FROM measurement m JOIN visit v ON v.id = m.visit_id "
+                        f"WHERE v.person_id IN ({ids})"]
+        found = await run.reads.rows(*queries)
+        raw_rows = found[0]
+        same_day = {(pid, code, on) for _rid, pid, code, on, precision, _source in found[0] if precision == DAY}
+        if MeasureRow in wanted:
             measures: dict[int, dict[str, list]] = defaultdict(dict)
-            visit_rows = (await conn.execute(select(v.id, v.person_id, v.visited_on).where(
-                v.person_id.in_(bindparam("ids", expanding=True))).order_by(v.id), {"ids": known})).all()
-            if visit_rows:
-                for mid, vid, kind, value, detail in await conn.execute(
-                        select(m.id, m.visit_id, m.kind, m.value, m.detail).join(Visit.__table__, v.id == m.visit_id)
-                        .where(v.person_id.in_(bindparam("ids", expanding=True))), {"ids": known}):
-                    measures[vid][kind] = [mid, value, detail]
-            for vid, pid, on in visit_rows:
-                visits[pid].setdefault(on, [vid, measures.get(vid, {})])
+            for mid, vid, kind, value, detail in found[2]:
+                measures[vid][kind] = [mid, value, detail]
+            for vid, pid, on in found[1]:
+                visits[pid].setdefault(_date(on), [vid, measures.get(vid, {})])
     plan = _Plan()
+    text_dates = run.reads.path is not None
+    raw: dict[int, list[tuple]] | None = None
+
+    def records_of(per: _Per) -> dict[str, list[list]]:
+        nonlocal raw
+        found = records.get(per.id)
+        if found is None:
+            if raw is None:
+                raw = defaultdict(list)
+                for record in raw_rows:
+                    raw[record[1]].append(record)
+            found = records[per.id] = defaultdict(list)
+            for rid, _pid, code, on, precision, source in raw.get(per.id, ()):
+                found[code].append([rid, _date(on), precision, source])
+        return found
+
     for row, per in resolved:
-        pr = records[per.id]
-        if isinstance(row, DoseRow):
+        kind = type(row)
+        if kind is DoseRow and row.precision == DAY and row.on is not None \
+                and (per.id, row.code, row.on.isoformat() if text_dates else row.on) in same_day:
+            continue  # recorded on that day already: unchanged (a re-import's usual row)
+        if kind is MeasureRow:
+            weighed = (per.id, "TIMBANG", row.on.isoformat() if text_dates else row.on) in same_day
+            _measure(run, plan, row, per, records_of, visits[per.id], weighed)
+            continue
+        pr = records_of(per)
+        if kind is DoseRow:
             _dose(run, plan, row, per, pr)
-        elif isinstance(row, MeasureRow):
-            _measure(run, plan, row, per, pr, visits[per.id])
         elif isinstance(row, PregnancyRow):
             _pregnancy(run, plan, row, per, pr)
     if run.apply and plan.any():
@@ -944,7 +1031,9 @@ def _dose(run: _Run, plan: _Plan, row: DoseRow, per: _Per, pr: dict[str, list[li
 _MEASURES = (("weight_kg", "weight_kg"), ("height_cm", "length_cm"), ("head_cm", "head_cm"), ("muac_cm", "muac_cm"))
 
 
-def _measure(run: _Run, plan: _Plan, row: MeasureRow, per: _Per, pr: dict[str, list[list]], visits: dict[date, list]) -> None:
+def _measure(run: _Run, plan: _Plan, row: MeasureRow, per: _Per, records_of, visits: dict[date, list], weighed: bool) -> None:
+    """A day's measurements: a new visit, or what differs from the visit of that day; a child's weighing
+    is its TIMBANG record (``weighed``: recorded already)."""
     if not _check_date(run, row, per, row.on, None):
         return
     months = age_months(per.birth, row.on) if per.birth else None
@@ -966,7 +1055,7 @@ def _measure(run: _Run, plan: _Plan, row: MeasureRow, per: _Per, pr: dict[str, l
         visits[row.on] = [entry, {k: [None, v, d] for k, (v, d) in values.items()}]
         run.report.measurements_added += len(values)
         if timbang:
-            pr["TIMBANG"].append([None, row.on, DAY, SOURCE])
+            records_of(per)["TIMBANG"].append([None, row.on, DAY, SOURCE])
         return
     vid, stored = visit  # vid: the stored visit's id, or the entry of one planned in this batch
     for kind, (value, detail) in values.items():
@@ -985,8 +1074,8 @@ def _measure(run: _Run, plan: _Plan, row: MeasureRow, per: _Per, pr: dict[str, l
             elif not isinstance(vid, int):
                 vid[3][kind] = (value, detail)
             run.report.measurements_updated += 1
-    if timbang and not any(r[1] == row.on for r in pr["TIMBANG"]):
-        pr["TIMBANG"].append([None, row.on, DAY, SOURCE])
+    if timbang and not weighed and not any(r[1] == row.on for r in records_of(per)["TIMBANG"]):
+        records_of(per)["TIMBANG"].append([None, row.on, DAY, SOURCE])
         if isinstance(vid, int):
             plan.records.append({"per": per, "code": "TIMBANG", "on": row.on, "precision": DAY, "visit": vid})
         else:
@@ -1019,25 +1108,24 @@ def _pregnancy(run: _Run, plan: _Plan, row: PregnancyRow, per: _Per, pr: dict[st
         run.report.anc_added += 1
 
 
+_MEASURE_COLUMNS = ("visit_id", "kind", "value", "detail")
+
+
 async def _write_plan(run: _Run, session, plan: _Plan) -> None:
     conn = await session.connection()
     if plan.persons:
         await _update_persons(run, conn, list(plan.persons.values()))
     records = list(plan.records)
     if plan.visits:
-        table = Visit.__table__
-        ids = (await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), [
-            {"person_id": per.id, "posyandu_id": posyandu_id, "kader_id": None, "visited_on": on, "place": "posyandu",
-             "notes": None, "created_at": run.now} for per, on, posyandu_id, _values, _timbang in plan.visits])).scalars().all()
+        ids = await bulk_insert(session, Visit.__table__, ("person_id", "posyandu_id", "visited_on", "place", "created_at"), [
+            (per.id, posyandu_id, on, "posyandu", run.now) for per, on, posyandu_id, _values, _timbang in plan.visits], ids=True)
         measures = []
         for (per, on, _posyandu, values, timbang), vid in zip(plan.visits, ids):
-            measures.extend({"visit_id": vid, "kind": k, "value": v, "detail": d} for k, (v, d) in values.items())
+            measures.extend((vid, k, v, d) for k, (v, d) in values.items())
             if timbang:
                 records.append({"per": per, "code": "TIMBANG", "on": on, "precision": DAY, "visit": vid})
-        await conn.execute(insert(Measurement.__table__), measures)
-    if plan.add_measures:
-        await conn.execute(insert(Measurement.__table__), [
-            {"visit_id": vid, "kind": k, "value": v, "detail": d} for vid, k, v, d in plan.add_measures if isinstance(vid, int)])
+        await bulk_insert(session, Measurement.__table__, _MEASURE_COLUMNS, measures)
+    await bulk_insert(session, Measurement.__table__, _MEASURE_COLUMNS, plan.add_measures)
     if plan.set_measures:
         table = Measurement.__table__
         await conn.execute(update(table).where(table.c.id == bindparam("mid")).values(value=bindparam("v"), detail=bindparam("d")),

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+
+import registers
 from openpyxl import load_workbook
 from registers.export import COLUMNS, export_register, export_rows
 from registers.importer import run_import
@@ -57,7 +60,9 @@ async def test_the_file_has_the_four_kinds_with_the_template_headers(demo_db, tm
 
 
 async def test_the_exported_file_read_back_changes_nothing(demo_db, tmp_path):
-    read = pytest.importorskip("registers.read", reason="the reader (registers.read) is not merged yet")
+    if not (Path(registers.__file__).parent / "read.py").exists():
+        pytest.skip("the reader (registers.read) is not merged into this branch yet")
+    from registers import read
     await _register(demo_db)
     path = tmp_path / "register.xlsx"
     await export_register(demo_db, await puskesmas_id(demo_db), path)
