@@ -88,25 +88,22 @@ async def record(session: AsyncSession, *, person_id: int, code: str, on: date, 
     return False
 
 
-async def record_many(session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
-    """:func:`record` for many rows at once (register imports): one statement for all of them. Each row
-    has record()'s keywords (``person_id``, ``code``, ``on``, ``now``, ``source``, and optionally
-    ``precision``, ``visit_id``, ``detail``, ``by``); a (person, code, day) already recorded is kept as it
-    is (the caller compares first: ``registers.importer`` reads the records before it writes)."""
+async def record_many(session: AsyncSession, rows: Iterable[tuple[int, str, date, str, int | None]], *, source: str,
+                      now: datetime, by: int | None = None) -> None:
+    """:func:`record` for many records at once (register imports), in one statement: rows of (person id,
+    code, date, precision, visit id or None). A (person, code, day) already recorded is kept as it is (the
+    caller compares first: ``registers.importer`` reads the records before it writes)."""
+    if source not in SOURCES:
+        raise ValueError(f"source {source!r}")
     values = []
-    for row in rows:
-        code, precision, source = row["code"], row.get("precision", DAY), row["source"]
-        if code not in ALL_CODES:
-            raise ValueError(f"{code}: not a dose or service code")
-        if precision not in PRECISIONS or source not in SOURCES:
-            raise ValueError(f"precision {precision!r} / source {source!r}")
-        detail = row.get("detail")
-        values.append((row["person_id"], code, row["on"], precision, source, row.get("visit_id"),
-                       dict(detail) if detail else None, row.get("by"), row["now"]))
+    for person_id, code, on, precision, visit_id in rows:
+        if code not in ALL_CODES or precision not in PRECISIONS:
+            raise ValueError(f"{code} / {precision}: not a dose or service code, or no precision")
+        values.append((person_id, code, on, precision, source, visit_id, by, now))
     await bulk_insert(session, CareRecord.__table__, _RECORD_COLUMNS, values, ignore=True)
 
 
-_RECORD_COLUMNS = ("person_id", "code", "done_on", "precision", "source", "visit_id", "detail", "recorded_by", "created_at")
+_RECORD_COLUMNS = ("person_id", "code", "done_on", "precision", "source", "visit_id", "recorded_by", "created_at")
 
 
 async def redate_many(session: AsyncSession, changes: Iterable[tuple[int, date, str]]) -> None:

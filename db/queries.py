@@ -57,13 +57,17 @@ async def bulk_insert(session: AsyncSession, table: Any, columns: Sequence[str],
         result = await connection.execute(statement, [dict(zip(columns, row)) for row in rows])
         return list(result.scalars()) if ids else None
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    convert = [(i, p, {}) for i, p in enumerate(processors) if p is not None]
     values: list[Any] = []
     for row in rows:
         row = list(row)
-        for i, process in convert:
-            if row[i] is not None:
-                row[i] = process(row[i])
+        for i, process, done in convert:  # the same value (a day, the import's time) converted once
+            value = row[i]
+            if value is not None:
+                found = done.get(value)
+                if found is None:
+                    found = done[value] = process(value)
+                row[i] = found
         values.append(row)
     names = list(columns)
     new_ids = None

@@ -39,6 +39,7 @@ query per batch; the puskesmas's families and persons are read once at the start
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import logging
 import sqlite3
@@ -525,10 +526,17 @@ async def run_import(db, items: Iterable[Sheet | Row | Problem], *, puskesmas_id
             select(Posyandu.code, Posyandu.name, Posyandu.village_code, Posyandu.village_name, Puskesmas.name)
             .join(Puskesmas, Puskesmas.id == Posyandu.puskesmas_id).where(Posyandu.puskesmas_id != puskesmas_id))).all()]
     run = _Run(db, puskesmas, posyandu, others, report, apply=apply, now=now)
+    # The run holds a few million small objects (the file's rows, the persons, the records read); the
+    # cyclic collector would walk them again and again (half the time of a large import) and finds
+    # almost nothing to free: it waits until the run ends.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return await _run(run, items, actor, actor_id, filename, puskesmas_id)
     finally:
         run.reads.close()
+        if collecting:
+            gc.enable()
 
 
 async def _run(run: _Run, items, actor: str, actor_id: int | None, filename: str | None, puskesmas_id: int) -> ImportReport:
@@ -953,7 +961,7 @@ class _Plan:
     """What a batch of record rows writes."""
 
     def __init__(self) -> None:
-        self.records: list[dict] = []  # record_many rows; "per" instead of person_id until written
+        self.records: list[list] = []  # [person, code, day, precision, visit id]: record_many's rows, the person's id once written
         self.redates: list[tuple[int, date, str]] = []
         self.visits: list[list] = []  # [per, on, posyandu_id, {kind: (value, detail)}, records]
         self.add_measures: list[tuple[int, str, float, str | None]] = []
@@ -979,6 +987,12 @@ def _dose(run: _Run, plan: _Plan, row: DoseRow, per: _Per, pr: dict[str, list[li
     record of a month or "sudah" is given the exact day; a record the import made is moved to the new
     day; one made otherwise on another day is kept (a problem)."""
     existing = pr[row.code]  # [record id (None: planned), day, precision, source]
+    if not existing and row.precision == DAY and row.on is not None:  # the usual new dose
+        if _check_date(run, row, per, row.on, row.column):
+            existing.append([None, row.on, DAY, SOURCE])
+            plan.records.append([per, row.code, row.on, DAY, None])
+            run.report.doses_added += 1
+        return
     if row.precision == UNKNOWN or row.on is None:
         if existing:
             return
@@ -1024,7 +1038,7 @@ def _dose(run: _Run, plan: _Plan, row: DoseRow, per: _Per, pr: dict[str, list[li
             run.problem("dose_date_differs", row.where, column=row.column, value=on.isoformat(), recorded=old[1].isoformat())
         return
     existing.append([None, on, precision, SOURCE])
-    plan.records.append({"per": per, "code": row.code, "on": on, "precision": precision})
+    plan.records.append([per, row.code, on, precision, None])
     run.report.doses_added += 1
 
 
@@ -1077,7 +1091,7 @@ def _measure(run: _Run, plan: _Plan, row: MeasureRow, per: _Per, records_of, vis
     if timbang and not weighed and not any(r[1] == row.on for r in records_of(per)["TIMBANG"]):
         records_of(per)["TIMBANG"].append([None, row.on, DAY, SOURCE])
         if isinstance(vid, int):
-            plan.records.append({"per": per, "code": "TIMBANG", "on": row.on, "precision": DAY, "visit": vid})
+            plan.records.append([per, "TIMBANG", row.on, DAY, vid])
         else:
             vid[4] = True
 
@@ -1104,7 +1118,7 @@ def _pregnancy(run: _Run, plan: _Plan, row: PregnancyRow, per: _Per, pr: dict[st
         if any(r[1] == on for r in pr[code]):
             continue
         pr[code].append([None, on, DAY, SOURCE])
-        plan.records.append({"per": per, "code": code, "on": on, "precision": DAY})
+        plan.records.append([per, code, on, DAY, None])
         run.report.anc_added += 1
 
 
@@ -1123,13 +1137,13 @@ async def _write_plan(run: _Run, session, plan: _Plan) -> None:
         for (per, on, _posyandu, values, timbang), vid in zip(plan.visits, ids):
             measures.extend((vid, k, v, d) for k, (v, d) in values.items())
             if timbang:
-                records.append({"per": per, "code": "TIMBANG", "on": on, "precision": DAY, "visit": vid})
+                records.append([per, "TIMBANG", on, DAY, vid])
         await bulk_insert(session, Measurement.__table__, _MEASURE_COLUMNS, measures)
     await bulk_insert(session, Measurement.__table__, _MEASURE_COLUMNS, plan.add_measures)
     if plan.set_measures:
         table = Measurement.__table__
         await conn.execute(update(table).where(table.c.id == bindparam("mid")).values(value=bindparam("v"), detail=bindparam("d")),
                            [{"mid": mid, "v": v, "d": d} for mid, v, d in plan.set_measures])
-    await record_many(session, ({"person_id": r["per"].id, "code": r["code"], "on": r["on"], "precision": r["precision"],
-                                 "source": SOURCE, "visit_id": r.get("visit"), "now": run.now} for r in records))
+    await record_many(session, ((per.id, code, on, precision, visit) for per, code, on, precision, visit in records),
+                      source=SOURCE, now=run.now)
     await redate_many(session, plan.redates)
