@@ -28,6 +28,21 @@ def _read(path: Path) -> Iterator:
     yield from read_register(path, path.name)
 
 
+async def check_file(db, data: bytes, file_name: str, *, puskesmas_id: int, apply: bool, actor: str,
+                     actor_id: int | None, lang: str) -> tuple[str, bytes | None, bool]:
+    """A file sent by chat (``/impor``: ``registers.jobs``' ``Check``): the report in ``lang``, the errors
+    file (None when no row has a problem), and whether there is something to apply (a check) / the apply
+    went through (an apply)."""
+    from registers.read import read_register  # the reader's branch
+
+    def items() -> Iterator:
+        yield from read_register(data, file_name)
+
+    report = await run_import(db, items(), puskesmas_id=puskesmas_id, apply=apply, actor=actor, actor_id=actor_id,
+                              filename=file_name)
+    return report.text(lang), report.errors_xlsx(), not report.fatal and (apply or not report.unchanged)
+
+
 async def import_command(db, path: Path, *, puskesmas: str, apply: bool, lang: str, errors: Path | None, actor: str) -> int:
     """``import FILE --puskesmas ID [--apply] [--lang en] [--errors OUT.xlsx] [--actor NAME]``: prints the report."""
     try:
