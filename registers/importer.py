@@ -450,19 +450,27 @@ class _Reads:
         self.conn: sqlite3.Connection | None = None
 
     async def rows(self, *sqls: str) -> list[list[tuple]]:
+        """The rows of each query."""
+        return await self._all(sqls, list)
+
+    async def sets(self, *sqls: str) -> list[set[tuple]]:
+        """The rows of each query as a set (built by the driver's side, in the thread on SQLite)."""
+        return await self._all(sqls, set)
+
+    async def _all(self, sqls, shape) -> list:
         if self.path is None:
             async with self.db.read() as session:
                 conn = await session.connection()
-                return [[tuple(r) for r in (await conn.exec_driver_sql(sql)).all()] for sql in sqls]
-        return await asyncio.to_thread(self._sqlite, sqls)
+                return [shape(tuple(r) for r in (await conn.exec_driver_sql(sql)).all()) for sql in sqls]
+        return await asyncio.to_thread(self._sqlite, sqls, shape)
 
-    def _sqlite(self, sqls) -> list[list[tuple]]:
+    def _sqlite(self, sqls, shape) -> list:
         if self.conn is None:
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             self.conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         self.conn.execute("BEGIN")  # the queries of one call see one state
         try:
-            return [self.conn.execute(sql).fetchall() for sql in sqls]
+            return [shape(self.conn.execute(sql)) for sql in sqls]
         finally:
             self.conn.execute("COMMIT")
 
@@ -893,27 +901,54 @@ async def _records(run: _Run) -> None:
             run.problem("person_not_found", row.where, value=row.person.nik or row.person.name)
             continue
         resolved.append((row, per))
-    known = sorted({per.id for _row, per in resolved if per.id > 0 and (per.batched or not per.new)})
+    known = {per.id for _row, per in resolved if per.id > 0 and (per.batched or not per.new)}
     for _row, per in resolved:
         per.batched = True
+    text_dates = run.reads.path is not None
+    # First what is recorded already as it stands, as two sets built by the driver: (person, code, day) of
+    # the records with an exact day, (person, day, kind, value) of the measurements. Most rows of a
+    # re-import are found there and need nothing more.
+    same_day: set[tuple] = set()
+    measured: set[tuple] = set()
+    if known:
+        ids = ", ".join(str(int(i)) for i in sorted(known))  # integers: safe to write into the SQL
+        wanted = {type(row) for row, _per in resolved}
+        queries = [f"SELECT person_id, code, done_on FROM care_record WHERE person_id IN ({ids}) AND precision = 'day'"
+                   f"{_codes_of(wanted)}"]
+        if MeasureRow in wanted:
+            queries.append("SELECT v.person_id, v.visited_on, m.kind, m.value FROM measurement m JOIN visit v ON v.id = m.visit_id "
+                           f"WHERE v.person_id IN ({ids})")
+        found = await run.reads.sets(*queries)
+        same_day = found[0]
+        measured = found[1] if MeasureRow in wanted else measured
+    slow: list[tuple[Row, _Per]] = []
+    for row, per in resolved:
+        kind = type(row)
+        if kind is DoseRow:
+            if row.precision == DAY and row.on is not None \
+                    and (per.id, row.code, row.on.isoformat() if text_dates else row.on) in same_day:
+                continue  # recorded on that day already: unchanged
+        elif kind is MeasureRow and per.id in known and _measured_already(row, per, same_day, measured, text_dates):
+            continue
+        slow.append((row, per))
+    if not slow:
+        return
+    # The rest compared with the records, visits and measurements in full (of the persons with such rows).
     records: dict[int, dict[str, list[list]]] = {}
     visits: dict[int, dict[date, list]] = defaultdict(dict)
     raw_rows: list[tuple] = []  # the records read, made into ``records`` for the persons that need them
-    same_day: set[tuple] = set()  # (person, code, day as the driver gives it) of the records with an exact day
-    if known:
-        ids = ", ".join(str(int(i)) for i in known)  # integers: safe to write into the SQL
-        wanted = {type(row) for row, _per in resolved}
-        # doses and ANC need the records; measurements their visits and the TIMBANG records
-        codes = {DoseRow: _DOSE_CODES, MeasureRow: "'TIMBANG'", PregnancyRow: _ANC_CODES}
-        codes = f" AND code IN ({', '.join(codes[kind] for kind in wanted)})"
-        queries = [f"SELECT id, person_id, code, done_on, precision, source FROM care_record WHERE person_id IN ({ids}){codes}"]
+    again = sorted({per.id for _row, per in slow if per.id in known})
+    if again:
+        ids = ", ".join(str(int(i)) for i in again)
+        wanted = {type(row) for row, _per in slow}
+        queries = [f"SELECT id, person_id, code, done_on, precision, source FROM care_record WHERE person_id IN ({ids})"
+                   f"{_codes_of(wanted)}"]
         if MeasureRow in wanted:
             queries += [f"SELECT id, person_id, visited_on FROM visit WHERE person_id IN ({ids}) ORDER BY id",
                         "SELECT m.id, m.visit_id, m.kind, m.value, m.detail FROM measurement m JOIN visit v ON v.id = m.visit_id "
                         f"WHERE v.person_id IN ({ids})"]
         found = await run.reads.rows(*queries)
         raw_rows = found[0]
-        same_day = {(pid, code, on) for _rid, pid, code, on, precision, _source in found[0] if precision == DAY}
         if MeasureRow in wanted:
             measures: dict[int, dict[str, list]] = defaultdict(dict)
             for mid, vid, kind, value, detail in found[2]:
@@ -921,7 +956,6 @@ async def _records(run: _Run) -> None:
             for vid, pid, on in found[1]:
                 visits[pid].setdefault(_date(on), [vid, measures.get(vid, {})])
     plan = _Plan()
-    text_dates = run.reads.path is not None
     raw: dict[int, list[tuple]] | None = None
 
     def records_of(per: _Per) -> dict[str, list[list]]:
@@ -937,11 +971,8 @@ async def _records(run: _Run) -> None:
                 found[code].append([rid, _date(on), precision, source])
         return found
 
-    for row, per in resolved:
+    for row, per in slow:
         kind = type(row)
-        if kind is DoseRow and row.precision == DAY and row.on is not None \
-                and (per.id, row.code, row.on.isoformat() if text_dates else row.on) in same_day:
-            continue  # recorded on that day already: unchanged (a re-import's usual row)
         if kind is MeasureRow:
             weighed = (per.id, "TIMBANG", row.on.isoformat() if text_dates else row.on) in same_day
             _measure(run, plan, row, per, records_of, visits[per.id], weighed)
@@ -955,6 +986,29 @@ async def _records(run: _Run) -> None:
         async with run.db.write() as session:
             await _write_plan(run, session, plan)
         run.report.batches += 1
+
+
+def _codes_of(kinds: set[type]) -> str:
+    """The SQL condition on the record codes rows of ``kinds`` compare with: doses, TIMBANG, ANC."""
+    codes = {DoseRow: _DOSE_CODES, MeasureRow: "'TIMBANG'", PregnancyRow: _ANC_CODES}
+    return f" AND code IN ({', '.join(codes[kind] for kind in kinds)})"
+
+
+def _measured_already(row: MeasureRow, per: _Per, same_day: set, measured: set, text_dates: bool) -> bool:
+    """Whether every value of the row is recorded that day as it is (and the weighing of a child under five
+    as TIMBANG); a row that says how a length was measured is compared in full."""
+    on = row.on.isoformat() if text_dates else row.on
+    found = False
+    for attr, kind in _MEASURES:
+        value = getattr(row, attr)
+        if value is None:
+            continue
+        if (kind == "length_cm" and row.position) or (per.id, on, kind, float(value)) not in measured:
+            return False
+        found = True
+    if row.weight_kg is not None and per.birth and 0 <= age_months(per.birth, row.on) < CHILD_MONTHS:
+        return (per.id, "TIMBANG", on) in same_day
+    return found
 
 
 class _Plan:
