@@ -2,7 +2,7 @@
 
 Commands: ``run`` (Telegram and/or WhatsApp when configured, else the local chat), ``chat``, ``db upgrade``,
 ``demo load``, ``reminders plan --date D [--dry-run]``, ``reminders status``, ``invite kader --posyandu P``,
-``web link --puskesmas P``.
+``web link --puskesmas P``; ``import template OUT.xlsx``, ``import FILE --puskesmas P [--apply]``, ``export register --puskesmas P OUT.xlsx``.
 """
 from __future__ import annotations
 
@@ -408,6 +408,22 @@ async def demo(settings: Settings, force: bool) -> int:
         await db.dispose()
 
 
+async def register_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``import FILE ...`` and ``export register ...`` (registers.commands holds them)."""
+    from pathlib import Path
+
+    from registers.commands import export_command, import_command
+
+    db = Database.from_config(settings.database)
+    try:
+        if args.command == "export":
+            return await export_command(db, puskesmas=args.puskesmas, out=Path(args.out))
+        return await import_command(db, Path(args.file), puskesmas=args.puskesmas, apply=args.apply, lang=args.lang,
+                                    errors=Path(args.errors) if args.errors else None, actor=args.actor)
+    finally:
+        await db.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(prog="bot.py", description="ILP posyandu chat bot")
@@ -438,6 +454,19 @@ def parser() -> argparse.ArgumentParser:
     web_cmd = sub.add_parser("web", help="the puskesmas web").add_subparsers(dest="web_command", required=True, metavar="web_command")
     link = web_cmd.add_parser("link", help="print a one-time sign-in link (10 minutes) for an administrator")
     link.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
+    imp = sub.add_parser("import", help="a register (CSV/XLSX) in: 'import template OUT.xlsx' or 'import FILE --puskesmas P'")
+    imp.add_argument("file", help="the CSV or XLSX to read, or 'template' to write the template")
+    imp.add_argument("out", nargs="?", help="with 'template': where to write it")
+    imp.add_argument("--puskesmas", help="the puskesmas's id or code, e.g. P5108060201")
+    imp.add_argument("--apply", action="store_true", help="write (without it: a dry run, only the report)")
+    imp.add_argument("--lang", default="id", help="language of the report (id, en)")
+    imp.add_argument("--errors", help="write the rows with problems to this XLSX, with the reasons")
+    imp.add_argument("--actor", default=os.environ.get("USER") or "command line", help="who imports (for the audit log)")
+    exp = sub.add_parser("export", help="the register out in the template's columns").add_subparsers(
+        dest="export_kind", required=True, metavar="kind")
+    reg = exp.add_parser("register", help="every registered family of a puskesmas as an XLSX")
+    reg.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
+    reg.add_argument("out", help="the XLSX to write")
     return p
 
 
@@ -461,6 +490,20 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         upgrade(settings.database.url)
         print("database is up to date")
+    elif args.command == "import" and args.file == "template":
+        if not args.out:
+            print("import template: give the file to write, e.g. import template template.xlsx", file=sys.stderr)
+            return 2
+        from pathlib import Path
+
+        from registers.commands import template_command
+
+        return template_command(Path(args.out))
+    elif args.command == "import" and not args.puskesmas:
+        print("import: --puskesmas is required (its id or code)", file=sys.stderr)
+        return 2
+    elif args.command in ("import", "export"):
+        return asyncio.run(register_command(settings, args))
     elif args.command == "invite":
         return asyncio.run(invite_command(settings, args))
     elif args.command == "web":

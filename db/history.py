@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.history import ALL_CODES, DAY, EMPTY, PRECISIONS, SOURCES, PersonHistory, build_many, is_known
 from db.models import CareRecord, Person
-from db.queries import insert_ignore
+from db.queries import bulk_insert, insert_ignore
 
 _SELECT = (
     select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision, CareRecord.detail)
@@ -86,6 +86,35 @@ async def record(session: AsyncSession, *, person_id: int, code: str, on: date, 
             .execution_options(synchronize_session=False)
         )
     return False
+
+
+async def record_many(session: AsyncSession, rows: Iterable[tuple[int, str, date, str, int | None]], *, source: str,
+                      now: datetime, by: int | None = None) -> None:
+    """:func:`record` for many records at once (register imports), in one statement: rows of (person id,
+    code, date, precision, visit id or None). A (person, code, day) already recorded is kept as it is (the
+    caller compares first: ``registers.importer`` reads the records before it writes)."""
+    if source not in SOURCES:
+        raise ValueError(f"source {source!r}")
+    values = []
+    for person_id, code, on, precision, visit_id in rows:
+        if code not in ALL_CODES or precision not in PRECISIONS:
+            raise ValueError(f"{code} / {precision}: not a dose or service code, or no precision")
+        values.append((person_id, code, on, precision, source, visit_id, by, now))
+    await bulk_insert(session, CareRecord.__table__, _RECORD_COLUMNS, values, ignore=True)
+
+
+_RECORD_COLUMNS = ("person_id", "code", "done_on", "precision", "source", "visit_id", "recorded_by", "created_at")
+
+
+async def redate_many(session: AsyncSession, changes: Iterable[tuple[int, date, str]]) -> None:
+    """Moves records (by id) to another date and precision: (record id, new date, precision). A register
+    import corrects the date of a dose it recorded itself, or of one only approximately known."""
+    params = [{"rid": rid, "on": on, "precision": precision} for rid, on, precision in changes]
+    if params:
+        connection = await session.connection()
+        await connection.execute(
+            update(CareRecord.__table__).where(CareRecord.__table__.c.id == bindparam("rid"))
+            .values(done_on=bindparam("on"), precision=bindparam("precision")), params)
 
 
 async def forget(session: AsyncSession, person_id: int, code: str, on: date | None = None) -> int:

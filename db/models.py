@@ -94,6 +94,8 @@ class Family(Base):
     rw: Mapped[str | None] = mapped_column(String(4))
     #: the household's phone as a kader wrote it down, normalised to 62...: links a WhatsApp chat later
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    #: the Kartu Keluarga number (16 digits) when known: register imports (``registers.importer``) match by it
+    no_kk: Mapped[str | None] = mapped_column(String(16), index=True)
     registered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -115,7 +117,7 @@ class Person(Base):
     hpht: Mapped[date | None] = mapped_column(Date)  # first day of the last period
     due_date: Mapped[date | None] = mapped_column(Date)  # HPL
     delivered_on: Mapped[date | None] = mapped_column(Date)
-    nik: Mapped[str | None] = mapped_column(String(16))
+    nik: Mapped[str | None] = mapped_column(String(16), index=True)
     #: how well ``birth_date`` is known: None (the day), "month", "year" or "age" (estimated from an age)
     birth_precision: Mapped[str | None] = mapped_column(String(8))
     #: grams, when the birth was recorded (BBLR below 2,500 g)

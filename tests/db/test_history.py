@@ -71,3 +71,22 @@ async def test_the_planners_range_reads_only_the_codes_asked(demo_db):
     assert sorted(code for _p, code, _d, _pr in everything) == ["HB0", "SDIDTK", "TIMBANG"] and nobody == []
     assert {(p, d, pr) for p, _c, d, pr in rows} == {(pid, date(2026, 11, 2), DAY)}  # dates as dates, on SQLite too
     assert "NOT IN" not in str(range_select(ALL_CODES))
+
+
+async def test_many_records_at_once_are_what_record_writes_one_by_one(demo_db):
+    from db.history import record_many
+
+    pid = await _child(demo_db)
+    async with demo_db.write() as session:
+        await record(session, person_id=pid, code="BCG", on=date(2025, 10, 14), now=DEFAULT_NOW, source="kader")
+        await record_many(session, [(pid, "BCG", date(2025, 10, 14), MONTH, None), (pid, "HB0", date(2025, 9, 14), DAY, None),
+                                    (pid, "OPV1", date(2025, 10, 20), UNKNOWN, None)], source="import", now=DEFAULT_NOW)
+    async with demo_db.read() as session:
+        rows = {r.code: r for r in await session.scalars(select(CareRecord).where(CareRecord.person_id == pid))}
+        built = await history(session, pid)
+    assert (rows["BCG"].source, rows["BCG"].precision) == ("kader", DAY)  # the one recorded first is kept
+    assert (rows["HB0"].done_on, rows["HB0"].source, rows["HB0"].created_at) == (date(2025, 9, 14), "import", DEFAULT_NOW)
+    assert built.given["OPV1"] == date(2025, 10, 20) and "OPV1" in built.approximate
+    with pytest.raises(ValueError):
+        async with demo_db.write() as session:
+            await record_many(session, [(pid, "NOT_A_CODE", date(2025, 9, 14), DAY, None)], source="import", now=DEFAULT_NOW)

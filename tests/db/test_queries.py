@@ -82,3 +82,24 @@ async def test_rows_shaped_for_the_driver_are_stored_as_the_orm_stores_them(demo
     assert [key for key, *_rest in stored] == ["many", "orm"] and stored[1][1] == "pending"
     assert stored[0][2:] == stored[1][2:]  # the same text in the database, dates and JSON alike
     assert rows[0].not_before == datetime(2026, 12, 3, 23, 0, tzinfo=UTC) and rows[0].body == body
+
+
+async def test_bulk_insert_stores_what_the_orm_stores_and_gives_the_ids_in_order(demo_db):
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from db.models import Family, Person, Posyandu
+    from db.queries import bulk_insert
+
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    async with demo_db.write() as session:
+        posyandu_id = await session.scalar(select(Posyandu.id).limit(1))
+        (family_id,) = await bulk_insert(session, Family.__table__, ("posyandu_id", "code", "name", "registered_at", "created_at", "updated_at"),
+                                         [(posyandu_id, "K-TEST", "Keluarga", now, now, now)], ids=True)
+        ids = await bulk_insert(session, Person.__table__, ("family_id", "name", "sex", "birth_date", "created_at", "updated_at"),
+                                [(family_id, f"Anak {i}", "M", date(2025, 1, 1 + i), now, now) for i in range(3)], ids=True)
+    async with demo_db.read() as session:
+        people = list(await session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)))
+    assert [p.name for p in people] == ["Anak 0", "Anak 1", "Anak 2"] and [p.id for p in people] == ids
+    assert people[2].birth_date == date(2025, 1, 3) and people[0].created_at == now
