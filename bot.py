@@ -112,10 +112,6 @@ async def start_reminders(settings: Settings, db: Database, engine: Engine, send
     return Reminders(scheduler, executor, catch_up, jobs)
 
 
-class ImportStopped(Exception):
-    """The bot stops: the check or apply in hand ends at the next row (its job is taken again at the next start)."""
-
-
 def register_check(db: Database):
     """The check (and apply) of a register file sent by chat (``registers.jobs``): the reader and the importer
     of issue 17, in a thread of their own with their own event loop and connections. In the bot's loop each
@@ -142,28 +138,14 @@ async def _check_in_thread(bots_db: Database, data: bytes, file_name: str, *, pu
                            actor_id: int | None, lang: str, stop: threading.Event) -> tuple[str, bytes | None, bool]:
     """One check or apply in a worker thread's event loop, on connections of its own (those of ``bots_db``
     belong to the bot's loop)."""
-    from registers.importer import run_import  # imported where used: the importer loads once a file comes
-    from registers.problems import message
-    from registers.read import BadFile, read_register
-
-    def rows():
-        for item in read_register(data, file_name):
-            if stop.is_set():
-                raise ImportStopped()
-            yield item
+    from registers.commands import check_file  # imported where used: the importer loads once a file comes
 
     db = Database(bots_db.url, connect_timeout_s=bots_db.connect_timeout_s)
     try:
-        report = await run_import(db, rows(), puskesmas_id=puskesmas_id, apply=apply, actor=actor, filename=file_name,
-                                  actor_id=actor_id)
-    except BadFile as bad:  # a file that is no register at all: its one sentence
-        with use_locale(lang):
-            return message(bad.problem), None, False
+        return await check_file(db, data, file_name, puskesmas_id=puskesmas_id, apply=apply, actor=actor,
+                                actor_id=actor_id, lang=lang, stopped=stop.is_set)
     finally:
         await db.dispose()
-    # something to apply: a readable file that changes something (an apply: one that went through)
-    ok = not report.fatal and (apply or not report.unchanged)
-    return report.text(lang), report.errors_xlsx(), ok
 
 
 def start_imports(settings: Settings, db: Database, senders: dict, fetchers: dict, check=None) -> ImportRunner:

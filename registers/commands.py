@@ -5,7 +5,7 @@ Exit codes: 0 when the file was read (problems of rows are in the report), 2 whe
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from registers.export import export_register
@@ -29,18 +29,25 @@ def _read(path: Path) -> Iterator:
 
 
 async def check_file(db, data: bytes, file_name: str, *, puskesmas_id: int, apply: bool, actor: str,
-                     actor_id: int | None, lang: str) -> tuple[str, bytes | None, bool]:
+                     actor_id: int | None, lang: str, stopped: Callable[[], bool] = lambda: False) -> tuple[str, bytes | None, bool]:
     """A file sent by chat (``/impor``: ``registers.jobs``' ``Check``): the report in ``lang``, the errors
     file (None when no row has a problem), and whether there is something to apply (a check) / the apply
-    went through (an apply)."""
-    from registers.read import read_register  # the reader's branch
+    went through (an apply). ``stopped`` is asked before each row: True ends the work with :class:`Stopped`."""
+    from registers.read import read_register
 
     def items() -> Iterator:
-        yield from read_register(data, file_name)
+        for item in read_register(data, file_name):
+            if stopped():
+                raise Stopped()
+            yield item
 
     report = await run_import(db, items(), puskesmas_id=puskesmas_id, apply=apply, actor=actor, actor_id=actor_id,
                               filename=file_name)
-    return report.text(lang), report.errors_xlsx(), not report.fatal and (apply or not report.unchanged)
+    return report.text(lang, by_chat=True), report.errors_xlsx(), not report.fatal and (apply or not report.unchanged)
+
+
+class Stopped(Exception):
+    """The bot stops: a check or apply in hand ends at the next row (its job is taken again at the next start)."""
 
 
 async def import_command(db, path: Path, *, puskesmas: str, apply: bool, lang: str, errors: Path | None, actor: str) -> int:

@@ -19,32 +19,35 @@ from care.history import DAY, MONTH
 from care.labels import DOSE_LABELS
 from content.i18n import format_date, use_locale
 from db.models import CareRecord, Family, Measurement, Person, Posyandu, Visit
+from registers.columns import COLUMNS as TEMPLATE_COLUMNS
+from registers.columns import DOSE_HEADERS, Column
 from registers.importer import read_precision
 from registers.model import DoseRow, MeasureRow, PersonRef, PersonRow, PregnancyRow, Row, Sheet, Where
 
 #: families read per query
 FAMILY_BATCH = 2000
 
-# ---- REPLACE with registers.columns (the reader's canonical headers) once the reader branch is merged ----
+#: The fields export fills per kind (a dose column by its dose code, a K1..K6 column as ``K<n>``); the
+#: columns, their headers and their order are the template's (``registers.columns``).
+_FIELDS: dict[str, frozenset[str]] = {
+    "anggota": frozenset({"no_kk", "nik", "name", "birth_date", "sex", "relation", "family_name", "birth_weight_g",
+                          "village_code", "village_name", "dusun", "rt", "rw", "posyandu", "phone", "hpht"}),
+    "imunisasi": frozenset({"no_kk", "nik", "name", "birth_date", *DOSE_HEADERS}),
+    "pengukuran": frozenset({"no_kk", "nik", "name", "birth_date", "on", "weight_kg", "height_cm", "head_cm", "muac_cm",
+                             "position"}),
+    "kehamilan": frozenset({"no_kk", "nik", "name", "birth_date", "hpht", "due_date", *(f"K{n}" for n in range(1, 7)),
+                            "delivered_on"}),
+}
+
+
+def _field(column: Column) -> str:
+    return column.dose or (f"K{column.anc}" if column.anc else column.key)
+
+
 #: The columns of each kind, as the template writes them: (field, header).
-DOSE_HEADERS = {
-    "HB0": "HB0", "BCG": "BCG", "OPV1": "Polio 1", "OPV2": "Polio 2", "OPV3": "Polio 3", "OPV4": "Polio 4",
-    "DPT_HB_HIB1": "DPT-HB-Hib 1", "DPT_HB_HIB2": "DPT-HB-Hib 2", "DPT_HB_HIB3": "DPT-HB-Hib 3", "DPT_HB_HIB4": "DPT-HB-Hib 4",
-    "PCV1": "PCV 1", "PCV2": "PCV 2", "PCV3": "PCV 3", "RV1": "Rotavirus 1", "RV2": "Rotavirus 2", "RV3": "Rotavirus 3",
-    "IPV1": "IPV 1", "IPV2": "IPV 2", "MR1": "MR 1", "MR2": "MR 2", "JE": "JE",
-}
-_WHO = (("no_kk", "No KK"), ("nik", "NIK"), ("name", "Nama"), ("birth_date", "Tanggal Lahir"))
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "anggota": (*_WHO, ("sex", "Jenis Kelamin"), ("relation", "Hubungan Keluarga"), ("family_name", "Nama Kepala Keluarga"),
-                ("birth_weight_g", "Berat Lahir (gram)"), ("village_code", "Kode Desa"), ("village_name", "Desa/Kelurahan"),
-                ("dusun", "Dusun"), ("rt", "RT"), ("rw", "RW"), ("posyandu", "Posyandu"), ("phone", "No HP"), ("hpht", "HPHT")),
-    "imunisasi": (*_WHO, *((code, header) for code, header in DOSE_HEADERS.items())),
-    "pengukuran": (*_WHO, ("on", "Tanggal Ukur"), ("weight_kg", "Berat Badan (kg)"), ("height_cm", "Tinggi/Panjang Badan (cm)"),
-                   ("head_cm", "Lingkar Kepala (cm)"), ("muac_cm", "LiLA (cm)"), ("position", "Cara Ukur")),
-    "kehamilan": (*_WHO, ("hpht", "HPHT"), ("due_date", "HPL"), *((f"K{n}", f"K{n}") for n in range(1, 7)),
-                  ("delivered_on", "Tanggal Persalinan")),
+    kind: tuple((_field(c), c.header) for c in TEMPLATE_COLUMNS[kind] if _field(c) in _FIELDS[kind]) for kind in _FIELDS
 }
-# ---- end of the part to replace ----
 
 SEX = {"M": "L", "F": "P"}
 POSITION = {"l": "berbaring", "h": "berdiri"}

@@ -63,6 +63,7 @@ from db.history import record_many, redate_many
 from db.database import SQLITE_BUSY_TIMEOUT_MS
 from db.queries import bulk_insert
 from db.models import AuditLog, Family, Measurement, Person, Posyandu, Puskesmas, Visit
+from metrics import METRICS
 from registers.problems import message
 from registers.model import DoseRow, MeasureRow, PersonRef, PersonRow, PregnancyRow, Problem, Row, Sheet, Where
 
@@ -155,19 +156,21 @@ class ImportReport:
         c = self.counts()
         return not any(c[k] for k in c if k not in ("families_unchanged", "persons_unchanged", "problems"))
 
-    def text(self, lang: str = "id", shown: int = SHOWN_PROBLEMS) -> str:
-        """The report in ``lang``: the counts and the first ``shown`` problems."""
+    def text(self, lang: str = "id", shown: int = SHOWN_PROBLEMS, *, by_chat: bool = False) -> str:
+        """The report in ``lang``: the counts and the first ``shown`` problems; a dry run says how to save it
+        (``--apply`` on the command line, *Terapkan* in the chat)."""
         with use_locale(lang):
-            return self._text(shown)
+            return self._text(shown, by_chat)
 
-    def _text(self, shown: int) -> str:
+    def _text(self, shown: int, by_chat: bool = False) -> str:
         name = self.filename or _("berkas")
         if self.fatal:
             head = _("Impor {file}: berkas tidak bisa dibaca, tidak ada yang disimpan.", file=name)
         elif self.applied:
             head = _("Impor {file}: disimpan.", file=name)
         else:
-            head = _("Impor {file}: uji coba, belum ada yang disimpan (tambahkan --apply untuk menyimpan).", file=name)
+            head = (_("Impor {file}: diperiksa, belum ada yang disimpan (pilih Terapkan untuk menyimpan).", file=name) if by_chat
+                    else _("Impor {file}: uji coba, belum ada yang disimpan (tambahkan --apply untuk menyimpan).", file=name))
         lines = [head]
         if not self.fatal:
             lines.append(_("Keluarga: {new} baru, {updated} diperbarui, {unchanged} tidak berubah.", new=self.families_new,
@@ -533,9 +536,13 @@ async def run_import(db, items: Iterable[Sheet | Row | Problem], *, puskesmas_id
     # almost nothing to free: it waits until the run ends.
     collecting = gc.isenabled()
     gc.disable()
+    outcome = "failed"
     try:
-        return await _run(run, items, actor, actor_id, filename, puskesmas_id)
+        done = await _run(run, items, actor, actor_id, filename, puskesmas_id)
+        outcome = "failed" if done.fatal else "applied" if apply else "dry_run"
+        return done
     finally:
+        METRICS.imports.labels(outcome).inc()
         run.reads.close()
         if collecting:
             gc.enable()

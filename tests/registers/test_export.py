@@ -55,7 +55,8 @@ async def test_the_file_has_the_four_kinds_with_the_template_headers(demo_db, tm
     assert anggota[0] == [header for _name, header in COLUMNS["anggota"]]
     assert anggota[1][:3] == ["5108060101000001", "5108064504950001", "Ni Luh Sari"]  # NIK and No KK as text
     doses = [[c.value for c in row] for row in book["imunisasi"].iter_rows()]
-    kadek = next(r for r in doses if r[2] == "Kadek Bayu")
+    name_at = doses[0].index("Nama")
+    kadek = next(r for r in doses if r[name_at] == "Kadek Bayu")
     assert "April 2026" in kadek and "sudah" in kadek
 
 

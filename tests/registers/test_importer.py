@@ -349,3 +349,16 @@ async def test_a_failure_leaves_whole_batches_and_a_second_run_completes(demo_db
         assert len((await session.scalars(select(Person))).all()) == 6  # two whole batches
     report = await imported(demo_db, rows)
     assert (report.persons_new, report.persons_unchanged, report.families_new) == (2, 6, 2)
+
+
+async def test_each_import_is_counted_by_outcome_for_the_operator(demo_db):
+    from metrics import METRICS
+
+    def count(outcome: str) -> float:
+        return METRICS.imports.labels(outcome)._value.get()
+
+    before = {outcome: count(outcome) for outcome in ("dry_run", "applied")}
+    report = await imported(demo_db, full_register(), apply=False)
+    assert "pilih Terapkan untuk menyimpan" in report.text(by_chat=True) and "--apply" not in report.text(by_chat=True)
+    await imported(demo_db, full_register())
+    assert count("dry_run") == before["dry_run"] + 1 and count("applied") == before["applied"] + 1
