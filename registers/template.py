@@ -26,6 +26,13 @@ def _about(column: Column) -> str:
     return _(column.about)
 
 
+#: The members sheet's second example: the child's mother, so that the pregnancy sheet's example names
+#: someone the file brings (its other cells as in the child's row: the same family and place).
+MOTHER_EXAMPLE = {"nik": "5108014207950001", "name": "Ni Luh Sari", "birth_date": date(1995, 7, 2), "sex": "P",
+                  "relation": "Istri", "birth_order": None, "birth_weight_g": None, "birth_length_cm": None,
+                  "mother_nik": None, "mother_name": None, "father_nik": None, "father_name": None}
+
+
 def template_bytes() -> bytes:
     """The template as XLSX bytes."""
     from openpyxl import Workbook
@@ -40,15 +47,19 @@ def template_bytes() -> bytes:
         for index, column in enumerate(columns, start=1):
             header = sheet.cell(row=1, column=index, value=column.header)
             header.font = bold
-            example = sheet.cell(row=2, column=index, value=column.example)
+            examples = [sheet.cell(row=2, column=index, value=column.example)]
+            if kind == "anggota":
+                examples.append(sheet.cell(row=3, column=index, value=MOTHER_EXAMPLE.get(column.key, column.example)))
+            for example in examples:
+                if column.text:
+                    example.number_format = TEXT_FORMAT
+                    if example.value is not None:
+                        example.value = str(example.value)
+                elif isinstance(example.value, date):
+                    example.number_format = DATE_FORMAT
             if column.text:
-                example.number_format = TEXT_FORMAT
-                if example.value is not None:
-                    example.value = str(example.value)
-                for row in range(3, 1001):  # the rows a puskesmas fills keep NIK and No KK as text
+                for row in range(len(examples) + 2, 1001):  # the rows a puskesmas fills keep NIK and No KK as text
                     sheet.cell(row=row, column=index).number_format = TEXT_FORMAT
-            elif isinstance(column.example, date):
-                example.number_format = DATE_FORMAT
             letter = get_column_letter(index)
             sheet.column_dimensions[letter].width = max(10, min(28, len(column.header) + 4))
         sheet.freeze_panes = "A2"

@@ -362,3 +362,12 @@ async def test_each_import_is_counted_by_outcome_for_the_operator(demo_db):
     assert "pilih Terapkan untuk menyimpan" in report.text(by_chat=True) and "--apply" not in report.text(by_chat=True)
     await imported(demo_db, full_register())
     assert count("dry_run") == before["dry_run"] + 1 and count("applied") == before["applied"] + 1
+
+
+async def test_the_templates_examples_import_without_a_problem(demo_db):
+    from registers.read import read_register
+    from registers.template import template_bytes
+
+    report = await imported(demo_db, read_register(template_bytes(), "template.xlsx"), apply=False)
+    assert not report.problems, [p.code for p in report.problems]
+    assert (report.families_new, report.persons_new, report.anc_added) == (1, 2, 2)
