@@ -42,7 +42,9 @@ def test_reading_the_template_back_gives_its_examples_without_problems(tmp_path)
     assert not [item for item in items if isinstance(item, Problem)]
     assert [(s.name, s.kind) for s in items if isinstance(s, Sheet)] == [
         (SHEET_OF_KIND[kind], kind) for kind in COLUMNS]
-    [person] = [i for i in items if isinstance(i, PersonRow)]
+    person, mother = [i for i in items if isinstance(i, PersonRow)]
+    assert (mother.nik, mother.no_kk, mother.sex, mother.name, mother.mother_nik) == (
+        "5108014207950001", "5108010101250003", "F", "Ni Luh Sari", None)
     assert (person.nik, person.no_kk, person.sex, person.birth_date, person.rt, person.rw, person.phone,
             person.village_code, person.birth_weight_g) == (
         "5108015403250002", "5108010101250003", "F", date(2025, 3, 14), "001", "002", "6281234567890",
