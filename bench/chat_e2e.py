@@ -314,10 +314,13 @@ class BotUnderTest:
     """``bot.py run`` of ``tree`` (ours) or this tree's ``bench/echo_bot.py`` as a child process polling the fake."""
 
     def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str, profile: str | None = None,
-                 tree: Path = ROOT, label: str = "", callgrind: str | None = None) -> None:
+                 tree: Path = ROOT, label: str = "", callgrind: str | None = None, profile_signals: bool = False) -> None:
         self.tree = tree if which == "ours" else ROOT
         script = self.tree / "bot.py" if which == "ours" else ROOT / "bench/echo_bot.py"
-        profiler = ["-m", "cProfile", "-o", f"{profile}.{which}{'.' + label if label else ''}.prof"] if profile else []
+        self.profile_out = f"{profile}.{which}{'.' + label if label else ''}.prof" if profile else None
+        profiler = ["-m", "cProfile", "-o", self.profile_out] if profile else []
+        if profile and profile_signals:  # profiled between SIGUSR1 and SIGUSR2 only (bench/profile_on_signal.py)
+            profiler = [str(ROOT / "bench/profile_on_signal.py"), str(Path(self.profile_out).resolve())]
         # under callgrind, nothing is counted until ``instrument(True)`` (start-up runs at valgrind's light speed)
         self.callgrind_out = f"{callgrind}.{which}{'.' + label if label else ''}.%p" if callgrind else None
         valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
@@ -447,16 +450,18 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
 
 async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, warmup_turns: int, new_share: float,
                     seed: int = 1, tree: Path = ROOT, label: str = "", callgrind: str | None = None,
-                    turn_timeout: float = TURN_TIMEOUT) -> dict[str, Any]:
+                    turn_timeout: float = TURN_TIMEOUT, profile: str | None = None) -> dict[str, Any]:
     """Fixed work: ``users`` in a closed loop (no think time) do ``warmup_turns`` turns, stop until every
     answer is in, then exactly ``turns`` more (each user takes a turn from the shared count before it
     acts); the bot's CPU (user + system) is read at the two quiet points between, so start-up and warm-up
-    are left out. Under ``callgrind`` the counting is switched on before the warm-up, zeroed before the
+    are left out. With ``profile`` the bot runs under cProfile between the two quiet points only
+    (``PATH.<bot>.<tree>.prof``). Under ``callgrind`` the counting is switched on before the warm-up, zeroed before the
     measured turns and dumped after them: the dump holds the measured turns' instructions only."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as log_dir:
         async with LoadFake() as fake:
-            bot = BotUnderTest(fake, which, db_url, log_dir, tree=tree, label=label, callgrind=callgrind)
+            bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree=tree, label=label, callgrind=callgrind,
+                               profile_signals=True)
             await bot.start()
             try:
                 stats = Stats()
@@ -489,9 +494,15 @@ async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, w
                 await phase(warmup_turns, record=False)
                 if callgrind:
                     await bot.callgrind("-z")
+                if profile:
+                    bot.process.send_signal(signal.SIGUSR1)
+                    await asyncio.sleep(0.5)  # the bot's loop acts on it between two steps
                 cpu_start, wall_start = bot.cpu(), time.perf_counter()
                 await phase(turns, record=True)
                 cpu_end, wall = bot.cpu(), time.perf_counter() - wall_start
+                if profile:
+                    bot.process.send_signal(signal.SIGUSR2)
+                    await fake.wait_for(lambda: Path(bot.profile_out).exists(), timeout=60)
                 if callgrind:
                     await bot.callgrind("-d")
             finally:

@@ -28,7 +28,8 @@ Fixed work (``--turns N``): in place of a time, the users (closed loop, no think
 shared machine hardly move (at capacity one bot process is CPU-bound: turns/s = 1 / CPU per turn).
 ``--callgrind PATH`` runs the bot under ``valgrind --tool=callgrind`` and counts the instructions of the
 N turns only (``callgrind_control`` zeroes before them, dumps after; ``PATH.<bot>.<tree>.<pid>.N``);
-it is about 50 times slower: a few hundred turns, few users, a long ``--turn-timeout``.
+it is about 50 times slower: a few hundred turns, few users, a long ``--turn-timeout``. ``--profile PATH``
+with ``--turns``: cProfile in the bot over the N measured turns only (``bench/profile_on_signal.py``).
 
     python bench/chat_turns.py --e2e --turns 3000 --warmup-turns 500 --users 100 --repeat 5 --tree old=../old --tree new=.
     python bench/chat_turns.py --e2e --turns 600 --warmup-turns 100 --users 10 --turn-timeout 600 --callgrind /tmp/cg \
@@ -322,7 +323,7 @@ def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, re
         if args.turns:
             return asyncio.run(run_fixed(bot, url, users=args.users, turns=args.turns, warmup_turns=args.warmup_turns,
                                          new_share=args.new_share, seed=1, tree=tree, label=tree_name,
-                                         callgrind=args.callgrind, turn_timeout=args.turn_timeout))
+                                         callgrind=args.callgrind, turn_timeout=args.turn_timeout, profile=args.profile))
         return asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
                                    new_share=args.new_share, think=think, seed=repeat + 1, profile=args.profile,
                                    tree=tree, label=tree_name))
