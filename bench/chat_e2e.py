@@ -143,38 +143,53 @@ def _button(fake: FakeTelegram, chat: int, label: str) -> str | None:
     return next((b["callback_data"] for row in rows for b in row if b["text"].startswith(label)), None)
 
 
-async def simulate_user(fake: LoadFake, chat: int, steps: list[Step], again: list[Step], *, echo: bool,
-                        window: tuple[float, float], stats: Stats, think: float, rng: random.Random) -> None:
-    """One user's turns until the window ends: ``steps`` once, then ``again`` round and round."""
-    loop = asyncio.get_running_loop()
-    start_at, end_at = window
-    plan = list(steps)
-    position = 0
-    while time.perf_counter() < end_at:
-        if position == len(plan):
-            plan, position = again, 0
-        kind, value, expect = plan[position]
-        position += 1
-        future = loop.create_future()
-        fake.waiters[chat] = (echo_answer(kind) if echo else shows(expect), future)
+class User:
+    """One simulated user: ``steps`` once, then ``again`` round and round; ``turn`` does the next action."""
+
+    def __init__(self, fake: LoadFake, chat: int, steps: list[Step], again: list[Step], *, echo: bool) -> None:
+        self.fake, self.chat, self.again, self.echo = fake, chat, again, echo
+        self.plan, self.position = list(steps), 0
+
+    async def turn(self, stats: Stats, timeout: float = TURN_TIMEOUT) -> tuple[float, float, str, str] | None:
+        """The next action and its answer: (started, done, kind, value), or None after an error."""
+        fake, chat = self.fake, self.chat
+        if self.position == len(self.plan):
+            self.plan, self.position = self.again, 0
+        kind, value, expect = self.plan[self.position]
+        self.position += 1
+        future = asyncio.get_running_loop().create_future()
+        fake.waiters[chat] = (echo_answer(kind) if self.echo else shows(expect), future)
         started = time.perf_counter()
         if kind == "text":
             fake.push_text(chat, value)
-        elif echo:
+        elif self.echo:
             fake.push_callback(chat, value[:64], check_button=False)
         else:
             data = _button(fake, chat, value)
             if data is None:
                 _error(stats, f"{chat}: no button {value!r} on the last message")
-                plan, position = again, 0
-                continue
+                self.plan, self.position = self.again, 0
+                return None
             fake.push_callback(chat, data)
         try:
-            done = await asyncio.wait_for(future, TURN_TIMEOUT)
+            done = await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            _error(stats, f"{chat}: {kind} {value!r} not answered with {expect!r} in {TURN_TIMEOUT:.0f} s")
-            plan, position = again, 0
+            _error(stats, f"{chat}: {kind} {value!r} not answered with {expect!r} in {timeout:.0f} s")
+            self.plan, self.position = self.again, 0
+            return None
+        return started, done, kind, value
+
+
+async def simulate_user(fake: LoadFake, chat: int, steps: list[Step], again: list[Step], *, echo: bool,
+                        window: tuple[float, float], stats: Stats, think: float, rng: random.Random) -> None:
+    """One user's turns until the window ends: ``steps`` once, then ``again`` round and round."""
+    start_at, end_at = window
+    user = User(fake, chat, steps, again, echo=echo)
+    while time.perf_counter() < end_at:
+        answered = await user.turn(stats)
+        if answered is None:
             continue
+        started, done, kind, value = answered
         if start_at <= done <= end_at:
             stats.completed += 1
             stats.latencies.append(done - started)
@@ -290,15 +305,27 @@ def _has_inbound_limit(tree: Path) -> bool:
     return (tree / "handlers" / "inbound_limit.py").exists()
 
 
+def _has_database_timeouts(tree: Path) -> bool:
+    """Whether the tree's settings know database.*_timeout_s (issue 15); before it they refuse them as unknown."""
+    return "statement_timeout_s" in (tree / "config.py").read_text()
+
+
 class BotUnderTest:
     """``bot.py run`` of ``tree`` (ours) or this tree's ``bench/echo_bot.py`` as a child process polling the fake."""
 
     def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str, profile: str | None = None,
-                 tree: Path = ROOT, label: str = "") -> None:
+                 tree: Path = ROOT, label: str = "", callgrind: str | None = None, profile_signals: bool = False) -> None:
         self.tree = tree if which == "ours" else ROOT
         script = self.tree / "bot.py" if which == "ours" else ROOT / "bench/echo_bot.py"
-        profiler = ["-m", "cProfile", "-o", f"{profile}.{which}{'.' + label if label else ''}.prof"] if profile else []
-        self.argv = [sys.executable, *profiler, str(script)] + (["run"] if which == "ours" else [])
+        self.profile_out = f"{profile}.{which}{'.' + label if label else ''}.prof" if profile else None
+        profiler = ["-m", "cProfile", "-o", self.profile_out] if profile else []
+        if profile and profile_signals:  # profiled between SIGUSR1 and SIGUSR2 only (bench/profile_on_signal.py)
+            profiler = [str(ROOT / "bench/profile_on_signal.py"), str(Path(self.profile_out).resolve())]
+        # under callgrind, nothing is counted until ``instrument(True)`` (start-up runs at valgrind's light speed)
+        self.callgrind_out = f"{callgrind}.{which}{'.' + label if label else ''}.%p" if callgrind else None
+        valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                    f"--callgrind-out-file={Path(self.callgrind_out).resolve()}"] if callgrind else []
+        self.argv = [*valgrind, sys.executable, *profiler, str(script)] + (["run"] if which == "ours" else [])
         self.env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": fake.token,
@@ -310,6 +337,10 @@ class BotUnderTest:
         if which == "ours" and _has_inbound_limit(self.tree):
             # the simulated users send faster than a person: the per-chat inbound limit would drop their messages
             self.env |= {"ILPBOT_INBOUND_BURST": "100000", "ILPBOT_INBOUND_PER_MINUTE": "1000000"}
+        if callgrind and which == "ours" and _has_database_timeouts(self.tree):
+            # callgrind runs the bot ~50 times slower: the database timeouts (issue 15) would fire; the same
+            # code runs with them longer, so the instructions counted are those of a normal turn
+            self.env |= {f"ILPBOT_DATABASE_{key}_TIMEOUT_S": "3600" for key in ("CONNECT", "STATEMENT", "POOL")}
         if db_url:
             self.env["ILPBOT_DATABASE_URL"] = db_url
         self.fake = fake
@@ -322,13 +353,24 @@ class BotUnderTest:
             *self.argv, cwd=str(self.tree), env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=self._logfile, stderr=self._logfile,
         )
-        await self.fake.wait_for(lambda: self.fake.calls["getUpdates"] > 0 or self.process.returncode is not None, timeout=60)
+        await self.fake.wait_for(lambda: self.fake.calls["getUpdates"] > 0 or self.process.returncode is not None,
+                                 timeout=600 if self.callgrind_out else 60)
         if self.process.returncode is not None:
             raise RuntimeError(f"the bot did not start:\n{self.log.read_text()[-3000:]}")
         print(f"  {self.argv[-1] if self.argv[-1] != 'run' else 'bot.py run'} started, pid {self.process.pid}", flush=True)
 
     def cpu(self) -> float:
         return cpu_seconds(self.process.pid)
+
+    async def callgrind(self, *options: str) -> None:
+        """``callgrind_control OPTIONS PID`` (``-i on``: count from now, ``-z``: zero the counts, ``-d``: dump
+        them), run while this process's loop keeps answering the bot (the bot acts on it between two of its
+        own steps)."""
+        control = await asyncio.create_subprocess_exec("callgrind_control", *options, str(self.process.pid),
+                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await control.communicate()
+        if control.returncode != 0:
+            raise RuntimeError(f"callgrind_control {' '.join(options)} failed: {out.decode()[-1000:]}")
 
     async def stop(self) -> int:
         if self.process.returncode is None:
@@ -404,6 +446,97 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
         "api_calls_per_turn": (calls["end"] - calls["start"]) / max(1, stats.completed),
         "polls_per_turn": (calls["end_poll"] - calls["start_poll"]) / max(1, stats.completed),
     }
+
+
+async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, warmup_turns: int, new_share: float,
+                    seed: int = 1, tree: Path = ROOT, label: str = "", callgrind: str | None = None,
+                    turn_timeout: float = TURN_TIMEOUT, profile: str | None = None) -> dict[str, Any]:
+    """Fixed work: ``users`` in a closed loop (no think time) do ``warmup_turns`` turns, stop until every
+    answer is in, then exactly ``turns`` more (each user takes a turn from the shared count before it
+    acts); the bot's CPU (user + system) is read at the two quiet points between, so start-up and warm-up
+    are left out. With ``profile`` the bot runs under cProfile between the two quiet points only
+    (``PATH.<bot>.<tree>.prof``). Under ``callgrind`` the counting is switched on before the warm-up, zeroed before the
+    measured turns and dumped after them: the dump holds the measured turns' instructions only."""
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as log_dir:
+        async with LoadFake() as fake:
+            bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree=tree, label=label, callgrind=callgrind,
+                               profile_signals=True)
+            await bot.start()
+            try:
+                stats = Stats()
+                new_users = round(users * new_share)
+                people = []
+                for n in range(users):
+                    if n < new_users:
+                        chat, steps = NEW_CHAT + n, registration(n)
+                    else:
+                        chat = REGISTERED_CHAT + n - new_users
+                        first = rng.choice([i for i, step in enumerate(REGISTERED) if step[0] == "text"])
+                        steps = REGISTERED[first:]
+                    people.append(User(fake, chat, steps, REGISTERED, echo=which == "echo"))
+
+                async def phase(count: int, record: bool) -> None:
+                    left = [count]
+
+                    async def one(user: User) -> None:
+                        while left[0] > 0:
+                            left[0] -= 1
+                            answered = await user.turn(stats if record else Stats(), turn_timeout)
+                            if record and answered is not None:
+                                stats.completed += 1
+                                stats.latencies.append(answered[1] - answered[0])
+
+                    await asyncio.gather(*(one(user) for user in people))
+
+                if callgrind:
+                    await bot.callgrind("-i", "on")
+                await phase(warmup_turns, record=False)
+                if callgrind:
+                    await bot.callgrind("-z")
+                if profile:
+                    bot.process.send_signal(signal.SIGUSR1)
+                    await asyncio.sleep(0.5)  # the bot's loop acts on it between two steps
+                cpu_start, wall_start = bot.cpu(), time.perf_counter()
+                await phase(turns, record=True)
+                cpu_end, wall = bot.cpu(), time.perf_counter() - wall_start
+                if profile:
+                    bot.process.send_signal(signal.SIGUSR2)
+                    await fake.wait_for(lambda: Path(bot.profile_out).exists(), timeout=60)
+                if callgrind:
+                    await bot.callgrind("-d")
+            finally:
+                code = await bot.stop()
+            if code != 0:
+                print(f"  ({which} exited with {code}; log tail: {bot.log.read_text()[-2000:]})")
+    lat = sorted(stats.latencies)
+    result: dict[str, Any] = {
+        "turns": stats.completed,
+        "errors": stats.errors,
+        "error_samples": stats.error_samples,
+        "wall_s": wall,
+        "turns_per_s": stats.completed / wall,
+        "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
+        "bot_cpu_s": cpu_end - cpu_start,
+        "bot_cpu_ms_per_turn": 1000 * (cpu_end - cpu_start) / max(1, stats.completed),
+        "bot_cpu_pct": 100 * (cpu_end - cpu_start) / wall,
+    }
+    if callgrind:
+        result["instructions"] = _callgrind_total(bot.callgrind_out.replace("%p", str(bot.process.pid)))
+        result["instructions_per_turn"] = result["instructions"] / max(1, stats.completed)
+    return result
+
+
+def _callgrind_total(base: str) -> int:
+    """The instructions (Ir) of the last dump ``callgrind_control -d`` wrote (``BASE.N``; ``BASE`` itself
+    holds what ran after it, up to the exit)."""
+    dumps = sorted(Path(base).parent.glob(Path(base).name + ".*"), key=lambda p: int(p.suffix[1:]))
+    if not dumps:
+        raise RuntimeError(f"no callgrind dump {base}.N")
+    for line in dumps[-1].read_text().splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no summary in {dumps[-1]}")
 
 
 if __name__ == "__main__":  # python bench/chat_e2e.py prepare TREE URL FAMILIES (prepare_in)

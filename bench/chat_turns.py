@@ -22,6 +22,19 @@ other round), so the noise of a shared machine falls on both:
 
     python bench/chat_turns.py --e2e --bots ours --tree new=. --tree old=../old --repeat 2
 
+Fixed work (``--turns N``): in place of a time, the users (closed loop, no think time) do
+``--warmup-turns`` turns, wait until all are answered, then exactly N turns; the bot process's CPU
+(user + system, from /proc) over those N turns, per turn, is its cost of a turn, which the neighbours of a
+shared machine hardly move (at capacity one bot process is CPU-bound: turns/s = 1 / CPU per turn).
+``--callgrind PATH`` runs the bot under ``valgrind --tool=callgrind`` and counts the instructions of the
+N turns only (``callgrind_control`` zeroes before them, dumps after; ``PATH.<bot>.<tree>.<pid>.N``);
+it is about 50 times slower: a few hundred turns, few users, a long ``--turn-timeout``. ``--profile PATH``
+with ``--turns``: cProfile in the bot over the N measured turns only (``bench/profile_on_signal.py``).
+
+    python bench/chat_turns.py --e2e --turns 3000 --warmup-turns 500 --users 100 --repeat 5 --tree old=../old --tree new=.
+    python bench/chat_turns.py --e2e --turns 600 --warmup-turns 100 --users 10 --turn-timeout 600 --callgrind /tmp/cg \
+        --repeat 2 --tree old=../old --tree new=.
+
 Closed loop: with no think time each user sends again the moment the answer arrives, so 500 users keep
 500 messages waiting and the latency is 500 / throughput for any bot (Little's law); that run measures
 capacity (turns per second). The latency target is measured with users pausing ``--think`` seconds on
@@ -133,6 +146,9 @@ def e2e(args: argparse.Namespace) -> None:
     """The end-to-end runs: for each think time, each bot on each database, ``--repeat`` times; then
     the targets: turns per second against the echo bot's at no think time (capacity), p99 at the
     paced think time."""
+    if args.turns:
+        fixed(args)
+        return
     thinks = [float(t) for t in str(args.think).split(",")]
     print(f"users: {args.users} ({args.new_share:.0%} registering), {args.seconds:.0f} s measured after {args.warmup:.0f} s, "
           f"think times {thinks} s, {args.preload} families pre-loaded")
@@ -175,6 +191,60 @@ def e2e(args: argparse.Namespace) -> None:
                 line += f", echo's {max(r['p99_ms'] for r in echo):.0f} ms"
             print(line)
     print("targets: at think 0 (capacity) at least 0.5 x the echo bot's turns/s; at a paced think time p99 <= 250 ms")
+
+
+def fixed(args: argparse.Namespace) -> None:
+    """The fixed-work runs (``--turns``): each tree on each database, ``--repeat`` rounds, the trees
+    alternating (the order reversed every other round); then per tree and database the bot's CPU ms per
+    turn (min, median, max; and instructions per turn under callgrind) and each tree's minimum against
+    the first tree's: the least disturbed run of each."""
+    trees = _trees(args.tree)
+    databases = args.databases.split(",")
+    print(f"fixed work: {args.users} users ({args.new_share:.0%} registering), closed loop, {args.warmup_turns} warm-up turns "
+          f"then {args.turns} measured, {args.preload} families pre-loaded, seed 1 for every run"
+          + (f", under callgrind ({args.callgrind})" if args.callgrind else ""))
+    print("trees: " + ", ".join(f"{name} = {path} ({_commit(path)})" for name, path in trees))
+    rows: list[tuple[str, str, dict]] = []
+    for repeat in range(args.repeat):
+        for database in databases:
+            for name, path in trees[::1 if repeat % 2 == 0 else -1]:
+                r = _e2e_run(args, "ours", database, 0.0, 0, path, name)
+                if r is None:
+                    continue
+                rows.append((name, database, r))
+                extra = f", {r['instructions_per_turn'] / 1e6:.2f} M instructions/turn" if "instructions" in r else ""
+                print(f"  round {repeat + 1}, {database}, {name}: {r['turns']} turns in {r['wall_s']:.1f} s ({r['turns_per_s']:.0f}/s, "
+                      f"p50 {r['p50_ms']:.0f} ms), errors {r['errors']}, bot cpu {r['bot_cpu_s']:.2f} s "
+                      f"({r['bot_cpu_pct']:.0f}%) = {r['bot_cpu_ms_per_turn']:.3f} ms/turn{extra}", flush=True)
+                for sample in r["error_samples"]:
+                    print(f"    error: {sample}")
+    print()
+    print(f"{'database':<12}{'tree':<8}{'runs':>5}{'cpu ms/turn min':>17}{'median':>9}{'max':>9}{'errors':>8}"
+          + (f"{'M instr/turn min':>18}{'max':>8}" if args.callgrind else ""))
+    mins: dict[tuple[str, str], tuple[float, float]] = {}
+    for database in databases:
+        for name, _path in trees:
+            runs = [r for n, d, r in rows if n == name and d == database]
+            if not runs:
+                continue
+            cpu = sorted(r["bot_cpu_ms_per_turn"] for r in runs)
+            line = (f"{database:<12}{name:<8}{len(runs):>5}{cpu[0]:>17.3f}{statistics.median(cpu):>9.3f}{cpu[-1]:>9.3f}"
+                    f"{sum(r['errors'] for r in runs):>8}")
+            instr = sorted(r.get("instructions_per_turn", 0.0) for r in runs)
+            if args.callgrind:
+                line += f"{instr[0] / 1e6:>18.3f}{instr[-1] / 1e6:>8.3f}"
+            print(line)
+            mins[database, name] = (cpu[0], instr[0])
+    base = trees[0][0]
+    for database in databases:
+        for name, _path in trees[1:]:
+            if (database, base) in mins and (database, name) in mins:
+                (new_cpu, new_instr), (old_cpu, old_instr) = mins[database, name], mins[database, base]
+                line = (f"{database}: {name} against {base}, least CPU per turn {new_cpu:.3f} against {old_cpu:.3f} ms: "
+                        f"{new_cpu / old_cpu - 1:+.1%} cost, capacity {old_cpu / new_cpu - 1:+.1%}")
+                if args.callgrind and old_instr:
+                    line += f"; instructions per turn {new_instr / old_instr - 1:+.1%}"
+                print(line)
 
 
 def _trees(given: list[str] | None) -> list[tuple[str, Path]]:
@@ -233,7 +303,7 @@ def _side_by_side(rows: list[tuple[float, str, str, dict]], thinks: list[float],
 def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, repeat: int,
              tree: Path | None = None, tree_name: str = "") -> dict | None:
     """One run on a fresh database (none for the echo bot), made by the code of ``tree`` (ours)."""
-    from chat_e2e import ROOT, prepare_in, run_e2e
+    from chat_e2e import ROOT, prepare_in, run_e2e, run_fixed
 
     tree = tree or ROOT
 
@@ -250,6 +320,10 @@ def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, re
                 return None
         if url:
             prepare_in(tree, url, args.preload)
+        if args.turns:
+            return asyncio.run(run_fixed(bot, url, users=args.users, turns=args.turns, warmup_turns=args.warmup_turns,
+                                         new_share=args.new_share, seed=1, tree=tree, label=tree_name,
+                                         callgrind=args.callgrind, turn_timeout=args.turn_timeout, profile=args.profile))
         return asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
                                    new_share=args.new_share, think=think, seed=repeat + 1, profile=args.profile,
                                    tree=tree, label=tree_name))
@@ -287,6 +361,10 @@ def main() -> None:
     e2e_args.add_argument("--databases", default="sqlite,postgresql")
     e2e_args.add_argument("--repeat", type=int, default=1)
     e2e_args.add_argument("--profile", metavar="PATH", help="run the bot under cProfile, writing PATH.<bot>[.<tree>].prof")
+    e2e_args.add_argument("--turns", type=int, default=0, help="fixed work: this many measured turns in place of --seconds")
+    e2e_args.add_argument("--warmup-turns", type=int, default=500, help="fixed work: turns before the measured ones")
+    e2e_args.add_argument("--callgrind", metavar="PATH", help="fixed work: the bot under callgrind, counting the measured turns")
+    e2e_args.add_argument("--turn-timeout", type=float, default=30.0, help="seconds a user waits for an answer")
     e2e_args.add_argument("--tree", action="append", metavar="[NAME=]DIR",
                           help="run our bot from this tree (repeat for side by side; the first is the base of the comparison)")
     args = parser.parse_args()
