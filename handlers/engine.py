@@ -226,6 +226,7 @@ class Engine:
         self.db = db
         #: chat turns by channel and outcome, and their latency (``/metrics``)
         self.metrics = metrics
+        self._counted: dict[tuple[str, str], tuple] = {}
         #: the start and the save of a turn (db.turns): the engine holds no SQL
         self.turns = turn_store(db)
         self.settings = settings
@@ -264,8 +265,13 @@ class Engine:
             replies, outcome = await self._turn(incoming)
             return replies
         finally:
-            self.metrics.chat_turns.labels(incoming.channel, outcome).inc()
-            self.metrics.chat_turn_seconds.labels(incoming.channel).observe(time.perf_counter() - started)
+            counted = self._counted.get((incoming.channel, outcome))
+            if counted is None:  # prometheus' labels() looks the child up by its labels: once per pair here
+                counted = self._counted[(incoming.channel, outcome)] = (
+                    self.metrics.chat_turns.labels(incoming.channel, outcome),
+                    self.metrics.chat_turn_seconds.labels(incoming.channel))
+            counted[0].inc()
+            counted[1].observe(time.perf_counter() - started)
 
     async def _turn(self, incoming: Incoming) -> tuple[list[Reply], str]:
         """The replies to one message and its outcome (``ok``, ``dropped``, ``failed``); raises NotStored."""

@@ -18,15 +18,29 @@ def _work(flow: Flow) -> bool:
     return "family" not in flow.roles
 
 
+def _candidates(role: str) -> tuple[tuple[str, Flow], ...]:
+    """The flows that may show in a ``role``'s menu, with their label's msgid, in the flow table's order
+    (worked out once per role and flow table: the menu is asked on most turns)."""
+    key = (role, len(REGISTRY))
+    found = _CANDIDATES.get(key)
+    if found is None:
+        found = _CANDIDATES[key] = tuple(
+            (label, flow) for flow in REGISTRY.values()
+            if (label := for_role(flow.menu_label, role)) and flow.name != "language"
+            and not (_work(flow) and role not in flow.roles)
+        )
+    return found
+
+
+_CANDIDATES: dict[tuple[str, int], tuple[tuple[str, Flow], ...]] = {}
+
+
 async def ask_main(ctx: Ctx) -> Question:
     """The buttons of the flows with a menu label, in the flow table's order: the work of the person's role,
     then their family's (as each flow's ``menu_when`` says), then the language and help."""
     role = ctx.identity.role
     choices = []
-    for flow in REGISTRY.values():
-        label = for_role(flow.menu_label, role)
-        if not label or flow.name == "language" or (_work(flow) and role not in flow.roles):
-            continue
+    for label, flow in _candidates(role):
         if flow.menu_when is None or await flow.menu_when(ctx):
             choices.append((_(label), flow.name))
     offer = ctx.data.get("offer")  # right after /jadwal or /imunisasi: act on what was just shown
