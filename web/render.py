@@ -71,3 +71,8 @@ def message_page(request: web.Request, status: int, title: str, message: str) ->
     """A page that only says something (an expired link, a refused form): ``title`` and ``message`` are
     already translated."""
     return render(request, "message.html", {"title": title, "message": message}, status=status)
+
+
+def not_found(request: web.Request) -> web.Response:
+    """The 404 page (also for another puskesmas's records: they are not there for this reader)."""
+    return message_page(request, 404, _("Tidak ditemukan"), _("Halaman atau data ini tidak ada di puskesmas Anda."))
