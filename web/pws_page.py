@@ -79,9 +79,6 @@ def light_of(code: str, light: str | None) -> tuple[str, str] | None:
 
 
 def _schedule(app: web.Application):
-    if SCHEDULE not in app:
-        settings = app[SETTINGS]
-        app[SCHEDULE] = apply_overrides({"je": settings.care.je, **settings.care.overrides})
     return app[SCHEDULE]
 
 
@@ -174,5 +171,8 @@ async def people(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """The routes, and the district's schedule compiled once (``app[SETTINGS]`` is set before)."""
+    settings = app[SETTINGS]
+    app[SCHEDULE] = apply_overrides({"je": settings.care.je, **settings.care.overrides})
     app.router.add_get("/", overview, name="overview")
     app.router.add_get("/pws/{indicator}", people, name="pws_people")
