@@ -113,7 +113,6 @@ async def generate(url: str, families: int, seed: int = 7) -> int:
 async def serve_and_read(url: str, puskesmas_id: int, paths: list[str], clients: int, rounds: int) -> dict:
     import aiohttp
     from aiohttp import web
-    from sqlalchemy import select
 
     from config import load_settings
     from db.database import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
