@@ -335,21 +335,21 @@ class MonthReport:
     k6: Rate
     iron_pregnant: Rate
     iron_tablets: int
-    kf1: Rate
-    kf_complete: Rate
+    kf1: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    kf_complete: Rate | None  # None: not computed (``month_report(pws_only=True)``)
     kn1: Rate
     kn_complete: Rate
     vitamin_a_blue: Rate
     vitamin_a_red: Rate
-    deworming: Rate
-    sdidtk: Rate
+    deworming: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    sdidtk: Rate | None  # None: not computed (``month_report(pws_only=True)``)
     stunted: Rate
     severely_stunted: Rate
     wasted: Rate
     severely_wasted: Rate
-    iron_girls: Rate
-    ptm: Rate
-    skilas: Rate
+    iron_girls: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    ptm: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    skilas: Rate | None  # None: not computed (``month_report(pws_only=True)``)
     reminders: ReminderCounts
     #: who stands behind the rows of :data:`MEMBER_CODES` (row code -> :class:`Members`)
     members: Mapping[str, Members] = field(default_factory=dict, compare=False, repr=False)
@@ -742,11 +742,14 @@ def month_report(year: int, month: int, *, children: Iterable[ChildRecord] = (),
                  pregnancies: Iterable[PregnancyRecord] = (), newborns: Iterable[NewbornRecord] = (),
                  mothers: Iterable[NifasRecord] = (), people: Iterable[PersonRecord] = (),
                  reminders: ReminderCounts | None = None, je: bool = False,
-                 schedule: Schedule | None = None) -> MonthReport:
+                 schedule: Schedule | None = None, pws_only: bool = False) -> MonthReport:
     """The coverage report of one posyandu for ``month`` of ``year`` (definitions: module docstring).
 
     ``people`` are everyone registered with a birth date (children too: vitamin A, deworming and
-    SDIDTK are read from their records); ``schedule`` defaults to the content schedule.
+    SDIDTK are read from their records); ``schedule`` defaults to the content schedule. With
+    ``pws_only`` the figures the PWS does not show (KF, deworming, SDIDTK, TTD remaja, PTM, SKILAS) are
+    left out (None, and no row in :func:`report_table`); ``people`` then need only be the under-sixes.
+    The figures computed are the same either way.
     """
     start, end = month_bounds(year, month)
     schedule = schedule or load_schedule()
@@ -758,7 +761,7 @@ def month_report(year: int, month: int, *, children: Iterable[ChildRecord] = (),
     anc_who = anc_members(pregnancies, start, end, schedule)
     k1, k4, k6 = (m.rate for m in anc_who)
     iron_pregnant, iron_tablets = iron_in_pregnancy(pregnancies, start, end)
-    kf1, kf_complete = kf(mothers, start, end, schedule)
+    kf1, kf_complete = (None, None) if pws_only else kf(mothers, start, end, schedule)
     kn_who = kn_members(newborns, start, end, schedule)
     nutrition_who = nutrition_members(under_fives, start, end)
     stunted, severely_stunted, wasted, severely_wasted = (m.rate for m in nutrition_who)
@@ -776,13 +779,13 @@ def month_report(year: int, month: int, *, children: Iterable[ChildRecord] = (),
         kf1=kf1, kf_complete=kf_complete, kn1=kn_who[0].rate, kn_complete=kn_who[1].rate,
         vitamin_a_blue=vitamin_a["VITA_BIRU"].rate,
         vitamin_a_red=vitamin_a["VITA_MERAH"].rate,
-        deworming=given_in_month(people, "OBAT_CACING", start, end, schedule),
-        sdidtk=sdidtk(people, start, end, schedule),
+        deworming=None if pws_only else given_in_month(people, "OBAT_CACING", start, end, schedule),
+        sdidtk=None if pws_only else sdidtk(people, start, end, schedule),
         stunted=stunted, severely_stunted=severely_stunted,
         wasted=wasted, severely_wasted=severely_wasted,
-        iron_girls=given_in_month(people, "TTD_REMAJA", start, end, schedule),
-        ptm=screened_in_year(people, "SKRINING_PTM", end, schedule),
-        skilas=screened_in_year(people, "SKILAS", end, schedule),
+        iron_girls=None if pws_only else given_in_month(people, "TTD_REMAJA", start, end, schedule),
+        ptm=None if pws_only else screened_in_year(people, "SKRINING_PTM", end, schedule),
+        skilas=None if pws_only else screened_in_year(people, "SKILAS", end, schedule),
         reminders=reminders or ReminderCounts(),
         members=members,
     )
@@ -831,8 +834,8 @@ def report_table(report: MonthReport) -> list[TableRow]:
     rows += [TableRow("skdn", code, value) for code, value in (("T", sk.t), ("2T", sk.t2), ("O", sk.o), ("B", sk.b))]
     rows += [TableRow("immunization", d.code, d.covered, d.target, d.percent, d.given_in_month) for d in report.doses]
 
-    def rates(section: str, *items: tuple[str, Rate]) -> None:
-        rows.extend(TableRow(section, code, r.count, r.total, r.percent) for code, r in items)
+    def rates(section: str, *items: tuple[str, Rate | None]) -> None:
+        rows.extend(TableRow(section, code, r.count, r.total, r.percent) for code, r in items if r is not None)
 
     rates("immunization", ("IDL", report.idl))
     rates("pregnancy", ("K1", report.k1), ("K4", report.k4), ("K6", report.k6), ("TTD_HAMIL", report.iron_pregnant))

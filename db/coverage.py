@@ -13,6 +13,7 @@ the inputs with :func:`month_inputs` and call ``care.coverage.month_report``.
 """
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from care.history import DAY, TTD_HAMIL, PersonHistory, build
 from care.history import EMPTY as NO_HISTORY
 from care.rules import Schedule
 from db.history import posyandu_histories
-from db.models import Family, Identity, Measurement, Outbox, Person, Visit
+from db.models import CareRecord, Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
 
 
 @dataclass(frozen=True)
@@ -114,15 +115,24 @@ def _until(history: PersonHistory, end: date) -> PersonHistory:
     return build(r for r in history.records if r.on <= end)
 
 
-def month_inputs(loaded: Loaded, people: Iterable[PersonRow], end: date) -> dict:
-    """The keyword inputs of ``care.coverage.month_report`` for ``people`` at the month ending ``end``."""
+#: the under-sixes: the children of ``month_inputs`` and, with ``pws_only``, its people
+CHILD_DAYS = 6 * 366
+
+
+def month_inputs(loaded: Loaded, people: Iterable[PersonRow], end: date, *, pws_only: bool = False) -> dict:
+    """The keyword inputs of ``care.coverage.month_report`` for ``people`` at the month ending ``end``;
+    with ``pws_only`` (``month_report(pws_only=True)``) the people of any age are only the under-sixes
+    and nobody else's history is rebuilt."""
     children, pregnancies, newborns, mothers, persons = [], [], [], [], []
     for p in people:
+        young = p.birth_date is not None and p.birth_date <= end and (end - p.birth_date).days < CHILD_DAYS
+        if pws_only and not young and not (p.hpht and p.hpht <= end) and not p.delivered_on:
+            continue
         history = _until(loaded.histories.get(p.id, NO_HISTORY), end)
         sex = 1 if p.sex == "M" else 2
-        if p.birth_date and p.birth_date <= end:
+        if p.birth_date and p.birth_date <= end and (young or not pws_only):
             persons.append(PersonRecord(p.id, sex, p.birth_date, history.records))
-            if (end - p.birth_date).days < 6 * 366:
+            if young:
                 weights = tuple(sorted(w for w in loaded.weights.get(p.id, ()) if w[0] <= end))
                 lengths = tuple(sorted(h for h in loaded.lengths.get(p.id, ()) if h[0] <= end))
                 children.append(ChildRecord(p.id, sex, p.birth_date, weights, lengths, history.given, history.approximate))
@@ -167,10 +177,11 @@ async def month_report(session, posyandu_id: int, year: int, month: int, *, je: 
 
 
 async def month_reports(session, posyandu_ids: Iterable[int], months: Iterable[tuple[int, int]], *, je: bool,
-                        schedule: Schedule) -> tuple[Loaded, dict[tuple[int, int, int], MonthReport]]:
+                        schedule: Schedule, pws_only: bool = False) -> tuple[Loaded, dict[tuple[int, int, int], MonthReport]]:
     """The report of each posyandu for each month, (posyandu id, year, month) -> report, read at once;
-    the reminders are left out (zeros: the PWS does not show them). The people read come along (for
-    the lists of who stands behind a number)."""
+    the reminders are left out (zeros: the PWS does not show them); ``pws_only``: only the PWS's figures
+    (``care.coverage.month_report``). The people read come along (for the lists of who stands behind a
+    number). The computation runs in a worker thread."""
     ids, months = list(posyandu_ids), sorted(set(months))
     if not months:
         return Loaded([], {}), {}
@@ -178,9 +189,33 @@ async def month_reports(session, posyandu_ids: Iterable[int], months: Iterable[t
     by_posyandu: dict[int, list[PersonRow]] = defaultdict(list)
     for p in loaded.people:
         by_posyandu[p.posyandu_id].append(p)
-    reports = {}
-    for year, month in months:
-        end = month_bounds(year, month)[1]
-        for pid in ids:
-            reports[pid, year, month] = compute(year, month, **month_inputs(loaded, by_posyandu[pid], end), je=je, schedule=schedule)
-    return loaded, reports
+
+    def every() -> dict[tuple[int, int, int], MonthReport]:
+        reports = {}
+        for year, month in months:
+            end = month_bounds(year, month)[1]
+            for pid in ids:
+                reports[pid, year, month] = compute(year, month, **month_inputs(loaded, by_posyandu[pid], end, pws_only=pws_only),
+                                                    je=je, schedule=schedule, pws_only=pws_only)
+        return reports
+    # pure work on data already read: in a thread, so that the event loop serves other requests meanwhile
+    return loaded, await asyncio.to_thread(every)
+
+
+async def data_version(session) -> tuple:
+    """A cheap fingerprint of everything the coverage reads, in one query: the counts and largest ids of
+    people, families, posyandu, visits, measurements and care records, the latest ``updated_at`` of
+    people and families, the registered families, the care records with an exact date (a record's
+    precision is raised in place, ``db.history.record``) and the sum of the measurements' values. Any
+    insert or delete, and the edits the flows make (which set ``updated_at``), change it; a cache of the
+    coverage keyed by it (``web.pws``) is then read afresh."""
+    def one(*columns):
+        return select(*columns).scalar_subquery()
+    row = (await session.execute(select(
+        one(func.count(Person.id)), one(func.max(Person.id)), one(func.max(Person.updated_at)),
+        one(func.count(Family.id)), one(func.max(Family.id)), one(func.max(Family.updated_at)), one(func.count(Family.registered_at)),
+        one(func.count(Posyandu.id)), one(func.max(Posyandu.id)),
+        one(func.count(Visit.id)), one(func.max(Visit.id)),
+        one(func.count(Measurement.id)), one(func.max(Measurement.id)), one(func.sum(Measurement.value)),
+        one(func.count(CareRecord.id)), one(func.max(CareRecord.id)), one(func.count(case((CareRecord.precision == DAY, 1))))))).one()
+    return tuple(row)

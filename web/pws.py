@@ -15,7 +15,10 @@ Every function takes the staff member's ``puskesmas_id`` and reads nothing of an
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -180,7 +183,8 @@ async def pws(session, puskesmas_id: int, first: date, *, je: bool, schedule, ta
     places = await posyandu_of(session, puskesmas_id)
     families, _kaders = await _counts(session, [p.id for p in places])
     months = year_months(first)
-    _loaded, reports = await coverage.month_reports(session, [p.id for p in places], months, je=je, schedule=schedule)
+    _loaded, reports = await coverage.month_reports(session, [p.id for p in places], months, je=je, schedule=schedule,
+                                                   pws_only=True)
     doses = dose_codes(je)
     codes = SUMMARY + doses
     wanted = {code: target_of(targets, code) for code in codes}
@@ -231,7 +235,7 @@ async def people_behind(session, puskesmas_id: int, code: str, posyandu_id: int 
         return None
     ids = [posyandu_id] if posyandu_id is not None else list(places)
     months = year_months(first) if year else [(first.year, first.month)]
-    loaded, reports = await coverage.month_reports(session, ids, months, je=je, schedule=schedule)
+    loaded, reports = await coverage.month_reports(session, ids, months, je=je, schedule=schedule, pws_only=True)
     people = {p.id: p for p in loaded.people}
     found = []
     for (pid, y, m), report in sorted(reports.items(), key=lambda item: (item[0][1], item[0][2])):
@@ -240,3 +244,53 @@ async def people_behind(session, puskesmas_id: int, code: str, posyandu_id: int 
         found += [Behind(date(y, m, 1), people[i], places[pid].name, i in counted) for i in who.total]
     found.sort(key=lambda b: (b.month, not b.counted, b.posyandu_name, b.person.name))
     return found
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+@dataclass
+class _Kept:
+    version: tuple
+    value: object
+    computed: float  # time.monotonic()
+    checked: float  # when the version was last read and found equal
+
+
+class Cache:
+    """PWS pages already computed, per key (puskesmas, month, ...) with the data version they were
+    computed on (``db.coverage.data_version``): a page read again with no new data is served from
+    memory. One computation per key at a time: readers of a page being computed wait for it rather
+    than compute it again. The version is read at most every :attr:`fresh` seconds per key, and an entry
+    is recomputed after :attr:`max_age` seconds whatever the version says (an edit the version does not
+    see shows within that time). At most :attr:`size` entries, the least recently read dropped first."""
+
+    def __init__(self, size: int = 64, fresh: float = 2.0, max_age: float = 600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.size, self.fresh, self.max_age, self.clock = size, fresh, max_age, clock
+        self._kept: OrderedDict[Hashable, _Kept] = OrderedDict()
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+
+    async def get(self, key: Hashable, version: Callable[[], Awaitable[tuple]], compute: Callable[[], Awaitable[object]]):
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            kept, now = self._kept.get(key), self.clock()
+            if kept is not None and now - kept.computed < self.max_age:
+                if now - kept.checked < self.fresh:
+                    self._kept.move_to_end(key)
+                    return kept.value
+                current = await version()
+                if current == kept.version:
+                    kept.checked = self.clock()
+                    self._kept.move_to_end(key)
+                    return kept.value
+            else:
+                current = await version()
+            value = await compute()
+            now = self.clock()
+            self._kept[key] = _Kept(current, value, now, now)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                old, _kept = self._kept.popitem(last=False)
+                self._locks.pop(old, None)
+            return value

@@ -19,6 +19,7 @@ from care.history import label
 from care.rules_file import apply_overrides
 from config import zone_of
 from content.i18n import N_, _, format_date, format_number
+from db import coverage
 from db.models import Puskesmas
 from handlers.describe import age_text
 from web import charts, pws
@@ -28,6 +29,8 @@ from web.render import message_page, not_found, render
 
 #: the district's schedule (content/care with care.overrides), compiled once per app
 SCHEDULE = web.AppKey("pws_schedule", object)
+#: the PWS pages computed, by puskesmas and month (``web.pws.Cache``), one per app
+CACHE = web.AppKey("pws_cache", pws.Cache)
 
 #: short names of the indicators (the chat's /laporan names them in full: handlers.report.LABELS)
 NAMES = {
@@ -117,8 +120,10 @@ async def overview(request: web.Request) -> web.Response:
         first = _month(request.query.get("bulan"), this)
         if first is None:
             return _bad_month(request)
-        data = await pws.pws(session, staff.puskesmas_id, first, je=settings.care.je, schedule=_schedule(request.app),
-                             targets=settings.pws.targets)
+        data = await request.app[CACHE].get(
+            ("pws", staff.puskesmas_id, first), lambda: coverage.data_version(session),
+            lambda: pws.pws(session, staff.puskesmas_id, first, je=settings.care.je, schedule=_schedule(request.app),
+                            targets=settings.pws.targets))
 
     def percent_text(value):
         return "-" if value is None else format_number(value, 1, fixed=True) + "%"
@@ -174,5 +179,6 @@ def add_routes(app: web.Application) -> None:
     """The routes, and the district's schedule compiled once (``app[SETTINGS]`` is set before)."""
     settings = app[SETTINGS]
     app[SCHEDULE] = apply_overrides({"je": settings.care.je, **settings.care.overrides})
+    app[CACHE] = pws.Cache()
     app.router.add_get("/", overview, name="overview")
     app.router.add_get("/pws/{indicator}", people, name="pws_people")
