@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from care.coverage import (
     ANC_CODES,
@@ -40,6 +40,10 @@ from care.history import EMPTY as NO_HISTORY
 from care.rules import Schedule
 from db.history import posyandu_histories
 from db.models import CareRecord, Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
+
+
+#: the under-sixes: the children of ``month_inputs`` and, with ``pws_only``, its people
+CHILD_DAYS = 6 * 366
 
 
 @dataclass(frozen=True)
@@ -70,16 +74,19 @@ class Loaded:
     lengths: dict[int, list[tuple[date, float, str]]] = field(default_factory=lambda: defaultdict(list))
 
 
-async def load(session, posyandu_ids: Iterable[int], until: date) -> Loaded:
+async def load(session, posyandu_ids: Iterable[int], until: date, *, pws_only: bool = False) -> Loaded:
     """The registered people of the posyandu and their records up to ``until``: three queries, whatever
-    the number of people."""
+    the number of people. With ``pws_only`` the histories are read only of whom ``month_inputs(pws_only=True)``
+    takes in the year to ``until`` (the under-sixes, pregnancies, deliveries)."""
     ids = list(posyandu_ids) or [0]
+    wanted = or_(Person.birth_date > until - timedelta(days=CHILD_DAYS + 366), Person.hpht.is_not(None),
+                 Person.delivered_on.is_not(None)) if pws_only else None
     people = [PersonRow(*row) for row in (await session.execute(
         select(Person.id, Family.posyandu_id, Person.name, Person.sex, Person.birth_date, Person.birth_precision,
                Person.hpht, Person.delivered_on, Family.code, Family.dusun, Family.rt, Family.rw)
         .join(Family, Family.id == Person.family_id)
         .where(Family.posyandu_id.in_(ids), Family.registered_at.is_not(None)).order_by(Person.id))).all()]
-    loaded = Loaded(people, await posyandu_histories(session, ids, until))
+    loaded = Loaded(people, await posyandu_histories(session, ids, until, people=wanted))
     for person_id, day, kind, value, detail in (await session.execute(
             select(Visit.person_id, Visit.visited_on, Measurement.kind, Measurement.value, Measurement.detail)
             .join(Measurement, Measurement.visit_id == Visit.id).join(Person, Person.id == Visit.person_id)
@@ -113,10 +120,6 @@ def _until(history: PersonHistory, end: date) -> PersonHistory:
     if not history.records or history.records[-1].on <= end:
         return history
     return build(r for r in history.records if r.on <= end)
-
-
-#: the under-sixes: the children of ``month_inputs`` and, with ``pws_only``, its people
-CHILD_DAYS = 6 * 366
 
 
 def month_inputs(loaded: Loaded, people: Iterable[PersonRow], end: date, *, pws_only: bool = False) -> dict:
@@ -185,7 +188,9 @@ async def month_reports(session, posyandu_ids: Iterable[int], months: Iterable[t
     ids, months = list(posyandu_ids), sorted(set(months))
     if not months:
         return Loaded([], {}), {}
-    loaded = await load(session, ids, month_bounds(*months[-1])[1])
+    if pws_only and (months[-1][0] - months[0][0]) * 12 + months[-1][1] - months[0][1] > 11:
+        raise ValueError("pws_only reads a year at most")
+    loaded = await load(session, ids, month_bounds(*months[-1])[1], pws_only=pws_only)
     by_posyandu: dict[int, list[PersonRow]] = defaultdict(list)
     for p in loaded.people:
         by_posyandu[p.posyandu_id].append(p)

@@ -12,24 +12,26 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from care.coverage import month_bounds
 from care.history import label
 from care.rules_file import apply_overrides
 from config import zone_of
-from content.i18n import N_, _, format_date, format_number
+from content.i18n import N_, _, format_date, format_number, use_locale
 from db import coverage
 from db.models import Puskesmas
 from handlers.describe import age_text
 from web import charts, pws
 from web.auth import staff_page
 from web.context import CLOCK, DB, SETTINGS, staff_of
-from web.render import message_page, not_found, render
+from web.render import language_of, message_page, not_found, render
 
 #: the district's schedule (content/care with care.overrides), compiled once per app
 SCHEDULE = web.AppKey("pws_schedule", object)
-#: the PWS pages computed, by puskesmas and month (``web.pws.Cache``), one per app
+#: the PWS overviews computed and drawn, by puskesmas, month and language (``web.pws.Cache``), one per app
 CACHE = web.AppKey("pws_cache", pws.Cache)
 
 #: short names of the indicators (the chat's /laporan names them in full: handlers.report.LABELS)
@@ -111,6 +113,30 @@ def _bad_month(request: web.Request) -> web.Response:
                         _("Pilih bulan sampai bulan ini, ditulis seperti {example}.", example="2026-11"))
 
 
+def _tables(request: web.Request, data: pws.Pws, first: date) -> Markup:
+    """The tables and trend charts of the overview (``pws_tables.html``) in the reader's language: what
+    the cache keeps besides the numbers, since drawing them costs as much as a reading from memory."""
+    def percent_text(value):
+        return "-" if value is None else format_number(value, 1, fixed=True) + "%"
+
+    with use_locale(language_of(request)):
+        chart_list = []
+        for code in data.summary:
+            target = data.targets[code]
+            title = _("{indicator}: tren {year}", indicator=name_of(code), year=first.year)
+            points = [(month, cell.percent) for month, cell in data.trend[code]]
+            described = "; ".join(f"{format_date(m, 'MMM')}: {percent_text(v)}" for m, v in points)
+            target_text = "" if target is None else _("target {percent}", percent=percent_text(target))
+            chart_list.append((code, charts.trend(
+                f"tren-{slug(code)}", title, points, month_label=lambda m: format_date(m, "MMM"),
+                value_label=lambda v: format_number(v, 0), target=target, target_label=target_text,
+                axis_label=_("% per bulan"), description=f"{described}. {target_text}")))
+        return Markup(aiohttp_jinja2.get_env(request.app).get_template("pws_tables.html").render({
+            "pws": data, "month_value": f"{first:%Y-%m}", "charts": chart_list, "name_of": name_of,
+            "meaning_of": lambda code: _(MEANINGS[code]) if code in MEANINGS else "", "light_of": light_of, "slug": slug,
+            "percent_text": percent_text}))
+
+
 @staff_page
 async def overview(request: web.Request) -> web.Response:
     staff = staff_of(request)
@@ -120,30 +146,16 @@ async def overview(request: web.Request) -> web.Response:
         first = _month(request.query.get("bulan"), this)
         if first is None:
             return _bad_month(request)
-        data = await request.app[CACHE].get(
-            ("pws", staff.puskesmas_id, first), lambda: coverage.data_version(session),
-            lambda: pws.pws(session, staff.puskesmas_id, first, je=settings.care.je, schedule=_schedule(request.app),
-                            targets=settings.pws.targets))
 
-    def percent_text(value):
-        return "-" if value is None else format_number(value, 1, fixed=True) + "%"
-
-    chart_list = []
-    for code in data.summary:
-        target = data.targets[code]
-        title = _("{indicator}: tren {year}", indicator=name_of(code), year=first.year)
-        points = [(month, cell.percent) for month, cell in data.trend[code]]
-        described = "; ".join(f"{format_date(m, 'MMM')}: {percent_text(v)}" for m, v in points)
-        target_text = "" if target is None else _("target {percent}", percent=percent_text(target))
-        chart_list.append((code, charts.trend(
-            f"tren-{slug(code)}", title, points, month_label=lambda m: format_date(m, "MMM"),
-            value_label=lambda v: format_number(v, 0), target=target, target_label=target_text,
-            axis_label=_("% per bulan"), description=f"{described}. {target_text}")))
+        async def compute() -> tuple[pws.Pws, Markup]:
+            data = await pws.pws(session, staff.puskesmas_id, first, je=settings.care.je, schedule=_schedule(request.app),
+                                 targets=settings.pws.targets)
+            return data, _tables(request, data, first)
+        data, tables = await request.app[CACHE].get((staff.puskesmas_id, first, language_of(request)),
+                                                    lambda: coverage.data_version(session), compute)
     return render(request, "overview.html", {
-        "pws": data, "month_value": f"{first:%Y-%m}", "max_month": f"{this:%Y-%m}", "charts": chart_list,
-        "name_of": name_of, "meaning_of": lambda code: _(MEANINGS[code]) if code in MEANINGS else "",
-        "light_of": light_of, "slug": slug, "percent_text": percent_text, "lights": LIGHTS, "ceiling_lights": CEILING_LIGHTS,
-        "near_points": format_number(pws.NEAR_POINTS, 0)})
+        "pws": data, "tables": tables, "month_value": f"{first:%Y-%m}", "max_month": f"{this:%Y-%m}",
+        "lights": LIGHTS, "near_points": format_number(pws.NEAR_POINTS, 0)})
 
 
 @staff_page

@@ -185,3 +185,50 @@ async def test_the_pws_reads_at_desktop_and_phone_width(signed_in, live_web, req
     await page.get_by_role("heading", level=1, name="IDL").wait_for()
     assert await page.get_by_role("rowheader", name="Kadek Lengkap").count() == 1
     await shot(page, request, "pws-people")
+
+
+async def test_the_cache_computes_a_page_once_per_data_version_and_for_readers_at_once_only_once():
+    import asyncio
+
+    from web.pws import Cache
+
+    now, version, computed = [0.0], [("v", 1)], []
+
+    async def compute():
+        computed.append(version[0])
+        await asyncio.sleep(0)
+        return f"page {len(computed)}"
+
+    async def current():
+        return version[0]
+
+    cache = Cache(size=2, fresh=1.0, max_age=60.0, clock=lambda: now[0])
+    assert await asyncio.gather(*(cache.get("a", current, compute) for _ in range(5))) == ["page 1"] * 5
+    now[0] = 5.0
+    assert await cache.get("a", current, compute) == "page 1"  # version read again: the same
+    version[0] = ("v", 2)
+    assert await cache.get("a", current, compute) == "page 1"  # read within `fresh` of the last check
+    now[0] = 7.0
+    assert await cache.get("a", current, compute) == "page 2"  # new data
+    now[0] = 100.0
+    assert await cache.get("a", current, compute) == "page 3"  # older than max_age
+    await cache.get("b", current, compute)
+    await cache.get("c", current, compute)  # size 2: "a" (least recently read) is dropped
+    assert await cache.get("a", current, compute) == "page 6"
+    assert computed == [("v", 1), ("v", 2), ("v", 2), ("v", 2), ("v", 2), ("v", 2)]
+
+
+async def test_the_overview_shows_a_new_record_after_a_cached_reading(client, engine, demo_db):
+    from web.pws_page import CACHE
+
+    await three_posyandu(demo_db)
+    client.server.app[CACHE].fresh = 0  # read the data version on every reading
+    html = await sign_in(client, demo_db, await staff_member(engine, demo_db))
+    async with demo_db.read() as session:
+        putra = (await session.scalars(select(Posyandu).where(Posyandu.village_code == KENANGA))).one()
+    before = _cells(html)["d-s", putra.id]
+    async with client.get("/") as again:
+        assert _cells(await again.text())["d-s", putra.id] == before  # served from the cache
+    await _measured(demo_db, "Putu Putra", KENANGA, (date(2026, 11, 6), 7.5, None))
+    async with client.get("/") as after:
+        assert _cells(await after.text())["d-s", putra.id][1:] == (before[1] + 1, before[2])
