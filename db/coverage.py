@@ -14,6 +14,7 @@ the inputs with :func:`month_inputs` and call ``care.coverage.month_report``.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class Loaded:
     histories: dict[int, PersonHistory]
     weights: dict[int, list[tuple[date, float]]] = field(default_factory=lambda: defaultdict(list))
     lengths: dict[int, list[tuple[date, float, str]]] = field(default_factory=lambda: defaultdict(list))
+    #: the last history as it stood at a month's end, per person (``_until``)
+    kept: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 async def load(session, posyandu_ids: Iterable[int], until: date, *, pws_only: bool = False) -> Loaded:
@@ -97,6 +100,8 @@ async def load(session, posyandu_ids: Iterable[int], until: date, *, pws_only: b
             loaded.weights[person_id].append((day, value))
         else:
             loaded.lengths[person_id].append((day, value, detail or "l"))
+    for rows in (*loaded.weights.values(), *loaded.lengths.values()):
+        rows.sort()  # in order once: a month takes those up to its end (_upto)
     return loaded
 
 
@@ -115,11 +120,31 @@ def _count(value) -> int:
         return 0
 
 
-def _until(history: PersonHistory, end: date) -> PersonHistory:
-    """The history as it stood at ``end`` (itself when nothing is later)."""
+def _until(history: PersonHistory, end: date, kept: dict | None = None, key=None) -> PersonHistory:
+    """The history as it stood at ``end`` (itself when nothing is later). ``kept``: the last history built
+    per ``key`` (a person) with its number of records, reused while a later month adds none."""
     if not history.records or history.records[-1].on <= end:
         return history
-    return build(r for r in history.records if r.on <= end)
+    n = bisect_right(history.records, end, key=_on)  # the records are in date order (care.history.build)
+    if kept is None:
+        return build(history.records[:n])
+    last = kept.get(key)
+    if last is None or last[0] != n:
+        last = kept[key] = (n, build(history.records[:n]))
+    return last[1]
+
+
+def _on(record):
+    return record.on
+
+
+def _upto(rows: list[tuple], end: date) -> tuple:
+    """The rows (in order, each starting with its date) dated up to ``end``."""
+    return tuple(rows[:bisect_right(rows, end, key=_first)])
+
+
+def _first(row):
+    return row[0]
 
 
 def month_inputs(loaded: Loaded, people: Iterable[PersonRow], end: date, *, pws_only: bool = False) -> dict:
@@ -131,13 +156,13 @@ def month_inputs(loaded: Loaded, people: Iterable[PersonRow], end: date, *, pws_
         young = p.birth_date is not None and p.birth_date <= end and (end - p.birth_date).days < CHILD_DAYS
         if pws_only and not young and not (p.hpht and p.hpht <= end) and not p.delivered_on:
             continue
-        history = _until(loaded.histories.get(p.id, NO_HISTORY), end)
+        history = _until(loaded.histories.get(p.id, NO_HISTORY), end, loaded.kept, p.id)
         sex = 1 if p.sex == "M" else 2
         if p.birth_date and p.birth_date <= end and (young or not pws_only):
             persons.append(PersonRecord(p.id, sex, p.birth_date, history.records))
             if young:
-                weights = tuple(sorted(w for w in loaded.weights.get(p.id, ()) if w[0] <= end))
-                lengths = tuple(sorted(h for h in loaded.lengths.get(p.id, ()) if h[0] <= end))
+                weights = _upto(loaded.weights.get(p.id, []), end)
+                lengths = _upto(loaded.lengths.get(p.id, []), end)
                 children.append(ChildRecord(p.id, sex, p.birth_date, weights, lengths, history.given, history.approximate))
             if (end - p.birth_date).days <= 60:
                 exact, approximate = _visits(history, KN_CODES, p.birth_date)
