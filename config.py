@@ -161,6 +161,20 @@ class PrivacyConfig:
     retention_days: int = 30
 
 
+#: the PWS targets: percent per indicator of the web's overview (``doses``: each dose without a line of
+#: its own); stunting and wasting are ceilings (at most), the others floors (at least)
+PWS_TARGETS: Mapping[str, float] = {
+    "IDL": 90, "doses": 90, "D/S": 80, "N/D": 80, "K1": 100, "K4": 95, "K6": 80, "KN1": 95, "KN_COMPLETE": 90,
+    "VITA_BIRU": 90, "VITA_MERAH": 90, "STUNTED": 14, "WASTED": 7,
+}
+
+
+@dataclass(frozen=True)
+class PwsConfig:
+    #: the district's targets, indicator -> percent (a key given replaces that key's default)
+    targets: Mapping[str, float] = field(default_factory=lambda: dict(PWS_TARGETS))
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -173,6 +187,7 @@ class Settings:
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
+    pws: PwsConfig = field(default_factory=PwsConfig)
 
 
 #: the keys of each section that an environment variable ILPBOT_<SECTION>_<KEY> sets (the others, such as
@@ -468,10 +483,33 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (environment variables can set {', '.join(sorted(known))})")
     _check_reminders(rem, reminders)
+    pws = PwsConfig(targets=_pws_targets(reader("pws")))
     return Settings(
         database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders,
-        whatsapp=whatsapp, privacy=privacy, inbound=inbound,
+        whatsapp=whatsapp, privacy=privacy, inbound=inbound, pws=pws,
     )
+
+
+def _pws_targets(reader: _Reader) -> dict[str, float]:
+    """The default targets with the given ones over them; each a known indicator and a percent."""
+    from care.coverage import MEMBER_CODES, dose_codes
+
+    given = reader.values.get("targets") or {}
+    if not isinstance(given, dict):
+        raise reader.fail("targets", f"expected a mapping of indicator: percent, got {given!r}")
+    known = {*MEMBER_CODES, *dose_codes(je=True), "doses"}
+    targets = dict(default_of("pws", "targets"))
+    for key, value in given.items():
+        if str(key) not in known:
+            raise reader.fail(f"targets.{key}", f"unknown indicator (known: {', '.join(sorted(known))})")
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise reader.fail(f"targets.{key}", f"expected a percent, got {value!r}") from None
+        if not 0 <= number <= 100:
+            raise reader.fail(f"targets.{key}", f"expected 0 to 100, got {number:g}")
+        targets[str(key)] = number
+    return targets
 
 
 _TEMPLATE_RE = re.compile(r"^[a-z0-9_]{1,512}$")

@@ -276,6 +276,20 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class Members:
+    """Who stands behind a Rate: the ids of everyone counted in ``total`` and of those in ``count``
+    (a subset), so that a view can list the people behind a number (the PWS drill-down) from the very
+    computation that gave it."""
+
+    total: tuple = ()
+    count: tuple = ()
+
+    @property
+    def rate(self) -> Rate:
+        return rate(len(self.count), len(self.total))
+
+
+@dataclass(frozen=True)
 class Skdn:
     """SKDN counts, the weight-gain judgements of D, and the ratios in percent."""
 
@@ -321,22 +335,24 @@ class MonthReport:
     k6: Rate
     iron_pregnant: Rate
     iron_tablets: int
-    kf1: Rate
-    kf_complete: Rate
+    kf1: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    kf_complete: Rate | None  # None: not computed (``month_report(pws_only=True)``)
     kn1: Rate
     kn_complete: Rate
     vitamin_a_blue: Rate
     vitamin_a_red: Rate
-    deworming: Rate
-    sdidtk: Rate
+    deworming: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    sdidtk: Rate | None  # None: not computed (``month_report(pws_only=True)``)
     stunted: Rate
     severely_stunted: Rate
     wasted: Rate
     severely_wasted: Rate
-    iron_girls: Rate
-    ptm: Rate
-    skilas: Rate
+    iron_girls: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    ptm: Rate | None  # None: not computed (``month_report(pws_only=True)``)
+    skilas: Rate | None  # None: not computed (``month_report(pws_only=True)``)
     reminders: ReminderCounts
+    #: who stands behind the rows of :data:`MEMBER_CODES` (row code -> :class:`Members`)
+    members: Mapping[str, Members] = field(default_factory=dict, compare=False, repr=False)
 
     def dose(self, code: str) -> DoseCoverage:
         """The coverage row of dose ``code`` (KeyError when it is not in the report)."""
@@ -409,14 +425,22 @@ def balita(children: Iterable[ChildRecord], end: date) -> list[ChildRecord]:
 
 def skdn(under_fives: list[ChildRecord], end: date) -> Skdn:
     """SKDN of the under-fives for the month of ``end``."""
+    return skdn_members(under_fives, end)[0]
+
+
+def skdn_members(under_fives: list[ChildRecord], end: date) -> tuple[Skdn, Members, Members]:
+    """SKDN of the under-fives for the month of ``end``, with who stands behind D/S and N/D."""
     statuses = [growth.weight_gain_status(c.sex, c.birth, list(c.weighings), end) for c in under_fives]
     s = k = len(under_fives)
-    d = sum(status is not None for status in statuses)
+    weighed = tuple(c.id for c, status in zip(under_fives, statuses) if status is not None)
+    grew = tuple(c.id for c, status in zip(under_fives, statuses) if status == "N")
+    d = len(weighed)
     count = {code: statuses.count(code) for code in ("N", "T", "O", "B", "2T")}
     n = count["N"]
-    return Skdn(s=s, k=k, d=d, n=n, t=count["T"], o=count["O"], b=count["B"], t2=count["2T"],
-                k_s=percent(k, s), d_k=percent(d, k), d_s=percent(d, s), n_d=percent(n, d),
-                n_s=percent(n, s))
+    return (Skdn(s=s, k=k, d=d, n=n, t=count["T"], o=count["O"], b=count["B"], t2=count["2T"],
+                 k_s=percent(k, s), d_k=percent(d, k), d_s=percent(d, s), n_d=percent(n, d),
+                 n_s=percent(n, s)),
+            Members(tuple(c.id for c in under_fives), weighed), Members(weighed, grew))
 
 
 # --------------------------------------------------------------------------- immunisation
@@ -442,20 +466,31 @@ Counted = tuple[ChildRecord, Mapping[str, date]]
 
 def dose_coverage(counted: list[Counted], code: str, start: date, end: date) -> DoseCoverage:
     """Coverage of one dose among its target age group, and the valid doses given on exact dates in the month."""
+    return dose_members(counted, code, start, end)[0]
+
+
+def dose_members(counted: list[Counted], code: str, start: date, end: date) -> tuple[DoseCoverage, Members]:
+    """:func:`dose_coverage` with who stands behind it (the target, those covered)."""
     ages = INFANT_AGES if _recommended_months(code) < IDL_MONTHS else BOOSTER_AGES
-    target = [valid for c, valid in counted if _age_in(c.birth, end, ages)]
-    covered = sum(code in valid for valid in target)
+    target = [(c, valid) for c, valid in counted if _age_in(c.birth, end, ages)]
+    covered = tuple(c.id for c, valid in target if code in valid)
     given = sum(code in valid and valid[code] >= start and code not in c.approximate for c, valid in counted)
-    return DoseCoverage(code, len(target), covered, given, percent(covered, len(target)))
+    return (DoseCoverage(code, len(target), len(covered), given, percent(len(covered), len(target))),
+            Members(tuple(c.id for c, _valid in target), covered))
 
 
 def idl(counted: list[Counted], start: date, end: date, je: bool = False) -> Rate:
     """Complete routine immunisation among children whose first birthday falls in the month."""
+    return idl_members(counted, start, end, je).rate
+
+
+def idl_members(counted: list[Counted], start: date, end: date, je: bool = False) -> Members:
+    """Who stands behind :func:`idl`: the month's cohort, those of it completely immunised."""
     codes = idl_codes(je)
-    cohort = [(valid, add_months(c.birth, IDL_MONTHS)) for c, valid in counted]
-    cohort = [(valid, birthday) for valid, birthday in cohort if start <= birthday <= end]
-    complete = sum(all(code in valid and valid[code] < birthday for code in codes) for valid, birthday in cohort)
-    return rate(complete, len(cohort))
+    cohort = [(c.id, valid, add_months(c.birth, IDL_MONTHS)) for c, valid in counted]
+    cohort = [(cid, valid, birthday) for cid, valid, birthday in cohort if start <= birthday <= end]
+    complete = tuple(cid for cid, valid, birthday in cohort if all(code in valid and valid[code] < birthday for code in codes))
+    return Members(tuple(cid for cid, _v, _b in cohort), complete)
 
 
 # --------------------------------------------------------------------------- ANC and iron tablets
@@ -506,12 +541,18 @@ def _meets(counts: tuple[int, int, int], minima: tuple[int, int, int]) -> bool:
 def anc(pregnancies: Iterable[PregnancyRecord], start: date, end: date,
         schedule: Schedule | None = None) -> tuple[Rate, Rate, Rate]:
     """K1, K4, K6 among the pregnancies of the month."""
-    counted = [anc_by_trimester(p, end, schedule) for p in pregnancies if pregnant_in_month(p, start, end)]
-    total = len(counted)
-    k1 = sum(sum(c) >= 1 for c in counted)
-    k4 = sum(_meets(c, K4_MINIMA) for c in counted)
-    k6 = sum(_meets(c, K6_MINIMA) for c in counted)
-    return rate(k1, total), rate(k4, total), rate(k6, total)
+    k1, k4, k6 = anc_members(pregnancies, start, end, schedule)
+    return k1.rate, k4.rate, k6.rate
+
+
+def anc_members(pregnancies: Iterable[PregnancyRecord], start: date, end: date,
+                schedule: Schedule | None = None) -> tuple[Members, Members, Members]:
+    """Who stands behind :func:`anc`: the pregnancies of the month, those meeting K1, K4, K6."""
+    counted = [(p.id, anc_by_trimester(p, end, schedule)) for p in pregnancies if pregnant_in_month(p, start, end)]
+    total = tuple(pid for pid, _c in counted)
+    return (Members(total, tuple(pid for pid, c in counted if sum(c) >= 1)),
+            Members(total, tuple(pid for pid, c in counted if _meets(c, K4_MINIMA))),
+            Members(total, tuple(pid for pid, c in counted if _meets(c, K6_MINIMA))))
 
 
 def iron_in_pregnancy(pregnancies: Iterable[PregnancyRecord], start: date, end: date) -> tuple[Rate, int]:
@@ -547,20 +588,35 @@ def windows_met(event: date, visits: Iterable[date], approximate: Iterable[str],
     return tuple(code in claimed or any(lo <= d <= hi for d in days) for code, (lo, hi) in zip(codes, windows))
 
 
-def _visits(events: Iterable[tuple[date, tuple[date, ...], frozenset[str]]], codes: tuple[str, ...],
+def _visits(events: Iterable[tuple], codes: tuple[str, ...],
             start: date, end: date, schedule: Schedule) -> tuple[Rate, Rate]:
     """First visit and all visits among the events whose last window closed in the month."""
+    first, complete = _visit_members(((None, *event) for event in events), codes, start, end, schedule)
+    return first.rate, complete.rate
+
+
+def _visit_members(events: Iterable[tuple], codes: tuple[str, ...], start: date, end: date,
+                   schedule: Schedule) -> tuple[Members, Members]:
+    """Who stands behind :func:`_visits`, from (id, event, visits, approximate)."""
     closes = timedelta(days=max(hi for _lo, hi in _event_windows(codes, schedule)))
-    met = [windows_met(event, visits, approximate, codes, schedule)
-           for event, visits, approximate in events if start <= event + closes <= end]
-    return rate(sum(m[0] for m in met), len(met)), rate(sum(all(m) for m in met), len(met))
+    met = [(eid, windows_met(event, visits, approximate, codes, schedule))
+           for eid, event, visits, approximate in events if start <= event + closes <= end]
+    total = tuple(eid for eid, _m in met)
+    return Members(total, tuple(eid for eid, m in met if m[0])), Members(total, tuple(eid for eid, m in met if all(m)))
 
 
 def kn(newborns: Iterable[NewbornRecord], start: date, end: date,
        schedule: Schedule | None = None) -> tuple[Rate, Rate]:
     """KN1 and complete KN among newborns whose 28-day window closed in the month."""
-    return _visits(((n.birth, n.kn_visits, n.approximate) for n in newborns), KN_CODES, start, end,
-                   schedule or load_schedule())
+    first, complete = kn_members(newborns, start, end, schedule)
+    return first.rate, complete.rate
+
+
+def kn_members(newborns: Iterable[NewbornRecord], start: date, end: date,
+               schedule: Schedule | None = None) -> tuple[Members, Members]:
+    """Who stands behind :func:`kn`."""
+    return _visit_members(((n.id, n.birth, n.kn_visits, n.approximate) for n in newborns), KN_CODES, start, end,
+                          schedule or load_schedule())
 
 
 def kf(mothers: Iterable[NifasRecord], start: date, end: date,
@@ -583,9 +639,14 @@ def in_age_group(person: PersonRecord, rule: ServiceRule, end: date) -> bool:
 
 def given_in_month(people: list[PersonRecord], code: str, start: date, end: date, schedule: Schedule) -> Rate:
     """People in the age group of service ``code`` with it recorded on an exact date in the month."""
+    return given_members(people, code, start, end, schedule).rate
+
+
+def given_members(people: list[PersonRecord], code: str, start: date, end: date, schedule: Schedule) -> Members:
+    """Who stands behind :func:`given_in_month`."""
     rule = schedule.services.by_code[code]
     group = [p for p in people if in_age_group(p, rule, end)]
-    return rate(sum(_exact_in(p.records, code, start, end) for p in group), len(group))
+    return Members(tuple(p.id for p in group), tuple(p.id for p in group if _exact_in(p.records, code, start, end)))
 
 
 def screened_in_year(people: list[PersonRecord], code: str, end: date, schedule: Schedule) -> Rate:
@@ -657,13 +718,20 @@ def wflh_category(child: ChildRecord, start: date, end: date) -> str | None:
 
 def nutrition(under_fives: list[ChildRecord], start: date, end: date) -> tuple[Rate, Rate, Rate, Rate]:
     """Stunted, severely stunted, wasted, severely wasted among the children measured in the month."""
-    heights = [h for h in (height_category(c, start, end) for c in under_fives) if h is not None]
-    wflh = [w for w in (wflh_category(c, start, end) for c in under_fives) if w is not None]
+    return tuple(m.rate for m in nutrition_members(under_fives, start, end))  # type: ignore[return-value]
+
+
+def nutrition_members(under_fives: list[ChildRecord], start: date,
+                      end: date) -> tuple[Members, Members, Members, Members]:
+    """Who stands behind :func:`nutrition`."""
+    heights = [(c.id, h) for c, h in ((c, height_category(c, start, end)) for c in under_fives) if h is not None]
+    wflh = [(c.id, w) for c, w in ((c, wflh_category(c, start, end)) for c in under_fives) if w is not None]
+    measured, weighed = tuple(i for i, _h in heights), tuple(i for i, _w in wflh)
     return (
-        rate(sum(h in STUNTED for h in heights), len(heights)),
-        rate(heights.count("severely_stunted"), len(heights)),
-        rate(sum(w in WASTED for w in wflh), len(wflh)),
-        rate(wflh.count("severely_wasted"), len(wflh)),
+        Members(measured, tuple(i for i, h in heights if h in STUNTED)),
+        Members(measured, tuple(i for i, h in heights if h == "severely_stunted")),
+        Members(weighed, tuple(i for i, w in wflh if w in WASTED)),
+        Members(weighed, tuple(i for i, w in wflh if w == "severely_wasted")),
     )
 
 
@@ -674,39 +742,52 @@ def month_report(year: int, month: int, *, children: Iterable[ChildRecord] = (),
                  pregnancies: Iterable[PregnancyRecord] = (), newborns: Iterable[NewbornRecord] = (),
                  mothers: Iterable[NifasRecord] = (), people: Iterable[PersonRecord] = (),
                  reminders: ReminderCounts | None = None, je: bool = False,
-                 schedule: Schedule | None = None) -> MonthReport:
+                 schedule: Schedule | None = None, pws_only: bool = False) -> MonthReport:
     """The coverage report of one posyandu for ``month`` of ``year`` (definitions: module docstring).
 
     ``people`` are everyone registered with a birth date (children too: vitamin A, deworming and
-    SDIDTK are read from their records); ``schedule`` defaults to the content schedule.
+    SDIDTK are read from their records); ``schedule`` defaults to the content schedule. With
+    ``pws_only`` the figures the PWS does not show (KF, deworming, SDIDTK, TTD remaja, PTM, SKILAS) are
+    left out (None, and no row in :func:`report_table`); ``people`` then need only be the under-sixes.
+    The figures computed are the same either way.
     """
     start, end = month_bounds(year, month)
     schedule = schedule or load_schedule()
     children, pregnancies, people = list(children), list(pregnancies), list(people)
     counted = [(c, valid_doses(c, end, je, schedule)) for c in children]
     under_fives = balita(children, end)
-    k1, k4, k6 = anc(pregnancies, start, end, schedule)
+    summary, weighed, grew = skdn_members(under_fives, end)
+    doses = [dose_members(counted, code, start, end) for code in dose_codes(je)]
+    anc_who = anc_members(pregnancies, start, end, schedule)
+    k1, k4, k6 = (m.rate for m in anc_who)
     iron_pregnant, iron_tablets = iron_in_pregnancy(pregnancies, start, end)
-    kf1, kf_complete = kf(mothers, start, end, schedule)
-    kn1, kn_complete = kn(newborns, start, end, schedule)
-    stunted, severely_stunted, wasted, severely_wasted = nutrition(under_fives, start, end)
+    kf1, kf_complete = (None, None) if pws_only else kf(mothers, start, end, schedule)
+    kn_who = kn_members(newborns, start, end, schedule)
+    nutrition_who = nutrition_members(under_fives, start, end)
+    stunted, severely_stunted, wasted, severely_wasted = (m.rate for m in nutrition_who)
+    idl_who = idl_members(counted, start, end, je)
+    vitamin_a = {code: given_members(people, code, start, end, schedule) for code in ("VITA_BIRU", "VITA_MERAH")}
+    members = {"D/S": weighed, "N/D": grew, "IDL": idl_who, **{cov.code: who for cov, who in doses},
+               "K1": anc_who[0], "K4": anc_who[1], "K6": anc_who[2], "KN1": kn_who[0], "KN_COMPLETE": kn_who[1],
+               **vitamin_a, "STUNTED": nutrition_who[0], "WASTED": nutrition_who[2]}
     return MonthReport(
         year=year, month=month, start=start, end=end,
-        skdn=skdn(under_fives, end),
-        doses=tuple(dose_coverage(counted, code, start, end) for code in dose_codes(je)),
-        idl=idl(counted, start, end, je),
+        skdn=summary,
+        doses=tuple(cov for cov, _who in doses),
+        idl=idl_who.rate,
         k1=k1, k4=k4, k6=k6, iron_pregnant=iron_pregnant, iron_tablets=iron_tablets,
-        kf1=kf1, kf_complete=kf_complete, kn1=kn1, kn_complete=kn_complete,
-        vitamin_a_blue=given_in_month(people, "VITA_BIRU", start, end, schedule),
-        vitamin_a_red=given_in_month(people, "VITA_MERAH", start, end, schedule),
-        deworming=given_in_month(people, "OBAT_CACING", start, end, schedule),
-        sdidtk=sdidtk(people, start, end, schedule),
+        kf1=kf1, kf_complete=kf_complete, kn1=kn_who[0].rate, kn_complete=kn_who[1].rate,
+        vitamin_a_blue=vitamin_a["VITA_BIRU"].rate,
+        vitamin_a_red=vitamin_a["VITA_MERAH"].rate,
+        deworming=None if pws_only else given_in_month(people, "OBAT_CACING", start, end, schedule),
+        sdidtk=None if pws_only else sdidtk(people, start, end, schedule),
         stunted=stunted, severely_stunted=severely_stunted,
         wasted=wasted, severely_wasted=severely_wasted,
-        iron_girls=given_in_month(people, "TTD_REMAJA", start, end, schedule),
-        ptm=screened_in_year(people, "SKRINING_PTM", end, schedule),
-        skilas=screened_in_year(people, "SKILAS", end, schedule),
+        iron_girls=None if pws_only else given_in_month(people, "TTD_REMAJA", start, end, schedule),
+        ptm=None if pws_only else screened_in_year(people, "SKRINING_PTM", end, schedule),
+        skilas=None if pws_only else screened_in_year(people, "SKILAS", end, schedule),
         reminders=reminders or ReminderCounts(),
+        members=members,
     )
 
 
@@ -753,8 +834,8 @@ def report_table(report: MonthReport) -> list[TableRow]:
     rows += [TableRow("skdn", code, value) for code, value in (("T", sk.t), ("2T", sk.t2), ("O", sk.o), ("B", sk.b))]
     rows += [TableRow("immunization", d.code, d.covered, d.target, d.percent, d.given_in_month) for d in report.doses]
 
-    def rates(section: str, *items: tuple[str, Rate]) -> None:
-        rows.extend(TableRow(section, code, r.count, r.total, r.percent) for code, r in items)
+    def rates(section: str, *items: tuple[str, Rate | None]) -> None:
+        rows.extend(TableRow(section, code, r.count, r.total, r.percent) for code, r in items if r is not None)
 
     rates("immunization", ("IDL", report.idl))
     rates("pregnancy", ("K1", report.k1), ("K4", report.k4), ("K6", report.k6), ("TTD_HAMIL", report.iron_pregnant))
@@ -770,6 +851,11 @@ def report_table(report: MonthReport) -> list[TableRow]:
     rows.append(TableRow("reminders", "REMINDERS_SENT", report.reminders.sent))
     rows.append(TableRow("reminders", "REMINDERS_DELIVERED", report.reminders.delivered))
     return rows
+
+
+#: The rows whose people a report keeps (:attr:`MonthReport.members`): the indicators of the PWS
+#: (the web's overview), besides every dose (:func:`dose_codes`).
+MEMBER_CODES = ("IDL", "D/S", "N/D", "K1", "K4", "K6", "KN1", "KN_COMPLETE", "VITA_BIRU", "VITA_MERAH", "STUNTED", "WASTED")
 
 
 def headline(report: MonthReport) -> list[TableRow]:

@@ -15,7 +15,7 @@ from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.history import ALL_CODES, DAY, EMPTY, PRECISIONS, SOURCES, PersonHistory, build_many, is_known
-from db.models import CareRecord, Person
+from db.models import CareRecord, Family, Person
 from db.queries import bulk_insert, insert_ignore
 
 _SELECT = (
@@ -132,3 +132,21 @@ async def records_of_visit(session: AsyncSession, visit_id: int) -> list[tuple[s
         select(CareRecord.code, CareRecord.detail).where(CareRecord.visit_id == visit_id).order_by(CareRecord.code)
     )
     return [(code, detail) for code, detail in rows.all()]
+
+
+async def posyandu_histories(session: AsyncSession, posyandu_ids: Iterable[int], until: date, *,
+                             people=None) -> dict[int, PersonHistory]:
+    """The history up to ``until`` of each person of the registered families of some posyandu (only
+    the people with a record), read with one joined query rather than a list of person ids (a
+    puskesmas has tens of thousands of people: the coverage of ``db.coverage``); ``people``: a
+    condition on ``Person`` narrowing whose histories are read."""
+    ids = list(posyandu_ids)
+    if not ids:
+        return {}
+    rows = (await session.execute(
+        select(CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision, CareRecord.detail)
+        .join(Person, Person.id == CareRecord.person_id).join(Family, Family.id == Person.family_id)
+        .where(Family.posyandu_id.in_(ids), Family.registered_at.is_not(None), CareRecord.done_on <= until,
+               *(() if people is None else (people,)))
+        .order_by(CareRecord.done_on, CareRecord.id))).all()
+    return build_many(rows)

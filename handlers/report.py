@@ -1,7 +1,8 @@
 """Coverage for staff: ``/laporan`` (a posyandu's month: the five headline indicators with a bar
 chart) and ``/ekspor`` (the whole report and the visit register as CSV and XLSX).
 
-Every dose and service is read from the one care record (db.history) as it stood at the month's
+The numbers come from db.coverage (the one computation, shared with the web's PWS overview): every
+dose and service is read from the one care record (db.history) as it stood at the month's
 end (the iron tablets given in pregnancy from the detail of the TTD_HAMIL records); weighings and
 lengths come with their values from the visits' measurements. The indicators themselves are defined
 in care.coverage; the text, the chart and the files are all drawn from its one table
@@ -27,29 +28,16 @@ import io
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
-from care.coverage import (
-    ANC_CODES,
-    KF_CODES,
-    KN_CODES,
-    ChildRecord,
-    NewbornRecord,
-    NifasRecord,
-    PersonRecord,
-    PregnancyRecord,
-    ReminderCounts,
-    TableRow,
-    headline,
-    month_report,
-    report_table,
-)
-from care.history import DAY, TTD_HAMIL, PersonHistory, build, is_dose, label
+from care.coverage import TableRow, headline, report_table
+from care.history import TTD_HAMIL, is_dose, label
 from care.labels import DOSE_LABELS
 from care.stages import add_months
 from content.i18n import N_, _, format_date, format_number
-from db.history import histories, records_of_visit
-from db.models import Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
+from db import coverage
+from db.history import records_of_visit
+from db.models import Family, Measurement, Person, Posyandu, Visit
 from handlers.describe import sex_label
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
@@ -113,76 +101,9 @@ MEASURED = {"l": N_("berbaring"), "h": N_("berdiri")}
 
 
 async def build_report(ctx: Ctx, posyandu: Posyandu, year: int, month: int):
-    """The coverage report of one posyandu for a month, from its families' records as they stood at the month's end."""
-    start = date(year, month, 1)
-    end = add_months(start, 1) - timedelta(days=1)
-    people = list(await ctx.session.scalars(select(Person).join(Family).where(
-        Family.posyandu_id == posyandu.id, Family.registered_at.is_not(None))))
-    ids = [p.id for p in people] or [0]
-    weights, lengths = defaultdict(list), defaultdict(list)
-    for person_id, day, kind, value, detail in (await ctx.session.execute(
-            select(Visit.person_id, Visit.visited_on, Measurement.kind, Measurement.value, Measurement.detail)
-            .join(Measurement, Measurement.visit_id == Visit.id)
-            .where(Visit.person_id.in_(ids), Visit.visited_on <= end))).all():
-        if kind == "weight_kg":
-            weights[person_id].append((day, value))
-        elif kind == "length_cm":
-            lengths[person_id].append((day, value, detail or "l"))
-    records = await histories(ctx.session, [p.id for p in people])
-    stood = {p.id: build(r for r in records[p.id].records if r.on <= end) for p in people}  # the record at the month's end
-    children, pregnancies, newborns, mothers, persons = [], [], [], [], []
-    for p in people:
-        history = stood[p.id]
-        sex = 1 if p.sex == "M" else 2
-        if p.birth_date and p.birth_date <= end:
-            persons.append(PersonRecord(p.id, sex, p.birth_date, history.records))
-            if (end - p.birth_date).days < 6 * 366:
-                children.append(ChildRecord(p.id, sex, p.birth_date, tuple(sorted(weights[p.id])),
-                                            tuple(sorted(lengths[p.id])), history.given, history.approximate))
-            if (end - p.birth_date).days <= 60:
-                exact, approximate = _visits(history, KN_CODES, p.birth_date)
-                newborns.append(NewbornRecord(p.id, p.birth_date, exact, approximate))
-        if p.hpht and p.hpht <= end:
-            last = p.delivered_on or end
-            ours = [r for r in history.records if p.hpht <= r.on <= last]
-            contacts = sorted({r.on for r in ours if r.code in ANC_CODES})
-            numbered = tuple((r.on, int(r.code[3:])) for r in ours if r.code in ANC_CODES and r.code != "ANC")
-            iron = tuple((r.on, _count((r.detail or {}).get("tablets"))) for r in ours if r.code == TTD_HAMIL and r.precision == DAY)
-            pregnancies.append(PregnancyRecord(p.id, p.hpht, p.delivered_on, tuple(contacts), numbered, iron))
-        if p.delivered_on and p.delivered_on <= end and (end - p.delivered_on).days <= 90:
-            exact, approximate = _visits(history, KF_CODES, p.delivered_on)
-            mothers.append(NifasRecord(p.id, p.delivered_on, exact, approximate))
-    families = select(Family.id).where(Family.posyandu_id == posyandu.id)
-    # Telegram reports no delivery: accepted counts as delivered; WhatsApp reports delivered and read
-    delivered = case((Outbox.channel != "whatsapp", 1), (Outbox.delivery.in_(("delivered", "read")), 1), else_=0)
-    sent, arrived = (await ctx.session.execute(
-        select(func.count(), func.coalesce(func.sum(delivered), 0)).select_from(Outbox).join(Identity, Identity.id == Outbox.identity_id).where(
-            Identity.family_id.in_(families), Outbox.kind == "daily", Outbox.state == "sent",
-            Outbox.created_at >= _utc(start), Outbox.created_at < _utc(end + timedelta(days=1))))).one()
-    return month_report(year, month, children=children, pregnancies=pregnancies, newborns=newborns, mothers=mothers,
-                        people=persons, reminders=ReminderCounts(sent=sent or 0, delivered=int(arrived or 0)),
-                        je=ctx.settings.care.je, schedule=ctx.schedule)
-
-
-def _visits(history: PersonHistory, codes: tuple[str, ...], event: date) -> tuple[tuple[date, ...], frozenset[str]]:
-    """The exact dates of the visits of ``codes`` from ``event`` on, and the codes recorded with an approximate date."""
-    ours = [r for r in history.records if r.code in codes and r.on >= event]
-    return (tuple(sorted({r.on for r in ours if r.precision == DAY})),
-            frozenset(r.code for r in ours if r.precision != DAY))
-
-
-def _count(value) -> int:
-    """A tablet count from a record's detail (0 when missing or not a number)."""
-    try:
-        return max(int(value), 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _utc(day: date):
-    from datetime import UTC, datetime, time
-
-    return datetime.combine(day, time(0), UTC)
+    """The coverage report of one posyandu for a month, from its families' records as they stood at the
+    month's end (``db.coverage``: the same computation as the web's PWS overview)."""
+    return await coverage.month_report(ctx.session, posyandu.id, year, month, je=ctx.settings.care.je, schedule=ctx.schedule)
 
 
 def row_label(code: str) -> str:

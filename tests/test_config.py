@@ -323,3 +323,18 @@ def test_the_languages_are_content_i18ns():
     with pytest.raises(ConfigError, match=r"locale.available: unsupported language 'fr' \(have id, en\)"):
         load_settings(env={"ILPBOT_LOCALE_AVAILABLE": "id,fr"})
     assert load_settings(env={"ILPBOT_LOCALE_AVAILABLE": "id"}).locale.available == ("id",)
+
+
+def test_pws_targets_take_the_given_keys_over_the_defaults_and_refuse_unknown_ones(tmp_path):
+    from config import PWS_TARGETS
+
+    assert load_settings(env={}).pws.targets == PWS_TARGETS
+    path = tmp_path / "config.yaml"
+    path.write_text("pws:\n  targets: {IDL: 95, MR1: 97.5}\n")
+    targets = load_settings(path, env={}).pws.targets
+    assert targets["IDL"] == 95 and targets["MR1"] == 97.5 and targets["K6"] == PWS_TARGETS["K6"]
+    for text, named in (("{IDL: 120}", "pws.targets.IDL: expected 0 to 100"), ("{XYZ: 5}", "pws.targets.XYZ: unknown indicator"),
+                        ("{K4: many}", "pws.targets.K4: expected a percent"), ("[1, 2]", "pws.targets: expected a mapping")):
+        path.write_text(f"pws:\n  targets: {text}\n")
+        with pytest.raises(ConfigError, match=re.escape(named)):
+            load_settings(path, env={})

@@ -2,25 +2,17 @@
 numbers from a module of its own (``web.pws`` for the overview) and answers with ``web.render.render``;
 ``add_routes`` lists them.
 
-* ``GET /``: the puskesmas, its posyandu with their registered families and kaders.
+* ``GET /`` and ``/pws/<indicator>``: the PWS (``web.pws_page``).
 * ``GET /posyandu/<id>``: one posyandu of the puskesmas (another puskesmas's is not found: 404).
 """
 from __future__ import annotations
 
 from aiohttp import web
 
-from web import broadcasts, kaders, pws, referrals, schedule, targets
+from web import broadcasts, kaders, pws, pws_page, referrals, schedule, targets
 from web.auth import staff_page
 from web.context import DB, staff_of
 from web.render import not_found, record_id, render  # noqa: F401 (not_found and record_id: the pages' helpers, here as before)
-
-
-@staff_page
-async def overview(request: web.Request) -> web.Response:
-    staff = staff_of(request)
-    async with request.app[DB].read() as session:
-        data = await pws.overview(session, staff.puskesmas_id)
-    return render(request, "overview.html", {"overview": data})
 
 
 @staff_page
@@ -35,7 +27,7 @@ async def posyandu(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", overview, name="overview")
+    pws_page.add_routes(app)  # GET / (the PWS overview) and /pws/<indicator>
     app.router.add_get("/posyandu/{id}", posyandu, name="posyandu")
     for page in (targets, referrals, broadcasts, schedule, kaders):  # the work pages, each with its own routes
         page.add_routes(app)
