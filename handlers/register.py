@@ -28,13 +28,21 @@ async def enter(ctx: Ctx) -> Next:
     if ctx.identity.family_id is not None:
         ctx.note(_("Keluarga Bapak/Ibu sudah terdaftar."))
         return Goto("family")
-    family = await family_of_phone(ctx)
-    if family is not None:
-        await link_now(ctx, family, by="phone", old_code=False)
-        ctx.note(_("Kader posyandu sudah mendaftarkan keluarga {name} dengan nomor ini. "
-                   "Chat ini sekarang terhubung, dan pengingat akan dikirim ke sini.", name=family.name))
+    if await linked_by_phone(ctx):
         return Goto("family")
     return "village"
+
+
+async def linked_by_phone(ctx: Ctx) -> bool:
+    """Links the chat to the one family registered with its own number (by a kader or a register import)
+    and tells it so; False when there is none."""
+    family = await family_of_phone(ctx)
+    if family is None:
+        return False
+    await link_now(ctx, family, by="phone", old_code=False)
+    ctx.note(_("Kader posyandu sudah mendaftarkan keluarga {name} dengan nomor ini. "
+               "Chat ini sekarang terhubung, dan pengingat akan dikirim ke sini.", name=family.name))
+    return True
 
 
 def plain_digits(number: str | None) -> str:
@@ -48,11 +56,7 @@ async def own_number(ctx: Ctx, phone: str) -> Next:
     kader or a register import); otherwise the question it was at is asked again."""
     ctx.identity.phone = phone
     if ctx.identity.family_id is None and ctx.identity.role != "staff":
-        family = await family_of_phone(ctx)
-        if family is not None:
-            await link_now(ctx, family, by="phone", old_code=False)
-            ctx.note(_("Kader posyandu sudah mendaftarkan keluarga {name} dengan nomor ini. "
-                       "Chat ini sekarang terhubung, dan pengingat akan dikirim ke sini.", name=family.name))
+        if await linked_by_phone(ctx):
             return Goto("family")
         if ctx.state.flow == "register":
             ctx.note(_("Belum ada keluarga yang didaftarkan dengan nomor ini. Mari daftar sekarang."))
