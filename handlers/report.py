@@ -1,5 +1,6 @@
 """Coverage for staff: ``/laporan`` (a posyandu's month: the five headline indicators with a bar
-chart) and ``/ekspor`` (the whole report and the visit register as CSV and XLSX).
+chart) and ``/ekspor`` (the whole report and the visit register as CSV and XLSX, or a posyandu's target register
+in the import template's columns: registers.export).
 
 The numbers come from db.coverage (the one computation, shared with the web's PWS overview): every
 dose and service is read from the one care record (db.history) as it stood at the month's
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -42,6 +44,7 @@ from handlers.describe import sex_label
 from handlers.flow import END, STAFF, Answer, Ctx, Flow, Invalid, Next, Question, Step
 from handlers.kader import audit
 from handlers.staff import STAFF_REFUSAL, own_posyandu, staff_opened
+from registers.export import register_rows, write_register
 from registers.sheets import csv_bytes, xlsx_bytes
 
 #: The name of each row of the table (care.coverage.report_table) that is no dose: a code is always
@@ -206,13 +209,19 @@ async def on_posyandu(ctx: Ctx, answer: Answer) -> Next:
 async def ask_month(ctx: Ctx) -> Question:
     this = ctx.today.replace(day=1)
     last = add_months(this, -1)
-    return Question(_("Bulan apa?"), ((format_date(this, "MMMM y"), this.isoformat()), (format_date(last, "MMMM y"), last.isoformat())))
+    months = ((format_date(this, "MMMM y"), this.isoformat()), (format_date(last, "MMMM y"), last.isoformat()))
+    if ctx.state.flow == "export":
+        return Question(_("Laporan bulan apa? Atau register sasaran posyandu ini dalam kolom template impor, untuk diubah di "
+                          "Excel lalu diimpor lagi dengan /impor."), (*months, (_("Register sasaran (XLSX)"), REGISTER)))
+    return Question(_("Bulan apa?"), months)
 
 
 async def on_month(ctx: Ctx, answer: Answer) -> Next:
     """Sends the report (the headline indicators with the chart) or the export files; ends."""
     this = ctx.today.replace(day=1)
     allowed = {this.isoformat(), add_months(this, -1).isoformat()}
+    if ctx.state.flow == "export" and answer.choice == REGISTER:
+        return await send_register(ctx)
     if answer.choice not in allowed:
         raise Invalid(_("Pilih bulan dari daftar."))
     first = date.fromisoformat(answer.choice)
@@ -229,6 +238,25 @@ async def on_month(ctx: Ctx, answer: Answer) -> Next:
 
 
 # --------------------------------------------------------------------------- the files
+
+#: the export's choice of the whole register in the template's columns (registers.export)
+REGISTER = "register"
+
+
+async def send_register(ctx: Ctx) -> Next:
+    """The posyandu's register in the import template's own columns (registers.export), as an XLSX: edited
+    in Excel and sent back with /impor, the unchanged rows import as unchanged."""
+    posyandu = await ctx.session.get(Posyandu, ctx.data["posyandu_id"])
+    out = io.BytesIO()
+    counts = await write_register(register_rows(lambda: nullcontext(ctx.session), posyandu.puskesmas_id, posyandu.id), out)
+    audit(ctx, "register.export", "posyandu", posyandu.id, persons=counts["anggota"])
+    ctx.say(_("Register sasaran {posyandu}: {persons} orang, {doses} baris imunisasi, {measures} baris pengukuran. "
+              "Ubah di Excel bila perlu, lalu kirim lagi dengan /impor.",
+              posyandu=posyandu.name, persons=format_number(counts["anggota"]), doses=format_number(counts["imunisasi"]),
+              measures=format_number(counts["pengukuran"])),
+            files=((f"register-{posyandu.code}-{ctx.today:%Y-%m-%d}.xlsx", out.getvalue()),))
+    return END
+
 
 
 def report_sheet(report) -> list[list]:

@@ -9,9 +9,11 @@ knows them; ANC contacts by number (K1..K6); measurements one row per person and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import bindparam, select
 
@@ -73,18 +75,30 @@ def _cells(kind: str, values: dict) -> list:
     return [values.get(name) for name, _header in COLUMNS[kind]]
 
 
-async def export_rows(db, puskesmas_id: int) -> AsyncIterator[Sheet | Row]:
-    """The register of a puskesmas as model rows: the four ``Sheet`` first, then per batch of families
-    their persons, doses, measurements and pregnancies. Each row's ``Where.cells`` are its cells as written."""
+async def export_rows(db, puskesmas_id: int, posyandu_id: int | None = None) -> AsyncIterator[Sheet | Row]:
+    """The register of a puskesmas (or of one of its posyandu) as model rows: the four ``Sheet`` first, then
+    per batch of families their persons, doses, measurements and pregnancies. Each row's ``Where.cells`` are
+    its cells as written. Each batch is read in a read transaction of its own."""
+    async for item in register_rows(db.read, puskesmas_id, posyandu_id):
+        yield item
+
+
+async def register_rows(open_read: Callable[[], AbstractAsyncContextManager], puskesmas_id: int,
+                        posyandu_id: int | None = None) -> AsyncIterator[Sheet | Row]:
+    """:func:`export_rows` through ``open_read``, which opens a session (``Database.read``, or a chat turn's
+    own session in a ``nullcontext``)."""
     for kind, columns in COLUMNS.items():
         yield Sheet(kind, kind, tuple(header for _name, header in columns))
     sheets = _Sheets()
-    async with db.read() as session:
-        posyandu = {p.id: p for p in await session.scalars(select(Posyandu).where(Posyandu.puskesmas_id == puskesmas_id))}
+    async with open_read() as session:
+        query = select(Posyandu).where(Posyandu.puskesmas_id == puskesmas_id)
+        if posyandu_id is not None:
+            query = query.where(Posyandu.id == posyandu_id)
+        posyandu = {p.id: p for p in await session.scalars(query)}
         family_ids = list(await session.scalars(
             select(Family.id).where(Family.posyandu_id.in_(list(posyandu) or [0]), Family.registered_at.is_not(None)).order_by(Family.id)))
     for start in range(0, len(family_ids), FAMILY_BATCH):
-        async with db.read() as session:
+        async with open_read() as session:
             rows = await _batch(session, family_ids[start:start + FAMILY_BATCH], posyandu, sheets)
         for row in rows:
             yield row
@@ -157,14 +171,19 @@ def _dose_cell(on: date, precision: str):
     return "sudah"
 
 
-async def export_register(db, puskesmas_id: int, path: Path | str) -> dict[str, int]:
-    """Writes the register of a puskesmas to ``path`` (XLSX, a sheet per kind with the template's headers);
-    returns the rows written per sheet."""
+async def export_register(db, puskesmas_id: int, path: Path | str | BinaryIO, posyandu_id: int | None = None) -> dict[str, int]:
+    """Writes the register of a puskesmas (or of one posyandu) to ``path`` (XLSX, a sheet per kind with the
+    template's headers); returns the rows written per sheet."""
+    return await write_register(export_rows(db, puskesmas_id, posyandu_id), path)
+
+
+async def write_register(items: AsyncIterator[Sheet | Row], path: Path | str | BinaryIO) -> dict[str, int]:
+    """Writes :func:`register_rows`' items as an XLSX to a path or a binary file; the rows per sheet."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheets, counts, last = {}, dict.fromkeys(COLUMNS, 0), None
-    async for item in export_rows(db, puskesmas_id):
+    async for item in items:
         if isinstance(item, Sheet):
             sheets[item.name] = book.create_sheet(item.name)
             sheets[item.name].append(list(item.headers))
@@ -175,7 +194,7 @@ async def export_register(db, puskesmas_id: int, path: Path | str) -> dict[str, 
         last = key
         sheets[item.where.sheet].append(_typed(item))
         counts[item.where.sheet] += 1
-    book.save(str(path))
+    book.save(path)
     return counts
 
 

@@ -368,3 +368,32 @@ def test_a_row_code_is_always_said_in_words(language):
         for code in ("S", "K", "D", "N", "D/S", "N/D", "N/S", "T", "2T", "O", "B", "IDL", "K1", "K4", "K6", "KF1", "KN1"):
             name = row_label(code)
             assert name.startswith(code + ":") and len(name) > len(code) + 5, name
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_ekspor_sends_the_register_in_the_import_columns_and_it_imports_unchanged(engine, demo_db, language):
+    """/ekspor, a posyandu, "Register sasaran": the posyandu's register as the import template's XLSX, which
+    imports back with nothing to change (issue 17's round trip, by chat)."""
+    from registers.importer import run_import
+    from registers.read import read_register
+
+    await family_with_records(demo_db, [
+        Member("Ni Kadek Rai", "F", D(1995, 4, 2)),
+        Member("Putu Arya", "M", D(2026, 2, 10), records=(rec("HB0", D(2026, 2, 10)), rec("BCG", D(2026, 3, 1), "month")),
+               weighings=((D(2026, 11, 9), 7.2),))])
+    chat = await staff_chat(engine, demo_db, language)
+    await chat.say("/ekspor")
+    await chat.press("Posyandu Mawar")
+    await chat.press({"id": "Register sasaran", "en": "Target register"}[language])
+    ((name, data),) = [f for r in chat.replies for f in r.files]
+    assert name.startswith("register-") and name.endswith(".xlsx")
+    assert {"id": "1 baris pengukuran", "en": "measurement rows: 1"}[language] in chat.text
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["anggota", "imunisasi", "pengukuran", "kehamilan"]
+    names = {row[2] for row in book["anggota"].iter_rows(min_row=2, values_only=True)}
+    assert {"Ni Kadek Rai", "Putu Arya"} <= names
+    async with demo_db.read() as session:
+        puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == "P5108060201"))
+    report = await run_import(demo_db, read_register(data, name, today=DEFAULT_NOW.date()), puskesmas_id=puskesmas_id, apply=False, actor="test", now=DEFAULT_NOW)
+    assert not report.problems, report.text()
+    assert report.unchanged and report.persons_unchanged == len(names), report.text()
