@@ -23,6 +23,8 @@ Matching (issue 17):
   its name, dusun, RT, RW, phone, posyandu and No KK (a No KK only where none is stored); of a person
   sex, birth date and its precision, NIK (only where none is stored), birth weight, HPHT, HPL and
   delivery date. An empty cell never erases anything, and the name of a known person is kept.
+* **Parents.** The mother and father a child's row names (NIK and name, as e-PPGBM's Data Dasar has them) join
+  the child's family when neither their NIK nor their name is there yet, with the birth date their NIK says.
 * **History.** Doses, ANC contacts and the weighing of a child under five (TIMBANG) go through
   ``db.history`` with source ``import``; measurements as a ``Visit`` (kader none, place posyandu) with
   its ``Measurement`` rows, one visit per person and day, as the chat's visits write them (growth
@@ -64,6 +66,7 @@ from db.database import SQLITE_BUSY_TIMEOUT_MS
 from db.queries import bulk_insert
 from db.models import AuditLog, Family, Measurement, Person, Posyandu, Puskesmas, Visit
 from metrics import METRICS
+from registers.nik import is_nik_shape, nik_parts
 from registers.problems import message
 from registers.model import DoseRow, MeasureRow, PersonRef, PersonRow, PregnancyRow, Problem, Row, Sheet, Where
 
@@ -131,6 +134,8 @@ class ImportReport:
     measurements_added: int = 0
     measurements_updated: int = 0
     anc_added: int = 0
+    #: of ``persons_new``: mothers and fathers added from a child's row (its parents' NIK and name columns)
+    parents_new: int = 0
     #: field -> how many families / persons it changed ("phone": 3)
     fields_updated: Counter = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
@@ -181,6 +186,8 @@ class ImportReport:
                            "{remeasured} diubah. Pemeriksaan kehamilan: {anc} ditambahkan.", added=self.doses_added,
                            updated=self.doses_updated, measured=self.measurements_added,
                            remeasured=self.measurements_updated, anc=self.anc_added))
+            if self.parents_new:
+                lines.append(_("Di antaranya {count} ibu atau ayah yang tercatat di baris anaknya.", count=self.parents_new))
             if self.fields_updated:
                 lines.append(_("Yang diperbarui: {fields}.", fields=", ".join(
                     f"{_(FIELD_NAMES.get(k, k))} {n}" for k, n in sorted(self.fields_updated.items()))))
@@ -699,11 +706,48 @@ async def _persons(run: _Run) -> None:
         elif _update_person(run, per, wanted):
             changed_pers[id(per)] = per
         run.touched_persons[id(per)] = per
+        for parent in _parents(run, row, fam, elsewhere_nik):
+            new_pers.append(parent)
+            run.touched_persons[id(parent)] = parent
+            report.parents_new += 1
     if run.apply and (new_fams or new_pers or changed_fams or changed_pers):
         async with run.db.write() as session:
             await _write_families(run, session, new_fams, list(changed_fams.values()))
             await _write_persons(run, session, new_pers, list(changed_pers.values()))
         run.report.batches += 1
+
+
+def _parents(run: _Run, row: PersonRow, fam: _Fam, elsewhere_nik: set[str]) -> list[_Per]:
+    """The mother and father a child's row names (e-PPGBM's Data Dasar: NIK and name of each) who are not
+    yet in the family: new members of it, with the sex their column gives and the birth date their NIK
+    says. A parent known by NIK (here or, a problem of their own row, in another puskesmas), or a member of
+    the family by that name, is not added again; a parent without a name is not added."""
+    out = []
+    for sex, nik, name in (("F", row.mother_nik, row.mother_name), ("M", row.father_nik, row.father_name)):
+        if not name or not name.strip() or (nik and (nik in run.by_nik or nik in elsewhere_nik)):
+            continue
+        norm = norm_name(name)
+        if any(member.norm == norm for member in fam.members):
+            continue
+        birth = _birth_from_nik(nik, run.now.date()) if nik else None
+        parent = _Per(run.placeholder(), fam, name.strip()[:80], sex, birth, None, nik, None, None, None,
+                      None, new=True)
+        run._index(parent)
+        out.append(parent)
+    return out
+
+
+def _birth_from_nik(nik: str, today: date) -> date | None:
+    """The birth date a parent's NIK says (the century that makes them at least 10 years old), or None
+    when the NIK is no valid 16 digits with a date."""
+    if not is_nik_shape(nik):
+        return None
+    parts = nik_parts(nik)
+    year = 2000 + parts.year2 if 2000 + parts.year2 <= today.year - 10 else 1900 + parts.year2
+    try:
+        return date(year, parts.month, parts.day)
+    except ValueError:
+        return None
 
 
 def _update_person(run: _Run, per: _Per, wanted: dict[str, Any]) -> bool:
@@ -720,7 +764,7 @@ def _update_person(run: _Run, per: _Per, wanted: dict[str, Any]) -> bool:
         changes["precision"] = wanted["precision"]
     for name, value in changes.items():
         setattr(per, name, value)
-        if name != "precision":
+        if name != "precision" and not per.new:
             run.report.fields_updated[f"person.{_PERSON_COLUMNS[name]}"] += 1
     if "nik" in changes:
         run.by_nik[per.nik] = per
@@ -776,7 +820,7 @@ def _match_person(run: _Run, row: PersonRow) -> tuple[_Per | None, tuple | None]
         fam = run.by_nik[row.mother_nik].fam
     if fam is not None and row.birth_date:
         for per in fam.members:
-            if per.norm == norm and per.birth == row.birth_date:
+            if per.norm == norm and (per.birth == row.birth_date or per.birth is None):  # None: a parent added without NIK
                 if per.nik and row.nik and per.nik != row.nik:
                     return None, ("nik_conflict", {"column": "nik", "value": row.nik})
                 return per, None
@@ -793,7 +837,7 @@ def _match_person(run: _Run, row: PersonRow) -> tuple[_Per | None, tuple | None]
 
 async def _elsewhere(run: _Run, rows: list[PersonRow]) -> tuple[set[str], set[str]]:
     """NIKs and No KKs of the batch registered in another puskesmas (one query each)."""
-    niks = sorted({r.nik for r in rows if r.nik and r.nik not in run.by_nik})
+    niks = sorted({n for r in rows for n in (r.nik, r.mother_nik, r.father_nik) if n and n not in run.by_nik})
     kks = sorted({r.no_kk for r in rows if r.no_kk and r.no_kk not in run.by_kk})
     found_nik: set[str] = set()
     found_kk: set[str] = set()

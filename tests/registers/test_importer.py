@@ -370,4 +370,63 @@ async def test_the_templates_examples_import_without_a_problem(demo_db):
 
     report = await imported(demo_db, read_register(template_bytes(), "template.xlsx"), apply=False)
     assert not report.problems, [p.code for p in report.problems]
-    assert (report.families_new, report.persons_new, report.anc_added) == (1, 2, 2)
+    # the child's row comes first and names both parents: the mother's own row then finds her by NIK
+    assert (report.families_new, report.persons_new, report.parents_new, report.anc_added) == (1, 3, 2, 2)
+
+
+# -- parents named on a child's row (e-PPGBM's Data Dasar) -------------------------------------------------
+
+FATHER_NIK = "5108060505920004"
+
+
+def ppgbm_child(name: str, birth: date, nik: str, **more):
+    """A Data Dasar row: the child with the NIK and name of the mother and father, who have no rows of their own."""
+    return person(name, "M", birth, nik=nik, mother_nik=MOTHER_NIK, mother_name="Ni Luh Sari", father_nik=FATHER_NIK,
+                  father_name="Komang Ariawan", relation="anak", **more)
+
+
+async def members_of(db, no_kk: str = KK) -> dict[str, Person]:
+    async with db.read() as session:
+        family = await session.scalar(select(Family).where(Family.no_kk == no_kk))
+        return {p.name: p for p in await session.scalars(select(Person).where(Person.family_id == family.id))}
+
+
+async def test_the_parents_of_a_data_dasar_row_join_the_family_once(demo_db):
+    rows = [sheet("anggota"), ppgbm_child("Putu Adi", date(2025, 11, 14), CHILD_NIK),
+            ppgbm_child("Kadek Adi", date(2023, 6, 2), "5108060206230003")]
+    dry = await imported(demo_db, rows, apply=False)
+    assert (dry.persons_new, dry.parents_new) == (4, 2), dry.text()
+    assert "2 ibu atau ayah" in dry.text()
+    report = await imported(demo_db, rows)
+    assert not report.problems and (report.families_new, report.persons_new, report.parents_new) == (1, 4, 2)
+    members = await members_of(demo_db)
+    mother, father = members["Ni Luh Sari"], members["Komang Ariawan"]
+    assert (mother.sex, mother.nik, mother.birth_date) == ("F", MOTHER_NIK, date(1995, 4, 5))  # from the NIK: day - 40 for a woman
+    assert (father.sex, father.nik, father.birth_date) == ("M", FATHER_NIK, date(1992, 5, 5))
+    before = await snapshot(demo_db)
+    again = await imported(demo_db, rows)
+    assert again.unchanged and (again.persons_unchanged, again.parents_new) == (2, 0), again.text()
+    after = await snapshot(demo_db)
+    assert after.pop("audit_log")[:-1] == before.pop("audit_log") and after == before
+
+
+async def test_a_parent_named_without_nik_is_matched_by_her_own_row_later(demo_db):
+    child = person("Putu Adi", "M", date(2025, 11, 14), nik=CHILD_NIK, mother_name="Ni Luh Sari", relation="anak")
+    mother = person("Ni Luh Sari", "F", date(1995, 4, 5), relation="istri")
+    report = await imported(demo_db, [sheet("anggota"), child, mother])
+    assert not report.problems and report.persons_new == 2, report.text()
+    members = await members_of(demo_db)
+    assert set(members) == {"Putu Adi", "Ni Luh Sari"} and members["Ni Luh Sari"].birth_date == date(1995, 4, 5)
+    assert "Yang diperbarui" not in report.text()  # new persons are new, not updated
+
+
+async def test_a_parent_already_in_the_file_or_another_puskesmas_is_not_added(demo_db):
+    mother, child = household()
+    named = person("Putu Adi", "M", date(2025, 11, 14), nik=CHILD_NIK, mother_nik=MOTHER_NIK, mother_name="Ni Luh Sari")
+    report = await imported(demo_db, [sheet("anggota"), mother, named])
+    assert report.persons_new == 2 and report.parents_new == 0
+    other = await run_import(demo_db, [sheet("anggota"), person("Made Sukma", "M", date(2024, 1, 3), no_kk="1810010101000009",
+                                                                 mother_nik=MOTHER_NIK, mother_name="Ni Luh Sari",
+                                                                 village_code="18.10.01.2011")],
+                             puskesmas_id=await puskesmas_id(demo_db, "P1810010101"), apply=False, actor="x", now=DEFAULT_NOW)
+    assert other.parents_new == 0, other.text()
