@@ -1,6 +1,7 @@
 """Imports a puskesmas's register of 200,000 persons on SQLite: dry run, --apply and re-import, wall time and peak memory.
 
     python bench/import_register.py [--families 50000] [--rows-only] [--dir var/bench-import] [--phases dry,apply,again]
+        [--xlsx-from FILE]
 
 The register: 50,000 families in the four villages of Puskesmas Buleleng III (the demo data), each a head,
 his wife, a child under five and a child of 5-14 (200,000 persons, each with a valid NIK, the No KK, the
@@ -249,6 +250,7 @@ def main() -> None:
     parser.add_argument("--rows-only", action="store_true", help="generate rows in memory instead of reading the XLSX")
     parser.add_argument("--dir", default=str(ROOT / "var" / "bench-import"))
     parser.add_argument("--phases", default="dry,apply,again", help="of gen (--rows-only: the generator alone), dry, apply, again")
+    parser.add_argument("--xlsx-from", help="copy this register (written by an earlier run with the same --families) instead of writing it")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--xlsx", help=argparse.SUPPRESS)
@@ -264,7 +266,10 @@ def main() -> None:
     subprocess.run([sys.executable, str(ROOT / "bot.py"), "db", "upgrade"], check=True, env=env, capture_output=True)
     subprocess.run([sys.executable, str(ROOT / "bot.py"), "demo", "load"], check=True, env=env, capture_output=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
-    if not args.rows_only:
+    if args.xlsx_from:  # a register written by an earlier run (the same --families): no need to write it again
+        shutil.copyfile(args.xlsx_from, xlsx)
+        print(f"xlsx copied from {args.xlsx_from}, {xlsx.stat().st_size / 1e6:.1f} MB")
+    elif not args.rows_only:
         started = time.perf_counter()
         counts = write_xlsx(xlsx, args.families)
         print(f"xlsx written in {time.perf_counter() - started:.1f} s: {counts}, {xlsx.stat().st_size / 1e6:.1f} MB")

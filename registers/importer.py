@@ -57,15 +57,17 @@ from sqlalchemy.engine import make_url
 
 from care.dates import age_months
 from care.labels import DOSE_LABELS
+from care.plausibility import impossible_size
 from care.history import DAY, MONTH, UNKNOWN, anc_code, is_dose, month_date, unknown_dose_date
 from care.stages import due_date_from_hpht
 from content.family_codes import random_family_code
-from content.i18n import N_, _, use_locale
+from content.i18n import N_, _, format_number, use_locale
 from db.history import record_many, redate_many
 from db.database import SQLITE_BUSY_TIMEOUT_MS
 from db.queries import bulk_insert
 from db.models import AuditLog, Family, Measurement, Person, Posyandu, Puskesmas, Visit
 from metrics import METRICS
+from registers.columns import PENGUKURAN_COLUMNS
 from registers.nik import is_nik_shape, nik_parts
 from registers.problems import message
 from registers.model import DoseRow, MeasureRow, PersonRef, PersonRow, PregnancyRow, Problem, Row, Sheet, Where
@@ -103,6 +105,10 @@ MESSAGES: dict[str, str] = {
     "date_before_birth": N_("tanggal ini sebelum tanggal lahir"),
     "dose_date_differs": N_("dosis ini sudah tercatat tanggal {recorded}; tidak diubah"),
     "not_female": N_("kehamilan tercatat untuk orang yang bukan perempuan"),
+    "size_slip": N_("tidak mungkin untuk umur anak ini (menurut standar WHO); mungkin maksudnya {suggestion}? Perbaiki lalu "
+                    "impor lagi"),
+    "size_impossible": N_("berat dan panjang/tinggi ini tidak mungkin untuk umur anak ini (menurut standar WHO): periksa "
+                          "keduanya"),
 }
 
 
@@ -110,7 +116,7 @@ def problem_text(problem: Problem) -> str:
     """What is wrong, in the current language: the importer's own codes here, the reader's through
     ``registers.problems.message``."""
     if problem.code in MESSAGES:
-        return _(MESSAGES[problem.code], **problem.params)
+        return _(MESSAGES[problem.code], **{k: format_number(v) if isinstance(v, float) else v for k, v in problem.params.items()})
     return message(problem)
 
 
@@ -1160,6 +1166,8 @@ def _measure(run: _Run, plan: _Plan, row: MeasureRow, per: _Per, records_of, vis
             values[kind] = (float(value), detail)
     if not values:
         return
+    if months is not None and 0 <= months < CHILD_MONTHS and per.sex in ("M", "F") and _impossible_size(run, row, per, values):
+        return
     timbang = "weight_kg" in values and months is not None and 0 <= months < CHILD_MONTHS
     visit = visits.get(row.on)
     if visit is None:
@@ -1193,6 +1201,28 @@ def _measure(run: _Run, plan: _Plan, row: MeasureRow, per: _Per, records_of, vis
             plan.records.append([per, "TIMBANG", row.on, DAY, vid])
         else:
             vid[4] = True
+
+
+#: the template's headers of a child's weight and length (a problem names its column)
+_MEASURE_HEADERS = {c.key: c.header for c in PENGUKURAN_COLUMNS if c.key in ("weight_kg", "height_cm")}
+
+
+def _impossible_size(run: _Run, row: MeasureRow, per: _Per, values: dict[str, tuple[float, str | None]]) -> bool:
+    """Whether a child's weight or length cannot be true (``care.plausibility.impossible_size``, as the chat's
+    visit refuses it): the row is then a problem, naming the likely slip (``82`` for ``8,2``) when there is one."""
+    weight, length = values.get("weight_kg"), values.get("length_cm")
+    if weight is None and length is None:
+        return False
+    refusal = impossible_size(1 if per.sex == "M" else 2, per.birth, row.on, weight_kg=weight[0] if weight else None,
+                              length_cm=length[0] if length else None, measured=length[1] if length else None)
+    if refusal is None:
+        return False
+    column = {"weight_kg": "weight_kg", "length_cm": "height_cm"}.get(refusal.measure or "")
+    if refusal.suggestion is not None and column is not None:
+        run.problem("size_slip", row.where, column=_MEASURE_HEADERS[column], value=refusal.value, suggestion=float(refusal.suggestion))
+    else:
+        run.problem("size_impossible", row.where)
+    return True
 
 
 def _pregnancy(run: _Run, plan: _Plan, row: PregnancyRow, per: _Per, pr: dict[str, list[list]]) -> None:

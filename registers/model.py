@@ -13,6 +13,7 @@ Kinds of sheet (the template has one sheet per kind; e-PPGBM's "Data Dasar" is `
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,14 +21,45 @@ from typing import Any
 KINDS = ("anggota", "imunisasi", "pengukuran", "kehamilan")
 
 
-@dataclass(frozen=True)
 class Where:
     """A row of a sheet: the sheet's name as in the file, the row number as a spreadsheet shows it
-    (1-based, the header row included), and the row's cells as read (text), for the errors file."""
+    (1-based, the header row included), and the row's cells as read (text), for the errors file.
 
-    sheet: str
-    row: int
-    cells: tuple[str, ...] = ()
+    A reader may give the raw cells and a function that writes one as text (:meth:`lazy`): most rows of a
+    large file never need their text (only rows with a problem, and the export's round trip, read it), so
+    it is made on first use. Equal when sheet, row and the cells' text are."""
+
+    __slots__ = ("sheet", "row", "_cells", "_raw", "_width", "_text")
+
+    def __init__(self, sheet: str, row: int, cells: tuple[str, ...] = ()) -> None:
+        self.sheet, self.row, self._cells = sheet, row, cells
+        self._raw = self._width = self._text = None
+
+    @classmethod
+    def lazy(cls, sheet: str, row: int, raw: Sequence[Any], width: int, text: Callable[[Any], str]) -> Where:
+        """A row whose cells (the first ``width`` of ``raw``, padded with "") are written by ``text`` when read."""
+        where = cls(sheet, row)
+        where._cells, where._raw, where._width, where._text = None, raw, width, text
+        return where
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        if self._cells is None:
+            raw, width, text = self._raw, self._width, self._text
+            self._cells = tuple(text(c) for c in raw[:width]) + ("",) * (width - len(raw))
+            self._raw = self._text = None
+        return self._cells
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Where):
+            return NotImplemented
+        return (self.sheet, self.row, self.cells) == (other.sheet, other.row, other.cells)
+
+    def __hash__(self) -> int:
+        return hash((self.sheet, self.row))
+
+    def __repr__(self) -> str:
+        return f"Where({self.sheet!r}, {self.row!r}, {self.cells!r})"
 
 
 @dataclass(frozen=True)

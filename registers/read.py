@@ -91,6 +91,10 @@ _CHUNK = 1 << 20
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 _VALUE_TEXT = 60  # the longest cell value carried in a problem
+#: readings whose values rarely repeat (not memoized by _RowReader)
+_UNIQUE = frozenset({"nik", "kk", "name", "phone"})
+_MEMO_MAX = 100_000
+_MISSING = object()
 
 
 class BadFile(Exception):
@@ -161,22 +165,44 @@ class _RowReader:
     def __post_init__(self) -> None:
         self._headers = {column.key: self.headers[i] if i < len(self.headers) else column.header
                          for i, column in self.found.columns.items()}
+        self._columns = tuple(self.found.columns.items())
+        #: what each cell value read to (or the CellError it raised), per kind of reading: a register repeats
+        #: its dates, dose cells, sexes and places on thousands of rows; emptied when it grows large
+        self._memo: dict[tuple[str, type, Any], Any] = {}
 
     def rows(self, number: int, cells: Sequence[Any]) -> Iterator[Row | Problem]:
         width = len(self.headers)
-        where = Where(self.sheet, number, tuple(cell_text(c) for c in cells[:width]) + ("",) * (width - len(cells)))
+        where = Where.lazy(self.sheet, number, cells, width, cell_text)
         self.problems = []
         values: dict[str, Any] = {}
         raw: dict[str, tuple[Column, Any]] = {}
-        for i, column in self.found.columns.items():
-            cell = cells[i] if i < len(cells) else None
-            if is_empty(cell):
+        memo = self._memo
+        count = len(cells)
+        for i, column in self._columns:
+            cell = cells[i] if i < count else None
+            if cell is None or (type(cell) is str and not cell.strip()):
                 continue
             raw[column.key] = (column, cell)
-            try:
-                values[column.key] = self._read(column, cell)
-            except CellError as err:
-                self._problem(err.code, column, cell, where, err.params)
+            if column.reads in _UNIQUE:  # a NIK, a name, a phone: rarely repeated
+                try:
+                    values[column.key] = self._read(column, cell)
+                except CellError as err:
+                    self._problem(err.code, column, cell, where, err.params)
+                continue
+            key = (column.reads, type(cell), cell)
+            found = memo.get(key, _MISSING)
+            if found is _MISSING:
+                try:
+                    found = self._read(column, cell)
+                except CellError as err:
+                    found = err
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[key] = found
+            if type(found) is CellError:
+                self._problem(found.code, column, cell, where, found.params)
+            else:
+                values[column.key] = found
         kind = self.found.kind
         if kind == PENGUKURAN:
             out = self._measure(values, raw, where)

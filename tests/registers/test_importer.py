@@ -430,3 +430,27 @@ async def test_a_parent_already_in_the_file_or_another_puskesmas_is_not_added(de
                                                                  village_code="18.10.01.2011")],
                              puskesmas_id=await puskesmas_id(demo_db, "P1810010101"), apply=False, actor="x", now=DEFAULT_NOW)
     assert other.parents_new == 0, other.text()
+
+
+# -- a child's size that cannot be true (care.plausibility, as the chat's visit) -----------------------------
+
+
+@pytest.mark.parametrize(("weight", "length", "expected"), [
+    (82.0, 74.0, ("size_slip", "Berat Badan (kg)", "mungkin maksudnya 8,2?")),  # a decimal comma lost
+    (8.2, 7.4, ("size_slip", "Tinggi/Panjang Badan (cm)", "mungkin maksudnya 74?")),
+    (8.2, 74.0, None),  # plausible at 11 months
+])
+async def test_an_impossible_size_of_a_child_is_a_problem_not_a_measurement(demo_db, weight, length, expected):
+    mother, child = household()  # the child was born 14 Nov 2025: 11 months old on 20 Oct 2026
+    report = await imported(demo_db, [sheet("anggota"), mother, child, sheet("pengukuran"),
+                                      measure(child, date(2026, 10, 20), weight, length)])
+    if expected is None:
+        assert not report.problems and report.measurements_added == 2
+        return
+    code, column, words = expected
+    (problem,) = report.problems
+    assert (problem.code, problem.column, problem.sheet) == (code, column, "pengukuran")
+    assert words in report.text(), report.text()
+    assert report.measurements_added == 0
+    async with demo_db.read() as session:
+        assert not list(await session.scalars(select(Measurement)))
