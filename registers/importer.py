@@ -545,10 +545,10 @@ async def run_import(db, items: Iterable[Sheet | Row | Problem], *, puskesmas_id
             .join(Puskesmas, Puskesmas.id == Posyandu.puskesmas_id).where(Posyandu.puskesmas_id != puskesmas_id))).all()]
     run = _Run(db, puskesmas, posyandu, others, report, apply=apply, now=now)
     # The run holds a few million small objects (the file's rows, the persons, the records read); the
-    # cyclic collector would walk them again and again (half the time of a large import) and finds
-    # almost nothing to free: it waits until the run ends.
-    collecting = gc.isenabled()
-    gc.disable()
+    # cyclic collector would walk them again and again in its full collections (half the time of a large
+    # import) and finds almost nothing to free. Each batch begins by moving what lives into the collector's
+    # permanent generation (gc.freeze), so the collector keeps working for the rest of the process (the
+    # bot's chat turns) and its full collections skip the run's objects; they are given back at the end.
     outcome = "failed"
     try:
         done = await _run(run, items, actor, actor_id, filename, puskesmas_id)
@@ -557,8 +557,7 @@ async def run_import(db, items: Iterable[Sheet | Row | Problem], *, puskesmas_id
     finally:
         METRICS.imports.labels(outcome).inc()
         run.reads.close()
-        if collecting:
-            gc.enable()
+        gc.unfreeze()
 
 
 async def _run(run: _Run, items, actor: str, actor_id: int | None, filename: str | None, puskesmas_id: int) -> ImportReport:
@@ -643,6 +642,7 @@ _FAMILY_FIELDS = ("name", "dusun", "rt", "rw", "phone", "posyandu_id", "no_kk")
 
 async def _persons(run: _Run) -> None:
     """Matches a batch of person rows, then writes it (apply) in one transaction."""
+    gc.freeze()
     rows, run.persons = run.persons, []
     elsewhere_nik, elsewhere_kk = await _elsewhere(run, rows)
     new_fams: list[_Fam] = []
@@ -944,6 +944,7 @@ def _resolve(run: _Run, ref: PersonRef) -> _Per | None:
 
 async def _records(run: _Run) -> None:
     """Matches a batch of dose, measurement and pregnancy rows against the persons' records, then writes it."""
+    gc.freeze()
     rows, run.records = run.records, []
     resolved: list[tuple[Row, _Per]] = []
     for row in rows:
