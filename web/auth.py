@@ -29,7 +29,7 @@ from db.models import AuditLog, Puskesmas, WebSession
 from db.web_auth import EXPIRED, LINK_VALID, REFUSED, SIGN_IN_PATH, USED, check_link, end_session, redeem_link, session_of
 from web.context import CLOCK, DB, METRICS, SETTINGS, STAFF, Staff, staff_of
 from web.render import CSRF_FIELD, message_page, render
-from web.uploads import FORM, read_form
+from web.uploads import FORM, BadForm, read_form
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,11 @@ def staff_page(handler: Handler | None = None, *, upload: int | None = None):
         if request.method not in ("GET", "HEAD"):
             given = request.headers.get("X-CSRF-Token")
             if upload is not None and request.content_type == "multipart/form-data":
-                form = await read_form(request, upload)
+                try:
+                    form = await read_form(request, upload)
+                except BadForm:
+                    return message_page(request, 400, _("Formulir tidak terbaca"),
+                                        _("Formulir ini tidak terkirim dengan utuh. Muat ulang halaman lalu coba lagi."))
                 request[FORM] = form
                 given = form.get(CSRF_FIELD) if given is None else given
             elif given is None:

@@ -51,9 +51,20 @@ def form_of(request: web.Request) -> Form | None:
     return request.get(FORM)
 
 
+class BadForm(Exception):
+    """A body that is no well-formed ``multipart/form-data`` (no boundary, broken parts, an unknown charset)."""
+
+
 async def read_form(request: web.Request, max_bytes: int) -> Form:
     """Reads a ``multipart/form-data`` body part by part (see the module's docstring); a field past
-    :data:`MAX_FIELD` is read as empty. Raises ``AssertionError``/``ValueError`` (aiohttp's) for a body that is not multipart."""
+    :data:`MAX_FIELD` is read as empty. Raises :class:`BadForm` for a body that cannot be read as one."""
+    try:
+        return await _read_form(request, max_bytes)
+    except (ValueError, AssertionError, LookupError, EOFError, web.HTTPException) as exc:
+        raise BadForm(type(exc).__name__) from None
+
+
+async def _read_form(request: web.Request, max_bytes: int) -> Form:
     fields: MultiDict = MultiDict()
     files: dict[str, Upload] = {}
     reader = await request.multipart()

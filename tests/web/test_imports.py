@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import pytest
 from aiohttp import FormData
 from sqlalchemy import func, select, update
 
@@ -17,6 +18,8 @@ from registers.template import template_bytes
 from tests.helpers import ImportWire
 from tests.web.browser import needs_browser, shot
 from tests.web.site import HOME, csrf_of, sign_in, staff_member
+from web.imports import upload_problem
+from web.uploads import Upload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: a register with problems only: checked, nothing to apply, an errors file
@@ -228,3 +231,32 @@ async def test_in_a_browser_upload_read_the_report_and_apply(signed_in, live_web
     assert await page.get_by_role("button", name="Terapkan").count() == 0
     await shot(page, request, "applied")
     assert (await _job(live_web.db)).state == "applied" and await _uploads(live_web.db) == 0
+
+
+async def test_a_broken_multipart_body_is_answered_without_a_traceback(client, engine, demo_db):
+    csrf = await _signed_in(client, engine, demo_db)
+    for content_type, body in (("multipart/form-data", b"x"),
+                               ("multipart/form-data; boundary=zz", b"--zz\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n"
+                                + csrf.encode()),
+                               ("multipart/form-data; boundary=zz", b"garbage without parts"),
+                               ("multipart/form-data; boundary=zz", b"--zz\r\nContent-Disposition: form-data; name=\"csrf\"\r\n"
+                                b"Content-Type: text/plain; charset=klingon\r\n\r\n" + csrf.encode() + b"\r\n--zz--\r\n")):
+        answer = await client.post("/impor", data=body, headers={"Content-Type": content_type})
+        assert answer.status in (400, 403), (content_type, body, answer.status)
+
+
+@pytest.mark.parametrize(("upload", "problem"), [
+    (Upload("sasaran.xlsx", b"PK..."), None),
+    (Upload("sasaran.CSV", b"nama;umur"), None),
+    (Upload("sasaran", b"nama;umur"), None),  # no ending: the reader decides by the content
+    (None, "Pilih file CSV atau XLSX untuk diunggah."),
+    (Upload("", b""), "Pilih file CSV atau XLSX untuk diunggah."),
+    (Upload("laporan.pdf", b"%PDF"), "File laporan.pdf bukan CSV atau XLSX. Kirim data sasaran sebagai file .xlsx atau .csv."),
+    (Upload("lama.xls", b"\xd0\xcf"), "File lama.xls berformat Excel lama (.xls). Buka di Excel, simpan sebagai Buku Kerja "
+                                      "Excel (.xlsx), lalu kirim lagi."),
+    (Upload("kosong.csv", b" \n"), "File kosong.csv kosong. Pilih file yang berisi data sasaran."),
+    (Upload("besar.xlsx", b"", too_big=True), "File besar.xlsx terlalu besar (paling besar 50 MB). Bagi menjadi beberapa "
+                                              "file, misalnya per desa."),
+])
+def test_what_upload_is_refused_and_why(upload, problem):
+    assert upload_problem(upload) == problem
