@@ -160,11 +160,6 @@ async def errors_of(session, job_id: int) -> bytes | None:
     return await session.scalar(select(ImportUpload.errors).where(ImportUpload.job_id == job_id))
 
 
-async def has_upload(session, job_id: int) -> bool:
-    """Whether a web job's file is still held (its errors file may be downloaded)."""
-    return await session.scalar(select(func.count()).select_from(ImportUpload).where(ImportUpload.job_id == job_id)) > 0
-
-
 async def drop_upload(session, job_id: int) -> None:
     """Deletes a web job's file (the job ended)."""
     await session.execute(delete(ImportUpload).where(ImportUpload.job_id == job_id))
