@@ -111,10 +111,11 @@ async def upload(request: web.Request) -> web.Response:
     if problem is not None:
         return await _form(request, problem, status=413 if given is not None and given.too_big else 400)
     now = request.app[CLOCK]()
+    name = given.name.replace("\\", "/").rsplit("/", 1)[-1]  # a browser that sends the whole path: its last part
     async with request.app[DB].write() as session:
         job = await jobs.queue_upload(session, puskesmas_id=staff.puskesmas_id, identity_id=staff.identity_id,
-                                      language=staff.language, file_name=given.name, data=given.data, now=now)
-        audit(session, staff, "import.queued", "import_job", job.id, now, file=given.name[:100], channel=WEB)
+                                      language=staff.language, file_name=name, data=given.data, now=now)
+        audit(session, staff, "import.queued", "import_job", job.id, now, file=name[:100], channel=WEB)
     return see_other(f"/impor/{job.id}")
 
 
