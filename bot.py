@@ -46,6 +46,7 @@ from db.web_auth import LINK_VALID, create_link, sign_in_url
 from handlers.engine import Engine
 from handlers.help import command_menu
 from content.i18n import use_locale
+from reminders.announcements import photo_of
 from reminders.dispatcher import Dispatcher
 from reminders.delivery import apply_statuses, enqueue_replies
 from reminders.planner import Planner, outbox_status
@@ -172,6 +173,20 @@ def start_imports(settings: Settings, db: Database, senders: dict, fetchers: dic
     return runner
 
 
+def web_photos(db: Database):
+    """The media source "web" of each channel: a photo of an announcement composed on the web, read from
+    ``broadcast_photo`` by its id (``reminders.announcements.photo_of``): ``async ref -> (bytes, mime)``."""
+
+    async def fetch(ref: str) -> tuple[bytes, str]:
+        async with db.read() as session:
+            found = await photo_of(session, int(ref)) if ref.isdecimal() and len(ref) < 12 else None
+        if found is None:
+            raise PermanentFailure(f"web: no photo {ref}")
+        return found
+
+    return fetch
+
+
 def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:
     """Telegram's default command menu per language_code: the family's commands in each language, ""
     (everyone whose language has no list of its own) in the default language."""
@@ -190,8 +205,11 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
     """
     telegram = TelegramChannel(settings.telegram, engine.handle_durably, menus=command_menus(settings)) if settings.telegram.token else None
     whatsapp = None
+    if telegram is not None:
+        telegram.media_sources["web"] = web_photos(db)  # photos of announcements composed on the web
     if settings.whatsapp.enabled:
         sources = {"telegram": telegram.fetch_media} if telegram is not None else {}
+        sources["web"] = web_photos(db)
         whatsapp = WhatsAppChannel(
             settings.whatsapp, engine.handle_durably,
             on_statuses=lambda statuses: apply_statuses(db, "whatsapp", statuses, datetime.now(UTC)),
@@ -242,8 +260,9 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
 
 
 async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
-    """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it), and the
-    puskesmas web on ``web.host``:``web.port`` (staff type /web in this chat for a link)."""
+    """Runs the local chat in this terminal, reminders printed into it (Ctrl-C or /keluar ends it), the
+    puskesmas web on ``web.host``:``web.port`` (staff type /web in this chat for a link), and the register
+    imports uploaded there."""
     logging.getLogger().setLevel(logging.WARNING)  # the terminal is the conversation
     chat = LocalChat(engine.handle)
     runner = web.AppRunner(build_app(db=db, dispatching=settings.reminders.enabled, settings=settings), shutdown_timeout=1.0)
@@ -253,11 +272,13 @@ async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
     except OSError as exc:  # the port is taken (a bot already runs): the chat works without the web
         print(f"(the puskesmas web is off: {settings.web.host}:{settings.web.port} {exc.strerror})")
     reminders = await start_reminders(settings, db, engine, {"local": chat.send_one})
+    imports = start_imports(settings, db, {"local": chat.send_one}, {})  # files uploaded on the web
     try:
         await chat.run()
     finally:
         if reminders is not None:
             await reminders.stop(grace=1.0)
+        await imports.stopped(1.0)
         await runner.cleanup()
 
 

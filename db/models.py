@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -426,16 +427,21 @@ class ImportJob(Base):
     for and waits for a runner); a lease that lapsed (its process died) is taken again. The file is not
     kept: ``media_ref`` (the provider's id: Telegram's file_id, WhatsApp's media id, valid 7 days) fetches
     it again for the apply. ``report`` is the last report sent; ``error`` a short reason of a failure (the
-    exception's class, nothing personal)."""
+    exception's class, nothing personal).
+
+    A file uploaded on the web (``/impor``, web.imports) is a job of ``channel`` "web": its bytes wait in
+    :class:`ImportUpload` until the job ends, ``identity_id`` is None for an administrator's session, and
+    ``language`` is the session's (the report's language; None: the identity's)."""
 
     __tablename__ = "import_job"
     __table_args__ = (Index("ix_import_job_due", "state", "lease_until"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id"))
-    identity_id: Mapped[int] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(64))  # the chat the report goes to (copied from the identity)
+    address: Mapped[str] = mapped_column(String(64))  # the chat the report goes to (copied from the identity; "" on the web)
+    language: Mapped[str | None] = mapped_column(String(8))  # the report's language of a web job (the session's)
     media_ref: Mapped[str] = mapped_column(String(255))
     file_name: Mapped[str] = mapped_column(String(255))
     #: queued | checking | checked | applying | applied | failed | cancelled
@@ -448,6 +454,34 @@ class ImportJob(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class ImportUpload(Base):
+    """The file of a web import job (``channel`` "web") while the job may still need it: the uploaded file
+    is not kept. The row is deleted when the job is applied, cancelled or failed, and pruned
+    ``registers.jobs.APPLY_WITHIN`` after the upload (registers.jobs); ``errors`` is the check's errors XLSX,
+    downloadable from the job's page meanwhile."""
+
+    __tablename__ = "import_upload"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_job.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    errors: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class BroadcastPhoto(Base):
+    """A photo staff attached to an announcement on the web (``/pengumuman``): outbox bodies name it as
+    ``{"photo": "<id>", "photo_channel": "web"}`` and each channel fetches it through its media source "web"
+    (``reminders.announcements.photo_of``), uploads it once and reuses the provider's id. Pruned once no
+    message can still send it (reminders.announcements)."""
+
+    __tablename__ = "broadcast_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id", ondelete="CASCADE"), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    mime: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
 
 
 class WebLink(Base):

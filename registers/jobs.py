@@ -22,6 +22,13 @@ once; :class:`ImportRunner`, a loop of its own in ``bot.py`` (like the outbox di
    found something to apply (buttons carrying ``/terapkan <id>`` and ``/batalimpor <id>``, so that they work
    wherever the staff member is in the conversation), and the errors XLSX as a document.
 
+**A file uploaded on the web** (``/impor``, web.imports) is a job of channel :data:`WEB`: the file waits in
+an :class:`db.models.ImportUpload` row instead of a channel (:func:`queue_upload`), the runner reads it from
+there, keeps the check's errors XLSX beside it for the job's page to offer, and sends nothing (the page
+shows the state and the report, in the session's language). The uploaded file is not kept: its row is
+deleted when the job ends (applied, cancelled, failed) and pruned :data:`APPLY_WITHIN` after the upload
+(:func:`prune_uploads`, by the runner when it has nothing to do, at most every :data:`PRUNE_EVERY`).
+
 A provider that cannot give the file (an expired id, a file too large for a bot, an outage) fails the job
 with one sentence to the staff member; an apply stopped by an error (the database went away) goes back to
 ``checked``, so *Terapkan* continues it (the importer writes in batches and a second run completes the
@@ -48,13 +55,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from channels.errors import ChannelDown, ChannelError, RateLimited, TemporaryFailure, describe
 from channels.messages import Choice, Reply
 from content.i18n import _, use_locale
 from db.database import Database
-from db.models import AuditLog, Identity, ImportJob
+from db.models import AuditLog, Identity, ImportJob, ImportUpload
 from registers.read import MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -79,6 +86,10 @@ MAX_ATTEMPTS = 3
 #: File name endings taken as a register (the reader decides by the content; these only keep a PDF or a
 #: photo sent as a file from being queued). A file without an ending is tried.
 FILE_ENDINGS = frozenset({".csv", ".xlsx", ".xlsm", ".txt", ""})
+#: The channel of a file uploaded on the puskesmas web (its bytes in ``import_upload`` until the job ends).
+WEB = "web"
+#: How often an idle runner prunes the files of web jobs that ended or are too old to apply.
+PRUNE_EVERY = timedelta(hours=1)
 #: The old binary Excel format, which the reader cannot open: said at once.
 OLD_EXCEL = ".xls"
 
@@ -110,8 +121,11 @@ def errors_file_name(file_name: str) -> str:
     return _("masalah-{name}.xlsx", name=stem)
 
 
-def actor_of(identity_id: int | None) -> str:
-    """How the importer's audit row names who imported: the chat's identity."""
+def actor_of(identity_id: int | None, channel: str = "") -> str:
+    """How the importer's audit row names who imported: the chat's identity (``chat:12``), or the web
+    session's (``web:12``; ``web:administrator`` for an administrator's link)."""
+    if channel == WEB:
+        return f"web:{identity_id}" if identity_id is not None else "web:administrator"
     return f"chat:{identity_id}"
 
 
@@ -126,6 +140,43 @@ async def queue(session, *, puskesmas_id: int, identity: Identity, media_ref: st
     session.add(job)
     await session.flush()
     return job
+
+
+async def queue_upload(session, *, puskesmas_id: int, identity_id: int | None, language: str, file_name: str, data: bytes,
+                       now: datetime) -> ImportJob:
+    """Queues the check of a file uploaded on the web (in the page's transaction): the job (channel
+    :data:`WEB`, the report in ``language``) and the file's row, held until the job ends; returns the job."""
+    job = ImportJob(puskesmas_id=puskesmas_id, identity_id=identity_id, channel=WEB, address="", language=language,
+                    media_ref="import_upload", file_name=file_name[:255], state=QUEUED, applicable=False, attempts=0,
+                    created_at=now, updated_at=now)
+    session.add(job)
+    await session.flush()
+    session.add(ImportUpload(job_id=job.id, data=data))
+    return job
+
+
+async def errors_of(session, job_id: int) -> bytes | None:
+    """The errors XLSX of a web job's check, while its upload is held (None: none, or gone)."""
+    return await session.scalar(select(ImportUpload.errors).where(ImportUpload.job_id == job_id))
+
+
+async def drop_upload(session, job_id: int) -> None:
+    """Deletes a web job's file (the job ended)."""
+    await session.execute(delete(ImportUpload).where(ImportUpload.job_id == job_id))
+
+
+async def prune_uploads(session, now: datetime) -> int:
+    """Deletes the files of web jobs that ended, or came more than :data:`APPLY_WITHIN` ago (their apply is
+    refused); how many."""
+    ended = select(ImportJob.id).where(or_(ImportJob.state.in_(FINAL_STATES), ImportJob.created_at < now - APPLY_WITHIN))
+    result = await session.execute(delete(ImportUpload).where(ImportUpload.job_id.in_(ended)))
+    return result.rowcount or 0
+
+
+async def recent_jobs(session, puskesmas_id: int, limit: int = 10) -> list[ImportJob]:
+    """The puskesmas's last import jobs (by chat and by web), newest first."""
+    return list(await session.scalars(select(ImportJob).where(ImportJob.puskesmas_id == puskesmas_id)
+                                      .order_by(ImportJob.id.desc()).limit(limit)))
 
 
 async def job_for(session, job_id: int, puskesmas_id: int | None) -> ImportJob | None:
@@ -173,7 +224,7 @@ class Claimed:
 
     id: int
     puskesmas_id: int
-    identity_id: int
+    identity_id: int | None
     channel: str
     address: str
     media_ref: str
@@ -186,6 +237,10 @@ class Claimed:
     @property
     def applying(self) -> bool:
         return self.state == APPLYING
+
+    @property
+    def on_web(self) -> bool:
+        return self.channel == WEB
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +275,7 @@ class ImportRunner:
         self.send_backoff = send_backoff
         self.task: asyncio.Task | None = None
         self.stopping = asyncio.Event()
+        self.pruned_at: datetime | None = None
 
     # -- the loop
 
@@ -273,6 +329,7 @@ class ImportRunner:
         """Claims one due job and carries it through; whether there was one."""
         job = await self.claim()
         if job is None:
+            await self.prune()
             return False
         try:
             await self.process(job)
@@ -280,6 +337,16 @@ class ImportRunner:
             await asyncio.shield(self._release(job))
             raise
         return True
+
+    async def prune(self) -> None:
+        """Deletes the held files of web jobs that ended or are too old (:func:`prune_uploads`), at most
+        every :data:`PRUNE_EVERY`."""
+        now = self.clock()
+        if self.pruned_at is not None and now - self.pruned_at < PRUNE_EVERY:
+            return
+        async with self.db.write() as session:
+            await prune_uploads(session, now)
+        self.pruned_at = now
 
     # -- claiming
 
@@ -291,7 +358,8 @@ class ImportRunner:
             and_(ImportJob.state == APPLYING, ImportJob.lease_until.is_(None)),
             and_(ImportJob.state.in_((CHECKING, APPLYING)), ImportJob.lease_until < now),
         )
-        query = (select(ImportJob, Identity.language).join(Identity, Identity.id == ImportJob.identity_id)
+        query = (select(ImportJob, func.coalesce(ImportJob.language, Identity.language))
+                 .outerjoin(Identity, Identity.id == ImportJob.identity_id)
                  .where(due).order_by(ImportJob.id).limit(1))
         if not self.db.is_sqlite:
             query = query.with_for_update(of=ImportJob, skip_locked=True)
@@ -306,6 +374,8 @@ class ImportRunner:
             job.updated_at = now
             if exhausted:
                 job.state, job.lease_until, job.error = FAILED, None, f"gave up after {job.attempts - 1} attempts"
+                if job.channel == WEB:
+                    await drop_upload(session, job.id)
             else:
                 job.state, job.lease_until = state, now + self.lease
             return Claimed(job.id, job.puskesmas_id, job.identity_id, job.channel, job.address, job.media_ref, job.file_name,
@@ -320,15 +390,27 @@ class ImportRunner:
                 log.error("import job %d failed: stopped %d times", job.id, self.max_attempts)
                 text = _("Maaf, file {file} tidak bisa diproses: pemeriksaannya terhenti berulang kali. Coba bagi "
                          "file menjadi beberapa file yang lebih kecil, lalu kirim lagi dengan /impor.", file=job.file_name)
+                if job.on_web:  # the page says it
+                    async with self.db.write() as session:
+                        await session.execute(update(ImportJob).where(ImportJob.id == job.id).values(report=text))
+                    return
                 await self._send(job, self._reply(job, Outcome(FAILED, text)))
                 return
             outcome = await self._outcome(job)
             if not await self._record(job, outcome):
                 return  # cancelled meanwhile, or another runner took it over: nothing to say
-            await self._send(job, self._reply(job, outcome))
+            if not job.on_web:  # a web job's page shows its state and report
+                await self._send(job, self._reply(job, outcome))
 
     async def _outcome(self, job: Claimed) -> Outcome:
         """What the job comes to (in the staff member's language)."""
+        if job.on_web:
+            async with self.db.read() as session:
+                data = await session.scalar(select(ImportUpload.data).where(ImportUpload.job_id == job.id))
+            if data is None:  # pruned: too old
+                return Outcome(FAILED, _("Maaf, file {file} sudah tidak tersimpan. Unggah file itu sekali lagi.",
+                                         file=job.file_name), error="upload gone")
+            return await self._checked(job, data)
         try:
             data = await asyncio.wait_for(self.fetch(job.channel, job.media_ref), self.fetch_timeout)
         except asyncio.CancelledError:
@@ -342,9 +424,13 @@ class ImportRunner:
             return Outcome(FAILED, _("File {file} terlalu besar ({size} MB; paling besar {max} MB). Bagi menjadi "
                                      "beberapa file, misalnya per desa, lalu kirim lagi.", file=job.file_name,
                                      size=round(len(data) / 1024 / 1024), max=MAX_FILE_MB), error="too big")
+        return await self._checked(job, data)
+
+    async def _checked(self, job: Claimed, data: bytes) -> Outcome:
+        """The check or apply of the file's bytes."""
         try:
             report, errors, ok = await self.check(data, job.file_name, puskesmas_id=job.puskesmas_id, apply=job.applying,
-                                                  actor=actor_of(job.identity_id), actor_id=job.identity_id,
+                                                  actor=actor_of(job.identity_id, job.channel), actor_id=job.identity_id,
                                                   lang=job.language)
         except asyncio.CancelledError:
             raise
@@ -372,6 +458,12 @@ class ImportRunner:
             )
             if result.rowcount != 1:
                 return False
+            if job.on_web:  # the file is held until the job ends; the errors file beside it for the page
+                if outcome.state in FINAL_STATES:
+                    await drop_upload(session, job.id)
+                elif outcome.errors is not None or not job.applying:
+                    await session.execute(update(ImportUpload).where(ImportUpload.job_id == job.id)
+                                          .values(errors=outcome.errors))
             if job.applying:
                 action = {APPLIED: "import.applied", FAILED: "import.apply_failed"}.get(outcome.state, "import.apply_stopped")
                 detail = {"file": job.file_name[:100], "puskesmas": job.puskesmas_id}

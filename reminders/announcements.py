@@ -4,25 +4,37 @@ notice of a changed posyandu day (``/jadwalposyandu``, ``/jadwal`` on the web). 
 chat and the web: each takes an open session and writes rows; the caller audits and commits.
 
 Only people who consented, did not opt out and can be reached are counted and queued; each gets one outbox
-row (its key names the announcement or change and the recipient), in their own language."""
+row (its key names the announcement or change and the recipient), in their own language.
+
+A photo attached on the web is held in ``broadcast_photo`` (:func:`store_photo`) and named in the outbox
+bodies as ``{"photo": "<id>", "photo_channel": "web"}``; each channel fetches it through its media source
+"web" (``bot.py``: :func:`photo_of`). A photo is kept :data:`PHOTO_DAYS` (pruned when another is stored); an
+announcement takes only one stored less than ``PHOTO_DAYS - BROADCAST_DAYS`` days ago, so none is pruned
+while a message may still send it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.stages import Stage, stages_on
 from config import zone_of
 from content.i18n import _, format_date, use_locale
-from db.models import Broadcast, Family, Identity, Outbox, Person, Posyandu, PosyanduException, Puskesmas
+from db.models import Broadcast, BroadcastPhoto, Family, Identity, Outbox, Person, Posyandu, PosyanduException, Puskesmas
 from db.queries import posyandu_of
 
 #: the longest announcement (letters)
 MAX_BROADCAST = 1000
 #: how long an announcement may wait in the outbox before it expires
 BROADCAST_DAYS = 3
+#: the largest photo of an announcement (bytes)
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+#: how long a photo of an announcement is kept (days)
+PHOTO_DAYS = 14
+#: the photo formats taken, by their first bytes
+PHOTO_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 #: how long a changed posyandu day's notice may wait
 NOTICE_DAYS = 7
 #: who an announcement is for: every registered family, the families with someone in a stage, or the kaders
@@ -90,6 +102,37 @@ async def queue_broadcast(session: AsyncSession, settings, *, puskesmas_id: int,
             broadcast_id=broadcast.id, created_at=now,
         ))
     return broadcast, len(people)
+
+
+def photo_mime(data: bytes) -> str | None:
+    """The type of a photo by its first bytes (JPEG or PNG); None for anything else."""
+    return next((mime for magic, mime in PHOTO_MAGIC if data.startswith(magic)), None)
+
+
+async def store_photo(session: AsyncSession, *, puskesmas_id: int, data: bytes, mime: str, now: datetime) -> int:
+    """Holds a photo for the puskesmas's announcements (pruning those past :data:`PHOTO_DAYS`); its id."""
+    await session.execute(delete(BroadcastPhoto).where(BroadcastPhoto.created_at < now - timedelta(days=PHOTO_DAYS)))
+    photo = BroadcastPhoto(puskesmas_id=puskesmas_id, data=data, mime=mime, created_at=now)
+    session.add(photo)
+    await session.flush()
+    return photo.id
+
+
+async def usable_photo(session: AsyncSession, photo_id: int, puskesmas_id: int, now: datetime) -> bool:
+    """Whether an announcement queued now may carry the photo: the puskesmas's own, and young enough to be
+    kept until every message of it has expired."""
+    created = await session.scalar(select(BroadcastPhoto.created_at).where(BroadcastPhoto.id == photo_id,
+                                                                          BroadcastPhoto.puskesmas_id == puskesmas_id))
+    return created is not None and created > now - timedelta(days=PHOTO_DAYS - BROADCAST_DAYS)
+
+
+async def photo_of(session: AsyncSession, photo_id: int, puskesmas_id: int | None = None) -> tuple[bytes, str] | None:
+    """A held photo's (bytes, mime), of the puskesmas when given; None when there is none."""
+    query = select(BroadcastPhoto.data, BroadcastPhoto.mime).where(BroadcastPhoto.id == photo_id)
+    if puskesmas_id is not None:
+        query = query.where(BroadcastPhoto.puskesmas_id == puskesmas_id)
+    row = (await session.execute(query)).one_or_none()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def cancel_broadcast(session: AsyncSession, broadcast: Broadcast) -> int:

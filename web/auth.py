@@ -10,7 +10,9 @@
 
 A page is a handler wrapped in :func:`staff_page`: it runs only for a live session (else the reader is
 sent to ``/masuk``), with ``request[web.context.STAFF]`` set (``web.context.staff_of``); a POST without the
-session's CSRF token gets a 403 page. Every change a page makes is audited with :func:`audit`.
+session's CSRF token gets a 403 page. A page that takes a file is wrapped in ``staff_page(upload=N)``: its
+``multipart/form-data`` form is read as a stream with a limit (``web.uploads``). Every change a page makes
+is audited with :func:`audit`.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from db.models import AuditLog, Puskesmas, WebSession
 from db.web_auth import EXPIRED, LINK_VALID, REFUSED, SIGN_IN_PATH, USED, check_link, end_session, redeem_link, session_of
 from web.context import CLOCK, DB, METRICS, SETTINGS, STAFF, Staff, staff_of
 from web.render import CSRF_FIELD, message_page, render
+from web.uploads import FORM, BadForm, read_form
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +93,13 @@ def refused_form(request: web.Request) -> web.Response:
                         _("Formulir ini sudah kedaluwarsa atau tidak berasal dari halaman ini. Muat ulang halaman lalu coba lagi."))
 
 
-def staff_page(handler: Handler) -> Handler:
+def staff_page(handler: Handler | None = None, *, upload: int | None = None):
     """Wraps a page: only for a signed-in staff member (``request[web.context.STAFF]``); a POST must carry the
-    session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``)."""
+    session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``). With ``upload`` (bytes), a
+    ``multipart/form-data`` POST is read by ``web.uploads.read_form`` with files up to that size and put on
+    the request (``web.uploads.form_of``)."""
+    if handler is None:
+        return lambda wrapped: staff_page(wrapped, upload=upload)
 
     @wraps(handler)
     async def page(request: web.Request) -> web.StreamResponse:
@@ -104,7 +111,15 @@ def staff_page(handler: Handler) -> Handler:
         request[STAFF] = staff
         if request.method not in ("GET", "HEAD"):
             given = request.headers.get("X-CSRF-Token")
-            if given is None:
+            if upload is not None and request.content_type == "multipart/form-data":
+                try:
+                    form = await read_form(request, upload)
+                except BadForm:
+                    return message_page(request, 400, _("Formulir tidak terbaca"),
+                                        _("Formulir ini tidak terkirim dengan utuh. Muat ulang halaman lalu coba lagi."))
+                request[FORM] = form
+                given = form.get(CSRF_FIELD) if given is None else given
+            elif given is None:
                 given = (await request.post()).get(CSRF_FIELD)
             if not csrf_ok(staff, given if isinstance(given, str) else None):
                 return refused_form(request)

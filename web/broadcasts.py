@@ -1,12 +1,17 @@
-"""Pengumuman: staff compose an announcement (text; audience and place as ``/umumkan`` offers), see how many
-it reaches and the exact message before it goes, follow it per channel, and cancel what still waits.
+"""Pengumuman: staff compose an announcement (text, and a photo if they like; audience and place as
+``/umumkan`` offers), see how many it reaches and the exact message before it goes, follow it per channel,
+and cancel what still waits.
 
-* ``GET /pengumuman``: the form and the puskesmas's last announcements.
-* ``POST /pengumuman/pratinjau``: the preview: the count of recipients and the message as families read it;
-  nothing is stored. Its form carries what was composed to
+* ``GET /pengumuman``: the form (``multipart/form-data``: the photo, JPEG or PNG by its first bytes, at most
+  ``reminders.announcements.PHOTO_MAX_BYTES``) and the puskesmas's last announcements.
+* ``POST /pengumuman/pratinjau``: the preview: the count of recipients and the message as families read it,
+  with its photo. Only the photo is stored (``reminders.announcements.store_photo``; shown from
+  ``GET /pengumuman/foto/<id>``, the puskesmas's own only). Its form carries what was composed (the photo
+  by its id) to
 * ``POST /pengumuman/ubah``: back to the form with it (the preview's *Ubah*).
-* ``POST /pengumuman/kirim``: queues it (``reminders.announcements.queue_broadcast``, the chat's own), audited
-  ``broadcast.queued``; to the announcement's page.
+* ``POST /pengumuman/kirim``: queues it (``reminders.announcements.queue_broadcast``, the chat's own; a photo
+  as ``{"photo": "<id>", "photo_channel": "web"}``, which each channel fetches through its media source
+  "web"), audited ``broadcast.queued``; to the announcement's page.
 * ``GET /pengumuman/<id>``: per channel: queued, sent, delivered, read, failed, cancelled (the outbox rows
   of the announcement and their WhatsApp delivery state).
 * ``POST /pengumuman/<id>/batal``: the waiting rows cancelled (``reminders.announcements.cancel_broadcast``),
@@ -26,12 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content.i18n import _
 from db.models import Broadcast, Outbox
 from db.queries import posyandu_of
-from reminders.announcements import (AUDIENCES, MAX_BROADCAST, audience_labels, broadcast_recipients, cancel_broadcast,
-                                     queue_broadcast)
+from reminders.announcements import (AUDIENCES, MAX_BROADCAST, PHOTO_MAX_BYTES, audience_labels, broadcast_recipients,
+                                     cancel_broadcast, photo_mime, photo_of, queue_broadcast, store_photo, usable_photo)
 from web.auth import audit, see_other, staff_page
 from web.context import CLOCK, DB, SETTINGS, staff_of
 from web.local_day import local_today
 from web.render import not_found, record_id, render
+from web.uploads import Upload, form_of
 
 
 #: how many of the last announcements the page lists
@@ -40,6 +46,11 @@ RECENT = 10
 PROGRESS = ("queued", "sent", "delivered", "read", "failed", "cancelled")
 #: outbox states counted as failed (a blocked chat, an expired message: it did not arrive)
 _FAILED_STATES = frozenset({"failed", "expired", "blocked"})
+#: the form field of a new photo, and of the photo already stored with a draft (its id)
+PHOTO_FIELD = "foto"
+PHOTO_ID_FIELD = "photo"
+#: the channel name of a photo stored here (outbox bodies' ``photo_channel``; each channel's media source)
+PHOTO_CHANNEL = "web"
 
 
 # -- the numbers ----------------------------------------------------------------------------------------
@@ -107,10 +118,16 @@ class Draft:
     posyandu_ids: list[int] = field(default_factory=list)
     text: str = ""
     problems: list[str] = field(default_factory=list)
+    photo_id: int | None = None  # a stored photo (``broadcast_photo``) the announcement carries
 
     @property
     def audience(self) -> dict:
         return {"kind": self.kind, "posyandu_ids": self.posyandu_ids}
+
+    @property
+    def photo(self) -> dict | None:
+        """The outbox body's photo reference (None: text only)."""
+        return {"photo": str(self.photo_id), "photo_channel": PHOTO_CHANNEL} if self.photo_id is not None else None
 
 
 def read_draft(form, own_posyandu_ids: set[int]) -> Draft:
@@ -129,6 +146,15 @@ def read_draft(form, own_posyandu_ids: set[int]) -> Draft:
     return draft
 
 
+def photo_problem(upload: Upload) -> str | None:
+    """Why a photo is refused (one sentence); None when it is a JPEG or PNG of at most 5 MB."""
+    if upload.too_big:
+        return _("Foto terlalu besar (paling besar {max} MB).", max=PHOTO_MAX_BYTES // 1024 // 1024)
+    if photo_mime(upload.data) is None:
+        return _("Foto harus berupa file JPEG atau PNG.")
+    return None
+
+
 def heading(puskesmas_name: str) -> str:
     """The first line every recipient reads (as ``queue_broadcast`` writes it, in the reader's language)."""
     return _("Pengumuman {puskesmas}:", puskesmas=puskesmas_name)
@@ -142,7 +168,8 @@ async def _compose(request: web.Request, draft: Draft, status: int = 200) -> web
         places = await posyandu_of(session, staff.puskesmas_id)
         last = await recent(session, staff.puskesmas_id)
     return render(request, "broadcasts.html", {"draft": draft, "places": places, "audiences": audience_labels(),
-                                               "recent": last, "max_length": MAX_BROADCAST}, status=status)
+                                               "recent": last, "max_length": MAX_BROADCAST,
+                                               "photo_max_mb": PHOTO_MAX_BYTES // 1024 // 1024}, status=status)
 
 
 @staff_page
@@ -150,18 +177,43 @@ async def compose(request: web.Request) -> web.Response:
     return await _compose(request, Draft())
 
 
-async def _posted_draft(request: web.Request) -> Draft:
+async def _posted_draft(request: web.Request, *, store: bool = False) -> Draft:
+    """The posted draft with its photo: a new one (the preview's form, ``store``: stored when the draft is
+    fine), else the one the draft carries by id, if it is the puskesmas's and may still be sent; none when
+    "Tanpa foto" is ticked."""
     staff = staff_of(request)
-    form = await request.post()
+    form = form_of(request) or await request.post()
+    now = request.app[CLOCK]()
+    new = form.files.get(PHOTO_FIELD) if store and hasattr(form, "files") else None
+    if new is not None and not new.data and not new.too_big:
+        new = None  # the file field left empty
+    carried = str(form.get(PHOTO_ID_FIELD, ""))
     async with request.app[DB].read() as session:
         own = {p.id for p in await posyandu_of(session, staff.puskesmas_id)}
-    return read_draft(form, own)
+        draft = read_draft(form, own)
+        if form.get("no_photo"):
+            return draft
+        if new is None and carried:
+            if carried.isdecimal() and len(carried) < 12 and await usable_photo(session, int(carried), staff.puskesmas_id, now):
+                draft.photo_id = int(carried)
+            else:
+                draft.problems.append(_("Foto itu sudah tidak tersimpan. Pilih fotonya lagi."))
+    if new is None:
+        return draft
+    problem = photo_problem(new)
+    if problem is not None:
+        draft.problems.append(problem)
+    elif not draft.problems:
+        async with request.app[DB].write() as session:
+            draft.photo_id = await store_photo(session, puskesmas_id=staff.puskesmas_id, data=new.data,
+                                               mime=photo_mime(new.data), now=now)
+    return draft
 
 
-@staff_page
+@staff_page(upload=PHOTO_MAX_BYTES)
 async def preview(request: web.Request) -> web.Response:
     staff = staff_of(request)
-    draft = await _posted_draft(request)
+    draft = await _posted_draft(request, store=True)
     if draft.problems:
         return await _compose(request, draft, status=400)
     async with request.app[DB].read() as session:
@@ -189,8 +241,9 @@ async def send(request: web.Request) -> web.Response:
     async with request.app[DB].write() as session:
         broadcast, count = await queue_broadcast(session, request.app[SETTINGS], puskesmas_id=staff.puskesmas_id,
                                                  author_id=staff.identity_id, audience=draft.audience, text=draft.text,
-                                                 photo=None, now=now, today=await local_today(request, session, staff.puskesmas_id))
-        audit(session, staff, "broadcast.queued", "broadcast", broadcast.id, now, audience=draft.audience, recipients=count)
+                                                 photo=draft.photo, now=now, today=await local_today(request, session, staff.puskesmas_id))
+        audit(session, staff, "broadcast.queued", "broadcast", broadcast.id, now, audience=draft.audience, recipients=count,
+              photo=draft.photo_id)
     return see_other(f"/pengumuman/{broadcast.id}")
 
 
@@ -212,6 +265,20 @@ async def show(request: web.Request) -> web.Response:
 
 
 @staff_page
+async def photo(request: web.Request) -> web.Response:
+    """A stored photo of the puskesmas (the preview's)."""
+    staff = staff_of(request)
+    wanted = record_id(request)
+    async with request.app[DB].read() as session:
+        found = await photo_of(session, wanted, staff.puskesmas_id) if wanted is not None else None
+    if found is None:
+        return not_found(request)
+    data, mime = found
+    return web.Response(body=data, content_type=mime, headers={"Cache-Control": "private, max-age=3600",
+                                                               "X-Content-Type-Options": "nosniff"})
+
+
+@staff_page
 async def cancel(request: web.Request) -> web.Response:
     staff = staff_of(request)
     wanted = record_id(request)
@@ -230,6 +297,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/pengumuman/pratinjau", preview)
     app.router.add_post("/pengumuman/ubah", edit)
     app.router.add_post("/pengumuman/kirim", send)
+    app.router.add_get("/pengumuman/foto/{id}", photo)
     app.router.add_get("/pengumuman/{id}", show)
     app.router.add_post("/pengumuman/{id}/batal", cancel)
 

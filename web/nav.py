@@ -14,4 +14,5 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("broadcasts", N_("Pengumuman")),
     ("schedule", N_("Jadwal posyandu")),
     ("kaders", N_("Kader")),
+    ("imports", N_("Impor")),
 )

@@ -7,8 +7,9 @@ import asyncio
 from sqlalchemy import func, select, update
 
 from channels.errors import PermanentFailure, TemporaryFailure
-from db.models import AuditLog, Identity, ImportJob, Puskesmas
-from registers.jobs import APPLY_WITHIN, MAX_ATTEMPTS, MAX_FILE_MB, errors_file_name, file_ending
+from db.models import AuditLog, Identity, ImportJob, ImportUpload, Puskesmas
+from registers.jobs import (APPLY_WITHIN, MAX_ATTEMPTS, MAX_FILE_MB, PRUNE_EVERY, actor_of, errors_file_name, file_ending,
+                            queue_upload, request_apply)
 from tests.helpers import ImportWire, invited_chat
 
 GOOD = b"nama;umur\nNi Luh Sari;31\nPutu Adi;1\n"
@@ -221,3 +222,69 @@ async def test_terapkan_long_after_the_file_came_asks_for_it_again(engine, demo_
     clock.advance(days=APPLY_WITHIN.days, seconds=1)  # a WhatsApp media id lives 7 days
     await chat.press("Terapkan", [wire.last("staff-jobs")])
     assert "sudah lebih dari 6 hari" in chat.text and (await the_job(demo_db)).state == "checked"
+
+
+# -- files uploaded on the web (channel "web") ----------------------------------------------------------
+
+
+async def web_job(db, clock, data: bytes = GOOD, identity_id: int | None = None, language: str = "en") -> int:
+    async with db.write() as session:
+        puskesmas_id = await session.scalar(select(Puskesmas.id).where(Puskesmas.code == "P5108060201"))
+        job = await queue_upload(session, puskesmas_id=puskesmas_id, identity_id=identity_id, language=language,
+                                 file_name="sasaran.csv", data=data, now=clock.now)
+        return job.id
+
+
+async def held(db, job_id: int) -> ImportUpload | None:
+    async with db.read() as session:
+        return await session.get(ImportUpload, job_id)
+
+
+def test_the_importers_actor_names_the_chat_or_the_web_session():
+    assert [actor_of(12, "telegram"), actor_of(12, "web"), actor_of(None, "web")] == ["chat:12", "web:12", "web:administrator"]
+
+
+async def test_a_web_job_is_read_from_its_upload_checked_in_its_language_and_nothing_is_sent(demo_db, clock):
+    wire = ImportWire()
+    job_id = await web_job(demo_db, clock, GOOD + b"Komang;dua\n")
+    runner = wire.runner(demo_db, clock)
+    assert await runner.run_once()
+    (call,) = wire.calls
+    assert (call["actor"], call["actor_id"], call["lang"], call["apply"]) == ("web:administrator", None, "en", False)
+    job = await the_job(demo_db)
+    assert job.state == "checked" and job.applicable and job.report.startswith("sasaran.csv: 2 baris bisa disimpan")
+    assert wire.sent == [] and (await held(demo_db, job_id)).errors == b"Komang;dua;umur bukan angka"
+    async with demo_db.write() as session:
+        assert request_apply(await session.get(ImportJob, job_id), clock.now) == "queued"
+    assert await runner.run_once()
+    assert (await the_job(demo_db)).state == "applied" and wire.sent == []
+    assert await held(demo_db, job_id) is None  # the file is not kept once the job ended
+    async with demo_db.read() as session:
+        audit = (await session.scalars(select(AuditLog).where(AuditLog.action == "import.applied"))).one()
+    assert audit.actor_id is None and audit.target_id == job_id
+
+
+async def test_a_web_job_that_stops_every_runner_says_so_on_its_page_and_drops_its_file(demo_db, clock):
+    wire = ImportWire()
+    job_id = await web_job(demo_db, clock, language="id")
+    for _attempt in range(MAX_ATTEMPTS):
+        assert await wire.runner(demo_db, clock, lease_seconds=60).claim() is not None
+        clock.advance(seconds=61)
+    assert await wire.runner(demo_db, clock).run_once()
+    job = await the_job(demo_db)
+    assert job.state == "failed" and "terhenti berulang kali" in job.report and wire.sent == []
+    assert await held(demo_db, job_id) is None
+
+
+async def test_an_idle_runner_prunes_the_files_of_web_jobs_too_old_to_apply_at_most_hourly(demo_db, clock):
+    wire = ImportWire()
+    runner = wire.runner(demo_db, clock)
+    job_id = await web_job(demo_db, clock)
+    async with demo_db.write() as session:
+        await session.execute(update(ImportJob).where(ImportJob.id == job_id).values(state="checked"))
+    clock.advance(seconds=APPLY_WITHIN.total_seconds() - 1800)
+    assert not await runner.run_once() and await held(demo_db, job_id) is not None  # pruned: still young enough
+    clock.advance(seconds=1860)
+    assert not await runner.run_once() and await held(demo_db, job_id) is not None  # too old, but pruned 31 min ago
+    clock.advance(seconds=PRUNE_EVERY.total_seconds() - 1860)
+    assert not await runner.run_once() and await held(demo_db, job_id) is None

@@ -3,17 +3,22 @@ queuing through the chat's own function, progress per channel from the outbox, c
 puskesmas's announcements and posyandu refused; CSRF on every form; bad input answered on the page."""
 from __future__ import annotations
 
+import struct
+import zlib
 from datetime import date
 
+from aiohttp import FormData
 from sqlalchemy import func, select, update
 
-from db.models import AuditLog, Broadcast, Identity, Outbox, Posyandu, Puskesmas
-from reminders.announcements import broadcast_recipients
+from db.models import AuditLog, Broadcast, BroadcastPhoto, Identity, Outbox, Posyandu, Puskesmas
+from reminders.announcements import PHOTO_MAX_BYTES, broadcast_recipients, store_photo
 from tests.helpers import DEFAULT_NOW, make_family
 from tests.web.browser import needs_browser, shot
 from tests.web.site import HOME, csrf_of, sign_in, staff_member
 
 TEXT = "Posyandu besok dimulai jam 08.00, bawa buku KIA."
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 64
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 async def _families(db) -> None:
@@ -165,6 +170,90 @@ async def test_bad_input_is_answered_on_the_form(client, engine, demo_db):
     assert back.status == 200 and TEXT in html and 'value="elderly" checked' in html
 
 
+def tiny_png() -> bytes:
+    """A real 1x1 PNG (a browser draws it)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\x0b\x5c\xad")) + chunk(b"IEND", b""))
+
+
+def _with_photo(csrf: str | None, name: str, data: bytes, **fields) -> FormData:
+    """The compose form as a browser posts it (multipart, the CSRF field first) with a photo."""
+    form = FormData()
+    for key, value in [*([("csrf", csrf)] if csrf is not None else []), *fields.items()]:
+        form.add_field(key, value)
+    form.add_field("foto", data, filename=name, content_type="application/octet-stream")
+    return form
+
+
+async def test_an_announcement_with_a_photo_queues_its_reference_for_every_channel(client, engine, demo_db):
+    await _families(demo_db)
+    csrf = await _signed_in(client, engine, demo_db)
+    html = await (await client.get("/pengumuman")).text()
+    assert 'enctype="multipart/form-data"' in html and 'name="foto"' in html
+    preview = await client.post("/pengumuman/pratinjau", data=_with_photo(csrf, "poster.jpg", JPEG, audience="all", text=TEXT))
+    html = await preview.text()
+    async with demo_db.read() as session:
+        photo = (await session.scalars(select(BroadcastPhoto))).one()
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+    assert preview.status == 200 and photo.mime == "image/jpeg" and photo.data == JPEG
+    assert f'<img src="/pengumuman/foto/{photo.id}"' in html and f'name="photo" value="{photo.id}"' in html
+    shown = await client.get(f"/pengumuman/foto/{photo.id}")
+    assert shown.status == 200 and shown.content_type == "image/jpeg" and await shown.read() == JPEG
+
+    back = await client.post("/pengumuman/ubah", data={"csrf": csrf, "audience": "all", "text": TEXT, "photo": str(photo.id)})
+    assert f'<img src="/pengumuman/foto/{photo.id}"' in await back.text()  # Ubah keeps the photo
+    sent = await client.post("/pengumuman/kirim", data={"csrf": csrf, "audience": "all", "text": TEXT, "photo": str(photo.id)},
+                             allow_redirects=False)
+    assert sent.status == 303
+    async with demo_db.read() as session:
+        bodies = list(await session.scalars(select(Outbox.body).where(Outbox.kind == "broadcast")))
+        audit = (await session.scalars(select(AuditLog).where(AuditLog.action == "broadcast.queued"))).one()
+    assert len(bodies) == 3 and all(b["photo"] == str(photo.id) and b["photo_channel"] == "web" for b in bodies)
+    assert audit.detail["photo"] == photo.id
+
+
+async def test_a_png_is_taken_and_tanpa_foto_drops_a_carried_photo(client, engine, demo_db):
+    await _families(demo_db)
+    csrf = await _signed_in(client, engine, demo_db)
+    await client.post("/pengumuman/pratinjau", data=_with_photo(csrf, "poster.png", PNG, audience="all", text=TEXT))
+    async with demo_db.read() as session:
+        photo = (await session.scalars(select(BroadcastPhoto))).one()
+    assert photo.mime == "image/png"
+    await client.post("/pengumuman/kirim", data={"csrf": csrf, "audience": "all", "text": TEXT, "photo": str(photo.id),
+                                                 "no_photo": "1"})
+    async with demo_db.read() as session:
+        bodies = list(await session.scalars(select(Outbox.body)))
+    assert bodies and all("photo" not in b for b in bodies)
+
+
+async def test_a_bad_photo_is_refused_in_one_sentence(client, engine, demo_db):
+    csrf = await _signed_in(client, engine, demo_db)
+    pdf = await client.post("/pengumuman/pratinjau", data=_with_photo(csrf, "poster.jpg", b"%PDF-1.4", audience="all", text=TEXT))
+    assert pdf.status == 400 and "Foto harus berupa file JPEG atau PNG." in await pdf.text()
+    big = await client.post("/pengumuman/pratinjau",
+                            data=_with_photo(csrf, "besar.jpg", JPEG + b"\x00" * PHOTO_MAX_BYTES, audience="all", text=TEXT))
+    assert big.status == 400 and "Foto terlalu besar (paling besar 5 MB)." in await big.text()
+    refused = await client.post("/pengumuman/pratinjau", data=_with_photo(None, "poster.jpg", JPEG, audience="all", text=TEXT))
+    assert refused.status == 403
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(BroadcastPhoto)) == 0
+
+
+async def test_another_puskesmass_photo_is_neither_shown_nor_sent(client, engine, demo_db):
+    await _families(demo_db)
+    csrf = await _signed_in(client, engine, demo_db)
+    async with demo_db.write() as session:
+        other = await session.scalar(select(Puskesmas.id).where(Puskesmas.code != HOME))
+        theirs = await store_photo(session, puskesmas_id=other, data=JPEG, mime="image/jpeg", now=DEFAULT_NOW)
+    assert (await client.get(f"/pengumuman/foto/{theirs}")).status == 404
+    refused = await client.post("/pengumuman/kirim", data={"csrf": csrf, "audience": "all", "text": TEXT, "photo": str(theirs)})
+    assert refused.status == 400 and "Foto itu sudah tidak tersimpan. Pilih fotonya lagi." in await refused.text()
+    async with demo_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
 @needs_browser
 async def test_in_a_browser_start_and_cancel_an_announcement(signed_in, live_web, request):
     page = signed_in
@@ -174,9 +263,14 @@ async def test_in_a_browser_start_and_cancel_an_announcement(signed_in, live_web
     await page.get_by_label("Keluarga dengan balita").check()
     await page.get_by_label("Posyandu Mawar").check()
     await page.get_by_label("Isi pengumuman").fill(TEXT)
+    await page.get_by_label("Foto (boleh kosong").set_input_files(
+        files=[{"name": "poster.png", "mimeType": "image/png", "buffer": tiny_png()}])
     await shot(page, request, "compose")
     await page.get_by_role("button", name="Pratinjau").click()
     await page.get_by_text("Akan dikirim ke 1 penerima.").wait_for()
+    photo = page.get_by_role("img", name="Foto pengumuman")
+    await photo.wait_for()
+    assert await photo.evaluate("img => img.complete && img.naturalWidth") == 1  # served and drawn
     assert await page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     await shot(page, request, "preview")
     await page.get_by_role("button", name="Kirim").click()
@@ -191,3 +285,4 @@ async def test_in_a_browser_start_and_cancel_an_announcement(signed_in, live_web
     await shot(page, request, "cancelled")
     async with live_web.db.read() as session:
         assert (await session.scalars(select(Outbox.state))).all() == ["cancelled"]
+        assert (await session.scalars(select(Outbox.body))).one()["photo_channel"] == "web"
