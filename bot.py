@@ -406,6 +406,20 @@ async def register_command(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
 
 
+async def fhir_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``fhir export ...`` (satusehat.commands holds it)."""
+    from pathlib import Path
+
+    from satusehat.commands import export_command
+
+    db = Database.from_config(settings.database)
+    try:
+        return await export_command(db, settings, puskesmas=args.puskesmas, start=args.start, end=args.end,
+                                    out=Path(args.out), lang=args.lang)
+    finally:
+        await db.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(prog="bot.py", description="ILP posyandu chat bot")
@@ -449,6 +463,13 @@ def parser() -> argparse.ArgumentParser:
     reg = exp.add_parser("register", help="every registered family of a puskesmas as an XLSX")
     reg.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
     reg.add_argument("out", help="the XLSX to write")
+    fhir = sub.add_parser("fhir", help="FHIR R4 for SATUSEHAT").add_subparsers(dest="fhir_command", required=True, metavar="fhir_command")
+    fexp = fhir.add_parser("export", help="a period's visits, measurements and doses as FHIR Bundles, one JSON file per day")
+    fexp.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
+    fexp.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="the first day, e.g. 2026-11-01")
+    fexp.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="the last day, e.g. 2026-11-30")
+    fexp.add_argument("--out", required=True, help="the folder to write the files to")
+    fexp.add_argument("--lang", default="id", help="language of the reasons (id, en)")
     return p
 
 
@@ -488,6 +509,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(register_command(settings, args))
     elif args.command == "invite":
         return asyncio.run(invite_command(settings, args))
+    elif args.command == "fhir":
+        return asyncio.run(fhir_command(settings, args))
     elif args.command == "web":
         return asyncio.run(web_link_command(settings, args))
     elif args.command == "reminders":

@@ -17,6 +17,8 @@ MESSAGES: dict[str, Callable[[Problem], str]] = {
     "no_value": lambda p: _("Pengukuran {kind} tanpa nilai.", kind=p.params.get("kind", "")),
     "no_vaccine": lambda p: _("Dosis {dose} belum punya kode vaksin (content/satusehat/vaccines.csv).",
                               dose=p.params.get("dose", "")),
+    "no_encounter": lambda p: _("Kunjungan {visit} tidak terkirim, jadi imunisasi yang diberikan saat itu juga tertahan.",
+                                visit=p.params.get("visit", "")),
     "invalid_fhir": lambda p: _("Tidak sah menurut FHIR R4: {error}", error=p.params.get("error", "")),
     "no_identifier": lambda p: _("Tidak ada identifier."),
     "identifier_system": lambda p: _("Sistem identifier harus {wanted}, bukan {found}.",
