@@ -99,7 +99,7 @@ async def read_period(session: AsyncSession, puskesmas_id: int, start: date, end
     return PeriodFacts(code, persons, families, visits, measures, doses)
 
 
-def _problem(exc: Exception, resource: str, where: str) -> Problem:
+def problem_of(exc: Exception, resource: str, where: str) -> Problem:
     """The problem a builder's refusal stands for."""
     if isinstance(exc, enc.NoLocation):
         return Problem("no_location", resource, where, {"posyandu": str(exc)})
@@ -136,7 +136,7 @@ def build(facts: PeriodFacts, site: Site, schedule: ImmunizationSchedule, now: d
         try:
             resource = build_one()
         except (ValueError, ValidationError) as exc:
-            out.problems.append(_problem(exc, kind, where))
+            out.problems.append(problem_of(exc, kind, where))
             return None
         problems = check(resource, site.organization_id)
         if problems:
