@@ -407,13 +407,17 @@ async def register_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def fhir_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``fhir export ...`` (satusehat.commands holds it)."""
+    """``fhir export ...``, ``satusehat status`` and ``satusehat sync`` (satusehat.commands holds them)."""
     from pathlib import Path
 
-    from satusehat.commands import export_command
+    from satusehat.commands import export_command, status_command, sync_command
 
     db = Database.from_config(settings.database)
     try:
+        if args.command == "satusehat" and args.satusehat_command == "status":
+            return await status_command(db, lang=args.lang)
+        if args.command == "satusehat":
+            return await sync_command(db, settings, days=args.days)
         return await export_command(db, settings, puskesmas=args.puskesmas, start=args.start, end=args.end,
                                     out=Path(args.out), lang=args.lang)
     finally:
@@ -470,6 +474,12 @@ def parser() -> argparse.ArgumentParser:
     fexp.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="the last day, e.g. 2026-11-30")
     fexp.add_argument("--out", required=True, help="the folder to write the files to")
     fexp.add_argument("--lang", default="id", help="language of the reasons (id, en)")
+    ss = sub.add_parser("satusehat", help="sending to SATUSEHAT").add_subparsers(
+        dest="satusehat_command", required=True, metavar="satusehat_command")
+    ss_status = ss.add_parser("status", help="the queue's counts by resource and state, and the reasons of what waits")
+    ss_status.add_argument("--lang", default="id", help="language of the reasons (id, en)")
+    ss_sync = ss.add_parser("sync", help="queue what was recorded lately and send one pass (satusehat.enabled)")
+    ss_sync.add_argument("--days", type=int, default=30, help="queue what was recorded in the last N days (default 30)")
     return p
 
 
@@ -509,7 +519,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(register_command(settings, args))
     elif args.command == "invite":
         return asyncio.run(invite_command(settings, args))
-    elif args.command == "fhir":
+    elif args.command in ("fhir", "satusehat"):
         return asyncio.run(fhir_command(settings, args))
     elif args.command == "web":
         return asyncio.run(web_link_command(settings, args))

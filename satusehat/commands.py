@@ -5,7 +5,7 @@ waits for a NIK and what was held back with its reason (in ``--lang``; NIKs neve
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -73,3 +73,59 @@ async def export_command(db, settings: Settings, *, puskesmas: str, start: date,
 def message_of(code: str) -> str:
     """The sentence of a person's NIK problem."""
     return message(Problem(code, "Patient", ""))
+
+
+async def status_command(db, *, lang: str = "id") -> int:
+    """``satusehat status``: the queue's counts by resource and state, then what waits, is held or refused."""
+    from satusehat.queue import reasons, status
+
+    async with db.read() as session:
+        rows = await status(session)
+        why = await reasons(session)
+    print(f"{'resource':<14}{'state':<10}{'count':>8}")
+    for kind, state, count in rows:
+        print(f"{kind:<14}{state:<10}{count:>8}")
+    if not rows:
+        print("(nothing queued for SATUSEHAT)")
+    with use_locale(lang):
+        for key, _kind, state, problem, reason in why:
+            words = message(Problem(problem, "", key)) if problem and problem != "refused" else ""
+            detail = reason if reason and reason != words else ""
+            print(f"  {key} {state}: {'; '.join(part for part in (words, detail) if part)}")
+    return 0
+
+
+async def sync_command(db, settings: Settings, *, days: int = 30, now: datetime | None = None, http=None) -> int:
+    """``satusehat sync``: queues what every puskesmas recorded in the last ``days`` days, then one pass."""
+    import aiohttp
+
+    from satusehat.client import Client
+    from satusehat.queue import collect
+    from satusehat.sync import sync_once
+
+    config = settings.satusehat
+    if not config.enabled:
+        print("satusehat sync: SATUSEHAT is not enabled (satusehat.enabled)")
+        return 2
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=days)
+    async with db.write() as session:
+        ids = (await session.scalars(select(Puskesmas.id).order_by(Puskesmas.id))).all()
+        queued = {"new": 0, "changed": 0}
+        for pid in ids:
+            for k, v in (await collect(session, pid, since, now)).items():
+                queued[k] += v
+    print(f"queued: {queued['new']} new, {queued['changed']} changed")
+    schedule = apply_overrides({"je": settings.care.je, **settings.care.overrides}).immunization
+    own = http is None
+    http = http or aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    try:
+        client = Client(http, auth_url=config.auth_url, base_url=config.base_url, client_id=config.client_id,
+                        client_secret=config.client_secret)
+        done = await sync_once(db, client, settings, schedule, now)
+    finally:
+        if own:
+            await http.close()
+    print("sent {sent}, waiting {waiting}, held {held}, refused {refused}".format(**done.outcomes)
+          + f"; {client.requests} requests" + (f"; stopped: {done.stopped}" if done.stopped else ""))
+    return 0 if done.stopped is None or done.stopped.startswith("busy") else 1

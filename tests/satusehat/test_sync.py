@@ -189,3 +189,36 @@ async def test_erasing_a_family_drops_its_items(db, world):
     assert sum(n for (_k, _s), n in (await states(db)).items()) == 5
     async with db.read() as session:
         assert await session.scalar(select(Puskesmas.id)) is not None
+
+
+async def test_the_status_command_counts_by_state_and_gives_the_reasons(db, world, client, fake, capsys):
+    from satusehat.commands import status_command
+
+    settings, _pid, _people = world
+    await sync_once(db, client, settings, IMM, NOW)
+    assert await status_command(db) == 0
+    out = capsys.readouterr().out
+    assert "Observation   sent             2" in out and "Observation   waiting          2" in out
+    assert "Belum ada NIK" in out and PUTU_NIK not in out
+
+
+async def test_the_sync_command_queues_and_sends_a_pass(db, world, fake, capsys):
+    from satusehat.commands import sync_command
+
+    settings, _pid, _people = world
+    settings = replace(settings, satusehat=replace(settings.satusehat, auth_url=f"{fake.url}/oauth2/v1",
+                                                   base_url=f"{fake.url}/fhir-r4/v1", client_id=CLIENT_ID,
+                                                   client_secret=CLIENT_SECRET))
+    async with aiohttp.ClientSession() as http:
+        assert await sync_command(db, settings, now=NOW, http=http) == 0
+    out = capsys.readouterr().out
+    assert "queued: 0 new, 0 changed" in out and "sent 5, waiting 3, held 0, refused 0" in out
+    off = replace(settings, satusehat=replace(settings.satusehat, enabled=False))
+    assert await sync_command(db, off, now=NOW) == 2
+
+
+def test_the_cli_parses_satusehat_commands():
+    from bot import parser
+
+    assert parser().parse_args(["satusehat", "status"]).satusehat_command == "status"
+    assert parser().parse_args(["satusehat", "sync", "--days", "7"]).days == 7
