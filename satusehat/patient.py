@@ -26,6 +26,20 @@ def nik_problem(nik: str | None) -> str | None:
     return None if _NIK.match(nik.strip()) else "nik_not_16_digits"
 
 
+def mother_nik(birth: date | None, women: list[tuple[str | None, date | None, date | None]]) -> str | None:
+    """The NIK of a baby's mother among the family's women, (NIK, birth date, delivered on): the one whose
+    delivery is the baby's birth date, else the only woman of 15 to 55 years at the birth with a valid NIK;
+    None when that is not exactly one (a nik-ibu search is never guessed)."""
+    if birth is None:
+        return None
+    valid = [(nik.strip(), born, delivered) for nik, born, delivered in women if nik and nik_problem(nik) is None]
+    by_delivery = [nik for nik, _born, delivered in valid if delivered == birth]
+    if len(by_delivery) == 1:
+        return by_delivery[0]
+    of_age = [nik for nik, born, _d in valid if born is not None and 15 <= (birth.year - born.year) <= 55]
+    return of_age[0] if len(of_age) == 1 else None
+
+
 def search_params(nik: str | None = None, *, mother_nik: str | None = None) -> dict[str, str]:
     """The query of the Patient search: by the person's NIK, else by the mother's (nik-ibu)."""
     if nik and nik_problem(nik) is None:

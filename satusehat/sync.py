@@ -4,8 +4,10 @@ committed before the next call, so nothing is lost and nothing is sent twice.
 For each due item (``pending``, or ``waiting`` whose wait is over), Encounters first:
 
 1. its row is read again (a row undone since: ``held``, problem ``deleted``);
-2. the patient: the IHS number kept in ``satusehat_patient``, else the Patient search by NIK; a person
-   without a 16-digit NIK, or one SATUSEHAT does not know, ``waiting`` (tried again a day later);
+2. the patient: the IHS number kept in ``satusehat_patient``, else the Patient search by NIK, or for a
+   person without one by the mother's NIK (nik-ibu: the family's woman whose delivery was that birth, or
+   its only woman of childbearing age; the child born that day among her results); a person with neither,
+   or one SATUSEHAT does not know, ``waiting`` (tried again a day later);
 3. an Observation, or a dose given at a visit, needs its Encounter sent first (else ``waiting`` a while);
 4. built with the R4B models and checked by satusehat.rules: a problem makes it ``held`` with the reason;
 5. sent: a PUT to its id when it was sent before (a correction); else, when an earlier try may have reached
@@ -33,7 +35,7 @@ from satusehat.client import AuthRefused, Busy, Client, Refused
 from satusehat.export import problem_of
 from satusehat.facts import DoseFacts, MeasureFacts, Site, VisitFacts
 from satusehat.fhir import identifier_system
-from satusehat.patient import ihs_number, nik_problem, search_params
+from satusehat.patient import ihs_number, mother_nik, nik_problem, search_params
 from satusehat.problems import message
 from satusehat.queue import HELD, ORDER, PENDING, REFUSED, SENT, WAITING
 from satusehat.rules import Problem, check
@@ -66,6 +68,7 @@ class _Work:
     dose: DoseFacts | None = None
     encounter_id: str | None = None  # the server id of the visit's Encounter, when sent
     missing: bool = False
+    mother_nik: str | None = None  # for a person without a NIK: the mother's, if one is clear
 
 
 async def _due(db, now: datetime, limit: int) -> list[int]:
@@ -103,6 +106,10 @@ async def _read(db, item_id: int, settings: Settings) -> _Work | None:
         ihs = await session.scalar(select(SatusehatPatient.ihs_number).where(SatusehatPatient.person_id == item.person_id))
         work = _Work(item.id, item.resource_type, item.key, item.attempts, item.server_id,
                      (person.id, person.name, person.nik, person.birth_date) if person else None, ihs)
+        if person is not None and ihs is None and nik_problem(person.nik) is not None:
+            women = (await session.execute(select(Person.nik, Person.birth_date, Person.delivered_on).where(
+                Person.family_id == person.family_id, Person.sex == "F", Person.id != person.id))).all()
+            work.mother_nik = mother_nik(person.birth_date, [tuple(w) for w in women])
         if item.resource_type == "Encounter":
             work.visit = await _visit_facts(session, item.row_id, settings)
             work.missing = work.visit is None
@@ -186,8 +193,10 @@ async def sync_once(db, client: Client, settings: Settings, schedule: Immunizati
         try:
             if work.ihs is None:
                 trouble = nik_problem(nik)
-                if trouble is None:
-                    work.ihs = ihs_number(await client.fhir("GET", "Patient", params=search_params(nik)))
+                if trouble is None or work.mother_nik is not None:
+                    # by the person's NIK; a baby without one by the mother's (nik-ibu), born that day
+                    answer = await client.fhir("GET", "Patient", params=search_params(nik, mother_nik=work.mother_nik))
+                    work.ihs = ihs_number(answer, birth_date=None if trouble is None else birth)
                     found = (person_id, work.ihs) if work.ihs else None
                     trouble = None if work.ihs else "patient_unknown"
                 if trouble is not None:

@@ -56,3 +56,21 @@ def test_references():
         "identifier": {"system": NIK_SYSTEM, "value": "5108014506230001"}, "display": "Ayu"}
     with pytest.raises(ValueError):
         reference(nik="123")
+
+
+MOTHER, AUNT = "5108015203950002", "5108015507900003"
+
+
+@pytest.mark.parametrize(("birth", "women", "nik"), [
+    (date(2025, 1, 3), [(MOTHER, date(1995, 3, 12), None)], MOTHER),
+    (date(2025, 1, 3), [(MOTHER, date(1995, 3, 12), date(2025, 1, 3)), (AUNT, date(1990, 7, 15), None)], MOTHER),
+    (date(2025, 1, 3), [(MOTHER, date(1995, 3, 12), None), (AUNT, date(1990, 7, 15), None)], None),  # two: not guessed
+    (date(2025, 1, 3), [(MOTHER, date(1950, 3, 12), None)], None),  # a grandmother is no mother here
+    (date(2025, 1, 3), [(None, date(1995, 3, 12), None)], None),
+    (date(2025, 1, 3), [("123", date(1995, 3, 12), None)], None),
+    (None, [(MOTHER, date(1995, 3, 12), None)], None),
+])
+def test_the_mothers_nik_is_taken_only_when_clear(birth, women, nik):
+    from satusehat.patient import mother_nik
+
+    assert mother_nik(birth, women) == nik

@@ -222,3 +222,16 @@ def test_the_cli_parses_satusehat_commands():
 
     assert parser().parse_args(["satusehat", "status"]).satusehat_command == "status"
     assert parser().parse_args(["satusehat", "sync", "--days", "7"]).days == 7
+
+
+async def test_a_baby_without_a_nik_is_found_by_the_mothers(db, world, client, fake):
+    settings, _pid, people = world
+    async with db.write() as session:
+        (await session.get(Person, people["Ni Luh Sari"].id)).nik = "5108064204950002"
+    fake.add_patient("P200", mother_nik="5108064204950002", birth_date="2025-01-03")  # Kadek
+    fake.add_patient("P201", mother_nik="5108064204950002", birth_date="2023-05-01")  # an older sibling
+    done = await sync_once(db, client, settings, IMM, NOW)
+    assert done.outcomes["sent"] == 8 and done.outcomes["waiting"] == 0
+    subjects = {r["subject"]["reference"] for r in fake.stored["Encounter"].values()}
+    assert subjects == {"Patient/P100", "Patient/P200"}
+    assert ("GET", "/fhir-r4/v1/Patient?identifier=https://fhir.kemkes.go.id/id/nik-ibu%7C5108064204950002") in fake.calls
