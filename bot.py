@@ -410,12 +410,14 @@ async def fhir_command(settings: Settings, args: argparse.Namespace) -> int:
     """``fhir export ...``, ``satusehat status`` and ``satusehat sync`` (satusehat.commands holds them)."""
     from pathlib import Path
 
-    from satusehat.commands import export_command, status_command, sync_command
+    from satusehat.commands import export_command, retry_command, status_command, sync_command
 
     db = Database.from_config(settings.database)
     try:
         if args.command == "satusehat" and args.satusehat_command == "status":
             return await status_command(db, lang=args.lang)
+        if args.command == "satusehat" and args.satusehat_command == "retry":
+            return await retry_command(db, args.state)
         if args.command == "satusehat":
             return await sync_command(db, settings, days=args.days)
         return await export_command(db, settings, puskesmas=args.puskesmas, start=args.start, end=args.end,
@@ -480,6 +482,9 @@ def parser() -> argparse.ArgumentParser:
     ss_status.add_argument("--lang", default="id", help="language of the reasons (id, en)")
     ss_sync = ss.add_parser("sync", help="queue what was recorded lately and send one pass (satusehat.enabled)")
     ss_sync.add_argument("--days", type=int, default=30, help="queue what was recorded in the last N days (default 30)")
+    ss_retry = ss.add_parser("retry", help="send held, refused or waiting items again (after fixing their cause)")
+    ss_retry.add_argument("--state", action="append", choices=("held", "refused", "waiting"), required=True,
+                          help="the state to send again (repeatable)")
     return p
 
 

@@ -129,3 +129,16 @@ async def sync_command(db, settings: Settings, *, days: int = 30, now: datetime 
     print("sent {sent}, waiting {waiting}, held {held}, refused {refused}".format(**done.outcomes)
           + f"; {client.requests} requests" + (f"; stopped: {done.stopped}" if done.stopped else ""))
     return 0 if done.stopped is None or done.stopped.startswith("busy") else 1
+
+
+async def retry_command(db, states: list[str], *, now: datetime | None = None) -> int:
+    """``satusehat retry --state refused``: those items go again at the next pass (audited)."""
+    from satusehat.queue import retry
+
+    now = now or datetime.now(UTC)
+    async with db.write() as session:
+        count = await retry(session, states, now)
+        session.add(AuditLog(at=now, actor_id=None, action="satusehat.retry", target_type=None, target_id=None,
+                             detail={"by": "command line", "states": sorted(states), "items": count}))
+    print(f"{count} items will be sent again at the next pass")
+    return 0

@@ -96,3 +96,16 @@ async def reasons(session: AsyncSession, limit: int = 20) -> list[tuple[str, str
         .where(or_(SatusehatItem.state == WAITING, SatusehatItem.state == HELD, SatusehatItem.state == REFUSED))
         .order_by(SatusehatItem.updated_at.desc(), SatusehatItem.id.desc()).limit(limit))).all()
     return [tuple(row) for row in rows]
+
+
+async def retry(session: AsyncSession, states: Iterable[str], now: datetime) -> int:
+    """Puts the items in ``states`` (held, refused, waiting) back to pending, due now: after their cause was
+    fixed (a Location id added, the organization id corrected, a NIK recorded). Returns how many."""
+    from sqlalchemy import update
+
+    wanted = [s for s in states if s in (HELD, REFUSED, WAITING)]
+    if not wanted:
+        return 0
+    result = await session.execute(update(SatusehatItem).where(SatusehatItem.state.in_(wanted)).values(
+        state=PENDING, not_before=now, updated_at=now))
+    return result.rowcount or 0

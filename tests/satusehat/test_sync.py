@@ -235,3 +235,19 @@ async def test_a_baby_without_a_nik_is_found_by_the_mothers(db, world, client, f
     subjects = {r["subject"]["reference"] for r in fake.stored["Encounter"].values()}
     assert subjects == {"Patient/P100", "Patient/P200"}
     assert ("GET", "/fhir-r4/v1/Patient?identifier=https://fhir.kemkes.go.id/id/nik-ibu%7C5108064204950002") in fake.calls
+
+
+async def test_refused_items_go_again_after_retry(db, world, client, fake, capsys):
+    from satusehat.commands import retry_command
+
+    settings, _pid, _people = world
+    fake.organization_id = "99999999"
+    await sync_once(db, client, settings, IMM, NOW)
+    fake.organization_id = ORG  # the credentials fixed
+    assert (await sync_once(db, client, settings, IMM, NOW + timedelta(minutes=1))).outcomes["sent"] == 0
+    assert await retry_command(db, ["refused"], now=NOW + timedelta(minutes=2)) == 0
+    assert "2 items" in capsys.readouterr().out
+    done = await sync_once(db, client, settings, IMM, NOW + timedelta(minutes=2))
+    assert done.outcomes["sent"] == 2 and fake.duplicates == 0
+    later = await sync_once(db, client, settings, IMM, NOW + timedelta(minutes=15))
+    assert later.outcomes["sent"] == 3  # the Observations and the dose that waited for the Encounter
