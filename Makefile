@@ -30,7 +30,7 @@ messages: $(STAMP)  ## compile the message catalogues (.po -> .mo)
 extract: $(STAMP)  ## refresh the catalogue template and merge it into each language
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k n_:1,2 -k N_ --no-wrap --sort-by-file \
 	  --project=ilpbot --copyright-holder="ILP bot authors" -o $(LOCALES)/messages.pot \
-	  bot.py care channels content handlers registers reminders web db
+	  bot.py care channels content handlers registers reminders satusehat web db
 	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-wrap --ignore-obsolete
 
 migrate: $(STAMP)

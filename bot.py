@@ -427,6 +427,26 @@ async def register_command(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
 
 
+async def fhir_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``fhir export ...``, ``satusehat status`` and ``satusehat sync`` (satusehat.commands holds them)."""
+    from pathlib import Path
+
+    from satusehat.commands import export_command, retry_command, status_command, sync_command
+
+    db = Database.from_config(settings.database)
+    try:
+        if args.command == "satusehat" and args.satusehat_command == "status":
+            return await status_command(db, lang=args.lang)
+        if args.command == "satusehat" and args.satusehat_command == "retry":
+            return await retry_command(db, args.state)
+        if args.command == "satusehat":
+            return await sync_command(db, settings, days=args.days)
+        return await export_command(db, settings, puskesmas=args.puskesmas, start=args.start, end=args.end,
+                                    out=Path(args.out), lang=args.lang)
+    finally:
+        await db.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(prog="bot.py", description="ILP posyandu chat bot")
@@ -470,6 +490,22 @@ def parser() -> argparse.ArgumentParser:
     reg = exp.add_parser("register", help="every registered family of a puskesmas as an XLSX")
     reg.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
     reg.add_argument("out", help="the XLSX to write")
+    fhir = sub.add_parser("fhir", help="FHIR R4 for SATUSEHAT").add_subparsers(dest="fhir_command", required=True, metavar="fhir_command")
+    fexp = fhir.add_parser("export", help="a period's visits, measurements and doses as FHIR Bundles, one JSON file per day")
+    fexp.add_argument("--puskesmas", required=True, help="the puskesmas's id or code, e.g. P5108060201")
+    fexp.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="the first day, e.g. 2026-11-01")
+    fexp.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="the last day, e.g. 2026-11-30")
+    fexp.add_argument("--out", required=True, help="the folder to write the files to")
+    fexp.add_argument("--lang", default="id", help="language of the reasons (id, en)")
+    ss = sub.add_parser("satusehat", help="sending to SATUSEHAT").add_subparsers(
+        dest="satusehat_command", required=True, metavar="satusehat_command")
+    ss_status = ss.add_parser("status", help="the queue's counts by resource and state, and the reasons of what waits")
+    ss_status.add_argument("--lang", default="id", help="language of the reasons (id, en)")
+    ss_sync = ss.add_parser("sync", help="queue what was recorded lately and send one pass (satusehat.enabled)")
+    ss_sync.add_argument("--days", type=int, default=30, help="queue what was recorded in the last N days (default 30)")
+    ss_retry = ss.add_parser("retry", help="send held, refused or waiting items again (after fixing their cause)")
+    ss_retry.add_argument("--state", action="append", choices=("held", "refused", "waiting"), required=True,
+                          help="the state to send again (repeatable)")
     return p
 
 
@@ -509,6 +545,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(register_command(settings, args))
     elif args.command == "invite":
         return asyncio.run(invite_command(settings, args))
+    elif args.command in ("fhir", "satusehat"):
+        return asyncio.run(fhir_command(settings, args))
     elif args.command == "web":
         return asyncio.run(web_link_command(settings, args))
     elif args.command == "reminders":

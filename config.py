@@ -175,6 +175,31 @@ class PwsConfig:
     targets: Mapping[str, float] = field(default_factory=lambda: dict(PWS_TARGETS))
 
 
+#: SATUSEHAT's staging host (the sandbox); production differs only by these URLs (``satusehat.auth_url``,
+#: ``satusehat.base_url``), given by the Ministry with the credentials
+SATUSEHAT_STAGING = "https://api-satusehat-stg.dto.kemkes.go.id"
+#: the environment variables of the SATUSEHAT credentials: read from the environment only, never logged
+SATUSEHAT_SECRETS = {"client_id": "ILPBOT_SATUSEHAT_CLIENT_ID", "client_secret": "ILPBOT_SATUSEHAT_CLIENT_SECRET"}
+_SATUSEHAT_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class SatusehatConfig:
+    """Sending to SATUSEHAT (satusehat/): off until ``enabled``; the credentials come from the environment."""
+
+    enabled: bool = False
+    #: OAuth2 client credentials: a form POST to {auth_url}/accesstoken?grant_type=client_credentials
+    auth_url: str = f"{SATUSEHAT_STAGING}/oauth2/v1"
+    #: the FHIR base: {base_url}/Encounter, {base_url}/Patient?identifier=...
+    base_url: str = f"{SATUSEHAT_STAGING}/fhir-r4/v1"
+    #: the organization (IHS) id the credentials belong to: every business identifier carries it
+    organization_id: str = ""
+    #: posyandu code -> the id of its SATUSEHAT Location (a visit of a posyandu without one is held back)
+    locations: Mapping[str, str] = field(default_factory=dict)
+    client_id: str = field(default="", repr=False)  # ILPBOT_SATUSEHAT_CLIENT_ID
+    client_secret: str = field(default="", repr=False)  # ILPBOT_SATUSEHAT_CLIENT_SECRET
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -188,6 +213,7 @@ class Settings:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
     pws: PwsConfig = field(default_factory=PwsConfig)
+    satusehat: SatusehatConfig = field(default_factory=SatusehatConfig)
 
 
 #: the keys of each section that an environment variable ILPBOT_<SECTION>_<KEY> sets (the others, such as
@@ -203,6 +229,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "privacy": ("retention_days",),
     "inbound": ("burst", "per_minute"),
     "whatsapp": ("graph_base_url", "graph_version", "webhook_path", "rate"),
+    "satusehat": ("enabled", "auth_url", "base_url", "organization_id"),
 }
 #: each section's dataclass: the one place of its defaults
 SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(Settings)}  # type: ignore[misc]
@@ -387,7 +414,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     """Settings from ``path`` (default ``config.yaml``) with the environment's overrides."""
     env = os.environ if env is None else env
     data = _read_file(Path(env.get("ILPBOT_CONFIG", path or DEFAULT_FILE)))
-    known = {"ILPBOT_CONFIG"} | {env_name(name, key) for name, keys in ENV_KEYS.items() for key in keys}
+    known = ({"ILPBOT_CONFIG"} | {env_name(name, key) for name, keys in ENV_KEYS.items() for key in keys}
+             | set(SATUSEHAT_SECRETS.values()))
     unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
 
     def reader(name: str) -> _Reader:
@@ -484,10 +512,43 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         raise ConfigError(f"{unknown[0]}: unknown setting (environment variables can set {', '.join(sorted(known))})")
     _check_reminders(rem, reminders)
     pws = PwsConfig(targets=_pws_targets(reader("pws")))
+    satusehat = _satusehat(reader("satusehat"), env)
     return Settings(
         database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders,
-        whatsapp=whatsapp, privacy=privacy, inbound=inbound, pws=pws,
+        whatsapp=whatsapp, privacy=privacy, inbound=inbound, pws=pws, satusehat=satusehat,
     )
+
+
+def _satusehat(reader: _Reader, env: Mapping[str, str]) -> SatusehatConfig:
+    """The SATUSEHAT section; the client id and secret from the environment only (a file that names them
+    is refused: secrets are not kept in config.yaml)."""
+    for key, name in SATUSEHAT_SECRETS.items():
+        if key in reader.values:
+            raise reader.fail(key, f"the SATUSEHAT credentials are read from the environment only: set {name}, "
+                                   "and remove it from the file")
+    urls = {}
+    for key in ("auth_url", "base_url"):
+        urls[key] = reader.str(key).rstrip("/")
+        if not urls[key].startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise reader.fail(key, f"expected an https URL, e.g. {default_of('satusehat', key)}, got {urls[key]!r}")
+    organization = reader.str("organization_id")
+    if organization and not _SATUSEHAT_ID_RE.match(organization):
+        raise reader.fail("organization_id", f"expected the organization's SATUSEHAT id (letters, digits, -), got {organization!r}")
+    locations = reader.mapping("locations")
+    for code, location in locations.items():
+        if not _SATUSEHAT_ID_RE.match(location):
+            raise reader.fail(f"locations.{code}", f"expected a SATUSEHAT Location id (letters, digits, -), got {location!r}")
+    secrets = {key: (env.get(name) or "").strip() for key, name in SATUSEHAT_SECRETS.items()}
+    config = SatusehatConfig(enabled=reader.bool("enabled"), organization_id=organization, locations=locations,
+                             **urls, **secrets)
+    if config.enabled:
+        if not organization:
+            raise reader.fail("organization_id", "SATUSEHAT is enabled: give the organization id its credentials belong to")
+        missing = [name for key, name in SATUSEHAT_SECRETS.items() if not secrets[key]]
+        if missing:
+            raise ConfigError(f"{missing[0]}: SATUSEHAT is enabled (satusehat.enabled) and needs "
+                              f"{' and '.join(SATUSEHAT_SECRETS.values())} in the environment")
+    return config
 
 
 def _pws_targets(reader: _Reader) -> dict[str, float]:

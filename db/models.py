@@ -516,3 +516,50 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class SatusehatItem(Base):
+    """One resource to send to SATUSEHAT (satusehat.queue, satusehat.sync): a visit's Encounter, a measurement's
+    Observation or a dose's Immunization, by its stable business identifier (``key``: resource type and the
+    local id, e.g. ``Encounter|ilpbot-visit-12``), so that a retry updates instead of duplicating.
+
+    ``state``: pending (to send; again after a correction) -> sent; waiting (the person has no NIK, or
+    SATUSEHAT does not know it, or its Encounter is not sent yet: ``problem`` says which), held (our own check
+    found a problem: ``problem``), refused (SATUSEHAT answered an OperationOutcome: ``reason``). Every state
+    but sent is tried again when its cause may have changed. ``server_id`` is the resource's id at SATUSEHAT
+    (a later change is a PUT to it). ``digest`` is the hash of the resource last built, so a correction is
+    seen. Erasing a family removes its items (the person's rows cascade); what was sent stays the facility's
+    record at SATUSEHAT."""
+
+    __tablename__ = "satusehat_item"
+    __table_args__ = (UniqueConstraint("key"), Index("ix_satusehat_item_due", "state", "not_before"),
+                      Index("ix_satusehat_item_row", "resource_type", "row_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    resource_type: Mapped[str] = mapped_column(String(16))  # Encounter | Observation | Immunization
+    row_id: Mapped[int] = mapped_column(Integer)  # visit, measurement or care_record id
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    puskesmas_id: Mapped[int] = mapped_column(ForeignKey("puskesmas.id"), index=True)
+    #: pending | waiting | held | refused | sent
+    state: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_before: Mapped[datetime]
+    server_id: Mapped[str | None] = mapped_column(String(64))
+    digest: Mapped[str | None] = mapped_column(String(64))
+    problem: Mapped[str | None] = mapped_column(String(32))  # a problem code (satusehat.problems)
+    reason: Mapped[str | None] = mapped_column(String(500))  # SATUSEHAT's words (OperationOutcome), or ours
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class SatusehatPatient(Base):
+    """A person's IHS number (the Patient id at SATUSEHAT), once found by NIK; none is kept for a NIK it
+    did not know (the item waits and the search is made again)."""
+
+    __tablename__ = "satusehat_patient"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    ihs_number: Mapped[str] = mapped_column(String(64))
+    found_at: Mapped[datetime]

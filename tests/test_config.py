@@ -338,3 +338,32 @@ def test_pws_targets_take_the_given_keys_over_the_defaults_and_refuse_unknown_on
         path.write_text(f"pws:\n  targets: {text}\n")
         with pytest.raises(ConfigError, match=re.escape(named)):
             load_settings(path, env={})
+
+
+def test_satusehat_is_off_by_default_and_reads_its_section(tmp_path):
+    assert load_settings(env={}).satusehat.enabled is False
+    file = tmp_path / "c.yaml"
+    file.write_text("satusehat:\n  organization_id: '10000004'\n  locations: {PSY-01: ef011065-38c9-46f8-9c35-d1fe68966a3e}\n")
+    env = {"ILPBOT_SATUSEHAT_ENABLED": "true", "ILPBOT_SATUSEHAT_CLIENT_ID": "cid", "ILPBOT_SATUSEHAT_CLIENT_SECRET": "s3cret"}
+    s = load_settings(file, env=env).satusehat
+    assert (s.enabled, s.organization_id, s.client_id, s.client_secret) == (True, "10000004", "cid", "s3cret")
+    assert s.locations == {"PSY-01": "ef011065-38c9-46f8-9c35-d1fe68966a3e"}
+    assert "s3cret" not in repr(s) and "cid" not in repr(load_settings(file, env=env))
+
+
+@pytest.mark.parametrize(("file", "env", "message"), [
+    ("", {"ILPBOT_SATUSEHAT_ENABLED": "1"}, "satusehat.organization_id: SATUSEHAT is enabled"),
+    ("satusehat: {organization_id: '1'}", {"ILPBOT_SATUSEHAT_ENABLED": "1"}, "ILPBOT_SATUSEHAT_CLIENT_ID: SATUSEHAT is enabled"),
+    ("satusehat: {organization_id: '1'}", {"ILPBOT_SATUSEHAT_ENABLED": "1", "ILPBOT_SATUSEHAT_CLIENT_ID": "c"},
+     "ILPBOT_SATUSEHAT_CLIENT_SECRET: SATUSEHAT is enabled"),
+    ("satusehat: {client_secret: x}", {}, "satusehat.client_secret: the SATUSEHAT credentials are read from the environment only"),
+    ("satusehat: {base_url: 'ftp://x'}", {}, "satusehat.base_url: expected an https URL"),
+    ("", {"ILPBOT_SATUSEHAT_AUTH_URL": "http://example.com"}, "satusehat.auth_url: expected an https URL"),
+    ("satusehat: {organization_id: 'a b'}", {}, "satusehat.organization_id: expected"),
+    ("satusehat: {locations: {PSY-01: 'x/y'}}", {}, "satusehat.locations.PSY-01: expected"),
+])
+def test_satusehat_settings_are_checked_at_start(tmp_path, file, env, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(file)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(path, env=env)
