@@ -40,7 +40,7 @@ from care.history import DAY, TTD_HAMIL, PersonHistory, build
 from care.history import EMPTY as NO_HISTORY
 from care.rules import Schedule
 from db.history import posyandu_histories
-from db.models import CareRecord, Family, Identity, Measurement, Outbox, Person, Posyandu, Visit
+from db.models import CareRecord, Family, Identity, Measurement, Outbox, Person, Posyandu, PosyanduException, Referral, Visit
 
 
 #: the under-sixes: the children of ``month_inputs`` and, with ``pws_only``, its people
@@ -249,3 +249,15 @@ async def data_version(session) -> tuple:
         one(func.count(Measurement.id)), one(func.max(Measurement.id)), one(func.sum(Measurement.value)),
         one(func.count(CareRecord.id)), one(func.max(CareRecord.id)), one(func.count(case((CareRecord.precision == DAY, 1))))))).one()
     return tuple(row)
+
+
+async def targets_version(session) -> tuple:
+    """:func:`data_version` and what the list of who is due reads besides (``reminders.targets``): the
+    referrals followed (opened, their outcome recorded) and the changed posyandu days. A cache of the list
+    (``web.targets``) keyed by it is read afresh when any of them changes."""
+    def one(*columns):
+        return select(*columns).scalar_subquery()
+    row = (await session.execute(select(
+        one(func.count(Referral.id)), one(func.max(Referral.id)), one(func.max(Referral.outcome_at)),
+        one(func.count(PosyanduException.id)), one(func.max(PosyanduException.id))))).one()
+    return await data_version(session) + tuple(row)

@@ -182,3 +182,34 @@ async def test_in_a_browser_filter_the_list_and_download_it(signed_in, live_web,
     table = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert [row[4] for row in table[1:]] == shown
     assert all(row[7] == "tidak datang ke posyandu 5 Nov" for row in table[1:])
+
+
+async def test_the_list_is_computed_once_and_read_afresh_when_the_data_changes(client, engine, demo_db, monkeypatch):
+    """Computing the list of 8,000 families takes seconds: it is kept per puskesmas and day, and a new
+    referral or a dose given (db.coverage.targets_version) makes the next reading compute it again."""
+    import web.targets as page
+
+    computed = []
+    real = page.targets_of
+
+    async def counting(*args, **kwargs):
+        computed.append(1)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(page, "targets_of", counting)
+    await a_month_of_targets(demo_db)
+    await sign_in(client, demo_db, await staff_member(engine, demo_db))
+    first = rows_of(await (await client.get("/sasaran")).text())
+    mawar = await posyandu_id(demo_db, MAWAR)
+    assert rows_of(await (await client.get(f"/sasaran?posyandu={mawar}")).text()) == [n for n in first if n != "Fajar Melati"]
+    assert len(computed) == 1  # the second reading, filtered, came from the kept list
+    await family_at(demo_db, dusun="Banjar Kaja", rt="004", name="Baru", members=(("Hana Baru", "F", date(2026, 10, 1)),))
+    client.app[page.CACHE].fresh = 0.0  # the version is read at every reading from now on
+    assert "Hana Baru" in rows_of(await (await client.get("/sasaran")).text()) and len(computed) == 2
+    async with demo_db.write() as session:
+        fajar = (await session.scalars(select(Person).where(Person.name == "Fajar Melati"))).one()
+        family = await session.get(Family, fajar.family_id)
+        session.add(Referral(person_id=fajar.id, posyandu_id=family.posyandu_id, reason="wasting", status="open",
+                             opened_on=date(2026, 11, 20), created_at=DEFAULT_NOW))
+    await client.get("/sasaran")
+    assert len(computed) == 3
