@@ -44,6 +44,8 @@ STATUS_LABELS = {"due": N_("Jatuh tempo bulan ini"), "overdue": N_("Terlambat"),
 KIND_LABELS = {"imunisasi": N_("Imunisasi anak"), "kehamilan": N_("Kehamilan dan nifas"), "layanan": N_("Layanan lain"),
                "rujukan": N_("Rujukan"), "posyandu": N_("Hari posyandu")}
 FORMATS = ("csv", "xlsx")
+#: people on one page (a puskesmas of 8,000 families has some 19,000 on its list; the download holds them all)
+PAGE_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,10 @@ async def page(request: web.Request) -> web.StreamResponse:
             mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return web.Response(body=body, headers={"Content-Type": mime, "Cache-Control": "no-store",
                                                 "Content-Disposition": f'attachment; filename="{stem}.{wanted}"'})
+    pages = max(1, -(-len(data.rows) // PAGE_ROWS))
+    number = _page_number(request.query.get("halaman"), pages)
     groups: list[tuple[str, str, str, list[Row]]] = []
-    for row in data.rows:
+    for row in data.rows[(number - 1) * PAGE_ROWS:number * PAGE_ROWS]:
         place = place_of(row.target.dusun, row.target.rt)
         if not groups or groups[-1][0] != row.posyandu or groups[-1][2] != place:
             groups.append((row.posyandu, row.kaders, place, []))
@@ -209,7 +213,15 @@ async def page(request: web.Request) -> web.StreamResponse:
     return render(request, "targets.html", {
         "data": data, "filters": filters, "groups": groups, "month": format_date(today, "MMMM y"),
         "statuses": STATUS_LABELS, "kinds": KIND_LABELS, "query": filters.query(), "reason_text": reason_text,
+        "page": number, "pages": pages,
     })
+
+
+def _page_number(text: str | None, pages: int) -> int:
+    """The page asked for (``halaman``), within 1..pages; anything else is the first."""
+    if text and text.isdecimal() and len(text) < 6:
+        return min(max(int(text), 1), pages)
+    return 1
 
 
 def add_routes(app: web.Application) -> None:

@@ -213,3 +213,20 @@ async def test_the_list_is_computed_once_and_read_afresh_when_the_data_changes(c
                              opened_on=date(2026, 11, 20), created_at=DEFAULT_NOW))
     await client.get("/sasaran")
     assert len(computed) == 3
+
+
+async def test_a_long_list_comes_in_pages_and_the_download_holds_it_all(client, engine, demo_db, monkeypatch):
+    import web.targets as page
+
+    monkeypatch.setattr(page, "PAGE_ROWS", 2)
+    await a_month_of_targets(demo_db)
+    await sign_in(client, demo_db, await staff_member(engine, demo_db))
+    table = list(csv.reader(io.StringIO((await (await client.get("/sasaran?format=csv")).read()).decode("utf-8-sig")), delimiter=";"))
+    names = [row[4] for row in table[1:]]
+    assert len(names) == 5
+    first = await (await client.get("/sasaran")).text()
+    assert rows_of(first) == names[:2] and "Halaman 1 dari 3" in first and "halaman=2" in first and 'rel="prev"' not in first
+    last = await (await client.get("/sasaran?halaman=3")).text()
+    assert rows_of(last) == names[4:] and 'rel="prev"' in last and 'rel="next"' not in last
+    assert rows_of(await (await client.get("/sasaran?halaman=99")).text()) == names[4:]  # past the end: the last page
+    assert rows_of(await (await client.get("/sasaran?halaman=x")).text()) == names[:2]
