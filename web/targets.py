@@ -12,9 +12,10 @@ download is audited (``targets.viewed`` with ``via: web``, as the chat audits it
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -90,8 +91,7 @@ def _same_rt(a: str | None, b: str) -> bool:
     return a is not None and (a.strip().lstrip("0") or "0") == (b.strip().lstrip("0") or "0")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One person on the page: their posyandu, place and the reasons that match the filters."""
 
     posyandu: str
@@ -100,17 +100,58 @@ class Row:
     reasons: tuple
 
 
+class Rows(Sequence):
+    """The people that match, each made a :class:`Row` only when read (a page shows 200 of a list that
+    may hold 19,000)."""
+
+    def __init__(self, matched: list[tuple[Target, tuple]], names: dict[int, str], kaders: dict[int, str]) -> None:
+        self._matched, self._names, self._kaders = matched, names, kaders
+
+    def _row(self, target: Target, reasons: tuple) -> Row:
+        return Row(self._names[target.posyandu_id], self._kaders[target.posyandu_id], target, reasons)
+
+    def __len__(self) -> int:
+        return len(self._matched)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._row(*pair) for pair in self._matched[index]]
+        return self._row(*self._matched[index])
+
+    def __iter__(self) -> Iterator[Row]:
+        return (self._row(*pair) for pair in self._matched)
+
+    @property
+    def home_visits(self) -> int:
+        return sum(1 for target, _reasons in self._matched if target.home)
+
+
+@dataclass(frozen=True)
+class Everyone:
+    """The puskesmas's whole list of a day (what the cache keeps): the targets, and the dusun and RT on it."""
+
+    targets: list[Target]
+    dusun: tuple[str, ...]
+    rts: tuple[str, ...]
+
+
+async def everyone_of(session, places: list[Posyandu], today: date, settings, schedule) -> Everyone:
+    found = await targets_of(session, places, today, policy_from(settings), schedule)
+    return Everyone(found, tuple(sorted({t.dusun for t in found if t.dusun}, key=str.casefold)),
+                    tuple(sorted({t.rt for t in found if t.rt}, key=lambda rt: rt.zfill(4) if rt.isdecimal() else rt)))
+
+
 @dataclass(frozen=True)
 class TargetList:
     today: date
-    rows: tuple[Row, ...]
+    rows: Rows
     places: tuple[Posyandu, ...]  # the puskesmas's posyandu, for the form
     dusun: tuple[str, ...] = field(default=())  # the dusun on the unfiltered list, for the form
     rts: tuple[str, ...] = field(default=())
 
     @property
     def home_visits(self) -> int:
-        return sum(1 for row in self.rows if row.target.home)
+        return self.rows.home_visits
 
 
 def kader_names(kaders: list[tuple[int, str | None]]) -> str:
@@ -142,27 +183,29 @@ async def target_list(session, puskesmas_id: int, today: date, settings, schedul
             .order_by(Identity.id))).all():
         kaders[posyandu_id].append((identity_id, name))
     if cache is None:
-        chosen = [p for p in places if filters.posyandu_id in (None, p.id)]
-        found = await targets_of(session, chosen, today, policy_from(settings), schedule)
+        whole = await everyone_of(session, [p for p in places if filters.posyandu_id in (None, p.id)], today, settings, schedule)
     else:
-        everyone = await cache.get((puskesmas_id, today), lambda: targets_version(session),
-                                   lambda: targets_of(session, places, today, policy_from(settings), schedule))
-        found = [t for t in everyone if filters.posyandu_id in (None, t.posyandu_id)]
-    names = {p.id: p.name for p in places}
-    rows = []
-    for target in found:
-        if filters.dusun is not None and (target.dusun or "").casefold() != filters.dusun.casefold():
+        whole = await cache.get((puskesmas_id, today), lambda: targets_version(session),
+                                lambda: everyone_of(session, places, today, settings, schedule))
+    status, kind, dusun, rt, place = filters.status, filters.kind, filters.dusun, filters.rt, filters.posyandu_id
+    dusun = dusun.casefold() if dusun is not None else None
+    matched: list[tuple[Target, tuple]] = []
+    for target in whole.targets:
+        if place is not None and target.posyandu_id != place:
             continue
-        if filters.rt is not None and not _same_rt(target.rt, filters.rt):
+        if dusun is not None and (target.dusun or "").casefold() != dusun:
             continue
-        reasons = tuple(r for r in target.reasons
-                        if (filters.status is None or status_of(r) == filters.status)
-                        and (filters.kind is None or kind_of(r, schedule) == filters.kind))
+        if rt is not None and not _same_rt(target.rt, rt):
+            continue
+        if status is None and kind is None:
+            reasons = target.reasons
+        else:
+            reasons = tuple(r for r in target.reasons
+                            if (status is None or status_of(r) == status) and (kind is None or kind_of(r, schedule) == kind))
         if reasons:
-            rows.append(Row(names[target.posyandu_id], kader_names(kaders[target.posyandu_id]), target, reasons))
-    dusun = sorted({t.dusun for t in found if t.dusun}, key=str.casefold)
-    rts = sorted({t.rt for t in found if t.rt}, key=lambda rt: rt.zfill(4) if rt.isdecimal() else rt)
-    return TargetList(today, tuple(rows), tuple(places), tuple(dusun), tuple(rts))
+            matched.append((target, reasons))
+    rows = Rows(matched, {p.id: p.name for p in places}, {pid: kader_names(k) for pid, k in kaders.items()})
+    return TargetList(today, rows, tuple(places), whole.dusun, whole.rts)
 
 
 def sheet(data: TargetList) -> list[list]:
