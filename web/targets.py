@@ -104,8 +104,9 @@ class Rows(Sequence):
     """The people that match, each made a :class:`Row` only when read (a page shows 200 of a list that
     may hold 19,000)."""
 
-    def __init__(self, matched: list[tuple[Target, tuple]], names: dict[int, str], kaders: dict[int, str]) -> None:
-        self._matched, self._names, self._kaders = matched, names, kaders
+    def __init__(self, matched: list[tuple[Target, tuple]], names: dict[int, str], kaders: dict[int, str],
+                 homes: int | None = None) -> None:
+        self._matched, self._names, self._kaders, self._homes = matched, names, kaders, homes
 
     def _row(self, target: Target, reasons: tuple) -> Row:
         return Row(self._names[target.posyandu_id], self._kaders[target.posyandu_id], target, reasons)
@@ -123,21 +124,31 @@ class Rows(Sequence):
 
     @property
     def home_visits(self) -> int:
-        return sum(1 for target, _reasons in self._matched if target.home)
+        if self._homes is None:
+            self._homes = sum(1 for target, _reasons in self._matched if target.home)
+        return self._homes
 
 
 @dataclass(frozen=True)
 class Everyone:
-    """The puskesmas's whole list of a day (what the cache keeps): the targets, and the dusun and RT on it."""
+    """The puskesmas's whole list of a day (what the cache keeps): the targets with all their reasons, in
+    all and per posyandu, how many need a home visit, and the dusun and RT on it."""
 
     targets: list[Target]
+    pairs: dict[int | None, list[tuple[Target, tuple]]]  # None: every posyandu
+    homes: dict[int | None, int]
     dusun: tuple[str, ...]
     rts: tuple[str, ...]
 
 
 async def everyone_of(session, places: list[Posyandu], today: date, settings, schedule) -> Everyone:
     found = await targets_of(session, places, today, policy_from(settings), schedule)
-    return Everyone(found, tuple(sorted({t.dusun for t in found if t.dusun}, key=str.casefold)),
+    pairs: dict[int | None, list] = {None: [(t, t.reasons) for t in found if t.reasons]}
+    homes: dict[int | None, int] = {None: sum(1 for t, _r in pairs[None] if t.home)}
+    for target, reasons in pairs[None]:
+        pairs.setdefault(target.posyandu_id, []).append((target, reasons))
+        homes[target.posyandu_id] = homes.get(target.posyandu_id, 0) + (1 if target.home else 0)
+    return Everyone(found, pairs, homes, tuple(sorted({t.dusun for t in found if t.dusun}, key=str.casefold)),
                     tuple(sorted({t.rt for t in found if t.rt}, key=lambda rt: rt.zfill(4) if rt.isdecimal() else rt)))
 
 
@@ -188,11 +199,14 @@ async def target_list(session, puskesmas_id: int, today: date, settings, schedul
         whole = await cache.get((puskesmas_id, today), lambda: targets_version(session),
                                 lambda: everyone_of(session, places, today, settings, schedule))
     status, kind, dusun, rt, place = filters.status, filters.kind, filters.dusun, filters.rt, filters.posyandu_id
+    names = {p.id: p.name for p in places}
+    kader_text = {pid: kader_names(k) for pid, k in kaders.items()}
+    if status is None and kind is None and dusun is None and rt is None:  # the page as it opens, or one posyandu
+        return TargetList(today, Rows(whole.pairs.get(place, []), names, kader_text, whole.homes.get(place, 0)), tuple(places),
+                          whole.dusun, whole.rts)
     dusun = dusun.casefold() if dusun is not None else None
     matched: list[tuple[Target, tuple]] = []
-    for target in whole.targets:
-        if place is not None and target.posyandu_id != place:
-            continue
+    for target, _reasons in whole.pairs.get(place, []):
         if dusun is not None and (target.dusun or "").casefold() != dusun:
             continue
         if rt is not None and not _same_rt(target.rt, rt):
@@ -204,8 +218,7 @@ async def target_list(session, puskesmas_id: int, today: date, settings, schedul
                             if (status is None or status_of(r) == status) and (kind is None or kind_of(r, schedule) == kind))
         if reasons:
             matched.append((target, reasons))
-    rows = Rows(matched, {p.id: p.name for p in places}, {pid: kader_names(k) for pid, k in kaders.items()})
-    return TargetList(today, rows, tuple(places), whole.dusun, whole.rts)
+    return TargetList(today, Rows(matched, names, kader_text), tuple(places), whole.dusun, whole.rts)
 
 
 def sheet(data: TargetList) -> list[list]:
