@@ -18,12 +18,14 @@ from datetime import date
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 from sqlalchemy import select
 
 from care.rules_file import apply_overrides
 from config import zone_of
-from content.i18n import N_, _, format_date
+from content.i18n import N_, _, format_date, use_locale
 from db.coverage import targets_version
 from db.models import Family, Identity, Posyandu, Puskesmas
 from db.queries import posyandu_of
@@ -34,12 +36,14 @@ from reminders.targets import KINDS, STATUSES, Target, kind_of, status_of, targe
 from web.auth import audit, staff_page
 from web.context import CLOCK, DB, SETTINGS, staff_of
 from web.pws import Cache
-from web.render import message_page, not_found, render
+from web.render import language_of, message_page, not_found, render
 
 #: the care schedule with the district's overrides, built once per app (as the chat's engine builds it)
 SCHEDULE = web.AppKey("targets_schedule", Any)
 #: the puskesmas's whole list per day, by the version of the data it was computed on
 CACHE = web.AppKey("targets_cache", Cache)
+#: the drawn list of a page (per filters, page, language and kaders), by the same version
+LISTINGS = web.AppKey("targets_listings", Cache)
 
 STATUS_LABELS = {"due": N_("Jatuh tempo bulan ini"), "overdue": N_("Terlambat"), "missed": N_("Tidak datang ke posyandu")}
 KIND_LABELS = {"imunisasi": N_("Imunisasi anak"), "kehamilan": N_("Kehamilan dan nifas"), "layanan": N_("Layanan lain"),
@@ -107,6 +111,7 @@ class Rows(Sequence):
     def __init__(self, matched: list[tuple[Target, tuple]], names: dict[int, str], kaders: dict[int, str],
                  homes: int | None = None) -> None:
         self._matched, self._names, self._kaders, self._homes = matched, names, kaders, homes
+        self.kaders = kaders
 
     def _row(self, target: Target, reasons: tuple) -> Row:
         return Row(self._names[target.posyandu_id], self._kaders[target.posyandu_id], target, reasons)
@@ -244,8 +249,16 @@ async def page(request: web.Request) -> web.StreamResponse:
     async with app[DB].read() as session:
         today = await today_of(session, staff.puskesmas_id, app[SETTINGS], now)
         data = await target_list(session, staff.puskesmas_id, today, app[SETTINGS], app[SCHEDULE], filters, app[CACHE])
-    if data is None:  # another puskesmas's posyandu: not there for this reader
-        return not_found(request)
+        if data is None:  # another puskesmas's posyandu: not there for this reader
+            return not_found(request)
+        if wanted is None:
+            pages = max(1, -(-len(data.rows) // PAGE_ROWS))
+            number = _page_number(request.query.get("halaman"), pages)
+            # drawn once per list, page, language and kaders (their names are on it), while the data is the same
+            key = (staff.puskesmas_id, today, language_of(request), tuple(sorted(filters.query().items())), number,
+                   tuple(sorted(data.rows.kaders.items())))
+            listing = await app[LISTINGS].get(key, lambda: targets_version(session),
+                                              lambda: _async(_listing, request, data, filters, number, pages))
     async with app[DB].write() as session:
         audit(session, staff, "targets.viewed" if wanted is None else "targets.downloaded", "puskesmas", staff.puskesmas_id, now,
               rows=len(data.rows), **filters.query(), **({"format": wanted} if wanted else {}))
@@ -258,19 +271,28 @@ async def page(request: web.Request) -> web.StreamResponse:
             mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return web.Response(body=body, headers={"Content-Type": mime, "Cache-Control": "no-store",
                                                 "Content-Disposition": f'attachment; filename="{stem}.{wanted}"'})
-    pages = max(1, -(-len(data.rows) // PAGE_ROWS))
-    number = _page_number(request.query.get("halaman"), pages)
+    return render(request, "targets.html", {
+        "data": data, "filters": filters, "listing": listing, "month": format_date(today, "MMMM y"),
+        "statuses": STATUS_LABELS, "kinds": KIND_LABELS, "query": filters.query(),
+    })
+
+
+def _listing(request: web.Request, data: TargetList, filters: Filters, number: int, pages: int) -> Markup:
+    """The people of one page grouped by posyandu and place (``targets_list.html``) in the reader's language."""
     groups: list[tuple[str, str, str, list[Row]]] = []
     for row in data.rows[(number - 1) * PAGE_ROWS:number * PAGE_ROWS]:
         place = place_of(row.target.dusun, row.target.rt)
         if not groups or groups[-1][0] != row.posyandu or groups[-1][2] != place:
             groups.append((row.posyandu, row.kaders, place, []))
         groups[-1][3].append(row)
-    return render(request, "targets.html", {
-        "data": data, "filters": filters, "groups": groups, "month": format_date(today, "MMMM y"),
-        "statuses": STATUS_LABELS, "kinds": KIND_LABELS, "query": filters.query(), "reason_text": reason_text,
-        "page": number, "pages": pages,
-    })
+    with use_locale(language_of(request)):
+        return Markup(aiohttp_jinja2.render_string("targets_list.html", request, {
+            "data": data, "groups": groups, "query": filters.query(), "reason_text": reason_text, "page": number,
+            "pages": pages}))
+
+
+async def _async(function, *args):
+    return function(*args)
 
 
 def _page_number(text: str | None, pages: int) -> int:
@@ -284,4 +306,5 @@ def add_routes(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[SCHEDULE] = apply_overrides({"je": settings.care.je, **settings.care.overrides})
     app[CACHE] = Cache()
+    app[LISTINGS] = Cache(size=256)
     app.router.add_get("/sasaran", page, name="targets")

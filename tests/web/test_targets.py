@@ -204,7 +204,7 @@ async def test_the_list_is_computed_once_and_read_afresh_when_the_data_changes(c
     assert rows_of(await (await client.get(f"/sasaran?posyandu={mawar}")).text()) == [n for n in first if n != "Fajar Melati"]
     assert len(computed) == 1  # the second reading, filtered, came from the kept list
     await family_at(demo_db, dusun="Banjar Kaja", rt="004", name="Baru", members=(("Hana Baru", "F", date(2026, 10, 1)),))
-    client.app[page.CACHE].fresh = 0.0  # the version is read at every reading from now on
+    client.app[page.CACHE].fresh = client.app[page.LISTINGS].fresh = 0.0  # the version is read at every reading from now on
     assert "Hana Baru" in rows_of(await (await client.get("/sasaran")).text()) and len(computed) == 2
     async with demo_db.write() as session:
         fajar = (await session.scalars(select(Person).where(Person.name == "Fajar Melati"))).one()
