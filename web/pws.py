@@ -272,6 +272,10 @@ class Cache:
         self._locks: dict[Hashable, asyncio.Lock] = {}
 
     async def get(self, key: Hashable, version: Callable[[], Awaitable[tuple]], compute: Callable[[], Awaitable[object]]):
+        kept, now = self._kept.get(key), self.clock()
+        if kept is not None and now - kept.computed < self.max_age and now - kept.checked < self.fresh:
+            self._kept.move_to_end(key)  # checked a moment ago: no need to queue behind a reader checking it
+            return kept.value
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             kept, now = self._kept.get(key), self.clock()
