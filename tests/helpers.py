@@ -372,3 +372,29 @@ class ImportWire:
     def last(self, address: str) -> Reply:
         """The last message sent to ``address``."""
         return [reply for _channel, to, reply in self.sent if to == address][-1]
+
+
+async def queue_satusehat_dose(db: Database, *, child: str = "Putu Adi", village_code: str = "51.08.06.2014",
+                               state: str = "refused", problem: str | None = "refused",
+                               reason: str | None = "Patient.identifier tidak sesuai", code: str = "BCG",
+                               on: date = date(2026, 3, 12), nik: str | None = None) -> int:
+    """A family of the posyandu in ``village_code`` whose child's dose ``code`` (given by a kader on ``on``)
+    is an item of the SATUSEHAT queue in ``state`` with ``problem`` and ``reason``; the item's id."""
+    from db.models import CareRecord, SatusehatItem
+
+    family = await make_family(db, village_code=village_code, name=f"Keluarga {child}",
+                               members=((child, "M", on - timedelta(days=20)),))
+    async with db.write() as session:
+        person = (await session.scalars(select(Person).where(Person.family_id == family.id))).one()
+        person.nik = nik
+        record = CareRecord(person_id=person.id, code=code, done_on=on, source="kader", created_at=DEFAULT_NOW)
+        session.add(record)
+        posyandu = await session.get(Posyandu, family.posyandu_id)
+        await session.flush()
+        item = SatusehatItem(key=f"Immunization|ilpbot-dose-{record.id}", resource_type="Immunization", row_id=record.id,
+                             person_id=person.id, puskesmas_id=posyandu.puskesmas_id, state=state, problem=problem,
+                             reason=reason, attempts=1, not_before=DEFAULT_NOW, digest="x", created_at=DEFAULT_NOW,
+                             updated_at=DEFAULT_NOW)
+        session.add(item)
+        await session.flush()
+        return item.id
