@@ -108,3 +108,54 @@ def test_the_pass_interval_is_configured_once(tmp_path):
     assert load_settings(env={"ILPBOT_SATUSEHAT_EVERY_MINUTES": "10"}).satusehat.every_minutes == 10
     with pytest.raises(ConfigError, match="satusehat.every_minutes: expected 1 to 1440"):
         load_settings(env={"ILPBOT_SATUSEHAT_EVERY_MINUTES": "0"})
+
+
+async def _dose_visit(db, settings, clock, fake, *answers: str):
+    """With SATUSEHAT on, a kader gives Putu DPT-HB-Hib 1 and PCV 1 at the posyandu and answers the lot
+    questions with ``answers``; the chat."""
+    from handlers.engine import Engine
+
+    engine = Engine(db, settings, clock=clock)
+    chat = await kader(engine, db)
+    family, _people = await family_with(db, ("Putu Adi", "M", DEFAULT_NOW.date() - timedelta(days=70), {"nik": NIK}))
+    fake.add_patient("P100", nik=NIK, birth_date=(DEFAULT_NOW.date() - timedelta(days=70)).isoformat())
+    await chat.say("/kunjungan")
+    await chat.say(family.code)
+    await chat.press("Putu Adi")
+    await chat.press("Posyandu")
+    await chat.say("5,4 57")
+    await chat.say("-")
+    if "Layanan yang diberikan" in chat.text:
+        await chat.press("Tidak ada")
+    await chat.say("dpt1 pcv1")
+    for answer in answers:
+        await chat.say(answer)
+    return chat
+
+
+async def test_the_visit_asks_each_doses_lot_and_the_dose_goes_as_given_by_a_health_worker(demo_db, enabled, clock, fake):
+    chat = await _dose_visit(demo_db, enabled, clock, fake)
+    assert "Nomor batch dan tanggal kedaluwarsa vaksin DPT-HB-Hib 1?" in chat.text
+    await chat.say("B1234")
+    assert "Tanggal kedaluwarsa tidak terbaca" in chat.text
+    await chat.say("B1234 01-2026")
+    assert "sudah lewat" in chat.text
+    await chat.say("B1234 06-2027")
+    assert "Nomor batch dan tanggal kedaluwarsa vaksin PCV 1 (pneumokokus)?" in chat.text
+    await chat.press("Lewati")
+    await chat.press("Simpan")
+    async with aiohttp.ClientSession() as http:
+        done = await SyncJob(demo_db, enabled, http=http, clock=lambda: DEFAULT_NOW + timedelta(minutes=5)).run()
+    (dose,) = fake.stored["Immunization"].values()
+    assert dose["primarySource"] is True and dose["lotNumber"] == "B1234" and dose["expirationDate"] == "2027-06-30"
+    assert done.outcomes["held"] == 1  # PCV 1 without its lot: held with the reason staff read on /satusehat
+    async with demo_db.read() as session:
+        held = (await session.scalars(select(SatusehatItem).where(SatusehatItem.state == "held"))).one()
+    assert held.problem == "no_lot"
+
+
+async def test_without_satusehat_the_visit_asks_no_lot(engine, demo_db, fake):
+    chat = await kader(engine, demo_db)
+    family, _people = await family_with(demo_db, ("Putu Adi", "M", DEFAULT_NOW.date() - timedelta(days=70)))
+    await child_visit(chat, family.code, "Putu Adi")
+    assert "Nomor batch" not in " ".join(r.text or "" for r in chat.replies)
