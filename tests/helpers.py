@@ -11,6 +11,7 @@ from channels.messages import Incoming, Reply
 from db.database import Database
 from db.models import Family, Identity, Person, Posyandu
 from content.family_codes import FAMILY_CODE_ALPHABET, family_code_of
+from handlers.start import CONSENT_VERSION
 
 #: 10:00 in Bali (WITA) on Monday 23 November 2026.
 DEFAULT_NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -174,7 +175,7 @@ async def make_family(
             session.add(
                 Identity(
                     channel="local", address=identity_address, language="id", role="family", family_id=family.id,
-                    consent="given", consent_version="2026-11", consent_at=now, created_at=now,
+                    consent="given", consent_version=CONSENT_VERSION, consent_at=now, created_at=now,
                 )
             )
         return family
