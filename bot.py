@@ -51,6 +51,7 @@ from reminders.dispatcher import Dispatcher
 from reminders.delivery import apply_statuses, enqueue_replies
 from reminders.planner import Planner, outbox_status
 from reminders.scheduler import ReminderJobs
+from satusehat.jobs import SyncJob
 from registers.jobs import ImportRunner
 from logs import setup_logging
 from web.app import build_app
@@ -75,42 +76,63 @@ class _Executor(AsyncIOExecutor):
         return not pending
 
 
-class Reminders:
-    """The running planner and dispatcher: the scheduler and the catch-up planning started with it."""
+class Timers:
+    """What runs on the bot's APScheduler: the reminders (planner, dispatcher, the catch-up planning started
+    with them) when ``reminders.enabled``, the SATUSEHAT sync (``satusehat.jobs.SyncJob``) when
+    ``satusehat.enabled``."""
 
-    def __init__(self, scheduler: AsyncIOScheduler, executor: _Executor, catch_up: asyncio.Task, jobs: ReminderJobs) -> None:
-        self.scheduler, self.executor, self.catch_up, self.jobs = scheduler, executor, catch_up, jobs
+    def __init__(self, scheduler: AsyncIOScheduler, executor: _Executor, *, catch_up: asyncio.Task | None = None,
+                 jobs: ReminderJobs | None = None, sync: SyncJob | None = None) -> None:
+        self.scheduler, self.executor, self.catch_up, self.jobs, self.sync = scheduler, executor, catch_up, jobs, sync
 
     async def stop(self, grace: float = STOP_GRACE_S) -> None:
-        """No new runs; the catch-up planning is given up (the next start plans today again) and the
-        running jobs get ``grace`` seconds to finish their batch before they are cut."""
+        """No new runs; the catch-up planning is given up (the next start plans today again), the sync pass
+        ends at its next item, and the running jobs get ``grace`` seconds to finish their batch before they
+        are cut."""
         self.scheduler.pause()
-        self.catch_up.cancel()
-        await asyncio.gather(self.catch_up, return_exceptions=True)
-        dispatching = asyncio.ensure_future(self.jobs.stopped(grace))  # claimed rows handed back, sends in flight recorded
+        if self.sync is not None:
+            self.sync.stop()
+        if self.catch_up is not None:
+            self.catch_up.cancel()
+            await asyncio.gather(self.catch_up, return_exceptions=True)
+        # claimed rows handed back, sends in flight recorded
+        dispatching = asyncio.ensure_future(self.jobs.stopped(grace) if self.jobs is not None else asyncio.sleep(0))
         if not await self.executor.drain(grace):
-            log.warning("reminders: stopped with a job in hand")
+            log.warning("timers: stopped with a job in hand")
         await dispatching
         self.scheduler.shutdown(wait=False)
+        if self.sync is not None:
+            await self.sync.close()
 
 
-async def start_reminders(settings: Settings, db: Database, engine: Engine, senders: dict) -> Reminders | None:
-    """The planner and the dispatcher, woken by APScheduler; None when reminders are switched off."""
+async def start_timers(settings: Settings, db: Database, engine: Engine, senders: dict, *,
+                       sync: SyncJob | None = None) -> Timers | None:
+    """The planner and the dispatcher (``reminders.enabled``) and the SATUSEHAT sync every
+    ``satusehat.every_minutes`` (``satusehat.enabled``; ``sync`` given by tests), woken by APScheduler; None
+    when both are switched off."""
     r = settings.reminders
-    if not r.enabled:
+    if not r.enabled and not settings.satusehat.enabled:
         return None
-    planner = Planner(db, settings, workers=os.cpu_count() or 1)
-    dispatcher = Dispatcher(
-        db, senders, rates={"telegram": r.telegram_rate or None, "whatsapp": settings.whatsapp.rate or None},
-        per_chat_interval=r.per_chat_interval, quiet_hours=(r.quiet_start, r.quiet_end),
-    )
-    jobs = ReminderJobs(db, settings, planner, dispatcher)
     executor = _Executor()
     scheduler = AsyncIOScheduler(timezone=UTC, executors={"default": executor})
-    await jobs.install(scheduler)
+    jobs = catch_up = None
+    if r.enabled:
+        planner = Planner(db, settings, workers=os.cpu_count() or 1)
+        dispatcher = Dispatcher(
+            db, senders, rates={"telegram": r.telegram_rate or None, "whatsapp": settings.whatsapp.rate or None},
+            per_chat_interval=r.per_chat_interval, quiet_hours=(r.quiet_start, r.quiet_end),
+        )
+        jobs = ReminderJobs(db, settings, planner, dispatcher)
+        await jobs.install(scheduler)
+    if settings.satusehat.enabled:
+        sync = sync or SyncJob(db, settings)
+        sync.install(scheduler)
+    else:
+        sync = None
     scheduler.start()
-    catch_up = asyncio.get_running_loop().create_task(jobs.catch_up())
-    return Reminders(scheduler, executor, catch_up, jobs)
+    if jobs is not None:
+        catch_up = asyncio.get_running_loop().create_task(jobs.catch_up())
+    return Timers(scheduler, executor, catch_up=catch_up, jobs=jobs, sync=sync)
 
 
 def register_check(db: Database):
@@ -198,7 +220,8 @@ def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:
 
 
 async def serve_channels(settings: Settings, db: Database, engine: Engine, started: asyncio.Event, stop: asyncio.Event) -> None:
-    """Runs Telegram (polling or webhook) and/or WhatsApp, the web app and the reminders until ``stop``.
+    """Runs Telegram (polling or webhook) and/or WhatsApp, the web app, the reminders and the SATUSEHAT sync
+    until ``stop``.
 
     ``started`` is set once everything runs; a stop before that cancels the start (see :func:`run`).
     Whatever was started is stopped again, in reverse order, however this ends.
@@ -225,7 +248,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
         dispatching=settings.reminders.enabled, settings=settings,
     )
     runner = web.AppRunner(app, shutdown_timeout=STOP_GRACE_S)
-    reminders = imports = None
+    timers = imports = None
     try:
         if telegram is not None:
             await telegram.initialize()
@@ -237,7 +260,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
             senders["telegram"] = telegram.send_one
         if whatsapp is not None:
             senders["whatsapp"] = whatsapp.send_one
-        reminders = await start_reminders(settings, db, engine, senders)
+        timers = await start_timers(settings, db, engine, senders)
         fetchers = {name: channel.fetch_media for name, channel in (("telegram", telegram), ("whatsapp", whatsapp))
                     if channel is not None}
         imports = start_imports(settings, db, senders, fetchers)
@@ -248,7 +271,7 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
         # what sends stops first, while the channels can still send: the reminders' batch in hand and the
         # register import in hand (handed back when it does not end within the grace: it is taken again at
         # the next start), then the webhooks being answered (no new ones are taken), then polling and the channels
-        stopping = [reminders.stop()] if reminders is not None else []
+        stopping = [timers.stop()] if timers is not None else []
         if imports is not None:
             stopping.append(imports.stopped(STOP_GRACE_S))
         await asyncio.gather(*stopping)
@@ -271,13 +294,13 @@ async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()
     except OSError as exc:  # the port is taken (a bot already runs): the chat works without the web
         print(f"(the puskesmas web is off: {settings.web.host}:{settings.web.port} {exc.strerror})")
-    reminders = await start_reminders(settings, db, engine, {"local": chat.send_one})
+    timers = await start_timers(settings, db, engine, {"local": chat.send_one})
     imports = start_imports(settings, db, {"local": chat.send_one}, {})  # files uploaded on the web
     try:
         await chat.run()
     finally:
-        if reminders is not None:
-            await reminders.stop(grace=1.0)
+        if timers is not None:
+            await timers.stop(grace=1.0)
         await imports.stopped(1.0)
         await runner.cleanup()
 

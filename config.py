@@ -196,6 +196,8 @@ class SatusehatConfig:
     organization_id: str = ""
     #: posyandu code -> the id of its SATUSEHAT Location (a visit of a posyandu without one is held back)
     locations: Mapping[str, str] = field(default_factory=dict)
+    #: minutes between two passes of the sync inside the bot (``bot.py run``; one pass at a time)
+    every_minutes: int = 5
     client_id: str = field(default="", repr=False)  # ILPBOT_SATUSEHAT_CLIENT_ID
     client_secret: str = field(default="", repr=False)  # ILPBOT_SATUSEHAT_CLIENT_SECRET
 
@@ -229,7 +231,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "privacy": ("retention_days",),
     "inbound": ("burst", "per_minute"),
     "whatsapp": ("graph_base_url", "graph_version", "webhook_path", "rate"),
-    "satusehat": ("enabled", "auth_url", "base_url", "organization_id"),
+    "satusehat": ("enabled", "auth_url", "base_url", "organization_id", "every_minutes"),
 }
 #: each section's dataclass: the one place of its defaults
 SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(Settings)}  # type: ignore[misc]
@@ -540,7 +542,7 @@ def _satusehat(reader: _Reader, env: Mapping[str, str]) -> SatusehatConfig:
             raise reader.fail(f"locations.{code}", f"expected a SATUSEHAT Location id (letters, digits, -), got {location!r}")
     secrets = {key: (env.get(name) or "").strip() for key, name in SATUSEHAT_SECRETS.items()}
     config = SatusehatConfig(enabled=reader.bool("enabled"), organization_id=organization, locations=locations,
-                             **urls, **secrets)
+                             every_minutes=reader.int("every_minutes", 1, 24 * 60), **urls, **secrets)
     if config.enabled:
         if not organization:
             raise reader.fail("organization_id", "SATUSEHAT is enabled: give the organization id its credentials belong to")

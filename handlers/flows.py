@@ -28,6 +28,7 @@ from handlers.referrals import REFERRALS
 from handlers.register import REGISTER, REGISTER_OTHER
 from handlers.register_import import REGISTER_IMPORT, apply_command, cancel_command
 from handlers.report import EXPORT, REPORT
+from handlers.satusehat import SATUSEHAT
 from handlers.staff import BROADCAST, INVITE
 from handlers.status import STATUS
 from handlers.start import START, family_consent_first
@@ -35,7 +36,7 @@ from handlers.targets import TARGETS
 from handlers.web_link import WEB
 
 register(START, MENU,
-         VISIT, TARGETS, REPORT, REFERRALS, EXPORT, REGISTER_IMPORT, BROADCAST, STATUS, POSYANDU_DAYS, INVITE, WEB, REGISTER_OTHER,  # work
+         VISIT, TARGETS, REPORT, REFERRALS, EXPORT, REGISTER_IMPORT, BROADCAST, STATUS, SATUSEHAT, POSYANDU_DAYS, INVITE, WEB, REGISTER_OTHER,  # work
          family_consent_first(REGISTER), SCHEDULE, IMMUNIZATION, FAMILY, HISTORY, REMINDER_SETTINGS, BIRTH, CHART,
          LANGUAGE, ERASE)
 FLOWS: dict[str, Flow] = REGISTRY

@@ -87,7 +87,7 @@ def _staff_text() -> str:
         "/status - status pengumuman\n"
         "/jadwalposyandu - ubah jadwal posyandu\n"
         "/undang - undang kader"
-    ) + "\n" + _("/impor - impor data sasaran dari CSV/XLSX")
+    ) + "\n" + _("/impor - impor data sasaran dari CSV/XLSX") + "\n" + _("/satusehat - pengiriman data ke SATUSEHAT")
 
 
 _SECTIONS = {"family": _family_text, "kader": _kader_text, "staff": _staff_text}

@@ -547,3 +547,33 @@ def parse_blood_pressure(text: str) -> tuple[int, int]:
     if not m:
         raise ParseError("format")
     return int(m[1]), int(m[2])
+
+
+# -- a vaccine's lot number and expiry (a dose given at a visit, for SATUSEHAT) --------------------
+
+_LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$")
+
+
+def parse_lot(text: str, today: date) -> tuple[str, date]:
+    """(lot number, expiry) from ``B1234 30-06-2027``, ``B1234 06-2027``, ``B1234 jun 2027``, ``no B1234 exp
+    2027-06``: the lot is the first word (after ``no``/``lot``/``batch``), the expiry the rest (a month means its
+    last day). ParseError: ("lot") no lot number, ("expiry") no expiry read, ("expired") an expiry before ``today``."""
+    words = [w for w in text.strip().split() if normalize(w).strip(".:") not in ("no", "nomor", "lot", "batch", "exp", "ed", "kedaluwarsa")]
+    if len(words) < 2:
+        raise ParseError("expiry" if words and _LOT.match(words[0]) else "lot")
+    lot, rest = words[0].strip(",;"), " ".join(words[1:])
+    if not _LOT.match(lot):
+        raise ParseError("lot")
+    try:
+        expiry = parse_date(rest, today, prefer_future=True)
+    except ParseError:
+        try:
+            year, month = parse_month(rest.replace("/", "-"), today)
+        except ParseError:
+            raise ParseError("expiry") from None
+        if year < 100:
+            year += today.year // 100 * 100
+        expiry = date(year, month, calendar.monthrange(year, month)[1])
+    if expiry < today:
+        raise ParseError("expired")
+    return lot, expiry

@@ -22,8 +22,9 @@ from handlers.kader import has_family_consent
 from handlers.link import start_link
 from handlers.language import language_choices, switch_language
 
-#: The version of the family consent text (a kader's or staff member's role consent: handlers.kader).
-CONSENT_VERSION = "2026-11"
+#: The version of the family consent text (a kader's or staff member's role consent: handlers.kader);
+#: 2026-12: visit data goes to SATUSEHAT as the law requires.
+CONSENT_VERSION = "2026-12"
 #: Client language codes that name a catalogue by another code ("in": Indonesian in older systems).
 _HINT_ALIASES = {"in": "id"}
 
@@ -47,6 +48,8 @@ async def ask_consent(ctx: Ctx) -> Question:
             "jenis kelamin, tanggal lahir dan kehamilan anggota keluarga, desa/dusun, dan nomor chat ini.\n"
             "Yang bisa melihat: kader posyandu dan petugas puskesmas wilayah Bapak/Ibu saja. "
             "Bapak/Ibu bisa berhenti (/berhenti) atau menghapus semua data (/hapus) kapan saja.\n\n"
+            "Data kunjungan, pengukuran, dan imunisasi yang dicatat untuk keluarga Bapak/Ibu juga dikirim ke "
+            "SATUSEHAT, platform data kesehatan Kementerian Kesehatan, sebagaimana diwajibkan peraturan.\n\n"
             "Apakah Bapak/Ibu setuju?"
         ),
         (

@@ -66,6 +66,7 @@ from handlers.parsing import (
     dose_entries,
     normalize,
     parse_blood_pressure,
+    parse_lot,
     parse_when,
     read_values,
 )
@@ -125,7 +126,7 @@ def member_kind(person: Person, on: date) -> str:
 #: The questions per kind of member; ``services`` is skipped when nothing is due; a note and a
 #: danger sign can be added at the confirmation.
 QUESTIONS = {
-    "child": ("size", "head_arm", "services", "doses"),
+    "child": ("size", "head_arm", "services", "doses", "lot"),
     "pregnant": ("weight", "bp", "muac", "iron", "anc", "services"),
     "nifas": ("bp", "services"),
     "adult": ("bp", "glucose", "waist", "services"),
@@ -311,6 +312,8 @@ async def _next(ctx: Ctx, step: str | None) -> str:
             v["offer"] = await offered_services(ctx, person, v["kind"], await history(ctx.session, person.id))
             if not v["offer"]:
                 continue
+        if name == "lot" and (not ctx.settings.satusehat.enabled or _lot_pending(v) is None):
+            continue
         return name
     return "confirm"
 
@@ -650,6 +653,51 @@ async def on_doses(ctx: Ctx, answer: Answer) -> Next:
     ctx.data["v"]["doses"] = doses
     ctx.data["v"]["dose_dates"] = dates
     return await _next(ctx, "doses")
+
+
+# -- a vaccine's lot number and expiry (SATUSEHAT) ---------------------------------------------------
+# With SATUSEHAT on, each dose given today at the visit is sent as given by a health worker (primarySource
+# true), which needs the vial's lot number and expiry: asked once per dose, optional ("lewati": the dose is
+# then held back with its reason, satusehat.rules "no_lot", and shown to staff on /satusehat).
+
+LOT_HINTS = {
+    "lot": N_("Tulis nomor batch lalu tanggal kedaluwarsa, misalnya: B1234 06-2027. Atau ketik lewati."),
+    "expiry": N_("Tanggal kedaluwarsa tidak terbaca. Contoh: B1234 30-06-2027 atau B1234 06-2027."),
+    "expired": N_("Tanggal kedaluwarsa itu sudah lewat. Periksa lagi tulisan di vial, atau ketik lewati."),
+}
+
+
+def _lot_pending(v: dict) -> str | None:
+    """The first dose given today (not dated earlier) whose lot was not asked yet."""
+    dates, lots = v.get("dose_dates") or {}, v.get("lots") or {}
+    return next((code for code in v.get("doses") or () if code not in dates and code not in lots), None)
+
+
+async def ask_lot(ctx: Ctx) -> Question:
+    code = _lot_pending(ctx.data["v"]) or ""
+    return Question(_("Nomor batch dan tanggal kedaluwarsa vaksin {dose}? (untuk SATUSEHAT)\n"
+                      "Contoh: B1234 06-2027. Ketik lewati bila tidak ada.", dose=_(DOSE_LABELS.get(code, code))),
+                    ((_("Lewati"), "skip"),))
+
+
+async def on_lot(ctx: Ctx, answer: Answer) -> Next:
+    """Keeps the dose's lot and expiry (or that it was skipped); asks the next dose's, then goes on."""
+    v = ctx.data["v"]
+    code = _lot_pending(v)
+    if code is None:
+        return await _next(ctx, "lot")
+    if answer.choice == "skip" or normalize(answer.text) in SKIP_WORDS:
+        found = None
+    elif answer.choice is not None:
+        raise Invalid(_(LOT_HINTS["lot"]))
+    else:
+        try:
+            lot, expiry = parse_lot(answer.text, ctx.today)
+        except ParseError as err:
+            raise Invalid(_(LOT_HINTS.get(err.code, LOT_HINTS["lot"]))) from None
+        found = {"lot": lot, "expiry": expiry.isoformat()}
+    v["lots"] = {**(v.get("lots") or {}), code: found}
+    return "lot" if _lot_pending(v) is not None else await _next(ctx, "lot")
 
 
 # -- confirmation, saving, undo ---------------------------------------------------------------------
@@ -1005,8 +1053,9 @@ def visit_records(person: Person, v: dict, on: date) -> list[Done]:
     vitamin A, deworming, SDIDTK) are services too.
     """
     dates = v.get("dose_dates") or {}
-    out = [Done(code, date.fromisoformat(dates[code][0]), dates[code][1], None) if code in dates else Done(code, on, DAY, None)
-           for code in v.get("doses") or ()]
+    lots = v.get("lots") or {}
+    out = [Done(code, date.fromisoformat(dates[code][0]), dates[code][1], None) if code in dates
+           else Done(code, on, DAY, lots.get(code) or None) for code in v.get("doses") or ()]
     kind = v.get("kind")
     months = age_months(person.birth_date, on) if person.birth_date else None
     if kind == "child" and v.get("weight_kg") is not None:
@@ -1128,6 +1177,7 @@ VISIT = Flow(  # only a kader logs visits
         "muac": _measure("muac_cm", 8, 50, N_("Lingkar lengan atas / LILA (cm)?"), optional=True),
         "services": Step(ask_services, on_services),
         "doses": Step(ask_doses, on_doses),
+        "lot": Step(ask_lot, on_lot),
         "bp": Step(ask_bp, on_bp),
         "iron": _measure("iron_tablets", 0, 200, N_("Berapa tablet tambah darah yang diberikan?"), optional=True),
         "anc": _measure("anc_contact", 1, 12, N_("Pemeriksaan kehamilan (ANC) ke berapa?"), optional=True),

@@ -96,36 +96,25 @@ async def status_command(db, *, lang: str = "id") -> int:
 
 
 async def sync_command(db, settings: Settings, *, days: int = 30, now: datetime | None = None, http=None) -> int:
-    """``satusehat sync``: queues what every puskesmas recorded in the last ``days`` days, then one pass."""
+    """``satusehat sync``: queues what every puskesmas recorded in the last ``days`` days, then one pass
+    (:func:`satusehat.jobs.run_pass`, which the bot also runs every ``satusehat.every_minutes``)."""
     import aiohttp
 
-    from satusehat.client import Client
-    from satusehat.queue import collect
-    from satusehat.sync import sync_once
+    from satusehat.jobs import client_of, run_pass
 
-    config = settings.satusehat
-    if not config.enabled:
+    if not settings.satusehat.enabled:
         print("satusehat sync: SATUSEHAT is not enabled (satusehat.enabled)")
         return 2
     now = now or datetime.now(UTC)
-    since = now - timedelta(days=days)
-    async with db.write() as session:
-        ids = (await session.scalars(select(Puskesmas.id).order_by(Puskesmas.id))).all()
-        queued = {"new": 0, "changed": 0}
-        for pid in ids:
-            for k, v in (await collect(session, pid, since, now)).items():
-                queued[k] += v
-    print(f"queued: {queued['new']} new, {queued['changed']} changed")
-    schedule = apply_overrides({"je": settings.care.je, **settings.care.overrides}).immunization
     own = http is None
     http = http or aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     try:
-        client = Client(http, auth_url=config.auth_url, base_url=config.base_url, client_id=config.client_id,
-                        client_secret=config.client_secret)
-        done = await sync_once(db, client, settings, schedule, now)
+        client = client_of(http, settings)
+        queued, done = await run_pass(db, client, settings, now, since=now - timedelta(days=days))
     finally:
         if own:
             await http.close()
+    print(f"queued: {queued['new']} new, {queued['changed']} changed")
     print("sent {sent}, waiting {waiting}, held {held}, refused {refused}".format(**done.outcomes)
           + f"; {client.requests} requests" + (f"; stopped: {done.stopped}" if done.stopped else ""))
     return 0 if done.stopped is None or done.stopped.startswith("busy") else 1

@@ -15,9 +15,12 @@ For each due item (``pending``, or ``waiting`` whose wait is over), Encounters f
    a POST. ``sent`` with the server's id; an OperationOutcome: ``refused`` with its words;
 6. 429, 5xx or no connection: the item waits ``Retry-After`` and the pass stops; credentials refused: the pass
    stops and says so, the items stay as they were.
+
+A stop of the bot (``stopped``) ends the pass before the next item.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -176,11 +179,14 @@ async def _send(client: Client, work: _Work, resource: dict[str, Any], organizat
 
 
 async def sync_once(db, client: Client, settings: Settings, schedule: ImmunizationSchedule, now: datetime, *,
-                    limit: int = 500) -> Pass:
-    """One pass over the due items (see the module docstring)."""
+                    limit: int = 500, stopped: Callable[[], bool] | None = None) -> Pass:
+    """One pass over the due items (see the module docstring); ends before the next item once ``stopped()``."""
     done = Pass()
     site = Site(settings.satusehat.organization_id, dict(settings.satusehat.locations))
     for item_id in await _due(db, now, limit):
+        if stopped is not None and stopped():
+            done.stopped = "stopping"
+            return done
         work = await _read(db, item_id, settings)
         if work is None:
             continue

@@ -11,6 +11,7 @@ from channels.messages import Incoming, Reply
 from db.database import Database
 from db.models import Family, Identity, Person, Posyandu
 from content.family_codes import FAMILY_CODE_ALPHABET, family_code_of
+from handlers.start import CONSENT_VERSION
 
 #: 10:00 in Bali (WITA) on Monday 23 November 2026.
 DEFAULT_NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -174,7 +175,7 @@ async def make_family(
             session.add(
                 Identity(
                     channel="local", address=identity_address, language="id", role="family", family_id=family.id,
-                    consent="given", consent_version="2026-11", consent_at=now, created_at=now,
+                    consent="given", consent_version=CONSENT_VERSION, consent_at=now, created_at=now,
                 )
             )
         return family
@@ -372,3 +373,29 @@ class ImportWire:
     def last(self, address: str) -> Reply:
         """The last message sent to ``address``."""
         return [reply for _channel, to, reply in self.sent if to == address][-1]
+
+
+async def queue_satusehat_dose(db: Database, *, child: str = "Putu Adi", village_code: str = "51.08.06.2014",
+                               state: str = "refused", problem: str | None = "refused",
+                               reason: str | None = "Patient.identifier tidak sesuai", code: str = "BCG",
+                               on: date = date(2026, 3, 12), nik: str | None = None) -> int:
+    """A family of the posyandu in ``village_code`` whose child's dose ``code`` (given by a kader on ``on``)
+    is an item of the SATUSEHAT queue in ``state`` with ``problem`` and ``reason``; the item's id."""
+    from db.models import CareRecord, SatusehatItem
+
+    family = await make_family(db, village_code=village_code, name=f"Keluarga {child}",
+                               members=((child, "M", on - timedelta(days=20)),))
+    async with db.write() as session:
+        person = (await session.scalars(select(Person).where(Person.family_id == family.id))).one()
+        person.nik = nik
+        record = CareRecord(person_id=person.id, code=code, done_on=on, source="kader", created_at=DEFAULT_NOW)
+        session.add(record)
+        posyandu = await session.get(Posyandu, family.posyandu_id)
+        await session.flush()
+        item = SatusehatItem(key=f"Immunization|ilpbot-dose-{record.id}", resource_type="Immunization", row_id=record.id,
+                             person_id=person.id, puskesmas_id=posyandu.puskesmas_id, state=state, problem=problem,
+                             reason=reason, attempts=1, not_before=DEFAULT_NOW, digest="x", created_at=DEFAULT_NOW,
+                             updated_at=DEFAULT_NOW)
+        session.add(item)
+        await session.flush()
+        return item.id

@@ -15,4 +15,5 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("schedule", N_("Jadwal posyandu")),
     ("kaders", N_("Kader")),
     ("imports", N_("Impor")),
+    ("satusehat", N_("SATUSEHAT")),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import broadcasts, imports, kaders, pws, pws_page, referrals, schedule, targets
+from web import broadcasts, imports, kaders, pws, pws_page, referrals, satusehat, schedule, targets
 from web.auth import staff_page
 from web.context import DB, staff_of
 from web.render import not_found, record_id, render  # noqa: F401 (not_found and record_id: the pages' helpers, here as before)
@@ -29,5 +29,5 @@ async def posyandu(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     pws_page.add_routes(app)  # GET / (the PWS overview) and /pws/<indicator>
     app.router.add_get("/posyandu/{id}", posyandu, name="posyandu")
-    for page in (targets, referrals, broadcasts, schedule, kaders, imports):  # the work pages, each with its own routes
+    for page in (targets, referrals, broadcasts, schedule, kaders, imports, satusehat):  # the work pages, each with its own routes
         page.add_routes(app)

@@ -212,6 +212,18 @@ async def kader_script(engine, db, lang: str) -> None:
     await chat.pick("none")  # doses
     await chat.pick("save")
     await chat.pick("done")
+    await chat.say("/kunjungan")  # a dose given today: its lot is asked (SATUSEHAT is on)
+    await chat.say("Komang Sudana")
+    await chat.press("Kadek Bayu")
+    await chat.pick("posyandu")
+    await chat.say("4,8 56")
+    await chat.say("-")
+    if {c.data.split(".", 1)[1] for r in chat.replies for c in r.choices} - {"all", "none"}:
+        await chat.pick("none")  # services
+    await chat.say("dpt1")
+    await chat.pick("skip")  # the lot
+    await chat.pick("save")
+    await chat.pick("done")
     await chat.say("/kunjungan")
     await chat.say("Nyoman Rai")
     await chat.press("Nenek Rai")
@@ -243,6 +255,8 @@ async def staff_script(engine, db, lang: str) -> None:
     await chat.say("Posyandu bulan ini tetap buka seperti biasa.")
     await chat.pick("send")
     await chat.say("/status")
+    await chat.pick("done")
+    await chat.say("/satusehat")
     await chat.pick("done")
     await chat.say("/jadwalposyandu")
     await chat.pick("moved")
@@ -308,6 +322,7 @@ def expected_steps() -> set[tuple[str, str]]:
 @pytest.mark.parametrize("lang", ["id", "en"])
 async def test_every_choice_of_every_question_is_picked_as_people_type_it(demo_db, settings, clock, lang):
     recorded: dict[tuple[str, str], list[tuple[str, Question]]] = {}
+    settings = replace(settings, satusehat=replace(settings.satusehat, enabled=True))  # the visit asks a dose's lot
     engine = Engine(demo_db, settings, clock=clock, flow_table=recording(recorded))
     await family_script(Chat(engine, address=f"family-{lang}"), lang)
     await kader_script(engine, demo_db, lang)

@@ -16,7 +16,7 @@ from tests.helpers import ChatDriver, chat_as
 FAMILY_ONLY = ("/jadwal", "/imunisasi", "/pengingat", "/lahir", "/grafik", "/berhenti", "/mulai", "/hapus")
 KADER_ONLY = ("/kunjungan", "catat K-XXXXXX", "bantuan catat", "/sasaran", "/riwayat K-XXXXXX", "/keluarga K-XXXXXX",
               "/daftarkan", "/urung")
-STAFF_ONLY = ("/laporan", "/ekspor", "/umumkan", "/status", "/jadwalposyandu", "/undang", "/impor")
+STAFF_ONLY = ("/laporan", "/ekspor", "/umumkan", "/status", "/satusehat", "/jadwalposyandu", "/undang", "/impor")
 EVERYONE = ("/bahasa", "batal")
 #: Every keyword of a kader's one-line entry (handlers.fast_entry).
 CATAT_KEYWORDS = ("bb", "tb", "pb", "lk", "lila", "td", "gd", "lp", "imun", "vita", "oc", "sdidtk", "kn", "kf", "ttd",
@@ -138,7 +138,7 @@ def test_every_command_in_help_and_menus_is_a_real_command(lang):
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("role, own", [("family", ()), ("kader", ("kunjungan", "sasaran", "rujukan", "daftarkan", "urung")),
-                                       ("staff", ("laporan", "ekspor", "impor", "rujukan", "umumkan", "status", "jadwalposyandu", "undang", "web"))])
+                                       ("staff", ("laporan", "ekspor", "impor", "rujukan", "umumkan", "status", "satusehat", "jadwalposyandu", "undang", "web"))])
 def test_the_command_menu_of_each_role_fits_telegram(lang, role, own):
     with use_locale(lang):
         menu = command_menu(role)

@@ -321,3 +321,30 @@ def test_blood_pressure_not_understood(text):
 
     with pytest.raises(ParseError):
         parse_blood_pressure(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("B1234 30-06-2027", ("B1234", date(2027, 6, 30))),
+    ("b1234 06-2027", ("b1234", date(2027, 6, 30))),  # a month: its last day; the lot as typed
+    ("B1234 jun 2027", ("B1234", date(2027, 6, 30))),
+    ("no B1234 exp 2027-06", ("B1234", date(2027, 6, 30))),
+    ("lot 4823-A 06/2027", ("4823-A", date(2027, 6, 30))),
+    ("B1234 2027-06-15", ("B1234", date(2027, 6, 15))),
+    ("B1234 23-11-2026", ("B1234", date(2026, 11, 23))),  # expires today: still usable
+])
+def test_a_lot_number_and_expiry_are_read(text, expected):
+    from handlers.parsing import parse_lot
+
+    assert parse_lot(text, date(2026, 11, 23)) == expected
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("B1234", "expiry"), ("B1234 besok", "expiry"), ("", "lot"), ("#$% 06-2027", "lot"),
+    ("B1234 01-2026", "expired"), ("B1234 22-11-2026", "expired"),
+])
+def test_a_lot_without_a_readable_future_expiry_is_refused_with_a_reason(text, code):
+    from handlers.parsing import parse_lot
+
+    with pytest.raises(ParseError) as err:
+        parse_lot(text, date(2026, 11, 23))
+    assert err.value.code == code

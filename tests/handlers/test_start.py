@@ -112,3 +112,11 @@ async def test_a_refusal_in_english_stores_only_the_refusal(engine, demo_db):
     identity = await identity_of(demo_db, "lang-6")
     assert (identity.consent, identity.family_id) == ("refused", None)
     assert await _records(demo_db, "lang-6") == [("refused", CONSENT_VERSION, "en")]
+
+
+async def test_the_consent_says_that_visit_data_goes_to_satusehat(engine):
+    chat = ChatDriver(engine, address="satusehat-consent")
+    await chat.say("halo")
+    assert ("Data kunjungan, pengukuran, dan imunisasi yang dicatat untuk keluarga Bapak/Ibu juga dikirim ke SATUSEHAT, "
+            "platform data kesehatan Kementerian Kesehatan, sebagaimana diwajibkan peraturan.") in chat.text
+    assert chat.text.rstrip().endswith("Apakah Bapak/Ibu setuju?")
