@@ -1,7 +1,7 @@
 """A simulated year of a district's outbox and reminder items: database size and the dispatcher's claim time per
 month, with the retention job (reminders.retention) running every day.
 
-    python bench/growth_year.py [--families 25000] [--days 365] [--db var/bench-growth.sqlite3]
+    python bench/growth_year.py [--families 10000] [--days 365] [--db var/bench-growth.sqlite3]
     python bench/growth_year.py --families 250000            # the district of issue 20 (about 10 times longer)
     python bench/growth_year.py --db postgresql+asyncpg://postgres@127.0.0.1:5432/growth   # an empty database
 
@@ -247,7 +247,7 @@ async def run(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", type=int, default=25_000)
+    parser.add_argument("--families", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--db", default=str(ROOT / "var" / "bench-growth.sqlite3"),
                         help="a SQLite file (made anew) or an empty PostgreSQL database's URL")

@@ -348,8 +348,8 @@ class ReminderItem(Base):
     __tablename__ = "reminder_item"
     __table_args__ = (
         UniqueConstraint("key"),
-        #: reminders.retention finds the items long past by their due date
-        Index("ix_reminder_item_due_on", "due_on"),
+        #: reminders.retention finds the items long past by kind and due date
+        Index("ix_reminder_item_kind_due", "kind", "due_on"),
         #: the foreign key's own lookup when an outbox row is deleted (SET NULL): without an index each deleted
         #: row would read the whole table; partial, so it holds only the items that name a row
         Index("ix_reminder_item_outbox_id", "outbox_id", sqlite_where=sql_text("outbox_id IS NOT NULL"),
@@ -418,6 +418,21 @@ class ErasureTally(Base):
     erased_on: Mapped[date] = mapped_column(Date)
     members: Mapped[int] = mapped_column(Integer)
     stages: Mapped[dict[str, Any]]  # stage code -> count on the day of erasure
+
+
+class ReminderTally(Base):
+    """The daily reminders sent to a posyandu's families on a day (UTC), counted when reminders.retention deleted
+    their outbox rows (after ``privacy.outbox_keep_days``): a report of those days reads them from here
+    (``db.coverage.reminder_counts``)."""
+
+    __tablename__ = "reminder_tally"
+    __table_args__ = (UniqueConstraint("posyandu_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posyandu_id: Mapped[int] = mapped_column(ForeignKey("posyandu.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    sent: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer)
 
 
 class LinkRequest(Base):

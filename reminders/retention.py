@@ -15,9 +15,10 @@ rows, not every message ever sent (250,000 families write tens of millions a yea
   rows' ``delivery``) queued more than ``outbox_keep_days`` ago (:func:`outbox_gone`). Rows still to be sent
   stay whatever their age. Nothing plans a row again because it was deleted: the planner's outbox key is
   ``daily:<identity>:<date>`` and it only plans today; a broadcast's rows are queued once when it is sent.
-  What counts old rows counts less for those months: ``/laporan`` and the web's coverage for months older
-  than the period count no reminders sent, a broadcast older than it shows no rows in ``/status`` and the
-  web; 400 days keep the last twelve months whole. Early delivery statuses (``delivery_status``) are
+  The daily reminders a report counts (``/laporan``, the web's coverage: sent and delivered) are added to
+  ``reminder_tally`` (per posyandu and day) in the transaction that deletes them, and the reports read both,
+  so a month counts the same before and after. A broadcast older than the period shows no rows any more in
+  ``/status`` and the web (400 days: a year of broadcasts stays whole). Early delivery statuses (``delivery_status``) are
   deleted by :func:`reminders.delivery.reconcile` after a few days already.
 * a reminder item (``reminder_item``) whose reminder can never be planned again, and only then: the
   planner's dedupe is the item key (family, person, kind, subject, due date) with ``times`` and
@@ -45,10 +46,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, and_, bindparam, delete, exists, or_, select, update
+from sqlalchemy import JSON, Date, and_, bindparam, case, delete, exists, or_, select, true, tuple_, update
 from sqlalchemy.orm import aliased
 
 from care.dates import add_months
+from db.coverage import tally_outbox
 from db.models import Outbox, ReminderItem
 from db.types import UTCDateTime
 from reminders.rules import DOSE_AGE_LIMIT_MONTHS
@@ -163,33 +165,44 @@ def _later_item():
     )
 
 
-def _old_outbox(now: datetime, keep_days: int, batch: int):
-    return (select(Outbox.id).where(Outbox.created_at < cutoff(now, keep_days), Outbox.state.in_(FINISHED))
-            .order_by(Outbox.created_at).limit(batch))
-
-
-def _old_items(now: datetime, keep_days: int, batch: int):
-    day = item_cutoff(now, keep_days)
-    gone = or_(
-        ReminderItem.kind == "posyandu",
-        and_(ReminderItem.kind == "dose", ReminderItem.due_on < dose_cutoff(now, keep_days)),
-        and_(ReminderItem.kind == "service", or_(ReminderItem.last_planned_on.is_(None), ReminderItem.last_planned_on < day),
-             _later_item()),
-    )
-    return select(ReminderItem.id).where(ReminderItem.due_on < day, gone).order_by(ReminderItem.due_on).limit(batch)
-
-
-async def _delete_batches(db, table, ids_query, batch: int) -> int:
-    """Deletes the rows ``ids_query`` finds (at most ``batch``), a batch per short transaction, until it finds fewer."""
+async def _delete_outbox(db, now: datetime, keep_days: int, batch: int) -> int:
+    """Deletes the finished rows past the period, oldest first, a batch per short transaction."""
+    query = (select(Outbox.id).where(Outbox.created_at < cutoff(now, keep_days), Outbox.state.in_(FINISHED))
+             .order_by(Outbox.created_at).limit(batch))
     total = 0
     while True:
         async with db.write() as session:
-            ids = list(await session.scalars(ids_query))
+            ids = list(await session.scalars(query))
             if ids:
-                await session.execute(delete(table).where(table.id.in_(ids)).execution_options(synchronize_session=False))
+                await tally_outbox(session, ids)
+                await session.execute(delete(Outbox).where(Outbox.id.in_(ids)).execution_options(synchronize_session=False))
         total += len(ids)
         if len(ids) < batch:
             return total
+
+
+async def _delete_items(db, kind: str, before: date, gone, batch: int) -> int:
+    """Deletes the items of ``kind`` due before ``before`` for which ``gone`` holds (SQL), reading them once in
+    (due_on, id) order a page at a time (``ix_reminder_item_kind_due``): the items that stay (a child's doses,
+    a screening still overdue) are passed over once a run, not once a batch."""
+    after = (date.min, 0)
+    total = 0
+    while True:
+        query = (
+            select(ReminderItem.id, ReminderItem.due_on, gone)
+            .where(ReminderItem.kind == kind, ReminderItem.due_on < before,
+                   tuple_(ReminderItem.due_on, ReminderItem.id) > tuple_(bindparam("a_due", after[0], type_=Date()), after[1]))
+            .order_by(ReminderItem.due_on, ReminderItem.id).limit(batch)
+        )
+        async with db.write() as session:
+            rows = (await session.execute(query)).all()
+            ids = [row[0] for row in rows if row[2]]
+            if ids:
+                await session.execute(delete(ReminderItem).where(ReminderItem.id.in_(ids)).execution_options(synchronize_session=False))
+        total += len(ids)
+        if len(rows) < batch:
+            return total
+        after = (rows[-1][1], rows[-1][0])
 
 
 @dataclass(frozen=True)
@@ -202,8 +215,12 @@ class Deleted:
 
 async def delete_old(db, now: datetime, keep_days: int, *, batch: int = BATCH) -> Deleted:
     """Deletes the finished outbox rows and the reminder items past ``keep_days`` (the module doc's rules)."""
-    outbox = await _delete_batches(db, Outbox, _old_outbox(now, keep_days, batch), batch)
-    items = await _delete_batches(db, ReminderItem, _old_items(now, keep_days, batch), batch)
+    outbox = await _delete_outbox(db, now, keep_days, batch)
+    day = item_cutoff(now, keep_days)
+    planned_before = or_(ReminderItem.last_planned_on.is_(None), ReminderItem.last_planned_on < day)
+    items = (await _delete_items(db, "posyandu", day, true(), batch)
+             + await _delete_items(db, "dose", dose_cutoff(now, keep_days), true(), batch)
+             + await _delete_items(db, "service", day, case((and_(planned_before, _later_item()), True), else_=False), batch))
     if outbox or items:
         log.info("retention: %d outbox rows and %d reminder items older than %d days were deleted", outbox, items, keep_days)
     return Deleted(outbox, items)

@@ -214,7 +214,7 @@ async def test_the_migration_adds_the_indexes_and_goes_back(empty_url):
 
     from db.migrate import alembic_config
 
-    added = {"ix_outbox_waiting", "ix_outbox_created_at", "ix_reminder_item_due_on", "ix_reminder_item_outbox_id"}
+    added = {"ix_outbox_waiting", "ix_outbox_created_at", "ix_reminder_item_kind_due", "ix_reminder_item_outbox_id"}
     await asyncio.to_thread(upgrade, empty_url, "0009")
     before = await _indexes(empty_url)
     assert "ix_outbox_due" in before and not added & before
@@ -223,3 +223,42 @@ async def test_the_migration_adds_the_indexes_and_goes_back(empty_url):
     assert added <= after and "ix_outbox_due" not in after
     await asyncio.to_thread(command.downgrade, alembic_config(empty_url), "0009")
     assert await _indexes(empty_url) == before
+
+
+async def test_a_report_counts_the_same_reminders_after_their_rows_are_deleted(demo_db):
+    """/laporan and the web's coverage count the daily reminders sent and delivered: the rows deleted leave
+    their counts in reminder_tally, per posyandu and day, and the report adds them."""
+    from db.coverage import reminder_counts
+    from db.models import Family, ReminderTally
+
+    family = await make_family(demo_db, identity_address="628500")
+    async with demo_db.write() as session:
+        identity = (await session.scalars(select(Identity).where(Identity.address == "628500"))).one()
+        whatsapp = Identity(channel="whatsapp", address="628501", language="id", role="family", family_id=family.id,
+                            consent="given", consent_version="2026-11", consent_at=NOW, created_at=NOW)
+        session.add(whatsapp)
+        await session.flush()
+        old = NOW - timedelta(days=430)  # 19 September 2025, 02:00 UTC
+        rows = [(identity.id, "local", "daily", "sent", None, old), (identity.id, "local", "daily", "sent", None, old - timedelta(days=1)),
+                (whatsapp.id, "whatsapp", "daily", "sent", "read", old), (whatsapp.id, "whatsapp", "daily", "sent", "failed", old),
+                (whatsapp.id, "whatsapp", "daily", "expired", None, old), (identity.id, "local", "reply", "sent", None, old),
+                (identity.id, "local", "daily", "sent", None, NOW - timedelta(days=10))]
+        await session.execute(insert(Outbox), [
+            {"key": f"r:{n}", "identity_id": who, "channel": channel, "address": "x", "kind": kind, "body": BODY,
+             "timezone": "Asia/Makassar", "state": state, "not_before": at, "attempts": 1, "created_at": at, "delivery": delivery}
+            for n, (who, channel, kind, state, delivery, at) in enumerate(rows)])
+
+    async def counts() -> list[tuple[int, int]]:
+        async with demo_db.read() as session:
+            return [tuple(vars(await reminder_counts(session, family.posyandu_id, start, end)).values())
+                    for start, end in ((date(2025, 9, 1), date(2025, 9, 30)), (date(2025, 9, 19), date(2025, 9, 19)),
+                                       (date(2026, 11, 1), date(2026, 11, 30)))]
+
+    before = await counts()
+    assert before == [(4, 3), (3, 2), (1, 1)]
+    assert (await delete_old(demo_db, NOW, KEEP, batch=2)).outbox == 6
+    assert await counts() == before
+    async with demo_db.read() as session:
+        tallies = sorted((t.day, t.sent, t.delivered) for t in await session.scalars(select(ReminderTally)))
+        posyandu = await session.scalar(select(Family.posyandu_id).where(Family.id == family.id))
+    assert tallies == [(date(2025, 9, 18), 1, 1), (date(2025, 9, 19), 3, 2)] and posyandu == family.posyandu_id

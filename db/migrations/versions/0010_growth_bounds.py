@@ -1,5 +1,6 @@
 """Growth kept in bounds (issue 20): the dispatcher's index holds only the waiting outbox rows; old outbox
-rows and reminder items are found by age (reminders.retention deletes them after privacy.outbox_keep_days)
+rows and reminder items are found by age (reminders.retention deletes them after privacy.outbox_keep_days,
+leaving the reports' counts in reminder_tally)
 
 Revision ID: 0010
 Revises: 0009
@@ -18,11 +19,22 @@ WAITING_ROWS = "state IN ('pending', 'sending')"
 
 
 def upgrade() -> None:
+    op.create_table(
+        'reminder_tally',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('posyandu_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('sent', sa.Integer(), nullable=False),
+        sa.Column('delivered', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['posyandu_id'], ['posyandu.id'], name=op.f('fk_reminder_tally_posyandu_id_posyandu'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_tally')),
+        sa.UniqueConstraint('posyandu_id', 'day', name=op.f('uq_reminder_tally_posyandu_id_day')),
+    )
     op.drop_index('ix_outbox_due', table_name='outbox')
     op.create_index('ix_outbox_waiting', 'outbox', ['not_before', 'id'], unique=False,
                     sqlite_where=sa.text(WAITING_ROWS), postgresql_where=sa.text(WAITING_ROWS))
     op.create_index('ix_outbox_created_at', 'outbox', ['created_at'], unique=False)
-    op.create_index('ix_reminder_item_due_on', 'reminder_item', ['due_on'], unique=False)
+    op.create_index('ix_reminder_item_kind_due', 'reminder_item', ['kind', 'due_on'], unique=False)
     op.create_index('ix_reminder_item_outbox_id', 'reminder_item', ['outbox_id'], unique=False,
                     sqlite_where=sa.text('outbox_id IS NOT NULL'), postgresql_where=sa.text('outbox_id IS NOT NULL'))
 
@@ -30,8 +42,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_reminder_item_outbox_id', table_name='reminder_item', sqlite_where=sa.text('outbox_id IS NOT NULL'),
                   postgresql_where=sa.text('outbox_id IS NOT NULL'))
-    op.drop_index('ix_reminder_item_due_on', table_name='reminder_item')
+    op.drop_index('ix_reminder_item_kind_due', table_name='reminder_item')
     op.drop_index('ix_outbox_created_at', table_name='outbox')
     op.drop_index('ix_outbox_waiting', table_name='outbox', sqlite_where=sa.text(WAITING_ROWS),
                   postgresql_where=sa.text(WAITING_ROWS))
     op.create_index('ix_outbox_due', 'outbox', ['state', 'not_before'], unique=False)
+    op.drop_table('reminder_tally')
