@@ -23,7 +23,10 @@ simulated day:
 
 At each month the database size is printed: SQLite, the file after a WAL checkpoint (it does not shrink:
 deleted pages are reused) and the pages in use; PostgreSQL, ``pg_total_relation_size`` of outbox and
-reminder_item (tables, indexes, TOAST). Flat means: the same at the end of the year as after its first month.
+reminder_item (tables, indexes, TOAST), with ``VACUUM (ANALYZE)`` of the two tables after each day's job as
+autovacuum would do it (``--no-vacuum`` leaves it to the server: this machine's test server has autovacuum
+off, and then nothing deleted is ever reused). Flat means: the same at the end of the year as after its
+first month.
 """
 from __future__ import annotations
 
@@ -169,6 +172,14 @@ async def size(db: Database, path: Path | None) -> tuple[float, float, str]:
         return total / 2**20, total / 2**20, f"ix_outbox_waiting {waiting / 2**10:.0f} kB"
 
 
+async def vacuum(db: Database) -> None:
+    """What autovacuum does on a production server (this machine's test server runs with it off): the space of
+    deleted and updated rows made free for new ones."""
+    async with db.write_engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM (ANALYZE) outbox, reminder_item"))
+
+
 async def claim_times(db: Database, dispatcher: Dispatcher, now: datetime) -> tuple[float, float, int]:
     """(median ms of the claim query, ms of one whole claim, rows claimed) on the due rows at ``now``."""
     query = dispatcher._due(now, ["telegram"], take_over=True)
@@ -230,6 +241,8 @@ async def run(args) -> None:
                 state="sent", sent_at=clock[0], lease_until=None, attempts=1))
         clock[0] = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=20)  # 03:45 the next morning, WITA
         deleted += (await job.run()).deleted.outbox
+        if not db.is_sqlite and args.vacuum:
+            await vacuum(db)
         if measured is not None:
             on_disk, in_use, note = await size(db, path)
             async with db.read() as session:
@@ -253,6 +266,8 @@ def main() -> None:
                         help="a SQLite file (made anew) or an empty PostgreSQL database's URL")
     parser.add_argument("--no-history", dest="history", action="store_false",
                         help="start with an empty outbox (the size then grows for outbox_keep_days)")
+    parser.add_argument("--no-vacuum", dest="vacuum", action="store_false",
+                        help="PostgreSQL: no VACUUM after each day's retention job (leave it to autovacuum, when it is on)")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -17,9 +17,9 @@ rows, not every message ever sent (250,000 families write tens of millions a yea
   ``daily:<identity>:<date>`` and it only plans today; a broadcast's rows are queued once when it is sent.
   The daily reminders a report counts (``/laporan``, the web's coverage: sent and delivered) are added to
   ``reminder_tally`` (per posyandu and day) in the transaction that deletes them, and the reports read both,
-  so a month counts the same before and after. A broadcast older than the period shows no rows any more in
-  ``/status`` and the web (400 days: a year of broadcasts stays whole). Early delivery statuses (``delivery_status``) are
-  deleted by :func:`reminders.delivery.reconcile` after a few days already.
+  so a month counts the same before and after. A broadcast older than the period shows no rows any more
+  in ``/status`` and the web (400 days: a year of broadcasts stays whole). Early delivery statuses
+  (``delivery_status``) are deleted by :func:`reminders.delivery.reconcile` after a few days already.
 * a reminder item (``reminder_item``) whose reminder can never be planned again, and only then: the
   planner's dedupe is the item key (family, person, kind, subject, due date) with ``times`` and
   ``last_planned_on``, and an item deleted while the rules can still give it would be sent again as new.
