@@ -7,7 +7,9 @@ month, with the retention job (reminders.retention) running every day.
 
 The district (demo puskesmas and posyandu, ``--families`` families with one Telegram chat, a mother and a
 child each) starts as retention leaves a district that has run for ``outbox_keep_days`` (400) already:
-that many days of finished rows, texts pruned after ``retention_days``, and their reminder items. Then each
+that many days of finished rows, written whole and then their texts older than ``retention_days`` pruned
+by the job (written already pruned, SQLite's pages would be packed four times denser than a real
+outbox's, and the file would grow through the year while they are replaced), and their reminder items. Then each
 simulated day:
 
 1. the rows the planner would write are written by a cheap generator (the planner itself takes 3-34 s a
@@ -54,7 +56,7 @@ from db.migrate import upgrade_async  # noqa: E402
 from db.models import Family, Identity, Outbox, Person, Posyandu, ReminderItem  # noqa: E402
 from db.queries import query_plan  # noqa: E402
 from reminders.dispatcher import Dispatcher  # noqa: E402
-from reminders.retention import RetentionJob, pruned_body  # noqa: E402
+from reminders.retention import RetentionJob, prune_texts  # noqa: E402
 
 START = date(2026, 12, 1)
 CREATED = datetime(2026, 11, 1, tzinfo=UTC)
@@ -92,9 +94,8 @@ def messages_of(day: date, families: int) -> list[tuple[int, list[tuple]]]:
     return out
 
 
-def rows_of(day: date, families: int, *, finished: bool, retention_days: int) -> tuple[list[dict], list[dict]]:
-    """The outbox rows and reminder items the planner would write for ``day`` (finished: as they are once
-    sent and, past ``retention_days``, pruned)."""
+def rows_of(day: date, families: int, *, finished: bool) -> tuple[list[dict], list[dict]]:
+    """The outbox rows and reminder items the planner would write for ``day`` (finished: as they are once sent)."""
     created = datetime.combine(day, datetime.min.time(), UTC) - timedelta(hours=3)  # planned at 05:00 WITA
     not_before = created + timedelta(hours=3)
     outbox, items = [], []
@@ -104,10 +105,8 @@ def rows_of(day: date, families: int, *, finished: bool, retention_days: int) ->
                "kind": "daily", "body": body, "timezone": "Asia/Makassar", "state": "pending", "not_before": not_before,
                "expires_at": created + timedelta(hours=15), "attempts": 0, "created_at": created, "sent_at": None,
                "pruned_at": None}
-        if finished:
+        if finished:  # the texts are pruned afterwards by the job itself: pages filled as a real outbox's are
             row.update(state="sent", attempts=1, sent_at=not_before)
-            if (START - day).days > retention_days:
-                row.update(body=pruned_body(body), pruned_at=created + timedelta(days=retention_days + 1))
         outbox.append(row)
         for slot, kind, subject, due in its:
             person = None if slot is None else 2 * fid - 1 + slot
@@ -215,9 +214,12 @@ async def run(args) -> None:
     history = keep if args.history else 0
     written = 0
     for back in range(history, 0, -1):
-        outbox, items = rows_of(START - timedelta(days=back), args.families, finished=True, retention_days=retention)
+        outbox, items = rows_of(START - timedelta(days=back), args.families, finished=True)
         await write(db, outbox, items)
         written += len(outbox)
+    # the texts of the history older than retention_days become counts, as the daily job left them (rows written
+    # whole and shrunk in their pages, not written small: SQLite does not merge the pages a pruned row leaves)
+    await prune_texts(db, datetime.combine(START, datetime.min.time(), UTC), retention)
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, {db.write_engine.dialect.name}")
     print(f"district: {args.families} families; history: {history} days, {written} outbox rows "
           f"({time.perf_counter() - started:.0f} s); retention_days {retention}, outbox_keep_days {keep}")
@@ -230,7 +232,7 @@ async def run(args) -> None:
     deleted = 0
     for n in range(args.days):
         day = START + timedelta(days=n)
-        outbox, items = rows_of(day, args.families, finished=False, retention_days=retention)
+        outbox, items = rows_of(day, args.families, finished=False)
         await write(db, outbox, items)
         clock[0] = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=1)  # 09:00 WITA: all due
         measured = None
