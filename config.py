@@ -159,6 +159,9 @@ class InboundConfig:
 class PrivacyConfig:
     #: days the text of a message stays in the outbox after it was queued; then only counts remain
     retention_days: int = 30
+    #: days a finished outbox row (and a reminder item long past) is kept at all; then it is deleted
+    #: (reminders.retention). At least ``retention_days``; 400 keeps a year of monthly reports whole.
+    outbox_keep_days: int = 400
 
 
 #: the PWS targets: percent per indicator of the web's overview (``doses``: each dose without a line of
@@ -228,7 +231,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "web": ("host", "port", "base_url", "metrics_allow"),
     "care": ("je",),
     "reminders": tuple(f.name for f in fields(RemindersConfig)),
-    "privacy": ("retention_days",),
+    "privacy": ("retention_days", "outbox_keep_days"),
     "inbound": ("burst", "per_minute"),
     "whatsapp": ("graph_base_url", "graph_version", "webhook_path", "rate"),
     "satusehat": ("enabled", "auth_url", "base_url", "organization_id", "every_minutes"),
@@ -507,7 +510,11 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         dispatch_every=rem.float("dispatch_every", 0.1, 3600.0),
     )
     priv = reader("privacy")
-    privacy = PrivacyConfig(retention_days=priv.int("retention_days", 1, 3650))
+    privacy = PrivacyConfig(retention_days=priv.int("retention_days", 1, 3650),
+                            outbox_keep_days=priv.int("outbox_keep_days", 1, 36500))
+    if privacy.outbox_keep_days < privacy.retention_days:
+        raise priv.fail("outbox_keep_days", f"expected at least retention_days ({privacy.retention_days}): a row "
+                                            f"is deleted only after its text, got {privacy.outbox_keep_days}")
     inb = reader("inbound")
     inbound = InboundConfig(burst=inb.int("burst", 1, 100_000), per_minute=inb.int("per_minute", 0, 1_000_000))
     if unknown:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from care.coverage import (
     ANC_CODES,
@@ -40,7 +42,8 @@ from care.history import DAY, TTD_HAMIL, PersonHistory, build
 from care.history import EMPTY as NO_HISTORY
 from care.rules import Schedule
 from db.history import posyandu_histories
-from db.models import CareRecord, Family, Identity, Measurement, Outbox, Person, Posyandu, PosyanduException, Referral, Visit
+from db.models import (CareRecord, Family, Identity, Measurement, Outbox, Person, Posyandu, PosyanduException, Referral,
+                       ReminderTally, Visit)
 
 
 #: the under-sixes: the children of ``month_inputs`` and, with ``pws_only``, its people
@@ -184,16 +187,48 @@ def _utc(day: date) -> datetime:
     return datetime.combine(day, time(0), UTC)
 
 
+#: an outbox row that reached the family (Telegram reports no delivery: accepted counts as delivered; WhatsApp
+#: reports delivered and read)
+_DELIVERED = case((Outbox.channel != "whatsapp", 1), (Outbox.delivery.in_(("delivered", "read")), 1), else_=0)
+#: the outbox rows a report counts: the daily reminders sent
+_COUNTED = (Outbox.kind == "daily", Outbox.state == "sent")
+
+
 async def reminder_counts(session, posyandu_id: int, start: date, end: date) -> ReminderCounts:
-    """Daily reminders of the month to the posyandu's families: sent, and delivered (Telegram reports no
-    delivery: accepted counts as delivered; WhatsApp reports delivered and read)."""
+    """Daily reminders of the month to the posyandu's families: sent, and delivered; the rows of days older than
+    ``privacy.outbox_keep_days`` are deleted and counted in ``reminder_tally`` (:func:`tally_outbox`)."""
     families = select(Family.id).where(Family.posyandu_id == posyandu_id)
-    delivered = case((Outbox.channel != "whatsapp", 1), (Outbox.delivery.in_(("delivered", "read")), 1), else_=0)
     sent, arrived = (await session.execute(
-        select(func.count(), func.coalesce(func.sum(delivered), 0)).select_from(Outbox).join(Identity, Identity.id == Outbox.identity_id).where(
-            Identity.family_id.in_(families), Outbox.kind == "daily", Outbox.state == "sent",
+        select(func.count(), func.coalesce(func.sum(_DELIVERED), 0)).select_from(Outbox).join(Identity, Identity.id == Outbox.identity_id).where(
+            Identity.family_id.in_(families), *_COUNTED,
             Outbox.created_at >= _utc(start), Outbox.created_at < _utc(end + timedelta(days=1))))).one()
-    return ReminderCounts(sent=sent or 0, delivered=int(arrived or 0))
+    old_sent, old_arrived = (await session.execute(
+        select(func.coalesce(func.sum(ReminderTally.sent), 0), func.coalesce(func.sum(ReminderTally.delivered), 0))
+        .where(ReminderTally.posyandu_id == posyandu_id, ReminderTally.day >= start, ReminderTally.day <= end))).one()
+    return ReminderCounts(sent=(sent or 0) + int(old_sent or 0), delivered=int(arrived or 0) + int(old_arrived or 0))
+
+
+async def tally_outbox(session, ids: list[int]) -> int:
+    """Adds the outbox rows ``ids``, about to be deleted, to ``reminder_tally`` (what :func:`reminder_counts`
+    counts of them: by posyandu of the family and UTC day of queueing); returns how many rows counted."""
+    rows = (await session.execute(
+        select(Family.posyandu_id, Outbox.created_at, func.count(), func.sum(_DELIVERED)).select_from(Outbox)
+        .join(Identity, Identity.id == Outbox.identity_id).join(Family, Family.id == Identity.family_id)
+        .where(Outbox.id.in_(ids), *_COUNTED).group_by(Family.posyandu_id, Outbox.created_at))).all()
+    days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    for posyandu_id, created_at, sent, arrived in rows:  # one planning run's rows share their created_at
+        tally = days[(posyandu_id, created_at.astimezone(UTC).date())]
+        tally[0] += sent
+        tally[1] += int(arrived or 0)
+    if days:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(ReminderTally)
+        statement = statement.on_conflict_do_update(
+            index_elements=[ReminderTally.posyandu_id, ReminderTally.day],
+            set_={"sent": ReminderTally.sent + statement.excluded.sent, "delivered": ReminderTally.delivered + statement.excluded.delivered},
+        )
+        await session.execute(statement, [{"posyandu_id": p, "day": d, "sent": n, "delivered": m} for (p, d), (n, m) in days.items()])
+    return sum(n for n, _m in days.values())
 
 
 async def month_report(session, posyandu_id: int, year: int, month: int, *, je: bool, schedule: Schedule) -> MonthReport:

@@ -275,13 +275,25 @@ class Referral(Base):
     outcome_note: Mapped[str | None] = mapped_column(String(200))
 
 
+#: the outbox rows still to be sent (pending, or sending under a lease): the predicate of the partial index
+#: ``ix_outbox_waiting``. A query on waiting rows names it word for word (``Outbox.waiting()``): SQLite uses a
+#: partial index only when the query's WHERE contains its condition, PostgreSQL only when it can prove it, which
+#: it cannot from bound parameters in a generic plan.
+WAITING_ROWS = "state IN ('pending', 'sending')"
+
+
 class Outbox(Base):
     """A message to send; the unique key makes planning idempotent."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("key"),
-        Index("ix_outbox_due", "state", "not_before"),
+        #: the rows the dispatcher claims, in its order: only the waiting ones, so it stays as small as the
+        #: queue while the outbox keeps a year of finished rows
+        Index("ix_outbox_waiting", "not_before", "id", sqlite_where=sql_text(WAITING_ROWS),
+              postgresql_where=sql_text(WAITING_ROWS)),
+        #: the finished rows past ``privacy.outbox_keep_days`` are found by age (reminders.retention deletes them)
+        Index("ix_outbox_created_at", "created_at"),
         #: the rows whose text is still kept (reminders.retention prunes them by age)
         Index("ix_outbox_unpruned", "created_at", sqlite_where=sql_text("pruned_at IS NULL"),
               postgresql_where=sql_text("pruned_at IS NULL")),
@@ -312,6 +324,11 @@ class Outbox(Base):
     #: when the text in ``body`` was replaced by counts (reminders.retention, or an erasure)
     pruned_at: Mapped[datetime | None]
 
+    @staticmethod
+    def waiting():
+        """The condition of ``ix_outbox_waiting`` (:data:`WAITING_ROWS`), to AND into a query on waiting rows."""
+        return sql_text(f"outbox.{WAITING_ROWS}")
+
 
 class DeliveryStatus(Base):
     """A provider status that arrived before the outbox row recorded its message id; applied later."""
@@ -330,7 +347,15 @@ class ReminderItem(Base):
     """One thing a person was reminded of; the key makes planning idempotent and counts repeats."""
 
     __tablename__ = "reminder_item"
-    __table_args__ = (UniqueConstraint("key"),)
+    __table_args__ = (
+        UniqueConstraint("key"),
+        #: reminders.retention finds the items long past by kind and due date
+        Index("ix_reminder_item_kind_due", "kind", "due_on"),
+        #: the foreign key's own lookup when an outbox row is deleted (SET NULL): without an index each deleted
+        #: row would read the whole table; partial, so it holds only the items that name a row
+        Index("ix_reminder_item_outbox_id", "outbox_id", sqlite_where=sql_text("outbox_id IS NOT NULL"),
+              postgresql_where=sql_text("outbox_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(160))  # family, person, kind, subject, due date
@@ -394,6 +419,21 @@ class ErasureTally(Base):
     erased_on: Mapped[date] = mapped_column(Date)
     members: Mapped[int] = mapped_column(Integer)
     stages: Mapped[dict[str, Any]]  # stage code -> count on the day of erasure
+
+
+class ReminderTally(Base):
+    """The daily reminders sent to a posyandu's families on a day (UTC), counted when reminders.retention deleted
+    their outbox rows (after ``privacy.outbox_keep_days``): a report of those days reads them from here
+    (``db.coverage.reminder_counts``)."""
+
+    __tablename__ = "reminder_tally"
+    __table_args__ = (UniqueConstraint("posyandu_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posyandu_id: Mapped[int] = mapped_column(ForeignKey("posyandu.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    sent: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer)
 
 
 class LinkRequest(Base):

@@ -9,6 +9,9 @@ from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.orm import Session as OrmSession
 
 from datetime import date, datetime
@@ -341,3 +344,27 @@ async def posyandu_sessions(session: AsyncSession, posyandu: Posyandu, start: da
     if changes is None:
         changes = (await posyandu_changes(session, [posyandu.id]))[posyandu.id]
     return sessions_between(posyandu.schedule, start, end, changes=changes, policy=posyandu.holiday_policy or "after")
+
+
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN QUERY PLAN`` (SQLite) / ``EXPLAIN`` (PostgreSQL) of a statement, its parameters bound as usual."""
+
+    inherit_cache = False
+
+    def __init__(self, statement) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain)
+def _compile_explain(element: _Explain, compiler, **kw) -> str:
+    prefix = "EXPLAIN QUERY PLAN " if compiler.dialect.name == "sqlite" else "EXPLAIN "
+    sql = compiler.process(element.statement, **kw)
+    compiler._result_columns = []  # the plan's rows are text, not the statement's columns (and their types)
+    return prefix + sql
+
+
+async def query_plan(session: AsyncSession, statement) -> str:
+    """The database's plan of ``statement`` as text, one step a line (which index a query reads, for tests and
+    benchmarks)."""
+    rows = (await session.execute(_Explain(statement))).all()
+    return "\n".join(str(row[-1]) for row in rows)

@@ -467,7 +467,11 @@ class Dispatcher:
 
     def _due(self, now: datetime, channels: list[str], *, take_over: bool):
         """The due rows of these channels with what the triage needs, oldest first, locked for the claim
-        (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the write transaction began ``IMMEDIATE``)."""
+        (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the write transaction began ``IMMEDIATE``).
+
+        ``Outbox.waiting()`` names the partial index ``ix_outbox_waiting`` (not_before, id): both databases
+        read the due rows from it in the claim's order, and it holds only the queue, not the year of
+        finished rows (tests/reminders/test_growth_bounds.py checks the plan)."""
         due = and_(Outbox.state == PENDING, Outbox.not_before <= now)
         if take_over:  # a lapsed lease: its dispatcher died (or, after an outage, had its time to record)
             due = or_(due, and_(Outbox.state == SENDING, Outbox.lease_until < now))
@@ -478,7 +482,7 @@ class Dispatcher:
                 Identity.unreachable_at, Identity.opted_out_at, Identity.last_inbound_at,
             )
             .join(Identity, Identity.id == Outbox.identity_id)
-            .where(Outbox.channel.in_(channels), due)
+            .where(Outbox.waiting(), Outbox.channel.in_(channels), due)
             .order_by(Outbox.not_before, Outbox.id)
             .limit(self._claim_limit(channels))
         )
@@ -527,7 +531,7 @@ class Dispatcher:
         unsent = _OUT.c.state == PENDING
         if take_over:
             unsent = or_(unsent, and_(_OUT.c.state == SENDING, _OUT.c.lease_until < now))
-        stale = select(_OUT.c.id).where(_OUT.c.channel.in_(channels), _OUT.c.expires_at <= now, unsent)
+        stale = select(_OUT.c.id).where(Outbox.waiting(), _OUT.c.channel.in_(channels), _OUT.c.expires_at <= now, unsent)
         if not self.db.is_sqlite:
             stale = stale.with_for_update(skip_locked=True)
         result = await session.execute(

@@ -151,6 +151,6 @@ class ReminderJobs:
         scheduler.add_job(
             self.reconcile_statuses, IntervalTrigger(seconds=30), id="statuses", coalesce=True, max_instances=1, replace_existing=True,
         )
-        # privacy.retention_days: old message texts become counts
+        # privacy.retention_days: old message texts become counts; privacy.outbox_keep_days: older rows go
         scheduler.add_job(RetentionJob(self.db, self.settings, self.clock).run, CronTrigger(hour=3, minute=45, timezone=UTC),
                           id="retention", coalesce=True, max_instances=1, replace_existing=True)

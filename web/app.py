@@ -177,7 +177,7 @@ async def dispatch_lag(db, now: datetime) -> float:
     async with db.read() as session:
         oldest = await session.scalar(
             select(func.min(Outbox.not_before)).where(
-                Outbox.state == "pending", Outbox.not_before <= now, or_(Outbox.expires_at.is_(None), Outbox.expires_at > now),
+                Outbox.waiting(), Outbox.state == "pending", Outbox.not_before <= now, or_(Outbox.expires_at.is_(None), Outbox.expires_at > now),
             )
         )
     return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0

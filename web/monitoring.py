@@ -18,10 +18,6 @@ from sqlalchemy import func, select
 from db.models import Outbox
 from metrics import Metrics
 
-#: the outbox states of rows still to be sent (the others are final: their counts are ``ilpbot_sends_total``)
-WAITING = ("pending", "sending")
-
-
 class Scrape:
     """One app's registry: the parts' metrics and the gauges read at scrape time."""
 
@@ -46,10 +42,11 @@ class Scrape:
         return any(address.version == net.version and address in net for net in self.allow)
 
     async def read(self, db, now: datetime, lag) -> None:
-        """Reads the gauges from the database."""
+        """Reads the gauges from the database: the rows still to be sent (``Outbox.waiting()``: pending or
+        sending, read from their partial index; the final ones are counted by ``ilpbot_sends_total``)."""
         async with db.read() as session:
             rows = (await session.execute(
-                select(Outbox.channel, Outbox.state, func.count()).where(Outbox.state.in_(WAITING))
+                select(Outbox.channel, Outbox.state, func.count()).where(Outbox.waiting())
                 .group_by(Outbox.channel, Outbox.state))).all()
         self.outbox_depth.clear()
         for channel, state, count in rows:
