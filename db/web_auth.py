@@ -126,6 +126,20 @@ async def session_of(session, token: str, now: datetime) -> WebSession | None:
     return found
 
 
+async def read_session(session, token: str, now: datetime) -> tuple[WebSession | None, bool]:
+    """:func:`session_of` without writing, for a read transaction: ``(session, False)`` for a live session
+    that needs nothing written, ``(None, False)`` for no live session, ``(None, True)`` when the session is
+    to be touched or ended (the caller then calls :func:`session_of` in a write transaction). Most requests
+    of a signed-in reader need no write: on SQLite they no longer queue for the write lock."""
+    found = (await session.scalars(select(WebSession).where(WebSession.token_hash == token_hash(token)))).one_or_none()
+    if found is None or found.ended_at is not None:
+        return None, False
+    if found.last_seen_at + IDLE <= now or now - found.last_seen_at >= TOUCH_EVERY \
+            or not await _still_staff(session, found.identity_id, found.puskesmas_id):
+        return None, True
+    return found, False
+
+
 async def end_session(session, web_session: WebSession, now: datetime) -> None:
     """Signs a session out."""
     (await session.get(WebSession, web_session.id)).ended_at = now

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from content.i18n import LANGUAGES, _, n_
 from db.models import AuditLog, Puskesmas, WebSession
-from db.web_auth import EXPIRED, LINK_VALID, REFUSED, SIGN_IN_PATH, USED, check_link, end_session, redeem_link, session_of
+from db.web_auth import EXPIRED, LINK_VALID, REFUSED, SIGN_IN_PATH, USED, check_link, end_session, read_session, redeem_link, session_of
 from web.context import CLOCK, DB, METRICS, SETTINGS, STAFF, Staff, staff_of
 from web.render import CSRF_FIELD, message_page, render
 from web.uploads import FORM, BadForm, read_form
@@ -74,8 +74,16 @@ async def current_staff(request: web.Request) -> Staff | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    async with request.app[DB].write() as session:
-        found = await session_of(session, token, request.app[CLOCK]())
+    now = request.app[CLOCK]()
+    async with request.app[DB].read() as session:
+        found, write = await read_session(session, token, now)
+        if found is not None:
+            name = await session.get(Puskesmas, found.puskesmas_id)
+            return _staff(found, name.name)
+    if not write:
+        return None
+    async with request.app[DB].write() as session:  # to be touched, or ended
+        found = await session_of(session, token, now)
         if found is None:
             return None
         name = await session.get(Puskesmas, found.puskesmas_id)
