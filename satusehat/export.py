@@ -80,7 +80,8 @@ async def read_period(session: AsyncSession, puskesmas_id: int, start: date, end
         measures = [MeasureFacts(*row) for row in rows]
     dose_rows = (await session.execute(
         select(CareRecord.id, CareRecord.person_id, CareRecord.code, CareRecord.done_on, CareRecord.precision,
-               CareRecord.source, CareRecord.visit_id, CareRecord.created_at, CareRecord.detail)
+               CareRecord.source, CareRecord.visit_id, CareRecord.created_at, CareRecord.detail, Visit.visited_on)
+        .outerjoin(Visit, Visit.id == CareRecord.visit_id)
         .join(Person, Person.id == CareRecord.person_id).join(Family, Family.id == Person.family_id)
         .join(Posyandu, Posyandu.id == Family.posyandu_id)
         .where(Posyandu.puskesmas_id == puskesmas_id, CareRecord.done_on.between(start, end),

@@ -61,3 +61,5 @@ class DoseFacts:
     visit_id: int | None
     created_at: datetime
     detail: dict[str, Any] | None = None
+    #: the day of the visit it was recorded at (None: no visit, or not read)
+    visited_on: date | None = None

@@ -53,8 +53,10 @@ def business_id(record_id: int) -> str:
 
 
 def is_primary(dose: DoseFacts) -> bool:
-    """Recorded at the visit it was given in, by a kader or staff."""
-    return dose.visit_id is not None and dose.source in PRIMARY_SOURCES
+    """Given at the visit it was recorded at, by a kader or staff: a dose recorded at a visit with an earlier
+    date (the Buku KIA's history typed in at the visit) is history, not primary."""
+    return (dose.visit_id is not None and dose.source in PRIMARY_SOURCES
+            and (dose.visited_on is None or dose.visited_on == dose.done_on))
 
 
 def origin(dose: DoseFacts) -> tuple[str, str] | None:

@@ -127,10 +127,11 @@ async def _read(db, item_id: int, settings: Settings) -> _Work | None:
             r = await session.get(CareRecord, item.row_id)
             work.missing = r is None
             if r is not None:
+                visit = await _visit_facts(session, r.visit_id, settings) if r.visit_id is not None else None
                 work.dose = DoseFacts(r.id, r.person_id, r.code, r.done_on, r.precision, r.source, r.visit_id,
-                                      r.created_at, r.detail)
+                                      r.created_at, r.detail, visit.visited_on if visit is not None else None)
                 if r.visit_id is not None:
-                    work.visit = await _visit_facts(session, r.visit_id, settings)
+                    work.visit = visit
                     work.encounter_id = await _encounter_id(session, r.visit_id)
         return work
 

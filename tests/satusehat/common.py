@@ -19,6 +19,7 @@ def measure(kind="weight_kg", value=9.4, detail=None, id=31):
     return MeasureFacts(id, VISIT.id, kind, value, detail)
 
 
-def dose(code="MR1", *, on=date(2024, 3, 5), precision="day", source="kader", visit_id=12, detail=None, id=55):
+def dose(code="MR1", *, on=date(2024, 3, 5), precision="day", source="kader", visit_id=12, detail=None, id=55,
+         visited_on=None):
     return DoseFacts(id, CHILD.id, code, on, precision, source, visit_id,
-                     datetime(2024, 3, 5, 2, 31, tzinfo=timezone.utc), detail)
+                     datetime(2024, 3, 5, 2, 31, tzinfo=timezone.utc), detail, visited_on)

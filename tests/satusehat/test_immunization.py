@@ -100,3 +100,13 @@ def test_dose_numbers(code, number):
 def test_an_unknown_dose_is_refused():
     with pytest.raises(NoVaccine):
         build(dose("XYZ1"))
+
+
+def test_an_earlier_dose_typed_in_at_a_visit_is_history_not_primary():
+    """The Buku KIA's DPT 1 of September typed in at the visit of 5 March: history (no lot asked), not held."""
+    i = build(dose("DPT_HB_HIB1", on=date(2023, 9, 1), visited_on=VISIT.visited_on))
+    Immunization.model_validate(i)
+    assert i["primarySource"] is False and i["reportOrigin"]["coding"][0]["code"] == "record"
+    assert i["occurrenceDateTime"] == "2023-09-01" and check(i, ORG) == []
+    given_there = build(dose("MR1", visited_on=VISIT.visited_on, detail={"lot": "AB0092", "expiry": "2025-11-19"}))
+    assert given_there["primarySource"] is True
