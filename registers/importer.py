@@ -1235,7 +1235,8 @@ def _pregnancy(run: _Run, plan: _Plan, row: PregnancyRow, per: _Per, pr: dict[st
                if v is not None and getattr(per, k) != v}
     for name, value in changes.items():
         setattr(per, name, value)
-        run.report.fields_updated[f"person.{_PERSON_COLUMNS[name]}"] += 1
+        if not per.new:  # a person the run creates is counted as new, not as updated
+            run.report.fields_updated[f"person.{_PERSON_COLUMNS[name]}"] += 1
     if changes and per.id > 0:
         plan.persons[id(per)] = per
     per.changed = per.changed or bool(changes and not per.new)

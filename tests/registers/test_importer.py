@@ -75,6 +75,7 @@ async def test_a_dry_run_reports_everything_new_and_writes_nothing(demo_db):
     assert await snapshot(demo_db) == before
     assert (report.families_new, report.persons_new, report.doses_added, report.measurements_added, report.anc_added) == (1, 2, 3, 4, 1)
     assert not report.problems and not report.applied
+    assert not report.fields_updated  # a new mother's HPHT and HPL are part of her being new, not updates
     assert "uji coba, belum ada yang disimpan" in report.text()
 
 
