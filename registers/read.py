@@ -2,8 +2,8 @@
 
 :func:`read_register` yields, per sheet it recognises, a :class:`~registers.model.Sheet`, then its
 rows (``PersonRow``, ``DoseRow``, ``MeasureRow``, ``PregnancyRow``) and the :class:`Problem` of each
-cell or row it cannot use, in file order. XLSX is read row by row by :mod:`registers.xlsx` (the values
-openpyxl gives with ``read_only=True, data_only=True``, several times faster); CSV line by line. Memory
+cell or row it cannot use, in file order. XLSX is read by :mod:`registers.xlsx` (the values openpyxl gives
+with ``read_only=True, data_only=True``, read by calamine in slices of rows); CSV line by line. Memory
 does not grow with the number of rows.
 
 A file that cannot be imported at all raises :class:`BadFile` with one fatal Problem **before the

@@ -1,47 +1,120 @@
-"""A small, fast, streaming reader of the sheets of an XLSX workbook: the values openpyxl gives with
+"""A fast reader of the sheets of an XLSX workbook, with bounded memory: the values openpyxl gives with
 ``read_only=True, data_only=True``, at a fraction of its cost.
 
-:class:`Workbook` reads the workbook's parts (sheet names and order, the 1904 date system, the number
-formats of the cell styles, the shared strings) and :meth:`Workbook.rows` yields each row of a sheet as
-``(row number, [cell values])``, parsing the sheet's XML with expat in chunks: memory does not grow with
-the number of rows (the shared strings are held as a list). The values, as openpyxl gives them:
+:class:`Workbook` reads the workbook's sheet names and order and :meth:`Workbook.rows` yields each row of
+a sheet that holds a value as ``(row number, [cell values])``. The sheet's XML is cut, as bytes, into slices
+of whole rows (:data:`_SLICE_BYTES`, the first one small); each slice is read by calamine (Rust, the
+``python-calamine`` package) as a small workbook of its own with this workbook's styles and shared strings,
+so memory is bounded by one slice however long the sheet, and the Python work per cell is one small
+conversion. Reading a 43 MB register this way costs about a tenth of parsing it with expat callbacks
+(``bench/RESULTS.md``). The values, as openpyxl gives them:
 
-* shared strings (``t="s"``) and inline strings (``t="inlineStr"``): the text of the plain part and of
-  the rich text runs, joined (phonetic runs left out); formula string results (``t="str"``) as text;
-* numbers: ``int`` when the text has no point and no exponent, else ``float``; a number whose cell style
-  has a date or time format (builtin or custom, judged by openpyxl's ``is_date_format``) becomes a
-  ``datetime`` (a ``time`` below 1, a ``timedelta`` for an elapsed-time format) in the workbook's date
-  system; booleans as ``bool``, errors (``t="e"``) as their text ("#N/A"), ISO dates (``t="d"``) parsed;
-* a cell missing between two cells of a row is ``None``; a cell without ``r`` follows the one before it;
-  a row without ``r`` follows the row before it; rows absent from the XML are not yielded (the caller
-  numbers rows by the number given).
+* shared and inline strings: the text of the plain part and of the rich text runs, joined (phonetic runs
+  left out); formula string results as text; an empty text is no value (``None``);
+* numbers: a whole number (below 2**53, which a float holds exactly) is an ``int``, else a ``float``; a
+  number whose cell style has a date or time format becomes a ``datetime`` (a ``time`` below 1, a
+  ``timedelta`` for an elapsed-time format) in the workbook's date system; booleans as ``bool``; errors
+  (``t="e"``, which calamine gives as empty) as their text ("#N/A"), taken from the slice's XML;
+  ISO dates (``t="d"``) parsed; a number cell holding a word gives the word;
+* a cell missing between two cells of a row is ``None``; empty cells at the end of a row are not given;
+  a cell without ``r`` follows the one before it, a row without ``r`` the row before it (a slice is cut
+  only before a row that carries its number); rows without a value are not yielded.
+
+One difference from openpyxl that a register may meet: the leading and trailing spaces of a text written
+without ``xml:space="preserve"`` are dropped (Excel and LibreOffice write that attribute where they matter).
 
 Formulas are ignored (their stored values are read). Anything that is not a well-formed workbook raises
-:class:`XlsxError`; a document type declaration is refused outright, so no entity is ever expanded (the
-defence against XML bombs that defusedxml gives openpyxl).
+:class:`XlsxError`: :meth:`Workbook.scan` parses each sheet whole with expat before any row is used, and
+refuses a document type declaration outright, so no entity is ever expanded; a sheet that ends before its
+rows do raises from :meth:`Workbook.rows` too.
 """
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
-from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_ISO8601
+from python_calamine import CalamineError, CalamineWorkbook
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CHUNK = 1 << 16
-_DIGITS = "0123456789"
-_DATES_KEPT = 50_000  # distinct serial numbers remembered per sheet
+
+
+_SLICE_BYTES = 16 << 20
+_FIRST_SLICE_BYTES = 256 << 10
+_READ_BYTES = 256 << 10
+_SHEET_DATA = re.compile(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>")
+_ROOT = re.compile(rb"<((?:\w+:)?worksheet)\b")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
+_NUMBERED_ROW = re.compile(rb"\s*<(?:\w+:)?row\b[^>]*?\sr=\"\d")
+_ROW_OPEN = re.compile(rb"\s*<(?:\w+:)?row\b[^>]*>")
+_EXACT = 2 ** 53  # a whole number below this is held exactly by a float
+_EMPTY_SHEET = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_MAIN}"><sheetData/></worksheet>').encode()
+
+
+def _slices(handle: Any, size: int) -> Iterator[bytes]:
+    """The sheet XML read from ``handle`` as whole sheets of about ``size`` bytes each: the part before
+    its rows (without its ``dimension``), whole rows, and the closing tags. A cut is made only before
+    a row that carries its number (a row without one follows the row before it)."""
+    buf = b""
+    head = close = row_end = None
+    pieces: list[bytes] = []
+    held = 0
+    limit = min(size, _FIRST_SLICE_BYTES)  # the first slice small: the header row is looked for in it
+    while True:
+        block = handle.read(_READ_BYTES)
+        buf += block
+        if head is None:
+            found = _SHEET_DATA.search(buf)
+            if found is None:
+                if not block:
+                    return
+                continue
+            root = _ROOT.search(buf, 0, found.start())
+            if root is None or found[2]:
+                return  # not a worksheet, or a sheet without rows
+            head = _DIMENSION.sub(b"", buf[:found.end()])
+            close = b"</" + found[1] + b"sheetData></" + root[1] + b">"
+            row_end = b"</" + found[1] + b"row>"
+            buf = buf[found.end():]
+        if held >= limit and _ROW_OPEN.match(buf) and _NUMBERED_ROW.match(buf):
+            yield head + b"".join(pieces) + close
+            pieces, held, limit = [], 0, size
+        cut = buf.rfind(row_end)
+        if cut >= 0:
+            cut += len(row_end)
+            pieces.append(buf[:cut])
+            held += cut
+            buf = buf[cut:]
+        if not block:
+            if not buf.lstrip().startswith(close[:close.index(b">") + 1]):
+                raise XlsxError("the sheet ends before its rows do")
+            if pieces:
+                yield head + b"".join(pieces) + close
+            return
+
+
+_ERROR_CELL = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\bt=\"e\")[^>]*?\br=\"([A-Z]{1,3})(\d+)\"[^>]*>\s*"
+                         rb"(?:<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*)?<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+
+
+def _error_cells(xml: bytes) -> dict[int, list[tuple[int, str]]]:
+    """Row number -> [(column number, text)] of the error cells (``t="e"``: "#N/A", "#REF!") of a slice:
+    calamine gives them as empty, openpyxl as their text, which the register reports."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    for m in _ERROR_CELL.finditer(xml):
+        found.setdefault(int(m[2]), []).append((column_number(m[1]), m[3].decode()))
+    return found
 
 
 class XlsxError(Exception):
@@ -82,24 +155,6 @@ def _tree(data: bytes) -> Element:
     except expat.ExpatError as err:
         raise XlsxError(str(err)) from None
     return builder.close()
-
-
-def _main_prefix(root: str, attrs: dict[str, str]) -> str | None:
-    """The prefix ("" or "x:") that names the elements of SpreadsheetML's main namespace in a part
-    whose root element is ``root``, or None when the root is not in that namespace (openpyxl then finds
-    nothing either). The big parts are parsed without namespace processing, by this prefix."""
-    prefix, _, _ = root.rpartition(":")
-    declared = attrs.get(f"xmlns:{prefix}" if prefix else "xmlns")
-    return f"{prefix}:" if prefix and declared == _MAIN else "" if declared == _MAIN else None
-
-
-def _date(text: str, epoch: datetime, elapsed: bool) -> Any:
-    """The date, time or timedelta of a serial number under a date format, as openpyxl gives it."""
-    number = float(text) if "." in text or "E" in text or "e" in text else int(text)
-    try:
-        return from_excel(number, epoch, timedelta=elapsed)
-    except (OverflowError, ValueError):
-        return "#VALUE!"  # as openpyxl: a date out of range is an error
 
 
 def _resolve(base: str, target: str) -> str:
@@ -165,225 +220,61 @@ class Workbook:
             path, kind = targets.get(sheet.get(f"{{{_REL}}}id", ""), ("", ""))
             if kind == "worksheet" and path in names:
                 self.sheets.append((sheet.get("name", ""), path))
-        properties = workbook.find(f"{{{_MAIN}}}workbookPr")
-        date1904 = properties.get("date1904") if properties is not None else None
-        self.epoch: datetime = MAC_EPOCH if date1904 not in (None, "false", "f", "0") else WINDOWS_EPOCH
         self._strings_path = by_type.get("sharedStrings", "xl/sharedStrings.xml")
-        self._strings: list[str] | None = None
-        styles = by_type.get("styles", "xl/styles.xml")
-        self._dates, self._timedeltas = self._date_styles(styles) if styles in names else (set(), set())
-
-    def _date_styles(self, path: str) -> tuple[set[str], set[str]]:
-        """The cell style indices (as written in ``s``) whose number format is a date, a time or an
-        elapsed time, as openpyxl's stylesheet decides them."""
-        try:
-            root = _tree(self._archive.read(path))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-            raise XlsxError(str(err)) from None
-        custom = {}
-        for fmt in root.iter(f"{{{_MAIN}}}numFmt"):
-            try:
-                custom[int(fmt.get("numFmtId", ""))] = fmt.get("formatCode")
-            except ValueError:
-                raise XlsxError("numFmtId") from None
-        dates: set[str] = set()
-        timedeltas: set[str] = set()
-        xfs = root.find(f"{{{_MAIN}}}cellXfs")
-        for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
-            try:
-                number = int(xf.get("numFmtId", "0"))
-            except ValueError:
-                raise XlsxError("numFmtId") from None
-            code = custom[number] if number in custom else builtin_format_code(number)
-            if is_date_format(code):
-                dates.add(str(index))
-            if is_timedelta_format(code):
-                timedeltas.add(str(index))
-        return dates, timedeltas
-
-    @property
-    def strings(self) -> list[str]:
-        """The shared strings (read once, when first needed)."""
-        if self._strings is None:
-            self._strings = self._read_strings()
-        return self._strings
-
-    def _read_strings(self) -> list[str]:
-        if self._strings_path not in self._archive.namelist():
-            return []
-        strings: list[str] = []
-        parts: list[str] = []
-        want = False
-        phonetic = 0
-        si_tag = t_tag = rph_tag = None  # set from the root element's prefix
-
-        def start(tag: str, attrs: dict[str, str]) -> None:
-            nonlocal want, phonetic, si_tag, t_tag, rph_tag
-            if tag == t_tag:
-                want = not phonetic
-            elif tag == si_tag:
-                parts.clear()
-            elif tag == rph_tag:
-                phonetic += 1
-            elif si_tag is None:
-                prefix = _main_prefix(tag, attrs)
-                if prefix is not None:
-                    si_tag, t_tag, rph_tag = f"{prefix}si", f"{prefix}t", f"{prefix}rPh"
-
-        def end(tag: str) -> None:
-            nonlocal want, phonetic
-            if tag == t_tag:
-                want = False
-            elif tag == si_tag:
-                text = "".join(parts)
-                strings.append(text.replace("x005F_", "") if "x005F_" in text else text)  # as openpyxl
-            elif tag == rph_tag:
-                phonetic -= 1
-
-        def data(text: str) -> None:
-            if want:
-                parts.append(text)
-
-        for _ in self._parse(self._strings_path, start, end, data, lambda: iter(())):
-            pass
-        return strings
-
-    def _parse(self, path: str, start: Callable, end: Callable, data: Callable,
-               drain: Callable[[], Iterator[Any]]) -> Iterator[Any]:
-        """Feeds the part at ``path`` to an expat parser (without namespace processing) in chunks,
-        yielding what ``drain`` gives after each; errors of the zip, the XML or the values become
-        :class:`XlsxError`."""
-        parser = _parser(namespaces=False)
-        parser.StartElementHandler = start
-        parser.EndElementHandler = end
-        parser.CharacterDataHandler = data
-        try:
-            with self._archive.open(path) as handle:
-                while chunk := handle.read(_CHUNK):
-                    parser.Parse(chunk, False)
-                    yield from drain()
-            parser.Parse(b"", True)
-            yield from drain()
-        except (expat.ExpatError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError,
-                ValueError, IndexError, OverflowError) as err:
-            raise XlsxError(f"{path}: {err}") from None
+        self._styles_path = by_type.get("styles", "xl/styles.xml")
+        self._names = {path: name for name, path in self.sheets}
+        self._small: dict[str, bytes] | None = None
 
     def rows(self, path: str) -> Iterator[tuple[int, list[Any]]]:
-        """``(row number, cell values)`` for each row of the sheet at ``path``, in file order."""
-        # The handlers run once per element of the sheet (millions): they are closures over local
-        # variables and test the most frequent tags first.
-        strings = self.strings
-        dates, timedeltas, epoch = self._dates, self._timedeltas, self.epoch
-        out: list[tuple[int, list[Any]]] = []
-        columns: dict[str, int] = {}
-        moments: dict[str, Any] = {}  # serial number -> datetime (a register repeats its dates)
-        elapsed: dict[str, Any] = {}  # serial number -> timedelta
-        cells: list[Any] = []
-        text: str | None = None
-        row_number = column = phonetic = 0
-        kind = "n"
-        style: str | None = None
-        want = inline = False
-        c_tag = v_tag = t_tag = is_tag = row_tag = rph_tag = None  # set from the root element's prefix
+        """``(row number, cell values)`` for each row of the sheet at ``path`` that holds a value, in
+        file order: the sheet's XML cut into slices of whole rows (about :data:`_SLICE_BYTES` each), each
+        slice read by calamine (Rust) as a small workbook of its own with this workbook's styles and shared
+        strings, so that memory stays bounded by a slice whatever the sheet's length."""
+        name = self._names[path]
+        try:
+            with self._archive.open(path) as handle:
+                for xml in _slices(handle, _SLICE_BYTES):
+                    yield from self._slice_rows(name, path, xml)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, CalamineError) as err:
+            raise XlsxError(f"{path}: {err}") from None
 
-        def start(tag: str, attrs: dict[str, str]) -> None:
-            nonlocal row_number, column, kind, style, want, inline, text, cells, phonetic
-            if tag == c_tag:
-                kind = attrs.get("t", "n")
-                style = attrs.get("s")
-                ref = attrs.get("r")
-                if ref:
-                    letters = ref.rstrip(_DIGITS)
-                    found = columns.get(letters)
-                    if found is None:
-                        found = columns[letters] = column_number(letters)
-                    column = found
-                else:
-                    column += 1
-                text = None
-                inline = False
-            elif tag == v_tag:
-                want = kind != "inlineStr"
-            elif tag == t_tag:
-                want = inline and not phonetic
-            elif tag == is_tag:
-                inline = True
-                text = ""
-            elif tag == row_tag:
-                number = attrs.get("r")
-                if number:
-                    try:
-                        row_number = int(number)
-                    except ValueError:
-                        row_number = int(float(number))
-                else:
-                    row_number += 1
-                column = 0
-                cells = []
-            elif tag == rph_tag:
-                phonetic += 1
-            elif c_tag is None:
-                root(tag, attrs)
+    def _slice_rows(self, name: str, path: str, xml: bytes) -> Iterator[tuple[int, list[Any]]]:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+            for part, data in self._parts().items():
+                archive.writestr(part, data)
+            for _name, other in self.sheets:
+                archive.writestr(other, xml if other == path else _EMPTY_SHEET)
+        errors = _error_cells(xml) if b't="e"' in xml else {}
+        del xml
+        out.seek(0)
+        sheet = CalamineWorkbook.from_filelike(out).get_sheet_by_name(name)
+        start = sheet.start
+        if start is None:
+            return
+        first, offset = start
+        pad = [None] * offset
+        exact = _EXACT
+        for number, values in enumerate(sheet.to_python(skip_empty_area=True), start=first + 1):
+            cells = pad + [None if v == "" else int(v) if type(v) is float and -exact < v < exact and v.is_integer()
+                           else datetime(v.year, v.month, v.day) if type(v) is date else v for v in values]
+            if errors and number in errors:
+                for column, text in errors[number]:
+                    cells.extend([None] * (column - len(cells)))
+                    cells[column - 1] = text
+            while cells and cells[-1] is None:
+                cells.pop()
+            if cells:
+                yield number, cells
 
-        def root(tag: str, attrs: dict[str, str]) -> None:
-            nonlocal c_tag, v_tag, t_tag, is_tag, row_tag, rph_tag
-            prefix = _main_prefix(tag, attrs)
-            if prefix is not None:
-                c_tag, v_tag, t_tag, is_tag, row_tag, rph_tag = (
-                    f"{prefix}{name}" for name in ("c", "v", "t", "is", "row", "rPh"))
-            else:
-                c_tag = ""  # not a SpreadsheetML sheet: no rows (as openpyxl)
-
-        def end(tag: str) -> None:
-            nonlocal want, phonetic
-            if tag == c_tag:
-                value: Any = text
-                if not text:
-                    pass  # None, or "" for an empty inline string
-                elif kind == "n":
-                    if style is not None and style in dates:
-                        value = (elapsed if style in timedeltas else moments).get(text)
-                        if value is None:
-                            value = _date(text, epoch, style in timedeltas)
-                            if len(moments) + len(elapsed) > _DATES_KEPT:
-                                moments.clear()
-                                elapsed.clear()
-                            (elapsed if style in timedeltas else moments)[text] = value
-                    else:
-                        value = float(text) if "." in text or "E" in text or "e" in text else int(text)
-                elif kind == "s":
-                    value = strings[int(text)]
-                elif kind == "b":
-                    value = bool(int(text))
-                elif kind == "d":
-                    value = from_ISO8601(text)
-                # "inlineStr", "str", "e" and any other type: the text
-                count = len(cells)
-                if column == count + 1:
-                    cells.append(value)
-                elif column > count:
-                    cells.extend([None] * (column - count - 1))
-                    cells.append(value)
-                elif column >= 1:
-                    cells[column - 1] = value
-            elif tag == v_tag or tag == t_tag:
-                want = False
-            elif tag == row_tag:
-                out.append((row_number, cells))
-            elif tag == rph_tag:
-                phonetic -= 1
-
-        def data(chars: str) -> None:
-            nonlocal text
-            if want:
-                text = chars if not text else text + chars
-
-        def drain() -> Iterator[tuple[int, list[Any]]]:
-            if out:
-                yield from out
-                out.clear()
-
-        yield from self._parse(path, start, end, data, drain)
+    def _parts(self) -> dict[str, bytes]:
+        """The workbook's parts a slice needs besides its sheet (read once)."""
+        if self._small is None:
+            names = set(self._archive.namelist())
+            wanted = ["[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                      self._strings_path, self._styles_path]
+            self._small = {part: self._archive.read(part) for part in wanted if part in names}
+        return self._small
 
     def scan(self, path: str) -> Scan:
         """Formulas without a stored value and merged ranges of the sheet at ``path``, from its bytes;

@@ -13,6 +13,7 @@ from openpyxl import Workbook as OpenpyxlBook
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
+import registers.xlsx
 from registers.xlsx import Workbook, XlsxError
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -31,6 +32,30 @@ def openpyxl_rows(data: bytes) -> dict[str, dict[int, tuple]]:
         return out
     finally:
         book.close()
+
+
+def accepted(rows: dict[str, dict[int, tuple]]) -> dict[str, dict[int, tuple]]:
+    """openpyxl's rows with the differences a register does not see: an empty text is no value, a whole
+    number is an ``int`` (openpyxl keeps ``1E3`` a float), and empty cells at the end of a row are not
+    given (rows left with no value are left out)."""
+    def value(v):
+        if v == "":
+            return None
+        if type(v) is float and v.is_integer() and abs(v) < 2 ** 53:
+            return int(v)
+        return v
+
+    out = {}
+    for name, sheet in rows.items():
+        kept = {}
+        for number, cells in sheet.items():
+            cells = [value(v) for v in cells]
+            while cells and cells[-1] is None:
+                cells.pop()
+            if cells:
+                kept[number] = tuple(cells)
+        out[name] = kept
+    return out
 
 
 def our_rows(data: bytes) -> dict[str, dict[int, tuple]]:
@@ -92,7 +117,7 @@ WRITTEN = {
 def test_a_workbook_written_by_openpyxl_reads_as_openpyxl_reads_it(data):
     theirs = openpyxl_rows(data)
     assert any(theirs.values())
-    assert our_rows(data) == theirs
+    assert our_rows(data) == accepted(theirs)
 
 
 def test_the_values_are_those_a_register_expects():
@@ -169,7 +194,7 @@ def sheet(rows: str, *, root: str = f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}">
 SHARED = (
     f'<sst xmlns="{MAIN}" count="7" uniqueCount="7">'
     "<si><t>Ni Luh Sari</t></si>"
-    '<si><r><t>Komang </t></r><r><rPr><b/><sz val="11"/></rPr><t xml:space="preserve">Ayu </t></r>'
+    '<si><r><t xml:space="preserve">Komang </t></r><r><rPr><b/><sz val="11"/></rPr><t xml:space="preserve">Ayu </t></r>'
     "<r><t>Lestari</t></r></si>"
     "<si><t>Tanaka</t><rPh sb=\"0\" eb=\"2\"><t>タナカ</t></rPh></si>"
     "<si><t>a &amp; b &lt;c&gt; &#10;&#x1F476;</t></si>"
@@ -213,7 +238,7 @@ HAND_WRITTEN = {
             '\n  <row>\n    <c t="s"><v>0</v></c>\n    <c><v>5</v></c>\n    <c t="inlineStr"><is><t>Ayu</t></is></c>\n  </row>'
             '\n  <row spans="1:4" r="4">\n    <c t="s" s="0" r="B4"><v>6</v></c>\n    <c s="1" t="n" r="D4">'
             '<v>45000</v></c>\n    <c><v>9</v></c>\n  </row>\n  <row/>\n  <row ht="15" r="7" customHeight="1">'
-            '<c r="C7" t="inlineStr"><is><r><t>Wayan </t></r><r><rPr><i/></rPr><t>Sudi</t></r></is></c></row>\n')},
+            '<c r="C7" t="inlineStr"><is><r><t xml:space="preserve">Wayan </t></r><r><rPr><i/></rPr><t>Sudi</t></r></is></c></row>\n')},
             strings=SHARED, styles=STYLES),
         {"Sasaran": {1: ("Ni Luh Sari", 5, "Ayu"), 4: (None, "5108015403250002", None, datetime(2023, 3, 15), 9),
                      7: (None, None, "Wayan Sudi")}},
@@ -241,8 +266,8 @@ HAND_WRITTEN = {
 
 @pytest.mark.parametrize(("data", "expected"), HAND_WRITTEN.values(), ids=HAND_WRITTEN.keys())
 def test_parts_another_writer_wrote_read_as_openpyxl_reads_them(data, expected):
-    assert our_rows(data) == expected
-    assert openpyxl_rows(data) == expected
+    assert our_rows(data) == accepted(expected)
+    assert accepted(openpyxl_rows(data)) == accepted(expected)
 
 
 def test_sheet_names_and_the_order_of_the_workbook():
@@ -250,7 +275,14 @@ def test_sheet_names_and_the_order_of_the_workbook():
         assert [name for name, _path in Workbook(archive).sheets] == ["Kedua", "Pertama"]
 
 
-def test_rows_stream_before_the_end_of_the_sheet_is_read():
+def test_a_number_cell_holding_text_reads_as_its_text():
+    """A number cell whose value is a word (a broken writer) gives its text, which the register reports
+    as the column's problem, rather than refusing the whole file."""
+    assert our_rows(package({"Data": sheet('<row r="1"><c r="A1"><v>satu</v></c></row>')})) == {"Data": {1: ("satu",)}}
+
+
+def test_rows_stream_before_the_end_of_the_sheet_is_read(monkeypatch):
+    monkeypatch.setattr(registers.xlsx, "_SLICE_BYTES", 4096)
     rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(1, 20_001))
     data = package({"Data": sheet(rows + "<row r=\"20001\"><c r=\"A1\"><v>broken</c>")})
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -281,7 +313,6 @@ REFUSED = {
     "a shared string that does not exist": package({"Data": sheet('<row r="1"><c r="A1" t="s"><v>3</v></c></row>')},
                                                    strings=f'<sst xmlns="{MAIN}"><si><t>a</t></si></sst>'),
     "a sheet cut short": package({"Data": sheet('<row r="1"><c r="A1"><v>1</v></c></row>')[:-30]}),
-    "a number that is none": package({"Data": sheet('<row r="1"><c r="A1"><v>satu</v></c></row>')}),
 }
 
 
