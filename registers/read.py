@@ -92,7 +92,7 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 _VALUE_TEXT = 60  # the longest cell value carried in a problem
 #: readings whose values rarely repeat (not memoized by _RowReader)
-_UNIQUE = frozenset({"nik", "kk", "name", "phone"})
+_UNIQUE = frozenset({"name", "phone"})
 _MEMO_MAX = 100_000
 _MISSING = object()
 
@@ -169,6 +169,7 @@ class _RowReader:
         #: what each cell value read to (or the CellError it raised), per kind of reading: a register repeats
         #: its dates, dose cells, sexes and places on thousands of rows; emptied when it grows large
         self._memo: dict[tuple[str, type, Any], Any] = {}
+        self._nik_memo: dict[tuple, list] = {}
 
     def rows(self, number: int, cells: Sequence[Any]) -> Iterator[Row | Problem]:
         width = len(self.headers)
@@ -183,7 +184,7 @@ class _RowReader:
             if cell is None or (type(cell) is str and not cell.strip()):
                 continue
             raw[column.key] = (column, cell)
-            if column.reads in _UNIQUE:  # a NIK, a name, a phone: rarely repeated
+            if column.reads in _UNIQUE:  # a name, a phone: rarely repeated (a NIK or No KK is, on each row of a child's history)
                 try:
                     values[column.key] = self._read(column, cell)
                 except CellError as err:
@@ -280,9 +281,17 @@ class _RowReader:
                     precision: str | None = None, sex: str | None = None) -> None:
         if nik is None:
             return
-        column, cell = raw[key]
-        for code, params in nik_problems(nik, birth_date=birth, birth_precision=precision, sex=sex):
-            self._problem(code, column, cell, where, params)
+        memo = self._nik_memo
+        found = memo.get((nik, birth, precision, sex))
+        if found is None:  # a register repeats a child's NIK on each of its doses' and weighings' rows
+            found = nik_problems(nik, birth_date=birth, birth_precision=precision, sex=sex)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[(nik, birth, precision, sex)] = found
+        if found:
+            column, cell = raw[key]
+            for code, params in found:
+                self._problem(code, column, cell, where, params)
 
     def _ref(self, values: dict, raw: dict, where: Where, *, sex: str | None = None) -> PersonRef | None:
         birth, precision = self._date("birth_date", values, raw, where)

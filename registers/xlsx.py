@@ -50,7 +50,7 @@ _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CHUNK = 1 << 16
 
 
-_SLICE_BYTES = 16 << 20
+_SLICE_BYTES = 4 << 20
 _FIRST_SLICE_BYTES = 256 << 10
 _READ_BYTES = 256 << 10
 _SHEET_DATA = re.compile(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>")
