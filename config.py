@@ -638,7 +638,7 @@ def _accounts(reader: _Reader, env: Mapping[str, str], channel: str) -> tuple[Ch
             raise reader.fail(f"{where}.puskesmas", "expected the puskesmas (or districts: the districts) this account serves")
         rate = None
         if entry.get("rate") is not None:
-            rate = _Reader(reader.section, {"rate": entry["rate"]}, {}).float("rate", 0.0, 10_000.0)
+            rate = _Reader(f"{reader.section}.{where}", {"rate": entry["rate"]}, {}).float("rate", 0.0, 10_000.0)
         accounts.append(ChannelAccount(name=name, token=token, rate=rate, **areas, **extra))
     return tuple(accounts)
 
