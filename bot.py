@@ -556,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _command(args, settings)
+    except ConfigError as exc:  # what the settings name and the database lacks (reminders.accounts.check_areas)
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C in a command that does not take over the signal
         return 130
 
