@@ -132,6 +132,9 @@ RECORD_RETRY_MAX = 2.0
 GIVE_UP_AFTER = 5
 #: after the database failed, lapsed leases are taken over only once it has worked again for this long
 TAKEOVER_GRACE = 5 * RECORD_RETRY_MAX
+#: a send held up this long (seconds) by the write of the sends before it takes a new slot of its account's rate
+#: (a write slowed by a busy disk would otherwise release every send held up behind it at once: a 429)
+RESPACE_AFTER = 0.25
 #: a failure that goes on is logged again at most this often (seconds), not at every try
 REPEAT_LOG_SECONDS = 60.0
 
@@ -294,7 +297,7 @@ class Dispatcher:
         rates: Mapping[str, float | None] = DEFAULT_RATES,
         per_chat_interval: float = 1.0,
         lease_seconds: float = 60,
-        batch: int = 200,
+        batch: int = 600,  # a round of 20 s at 30/s: the step between two rounds (record, claim) costs little of the rate
         quiet_hours: tuple[int, int] = (20, 6),
         max_backoff: float = 3600,
         max_attempts: int = 25,
@@ -634,7 +637,10 @@ class Dispatcher:
                 recorder.add(skip)
                 return
             async with self._semaphore:
+                waited = self._monotonic()
                 await recorder.sends_recorded()  # no new send while an accepted one is unrecorded
+                if self._monotonic() - waited > RESPACE_AFTER:  # the sends held up by a slow write take new
+                    await self.buckets[row.lane].acquire()  # slots: they do not all go out at once after it
                 skip = self._skip(row, unreachable)  # the waits for a free slot and the record may have been long
                 if skip is not None:
                     recorder.add(skip)
