@@ -1,6 +1,8 @@
 """The outbox dispatcher: claims due rows, sends them at each channel's rate, records what happened.
 
-One round (:meth:`Dispatcher.run_once`):
+One round (:meth:`Dispatcher.run_once`), for each channel account (a bot token, a WhatsApp number: the
+account the recipient last wrote to, ``identity.account``) side by side, each with its own claims, rate and
+429 pauses (:meth:`Dispatcher.run` runs one loop per account):
 
 1. **Claim**, in one short write transaction: rows past ``expires_at`` are expired (never sent late);
    due rows (``pending`` with ``not_before <= now``, or ``sending`` whose lease lapsed because a
@@ -12,9 +14,10 @@ One round (:meth:`Dispatcher.run_once`):
    transaction commits before anything is sent.
 2. **Send** the claimed rows concurrently: one task per chat (its rows one after another, at least
    ``per_chat_interval`` seconds from the end of one send to the start of the next), a token bucket
-   per channel, at most ``concurrency`` requests in flight. Just before each send the row is checked
+   per channel account, at most ``concurrency`` requests in flight (a send held up more than
+   ``RESPACE_AFTER`` by the write of the sends before it takes a new slot). Just before each send the row is checked
    again (:func:`reminders.triage.recheck`): past expiry -> expired; quiet hours began meanwhile ->
-   moved to the morning; channel paused by a 429 or lease running out -> handed back unsent.
+   moved to the morning; account paused by a 429 or lease running out -> handed back unsent.
 3. **Record** outcomes in batched short transactions (a sent message's at once, together with
    whatever else is waiting; others every ``flush_size`` outcomes or ``flush_seconds``); no send
    starts while an accepted one is unrecorded. Each write is guarded by the claim's ``attempts``
