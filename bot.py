@@ -34,7 +34,7 @@ from channels.errors import PermanentFailure
 from channels.local import LocalChat
 from channels.telegram import TelegramChannel
 from channels.whatsapp import WhatsAppChannel
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, account_settings, load_settings
 from sqlalchemy import select
 
 from db.database import Database
@@ -50,6 +50,7 @@ from reminders.announcements import photo_of
 from reminders.dispatcher import Dispatcher
 from reminders.delivery import apply_statuses, enqueue_replies
 from reminders.planner import Planner, outbox_status
+from reminders.accounts import account_rates, check_areas, first_found, routed
 from reminders.scheduler import ReminderJobs
 from satusehat.jobs import SyncJob
 from registers.jobs import ImportRunner
@@ -119,7 +120,7 @@ async def start_timers(settings: Settings, db: Database, engine: Engine, senders
     if r.enabled:
         planner = Planner(db, settings, workers=os.cpu_count() or 1)
         dispatcher = Dispatcher(
-            db, senders, rates={"telegram": r.telegram_rate or None, "whatsapp": settings.whatsapp.rate or None},
+            db, senders, rates=account_rates(settings),
             per_chat_interval=r.per_chat_interval, quiet_hours=(r.quiet_start, r.quiet_end),
         )
         jobs = ReminderJobs(db, settings, planner, dispatcher)
@@ -226,44 +227,55 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
     ``started`` is set once everything runs; a stop before that cancels the start (see :func:`run`).
     Whatever was started is stopped again, in reverse order, however this ends.
     """
-    telegram = TelegramChannel(settings.telegram, engine.handle_durably, menus=command_menus(settings)) if settings.telegram.token else None
-    whatsapp = None
-    if telegram is not None:
-        telegram.media_sources["web"] = web_photos(db)  # photos of announcements composed on the web
-    if settings.whatsapp.enabled:
-        sources = {"telegram": telegram.fetch_media} if telegram is not None else {}
-        sources["web"] = web_photos(db)
-        whatsapp = WhatsAppChannel(
-            settings.whatsapp, engine.handle_durably,
+    await check_areas(db, settings)
+    # one channel per account (config.ChannelAccount): "default" from TELEGRAM_BOT_TOKEN / WHATSAPP_*, the others
+    # from telegram.accounts / whatsapp.accounts; `telegram` and `whatsapp` are the default (else the first) one
+    telegrams = {name: TelegramChannel(config, engine.handle_durably, menus=command_menus(settings), account=name)
+                 for name, config in account_settings(settings, "telegram").items()}
+    telegram = next(iter(telegrams.values()), None)
+    whatsapps: dict[str, WhatsAppChannel] = {}
+    media = {"web": web_photos(db)}  # photos of announcements composed on the web
+    if telegrams:
+        media["telegram"] = first_found([channel.fetch_media for channel in telegrams.values()])
+    for name, config in account_settings(settings, "whatsapp").items():
+        whatsapps[name] = WhatsAppChannel(
+            config, engine.handle_durably,
             on_statuses=lambda statuses: apply_statuses(db, "whatsapp", statuses, datetime.now(UTC)),
             on_undelivered=lambda address, replies: enqueue_replies(
                 db, "whatsapp", address, replies, datetime.now(UTC), default_zone=settings.timezone.default),
-            media_sources=sources, default_language=settings.locale.default,
+            media_sources=media, default_language=settings.locale.default, account=name,
         )
-    if telegram is not None and whatsapp is not None:
-        telegram.media_sources["whatsapp"] = whatsapp.fetch_media  # staff photos cross channels
+    whatsapp = next(iter(whatsapps.values()), None)
+    if whatsapps:
+        media["whatsapp"] = first_found([channel.fetch_media for channel in whatsapps.values()])
+    for channel in telegrams.values():
+        channel.media_sources.update(media)  # staff photos cross channels
+    others = [channel for channel in whatsapps.values() if channel is not whatsapp]
+    if settings.telegram.mode == "webhook":
+        others += [channel for channel in telegrams.values() if channel is not telegram]
     app = build_app(
         db=db, telegram=telegram if telegram is not None and settings.telegram.mode == "webhook" else None,
-        telegram_config=settings.telegram, whatsapp=whatsapp, channels={"telegram": telegram, "whatsapp": whatsapp},
-        dispatching=settings.reminders.enabled, settings=settings,
+        telegram_config=telegram.config if telegram is not None else settings.telegram, whatsapp=whatsapp,
+        channels={"telegram": telegram, "whatsapp": whatsapp}, dispatching=settings.reminders.enabled, settings=settings,
+        accounts=others,
     )
     runner = web.AppRunner(app, shutdown_timeout=STOP_GRACE_S)
     timers = imports = None
     try:
-        if telegram is not None:
-            await telegram.initialize()
+        for channel in telegrams.values():
+            await channel.initialize()
         await runner.setup()
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()
-        senders = {}
-        if telegram is not None:
-            await telegram.start()
-            senders["telegram"] = telegram.send_one
-        if whatsapp is not None:
-            senders["whatsapp"] = whatsapp.send_one
-        timers = await start_timers(settings, db, engine, senders)
-        fetchers = {name: channel.fetch_media for name, channel in (("telegram", telegram), ("whatsapp", whatsapp))
-                    if channel is not None}
-        imports = start_imports(settings, db, senders, fetchers)
+        lanes: dict = {}  # (channel, account) -> its send path: each account sends to its own chats
+        for name, channel in telegrams.items():
+            await channel.start()  # polling: one loop per bot token
+            lanes[("telegram", name)] = channel.send_one
+        for name, channel in whatsapps.items():
+            lanes[("whatsapp", name)] = channel.send_one
+        timers = await start_timers(settings, db, engine, lanes)
+        senders = {kind: routed(db, kind, {name: send for (c, name), send in lanes.items() if c == kind})
+                   for kind in ("telegram", "whatsapp") if any(c == kind for c, _name in lanes)}
+        imports = start_imports(settings, db, senders, {kind: media[kind] for kind in senders})
         log.info("channels %s; web on %s:%s", ", ".join(senders), settings.web.host, settings.web.port)
         started.set()
         await stop.wait()
@@ -276,10 +288,10 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
             stopping.append(imports.stopped(STOP_GRACE_S))
         await asyncio.gather(*stopping)
         await runner.cleanup()
-        if telegram is not None:
-            await telegram.stop()
-        if whatsapp is not None:
-            await whatsapp.close()
+        for channel in telegrams.values():
+            await channel.stop()
+        for channel in whatsapps.values():
+            await channel.close()
 
 
 async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
@@ -314,7 +326,8 @@ async def run(settings: Settings, *, local: bool) -> None:
     """
     db = Database.from_config(settings.database)
     try:
-        if local or not (settings.telegram.token or settings.whatsapp.enabled):
+        if local or not (settings.telegram.token or settings.whatsapp.enabled or settings.telegram.accounts
+                         or settings.whatsapp.accounts):
             # One person at this terminal (or a script piping its lines): no other chat to protect from a
             # flood, so no inbound limit, which would drop the piped lines in silence.
             settings = replace(settings, inbound=replace(settings.inbound, per_minute=0))
@@ -543,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _command(args, settings)
+    except ConfigError as exc:  # what the settings name and the database lacks (reminders.accounts.check_areas)
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C in a command that does not take over the signal
         return 130
 

@@ -65,6 +65,28 @@ class TimezoneConfig:
     puskesmas: Mapping[str, str] = field(default_factory=dict)
 
 
+#: the name of the account the single-account settings make (TELEGRAM_BOT_TOKEN, WHATSAPP_*): every chat
+#: row written before several accounts existed belongs to it
+DEFAULT_ACCOUNT = "default"
+_ACCOUNT_NAME_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class ChannelAccount:
+    """One more bot token (``telegram.accounts``) or WhatsApp number (``whatsapp.accounts``) beside the
+    default one, serving the puskesmas it lists (or every puskesmas of the districts it lists). Its secrets
+    come from the environment variables it names; a chat is always answered from the account it wrote to."""
+
+    name: str
+    token: str = field(default="", repr=False)  # Telegram: the bot token; WhatsApp: the access token
+    puskesmas: tuple[str, ...] = ()  # puskesmas codes
+    districts: tuple[str, ...] = ()  # district codes (puskesmas.district_code)
+    secret: str = field(default="", repr=False)  # Telegram: the webhook secret_token; WhatsApp: the app secret
+    phone_number_id: str = ""  # WhatsApp
+    verify_token: str = field(default="", repr=False)  # WhatsApp: answers Meta's verification
+    rate: float | None = None  # messages per second; None: the channel's (reminders.telegram_rate, whatsapp.rate)
+
+
 @dataclass(frozen=True)
 class TelegramConfig:
     token: str | None = None
@@ -73,6 +95,8 @@ class TelegramConfig:
     base_file_url: str = "https://api.telegram.org/file/bot"
     webhook_url: str = ""
     webhook_secret: str = ""
+    #: more bots beside TELEGRAM_BOT_TOKEN's (the account "default"), each with its webhook /telegram/<name>
+    accounts: tuple[ChannelAccount, ...] = ()
 
 
 DEFAULT_TEMPLATES = {
@@ -108,6 +132,8 @@ class WhatsAppConfig:
     templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
     #: the bot's language -> the template language code registered at Meta
     template_languages: Mapping[str, str] = field(default_factory=lambda: {lang: lang for lang in LANGUAGES})
+    #: more numbers beside WHATSAPP_PHONE_NUMBER_ID's (the account "default"), each with its webhook /whatsapp/<name>
+    accounts: tuple[ChannelAccount, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -453,11 +479,12 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         base_file_url=tg.str("base_file_url").rstrip("/"),
         webhook_url=tg.str("webhook_url"),
         webhook_secret=tg.str("webhook_secret"),
+        accounts=_accounts(tg, env, "telegram"),
     )
     for key in ("base_url", "base_file_url"):
         if not getattr(telegram, key).startswith(("http://", "https://")):
             raise tg.fail(key, "expected an http(s) URL")
-    if telegram.mode == "webhook" and telegram.token:
+    if telegram.mode == "webhook" and (telegram.token or telegram.accounts):
         if not telegram.webhook_url.startswith("https://") and not telegram.webhook_url.startswith("http://127."):
             raise tg.fail("webhook_url", "webhook mode needs a public https URL")
         if not _SECRET_RE.match(telegram.webhook_secret):
@@ -526,6 +553,120 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         database=database, locale=locale, timezone=timezone, telegram=telegram, web=web, care=care, reminders=reminders,
         whatsapp=whatsapp, privacy=privacy, inbound=inbound, pws=pws, satusehat=satusehat,
     )
+
+
+#: the keys of one entry of ``telegram.accounts`` / ``whatsapp.accounts``
+_ACCOUNT_KEYS = {
+    "telegram": {"name", "token_env", "webhook_secret_env", "puskesmas", "districts", "rate"},
+    "whatsapp": {"name", "phone_number_id", "token_env", "app_secret_env", "verify_token_env", "puskesmas", "districts", "rate"},
+}
+#: the default account's secrets (channel -> ChannelAccount field -> its environment variable)
+_DEFAULT_SECRETS = {
+    "telegram": {"token": "TELEGRAM_BOT_TOKEN"},
+    "whatsapp": {"token": "WHATSAPP_ACCESS_TOKEN", "secret": "WHATSAPP_APP_SECRET", "phone_number_id": "WHATSAPP_PHONE_NUMBER_ID"},
+}
+
+
+def _accounts(reader: _Reader, env: Mapping[str, str], channel: str) -> tuple[ChannelAccount, ...]:
+    """``<channel>.accounts``: a list of ``{name, token_env, puskesmas: [...] | districts: [...], ...}``. Each
+    name once (``default`` is the single-account settings' own), each token and number once (the default's
+    included), a puskesmas or district served by one account only; a secret named but not set in the
+    environment stops the start, naming the key and the variable."""
+    given = reader.values.get("accounts") or []
+    if not isinstance(given, list):
+        raise reader.fail("accounts", f"expected a list of accounts ({{name, token_env, puskesmas: [...]}}), got {given!r}")
+    accounts: list[ChannelAccount] = []
+    seen_tokens = {(env.get(name) or "").strip(): f"{name} (the account {DEFAULT_ACCOUNT})"
+                   for key, name in _DEFAULT_SECRETS[channel].items() if key in ("token", "phone_number_id")}
+    seen_tokens.pop("", None)
+    served: dict[str, str] = {}
+    for i, entry in enumerate(given):
+        where = f"accounts[{i}]"
+        if not isinstance(entry, dict):
+            raise reader.fail(where, f"expected a mapping such as {{name: kota, token_env: ..., puskesmas: [...]}}, got {entry!r}")
+        unknown = sorted(set(map(str, entry)) - _ACCOUNT_KEYS[channel])
+        if unknown:
+            raise reader.fail(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(_ACCOUNT_KEYS[channel]))})")
+        name = str(entry.get("name") or "").strip()
+        if not _ACCOUNT_NAME_RE.match(name) or name == DEFAULT_ACCOUNT:
+            raise reader.fail(f"{where}.name", f"expected a name of 1-32 a-z 0-9 _ - other than {DEFAULT_ACCOUNT!r}, got {name!r}")
+        if any(a.name == name for a in accounts):
+            raise reader.fail(f"{where}.name", f"the account {name!r} is listed twice")
+
+        def secret(key: str, required: bool, fallback: str = "") -> str:
+            variable = str(entry.get(key) or "").strip()
+            if not variable:
+                if required:
+                    raise reader.fail(f"{where}.{key}", "expected the name of the environment variable that holds it")
+                return fallback
+            if not re.match(r"^[A-Z][A-Z0-9_]*$", variable):
+                raise reader.fail(f"{where}.{key}", f"expected an environment variable's name such as TELEGRAM_BOT_TOKEN_KOTA, got {variable!r}")
+            value = (env.get(variable) or "").strip()
+            if not value:
+                raise reader.fail(f"{where}.{key}", f"the environment variable {variable} is not set")
+            return value
+
+        token = secret("token_env", True)
+        number = str(entry.get("phone_number_id") or "").strip()
+        if channel == "whatsapp" and not number.isdigit():
+            raise reader.fail(f"{where}.phone_number_id", f"expected the number's id (digits) from Meta's app dashboard, got {number!r}")
+        for value, label in ((token, "token"), (number, "number")):
+            if value and value in seen_tokens:
+                raise reader.fail(f"{where}.{'token_env' if label == 'token' else 'phone_number_id'}",
+                                  f"the same {label} as {seen_tokens[value]}: each account needs its own")
+            if value:
+                seen_tokens[value] = f"{channel}.{where}"
+        if channel == "telegram":
+            extra = {"secret": secret("webhook_secret_env", False, str(reader.values.get("webhook_secret") or ""))}
+        else:
+            extra = {"secret": secret("app_secret_env", True), "phone_number_id": number,
+                     "verify_token": secret("verify_token_env", False, (env.get("WHATSAPP_VERIFY_TOKEN") or "").strip())}
+        areas = {}
+        for key in ("puskesmas", "districts"):
+            value = entry.get(key) or []
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list):
+                raise reader.fail(f"{where}.{key}", f"expected a list of codes, got {value!r}")
+            areas[key] = tuple(str(code).strip() for code in value)
+            for code in areas[key]:
+                label = f"{key}:{code}"
+                if label in served:
+                    raise reader.fail(f"{where}.{key}", f"{code} is served by {served[label]} already: list it in one account")
+                served[label] = f"{channel}.{where} ({name})"
+        if not areas["puskesmas"] and not areas["districts"]:
+            raise reader.fail(f"{where}.puskesmas", "expected the puskesmas (or districts: the districts) this account serves")
+        rate = None
+        if entry.get("rate") is not None:
+            rate = _Reader(f"{reader.section}.{where}", {"rate": entry["rate"]}, {}).float("rate", 0.0, 10_000.0)
+        accounts.append(ChannelAccount(name=name, token=token, rate=rate, **areas, **extra))
+    return tuple(accounts)
+
+
+def account_settings(settings: Settings, channel: str) -> dict[str, Any]:
+    """Each account of ``channel`` ("telegram" or "whatsapp") that can run -> its section's settings as that
+    account's channel takes them: the default account (when its token is set) as configured, each other with its
+    token, secrets and webhook (``/telegram/<name>`` on the host of ``telegram.webhook_url``; ``/whatsapp/<name>``)."""
+    from dataclasses import replace
+
+    out: dict[str, Any] = {}
+    if channel == "telegram":
+        tg = settings.telegram
+        if tg.token:
+            out[DEFAULT_ACCOUNT] = tg
+        base = re.match(r"^[a-z]+://[^/]+", tg.webhook_url)
+        for a in tg.accounts:
+            url = f"{base.group(0)}/telegram/{a.name}" if base else ""
+            out[a.name] = replace(tg, token=a.token, webhook_url=url, webhook_secret=a.secret, accounts=())
+        return out
+    wa = settings.whatsapp
+    if wa.enabled:
+        out[DEFAULT_ACCOUNT] = wa
+    for a in wa.accounts:
+        out[a.name] = replace(wa, phone_number_id=a.phone_number_id, access_token=a.token, app_secret=a.secret,
+                              verify_token=a.verify_token, webhook_path=f"/whatsapp/{a.name}",
+                              rate=wa.rate if a.rate is None else a.rate, accounts=())
+    return out
 
 
 def _satusehat(reader: _Reader, env: Mapping[str, str]) -> SatusehatConfig:
@@ -609,6 +750,7 @@ def _whatsapp(reader: _Reader, env: Mapping[str, str], locale: LocaleConfig) -> 
         rate=reader.float("rate", 0.0, 1000.0),
         templates=templates,
         template_languages=languages,
+        accounts=_accounts(reader, env, "whatsapp"),
     )
     if not config.webhook_path.startswith("/"):
         raise reader.fail("webhook_path", "expected a path starting with /")

@@ -25,6 +25,7 @@ class Incoming:
     media_size: int | None = None  # a document's size in bytes, when the channel says it (Telegram does)
     language_hint: str | None = None  # the client's language, e.g. Telegram's language_code
     phone: str | None = None  # the sender's own number when the channel vouches for it (WhatsApp's wa_id)
+    account: str = "default"  # the channel account (bot, WhatsApp number) it came to: the replies go out through it
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

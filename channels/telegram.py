@@ -44,6 +44,7 @@ import logging
 import mimetypes
 import time
 from collections import OrderedDict, deque
+from dataclasses import replace
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -365,8 +366,10 @@ class TelegramChannel:
 
     def __init__(self, config, handle: Handler, *, concurrency: int = 16,
                  poll_timeout: int = POLL_TIMEOUT, freeze_gc: bool = True,
-                 menus: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
+                 menus: Mapping[str, Sequence[tuple[str, str]]] | None = None, account: str = "default") -> None:
         self.config = config
+        #: the account (bot) this channel is: its chats' messages carry it, so they are answered from it
+        self.account = account
         #: the default command menu by language_code ("" for everyone whose language has no own list)
         self.menus = dict(menus or {})
         #: what stops the channel from sending (for the log and /healthz); None while it works
@@ -407,6 +410,8 @@ class TelegramChannel:
             return
         if incoming is None:
             return
+        if self.account != incoming.account:
+            incoming = replace(incoming, account=self.account)
         update_id = update.get("update_id")
         again = update_id in self._failed
         query = update.get("callback_query")

@@ -33,7 +33,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -488,10 +488,13 @@ class WhatsAppChannel:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "id",
         client: GraphClient | None = None,
+        account: str = "default",
     ) -> None:
         from channels.rate import TokenBucket
 
         self.config = config
+        #: the account (WhatsApp number) this channel is: its chats' messages carry it, so they are answered from it
+        self.account = account
         self.handle = handle
         self.on_statuses = on_statuses
         self.on_undelivered = on_undelivered
@@ -516,6 +519,8 @@ class WhatsAppChannel:
         if statuses and self.on_statuses is not None:
             await self.on_statuses(statuses)
         for incoming in messages:
+            if self.account != incoming.account:
+                incoming = replace(incoming, account=self.account)
             entry = self._chat_locks.setdefault(incoming.address, [asyncio.Lock(), 0])
             entry[1] += 1
             try:

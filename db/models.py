@@ -152,6 +152,9 @@ class Identity(Base):
     reminder_slot: Mapped[str] = mapped_column(String(10), default="morning", server_default="morning")
     unreachable_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
+    #: the channel account (config.ChannelAccount: a bot token, a WhatsApp number) the chat last wrote to:
+    #: every message to it goes out through that account ("default": the single-account settings')
+    account: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
     created_at: Mapped[datetime]
 
     family: Mapped[Family | None] = relationship()

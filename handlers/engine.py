@@ -72,8 +72,11 @@ def _now() -> datetime:
 
 
 def message_key(incoming: Incoming) -> str:
-    """The stored form of a message id: a hash, so the table keeps no chat id after an erasure."""
-    return hashlib.blake2b(f"{incoming.address}|{incoming.message_id}".encode(), digest_size=16).hexdigest()
+    """The stored form of a message id: a hash, so the table keeps no chat id after an erasure. A message id
+    is unique per account only (two bots number their chats' messages alike): the account is part of the key,
+    except the default's (whose keys were stored before there were accounts)."""
+    account = "" if incoming.account == "default" else f"{incoming.account}|"
+    return hashlib.blake2b(f"{account}{incoming.address}|{incoming.message_id}".encode(), digest_size=16).hexdigest()
 
 
 #: What a choice's value means wherever it appears (the rule for yes and no): a typed yes
@@ -336,6 +339,8 @@ class Engine:
             if start is None:  # a message seen before
                 return []
             identity, state = start.identity, start.state
+            if identity.account != incoming.account:  # it wrote to another account: reached from that one now
+                identity.account = incoming.account
             now = self.clock()
             ctx = Ctx(
                 session=session,
@@ -360,6 +365,7 @@ class Engine:
             "language": hinted_language(incoming.language_hint, self.settings.locale.available) or self.settings.locale.default,
             "role": "family",
             "phone": incoming.phone,
+            "account": incoming.account,
             "created_at": self.clock(),
         }
 

@@ -1,6 +1,8 @@
 """The outbox dispatcher: claims due rows, sends them at each channel's rate, records what happened.
 
-One round (:meth:`Dispatcher.run_once`):
+One round (:meth:`Dispatcher.run_once`), for each channel account (a bot token, a WhatsApp number: the
+account the recipient last wrote to, ``identity.account``) side by side, each with its own claims, rate and
+429 pauses (:meth:`Dispatcher.run` runs one loop per account):
 
 1. **Claim**, in one short write transaction: rows past ``expires_at`` are expired (never sent late);
    due rows (``pending`` with ``not_before <= now``, or ``sending`` whose lease lapsed because a
@@ -12,9 +14,10 @@ One round (:meth:`Dispatcher.run_once`):
    transaction commits before anything is sent.
 2. **Send** the claimed rows concurrently: one task per chat (its rows one after another, at least
    ``per_chat_interval`` seconds from the end of one send to the start of the next), a token bucket
-   per channel, at most ``concurrency`` requests in flight. Just before each send the row is checked
+   per channel account, at most ``concurrency`` requests in flight (a send held up more than
+   ``RESPACE_AFTER`` by the write of the sends before it takes a new slot). Just before each send the row is checked
    again (:func:`reminders.triage.recheck`): past expiry -> expired; quiet hours began meanwhile ->
-   moved to the morning; channel paused by a 429 or lease running out -> handed back unsent.
+   moved to the morning; account paused by a 429 or lease running out -> handed back unsent.
 3. **Record** outcomes in batched short transactions (a sent message's at once, together with
    whatever else is waiting; others every ``flush_size`` outcomes or ``flush_seconds``); no send
    starts while an accepted one is unrecorded. Each write is guarded by the claim's ``attempts``
@@ -106,6 +109,14 @@ log = logging.getLogger(__name__)
 
 Sender = Callable[[str, Reply], Awaitable[str]]
 Clock = Callable[[], datetime]
+#: a channel account: (channel, account name); a sender given by channel alone is its "default" account's
+Lane = tuple[str, str]
+DEFAULT_ACCOUNT = "default"
+
+
+def lane_of(key: str | Lane) -> Lane:
+    """``"telegram"`` -> ``("telegram", "default")``; a (channel, account) pair as it is."""
+    return (key, DEFAULT_ACCOUNT) if isinstance(key, str) else (str(key[0]), str(key[1]))
 
 PENDING = "pending"
 SENDING = "sending"
@@ -124,6 +135,9 @@ RECORD_RETRY_MAX = 2.0
 GIVE_UP_AFTER = 5
 #: after the database failed, lapsed leases are taken over only once it has worked again for this long
 TAKEOVER_GRACE = 5 * RECORD_RETRY_MAX
+#: a send held up this long (seconds) by the write of the sends before it takes a new slot of its account's rate
+#: (a write slowed by a busy disk would otherwise release every send held up behind it at once: a 429)
+RESPACE_AFTER = 0.25
 #: a failure that goes on is logged again at most this often (seconds), not at every try
 REPEAT_LOG_SECONDS = 60.0
 
@@ -195,6 +209,11 @@ class Claimed:
     lease_until: datetime
     kind: str | None = None
     last_inbound_at: datetime | None = None  # when the recipient last wrote (WhatsApp's 24-hour window)
+    account: str = DEFAULT_ACCOUNT  # the channel account it goes out through (the one the recipient wrote to)
+
+    @property
+    def lane(self) -> Lane:
+        return (self.channel, self.account)
 
 
 @dataclass(slots=True)
@@ -260,11 +279,16 @@ def reply_of(body: Mapping[str, Any], kind: str | None = None, last_inbound_at: 
 
 
 class Dispatcher:
-    """Sends due outbox rows through ``senders`` (channel -> ``async (address, reply) -> message id``).
+    """Sends due outbox rows through ``senders`` (channel, or (channel, account) -> ``async (address, reply) ->
+    message id``).
 
-    Channels without a sender are not touched. ``rates`` are messages per second per channel (None,
-    0 or a missing channel: unlimited). Pacing (rates, per-chat interval, 429 pauses) is per process;
-    claiming is safe across processes and several instances on one PostgreSQL.
+    A row goes out through the account its recipient last wrote to (``identity.account``); a row of an account
+    without a sender goes through its channel's "default" account (an account since removed from the settings).
+    Channels without a sender are not touched. ``rates`` are messages per second per channel or per
+    (channel, account) (None, 0 or a missing one: unlimited). Each account is a lane of its own: its own
+    claims, token bucket and 429 pauses, sending beside the others (three bots, three times the rate).
+    Pacing (rates, per-chat interval, 429 pauses) is per process; claiming is safe across processes and
+    several instances on one PostgreSQL.
     """
 
     def __init__(
@@ -276,7 +300,7 @@ class Dispatcher:
         rates: Mapping[str, float | None] = DEFAULT_RATES,
         per_chat_interval: float = 1.0,
         lease_seconds: float = 60,
-        batch: int = 200,
+        batch: int = 600,  # a round of 20 s at 30/s: the step between two rounds (record, claim) costs little of the rate
         quiet_hours: tuple[int, int] = (20, 6),
         max_backoff: float = 3600,
         max_attempts: int = 25,
@@ -292,7 +316,12 @@ class Dispatcher:
         if lease_seconds <= 0 or batch <= 0 or concurrency <= 0:
             raise ValueError("lease_seconds, batch and concurrency must be positive")
         self.db = db
-        self.senders = dict(senders)
+        self.senders: dict[Lane, Sender] = {lane_of(key): sender for key, sender in senders.items()}
+        #: the named (not default) accounts of each channel that have a sender
+        self._named: dict[str, list[str]] = {}
+        for channel, account in self.senders:
+            if account != DEFAULT_ACCOUNT:
+                self._named.setdefault(channel, []).append(account)
         self.clock = clock
         self.per_chat_interval = per_chat_interval
         self.lease_seconds = float(lease_seconds)
@@ -309,15 +338,18 @@ class Dispatcher:
         self.send_timeout = self.lease_seconds / 4
         #: a row is handed back unsent when less than this is left of its lease
         self.lease_margin = self.lease_seconds / 3
-        self.buckets = {channel: TokenBucket(rates.get(channel), monotonic=monotonic) for channel in self.senders}
+        given_rates = {lane_of(key): rate for key, rate in rates.items()}
+        self.buckets = {lane: TokenBucket(given_rates.get(lane, rates.get(lane[0])), monotonic=monotonic)
+                        for lane in self.senders}
         self.spacer = ChatSpacer(per_chat_interval, monotonic=monotonic)
         self.totals = DispatchStats()
         #: sends by outcome, 429s and pauses (``/metrics``)
         self.metrics = metrics
         self._monotonic = monotonic
-        self._paused_until: dict[str, datetime] = {}
+        self._paused_until: dict[Lane, datetime] = {}
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._round = asyncio.Lock()
+        self._round = asyncio.Lock()  # claim(): every lane at once
+        self._rounds = {lane: asyncio.Lock() for lane in self.senders}
         self._last_sweep: float | None = None
         #: since when (monotonic) the database has worked without a failure; None: it is failing now.
         #: A new dispatcher has seen no outage: it may take lapsed leases over at once.
@@ -329,10 +361,18 @@ class Dispatcher:
     # -------------------------------------------------------------- public API
 
     async def run_once(self) -> DispatchStats:
-        """Claims one batch, sends it at the allowed rate, records the outcomes; returns the counts."""
-        async with self._round:
+        """Claims one batch per account, sends them at each account's rate side by side, records the
+        outcomes; returns the counts, added up."""
+        stats = DispatchStats()
+        for lane_stats in await asyncio.gather(*(self._lane_once(lane) for lane in self.senders)):
+            stats.add(lane_stats)
+        return stats
+
+    async def _lane_once(self, lane: Lane) -> DispatchStats:
+        """One round of one account: claim its batch, send it, record the outcomes."""
+        async with self._rounds[lane]:
             stats = DispatchStats()
-            rows = await self._claim(stats)
+            rows = await self._claim(stats, [lane])
             if rows:
                 await self._send_all(rows, stats)
             self.spacer.prune()
@@ -340,46 +380,16 @@ class Dispatcher:
             return stats
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float | None = None) -> None:
-        """Dispatches until ``stop`` is set; sleeps ``idle_seconds`` when nothing was due (or on an error).
+        """Dispatches until ``stop`` is set, one loop per account; each sleeps ``idle_seconds`` when nothing of
+        it was due (or on an error).
 
         When ``stop`` is set, claimed rows not yet sent are handed back, sends in flight finish and
         their outcomes are recorded, then it returns. A failing database is logged when it starts
         failing, at most every ``REPEAT_LOG_SECONDS`` while it goes on, and when it works again.
         """
-        idle = self.idle_seconds if idle_seconds is None else idle_seconds
         self._stop = stop
-        failing_since: float | None = None
-        logged_at = 0.0
-        failures = 0
         try:
-            while not stop.is_set():
-                busy = False
-                try:
-                    stats = await self.run_once()
-                    # rows were taken or sorted out: more may be due right behind them
-                    busy = bool(stats.claimed or stats.deferred_quiet or stats.expired or stats.blocked or stats.cancelled)
-                    if failing_since is not None:
-                        log.warning("outbox dispatch works again after %.0f s (%d rounds failed)",
-                                    self._monotonic() - failing_since, failures)
-                        failing_since = None
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # a database outage must not end the loop; no SQL parameters in logs
-                    now = self._monotonic()
-                    failures = failures + 1 if failing_since is not None else 1
-                    if failing_since is None:
-                        failing_since = logged_at = now
-                        log.error("outbox dispatch round failed: %s", _error_name(exc))
-                    elif now - logged_at >= REPEAT_LOG_SECONDS:
-                        logged_at = now
-                        log.error("outbox dispatch still failing after %.0f s (%d rounds): %s",
-                                  now - failing_since, failures, _error_name(exc))
-                if busy:
-                    continue
-                try:
-                    await asyncio.wait_for(stop.wait(), idle)
-                except TimeoutError:
-                    pass
+            await asyncio.gather(*(self._run_lane(lane, stop, idle_seconds) for lane in self.senders))
         except asyncio.CancelledError:
             if self.unrecorded:
                 log.warning("outbox: stopped with %d sent messages unrecorded; they are sent again after their lease",
@@ -387,6 +397,41 @@ class Dispatcher:
             raise
         finally:
             self._stop = None
+
+    async def _run_lane(self, lane: Lane, stop: asyncio.Event, idle_seconds: float | None) -> None:
+        """The loop of one account (see :meth:`run`)."""
+        idle = self.idle_seconds if idle_seconds is None else idle_seconds
+        failing_since: float | None = None
+        logged_at = 0.0
+        failures = 0
+        while not stop.is_set():
+            busy = False
+            try:
+                stats = await self._lane_once(lane)
+                # rows were taken or sorted out: more may be due right behind them
+                busy = bool(stats.claimed or stats.deferred_quiet or stats.expired or stats.blocked or stats.cancelled)
+                if failing_since is not None:
+                    log.warning("outbox dispatch works again after %.0f s (%d rounds failed)",
+                                self._monotonic() - failing_since, failures)
+                    failing_since = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a database outage must not end the loop; no SQL parameters in logs
+                now = self._monotonic()
+                failures = failures + 1 if failing_since is not None else 1
+                if failing_since is None:
+                    failing_since = logged_at = now
+                    log.error("outbox dispatch round failed: %s", _error_name(exc))
+                elif now - logged_at >= REPEAT_LOG_SECONDS:
+                    logged_at = now
+                    log.error("outbox dispatch still failing after %.0f s (%d rounds): %s",
+                              now - failing_since, failures, _error_name(exc))
+            if busy:
+                continue
+            try:
+                await asyncio.wait_for(stop.wait(), idle)
+            except TimeoutError:
+                pass
 
     @property
     def _stopping(self) -> bool:
@@ -397,7 +442,7 @@ class Dispatcher:
         """Only the claim step (expiry, quiet hours, blocked and cancelled rows included)."""
         async with self._round:
             stats = DispatchStats()
-            rows = await self._claim(stats)
+            rows = await self._claim(stats, list(self.senders))
             self.totals.add(stats)
             return rows
 
@@ -413,18 +458,19 @@ class Dispatcher:
         seconds since this dispatcher last saw it fail (see the module doc)."""
         return self._db_ok_since is not None and self._monotonic() - self._db_ok_since >= self.takeover_grace
 
-    def paused_until(self, channel: str) -> datetime | None:
-        """When a channel paused by a 429 may send again (None: not paused)."""
-        until = self._paused_until.get(channel)
+    def paused_until(self, channel: str | Lane) -> datetime | None:
+        """When a channel account paused by a 429 may send again (None: not paused); a channel alone is its
+        default account."""
+        until = self._paused_until.get(lane_of(channel))
         return until if until is not None and until > self.clock() else None
 
     # -------------------------------------------------------------- claiming
 
-    def _claim_limit(self, channels: list[str]) -> int:
+    def _claim_limit(self, lanes: list[Lane]) -> int:
         """At most ``batch`` rows, and no more than half a lease's worth at the slowest rate."""
         limit = self.batch
-        for channel in channels:
-            rate = self.buckets[channel].rate
+        for lane in lanes:
+            rate = self.buckets[lane].rate
             if rate is not None:
                 limit = min(limit, max(1, int(rate * self.lease_seconds / 2)))
         return limit
@@ -435,43 +481,62 @@ class Dispatcher:
             return self.batch
         return max(1, int(self.lease_seconds / 2 / self.per_chat_interval))
 
-    async def _claim(self, stats: DispatchStats) -> list[Claimed]:
+    async def _claim(self, stats: DispatchStats, lanes: list[Lane]) -> list[Claimed]:
         if self._stopping:
             return []
         try:
-            claimed = await self._claim_rows(stats, take_over=self._may_take_over())
+            claimed = await self._claim_rows(stats, lanes, take_over=self._may_take_over())
         except Exception:
             self._db_failed()
             raise
         self._db_ok()
         return claimed
 
-    async def _claim_rows(self, stats: DispatchStats, *, take_over: bool) -> list[Claimed]:
+    async def _claim_rows(self, stats: DispatchStats, lanes: list[Lane], *, take_over: bool) -> list[Claimed]:
         """One claim transaction: read the due rows (locked), triage them (pure), write the decisions."""
         now = self.clock()
-        channels = [c for c in self.senders if self.paused_until(c) is None]
-        if not channels:
+        lanes = [lane for lane in lanes if self.paused_until(lane) is None]
+        if not lanes:
             return []
         sweep = self._last_sweep is None or self._monotonic() - self._last_sweep >= self.sweep_seconds
+        if sweep:
+            self._last_sweep = self._monotonic()  # one lane sweeps at a time
         async with self.db.write() as session:
             if sweep:
+                channels = sorted({channel for channel, _account in self.senders})
                 stats.expired += await self._expire(session, now, channels, take_over=take_over)
-            rows = (await session.execute(self._due(now, channels, take_over=take_over))).all()
+            rows = (await session.execute(self._due(now, lanes, take_over=take_over))).all()
             decided = triage.triage(rows, now, quiet=self.quiet_hours, per_chat_limit=self._per_chat_limit())
             counts, claimed = await self._write_claim(session, decided, now + timedelta(seconds=self.lease_seconds))
-        if sweep:
-            self._last_sweep = self._monotonic()
         for stat, n in counts.items():  # counted once committed
             setattr(stats, stat, getattr(stats, stat) + n)
         return claimed
 
-    def _due(self, now: datetime, channels: list[str], *, take_over: bool):
-        """The due rows of these channels with what the triage needs, oldest first, locked for the claim
+    def _accounts_of(self, lanes: list[Lane]):
+        """The condition that picks the rows of these lanes: a channel's named accounts by the recipient's
+        account, its default account every other recipient (a channel with no named account: all its rows)."""
+        plain = [channel for channel, account in lanes if account == DEFAULT_ACCOUNT and not self._named.get(channel)]
+        if len(plain) == len(lanes):
+            return Outbox.channel.in_(plain)
+        conditions = []
+        for channel, account in lanes:
+            if account != DEFAULT_ACCOUNT:
+                conditions.append(and_(Outbox.channel == channel, Identity.account == account))
+            elif self._named.get(channel):
+                conditions.append(and_(Outbox.channel == channel, Identity.account.not_in(self._named[channel])))
+            else:
+                conditions.append(Outbox.channel == channel)
+        return conditions[0] if len(conditions) == 1 else or_(*conditions)
+
+    def _due(self, now: datetime, lanes: list[str | Lane], *, take_over: bool):
+        """The due rows of these channel accounts (a channel alone: its default account) with what the
+        triage needs, oldest first, locked for the claim
         (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the write transaction began ``IMMEDIATE``).
 
         ``Outbox.waiting()`` names the partial index ``ix_outbox_waiting`` (not_before, id): both databases
         read the due rows from it in the claim's order, and it holds only the queue, not the year of
         finished rows (tests/reminders/test_growth_bounds.py checks the plan)."""
+        lanes = [lane_of(lane) for lane in lanes]
         due = and_(Outbox.state == PENDING, Outbox.not_before <= now)
         if take_over:  # a lapsed lease: its dispatcher died (or, after an outage, had its time to record)
             due = or_(due, and_(Outbox.state == SENDING, Outbox.lease_until < now))
@@ -479,12 +544,12 @@ class Dispatcher:
             select(
                 Outbox.id, Outbox.identity_id, Outbox.channel, Outbox.address, Outbox.body, Outbox.timezone,
                 Outbox.not_before, Outbox.expires_at, Outbox.attempts, Outbox.kind,
-                Identity.unreachable_at, Identity.opted_out_at, Identity.last_inbound_at,
+                Identity.unreachable_at, Identity.opted_out_at, Identity.last_inbound_at, Identity.account,
             )
             .join(Identity, Identity.id == Outbox.identity_id)
-            .where(Outbox.waiting(), Outbox.channel.in_(channels), due)
+            .where(Outbox.waiting(), self._accounts_of(lanes), due)
             .order_by(Outbox.not_before, Outbox.id)
-            .limit(self._claim_limit(channels))
+            .limit(self._claim_limit(lanes))
         )
         if not self.db.is_sqlite:
             query = query.with_for_update(of=Outbox, skip_locked=True)
@@ -500,7 +565,8 @@ class Dispatcher:
             if action == triage.SEND:
                 claimed.append(
                     Claimed(r.id, r.identity_id, r.channel, r.address, r.body or {}, r.timezone,
-                            r.not_before, r.expires_at, r.attempts + 1, lease_until, r.kind, r.last_inbound_at)
+                            r.not_before, r.expires_at, r.attempts + 1, lease_until, r.kind, r.last_inbound_at,
+                            self._lane_of_row(r.channel, r.account)[1])
                 )
             elif action == triage.DEFER:
                 deferred.append({"o_id": r.id, "o_not_before": decision.until})
@@ -526,6 +592,11 @@ class Dispatcher:
         }
         return counts, claimed
 
+    def _lane_of_row(self, channel: str, account: str | None) -> Lane:
+        """The lane a row goes out through: its recipient's account when it has a sender, else the default."""
+        lane = (channel, account or DEFAULT_ACCOUNT)
+        return lane if lane in self.senders else (channel, DEFAULT_ACCOUNT)
+
     async def _expire(self, session, now: datetime, channels: list[str], *, take_over: bool = True) -> int:
         """Marks every unsent row of these channels that is past its expiry (not only the due ones)."""
         unsent = _OUT.c.state == PENDING
@@ -544,13 +615,13 @@ class Dispatcher:
     # -------------------------------------------------------------- sending
 
     async def _send_all(self, rows: list[Claimed], stats: DispatchStats) -> None:
-        groups: dict[tuple[str, str], list[Claimed]] = {}
-        for row in rows:
-            groups.setdefault((row.channel, row.address), []).append(row)
+        groups: dict[tuple[str, str, str], list[Claimed]] = {}
+        for row in rows:  # a chat is a chat of one account: each bot has its own 1 message a second per chat
+            groups.setdefault((row.channel, row.account, row.address), []).append(row)
         recorder = _Recorder(self, stats)
         unreachable: set[int] = set()
 
-        async def chat(key: tuple[str, str], chat_rows: list[Claimed]) -> None:
+        async def chat(key: tuple[str, str, str], chat_rows: list[Claimed]) -> None:
             for row in chat_rows:
                 await self._send_row(key, row, recorder, unreachable)
 
@@ -559,17 +630,20 @@ class Dispatcher:
         finally:
             await recorder.close()
 
-    async def _send_row(self, key: tuple[str, str], row: Claimed, recorder: _Recorder, unreachable: set[int]) -> None:
+    async def _send_row(self, key: tuple[str, str, str], row: Claimed, recorder: _Recorder, unreachable: set[int]) -> None:
         await self.spacer.wait(key)
         attempted = False
         try:
-            await self.buckets[row.channel].acquire()
+            await self.buckets[row.lane].acquire()
             skip = self._skip(row, unreachable)
             if skip is not None:
                 recorder.add(skip)
                 return
             async with self._semaphore:
+                waited = self._monotonic()
                 await recorder.sends_recorded()  # no new send while an accepted one is unrecorded
+                if self._monotonic() - waited > RESPACE_AFTER:  # the sends held up by a slow write take new
+                    await self.buckets[row.lane].acquire()  # slots: they do not all go out at once after it
                 skip = self._skip(row, unreachable)  # the waits for a free slot and the record may have been long
                 if skip is not None:
                     recorder.add(skip)
@@ -588,13 +662,13 @@ class Dispatcher:
         """Why a claimed row must not be sent now, as its outcome (None: send it); see :func:`triage.recheck`."""
         decision = triage.recheck(
             row, self.clock(), quiet=self.quiet_hours, stopping=self._stopping, unreachable=unreachable,
-            paused_until=self.paused_until(row.channel), lease_margin=self.lease_margin,
+            paused_until=self.paused_until(row.lane), lease_margin=self.lease_margin,
         )
         return None if decision is None else _unsent(row, decision)
 
     async def _attempt(self, row: Claimed, unreachable: set[int]) -> _Outcome:
         """Calls the channel's sender once and turns the result into an outcome."""
-        sender = self.senders[row.channel]
+        sender = self.senders[row.lane]
         try:
             async with asyncio.timeout(self.send_timeout):
                 message_id = await sender(row.address, reply_of(row.body, row.kind, row.last_inbound_at))
@@ -606,22 +680,23 @@ class Dispatcher:
             if exc.per_chat:  # only this chat had too many: it waits, the channel goes on
                 return _Outcome(row, "rate_limited", PENDING, not_before=until, attempts=row.attempts - 1,
                                 error=describe(exc, f"chat retry after {retry:g} s"))
-            if until > self._paused_until.get(row.channel, now):
-                if self.paused_until(row.channel) is None:
+            if until > self._paused_until.get(row.lane, now):
+                if self.paused_until(row.lane) is None:
                     self.metrics.pauses.labels(row.channel, "rate_limited").inc()
-                self._paused_until[row.channel] = until
-            log.warning("outbox: %s asked to slow down; pausing it for %.0f s", row.channel, retry)
+                self._paused_until[row.lane] = until
+            log.warning("outbox: %s account %s asked to slow down; pausing it for %.0f s", row.channel, row.account, retry)
             return _Outcome(row, "rate_limited", PENDING, not_before=until, attempts=row.attempts - 1,
                             error=describe(exc, f"retry after {retry:g} s"))
         except ChannelDown as exc:
             retry = max(1.0, float(exc.retry_after))
             now = self.clock()
             until = now + timedelta(seconds=retry)
-            if until > self._paused_until.get(row.channel, now):
-                if self.paused_until(row.channel) is None:
+            if until > self._paused_until.get(row.lane, now):
+                if self.paused_until(row.lane) is None:
                     self.metrics.pauses.labels(row.channel, "down").inc()
-                    log.error("outbox: %s cannot send (%s); paused for %.0f s", row.channel, exc.problem, retry)
-                self._paused_until[row.channel] = until
+                    log.error("outbox: %s account %s cannot send (%s); paused for %.0f s", row.channel, row.account,
+                              exc.problem, retry)
+                self._paused_until[row.lane] = until
             return _Outcome(row, "stopped", PENDING, not_before=until, attempts=row.attempts - 1, error=describe(exc))
         except Unreachable as exc:
             unreachable.add(row.identity_id)
@@ -814,6 +889,6 @@ def _error_name(exc: BaseException) -> str:
 
 
 __all__ = [
-    "BLOCKED", "CANCELLED", "Claimed", "DispatchStats", "Dispatcher", "EXPIRED", "FAILED", "FINAL_STATES",
+    "BLOCKED", "CANCELLED", "Claimed", "DEFAULT_ACCOUNT", "Lane", "lane_of", "DispatchStats", "Dispatcher", "EXPIRED", "FAILED", "FINAL_STATES",
     "PENDING", "SENDING", "SENT", "Sender", "reply_of",
 ]

@@ -367,3 +367,87 @@ def test_satusehat_settings_are_checked_at_start(tmp_path, file, env, message):
     path.write_text(file)
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(path, env=env)
+
+
+# ------------------------------------------------------------------ several channel accounts (issue 20)
+
+_ACCOUNTS = """
+telegram:
+  accounts:
+    - {name: kota, token_env: TG_KOTA, puskesmas: [P5108060201]}
+    - {name: utara, token_env: TG_UTARA, districts: ["5108"], rate: 20}
+whatsapp:
+  accounts:
+    - {name: kota, phone_number_id: "222", token_env: WA_KOTA, app_secret_env: WA_KOTA_SECRET, puskesmas: [P5108060201]}
+"""
+_ACCOUNT_ENV = {"TELEGRAM_BOT_TOKEN": "1:default", "TG_KOTA": "2:kota", "TG_UTARA": "3:utara",
+                "WA_KOTA": "wa-token-kota", "WA_KOTA_SECRET": "wa-secret-kota", "WHATSAPP_VERIFY_TOKEN": "verify"}
+
+
+def test_several_accounts_per_channel_beside_the_default_one(tmp_path):
+    from config import account_settings
+
+    path = tmp_path / "config.yaml"
+    path.write_text(_ACCOUNTS + "  webhook_path: /wa\n")
+    settings = load_settings(path, env={**_ACCOUNT_ENV, "ILPBOT_TELEGRAM_MODE": "webhook",
+                                        "ILPBOT_TELEGRAM_WEBHOOK_URL": "https://bot.example/tg/hook",
+                                        "ILPBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret"})
+    kota, utara = settings.telegram.accounts
+    assert (kota.name, kota.token, kota.puskesmas, utara.districts, utara.rate) == ("kota", "2:kota", ("P5108060201",), ("5108",), 20.0)
+    telegram = account_settings(settings, "telegram")
+    assert list(telegram) == ["default", "kota", "utara"]
+    assert telegram["default"] is settings.telegram  # the single-account settings, as they were
+    assert (telegram["kota"].token, telegram["kota"].webhook_url, telegram["kota"].webhook_secret) == (
+        "2:kota", "https://bot.example/telegram/kota", "s3cret")
+    whatsapp = account_settings(settings, "whatsapp")
+    assert list(whatsapp) == ["kota"]  # no WHATSAPP_PHONE_NUMBER_ID: no default number
+    assert (whatsapp["kota"].phone_number_id, whatsapp["kota"].access_token, whatsapp["kota"].app_secret,
+            whatsapp["kota"].verify_token, whatsapp["kota"].webhook_path) == ("222", "wa-token-kota", "wa-secret-kota", "verify", "/whatsapp/kota")
+
+
+def test_without_accounts_the_single_account_settings_are_the_default_account():
+    from config import account_settings
+
+    settings = load_settings(env={"TELEGRAM_BOT_TOKEN": "1:a"})
+    assert settings.telegram.accounts == () and settings.whatsapp.accounts == ()
+    assert account_settings(settings, "telegram") == {"default": settings.telegram}
+    assert account_settings(settings, "whatsapp") == {}
+
+
+@pytest.mark.parametrize(
+    ("accounts", "env", "message"),
+    [
+        ("telegram:\n  accounts: {name: kota}\n", {}, "telegram.accounts: expected a list of accounts"),
+        ("telegram:\n  accounts:\n    - {name: kota, token_env: TG_KOTA}\n", {"TG_KOTA": "2:b"},
+         "telegram.accounts[0].puskesmas: expected the puskesmas (or districts: the districts) this account serves"),
+        ("telegram:\n  accounts:\n    - {name: kota, token_env: TG_KOTA, puskesmas: [P1]}\n", {},
+         "telegram.accounts[0].token_env: the environment variable TG_KOTA is not set"),
+        ("telegram:\n  accounts:\n    - {name: kota, token: '2:b', puskesmas: [P1]}\n", {},
+         "telegram.accounts[0].token: unknown key"),
+        ("telegram:\n  accounts:\n    - {name: default, token_env: TG_KOTA, puskesmas: [P1]}\n", {"TG_KOTA": "2:b"},
+         "telegram.accounts[0].name: expected a name of 1-32 a-z 0-9 _ - other than 'default'"),
+        ("telegram:\n  accounts:\n    - {name: kota, token_env: TG_KOTA, puskesmas: [P1]}\n", {"TG_KOTA": "1:a", "TELEGRAM_BOT_TOKEN": "1:a"},
+         "telegram.accounts[0].token_env: the same token as TELEGRAM_BOT_TOKEN (the account default): each account needs its own"),
+        ("telegram:\n  accounts:\n    - {name: kota, token_env: TG_KOTA, puskesmas: [P1]}\n    - {name: kota2, token_env: TG_KOTA2, puskesmas: [P2]}\n",
+         {"TG_KOTA": "2:b", "TG_KOTA2": "2:b"}, "telegram.accounts[1].token_env: the same token as telegram.accounts[0]"),
+        ("telegram:\n  accounts:\n    - {name: kota, token_env: TG_KOTA, puskesmas: [P1]}\n    - {name: kota, token_env: TG_KOTA2, puskesmas: [P2]}\n",
+         {"TG_KOTA": "2:b", "TG_KOTA2": "3:c"}, "telegram.accounts[1].name: the account 'kota' is listed twice"),
+        ("telegram:\n  accounts:\n    - {name: kota, token_env: TG_KOTA, puskesmas: [P1]}\n    - {name: utara, token_env: TG_KOTA2, puskesmas: [P1]}\n",
+         {"TG_KOTA": "2:b", "TG_KOTA2": "3:c"}, "telegram.accounts[1].puskesmas: P1 is served by telegram.accounts[0] (kota) already"),
+        ("telegram:\n  accounts:\n    - {name: kota, token_env: TG_KOTA, puskesmas: [P1], rate: fast}\n", {"TG_KOTA": "2:b"},
+         "telegram.accounts[0].rate: expected a number, got 'fast'"),
+        ("whatsapp:\n  accounts:\n    - {name: kota, phone_number_id: abc, token_env: WA, app_secret_env: WS, puskesmas: [P1]}\n",
+         {"WA": "t", "WS": "s"}, "whatsapp.accounts[0].phone_number_id: expected the number's id (digits)"),
+        ("whatsapp:\n  accounts:\n    - {name: kota, phone_number_id: '222', token_env: WA, puskesmas: [P1]}\n",
+         {"WA": "t"}, "whatsapp.accounts[0].app_secret_env: expected the name of the environment variable that holds it"),
+        ("whatsapp:\n  accounts:\n    - {name: kota, phone_number_id: '111', token_env: WA, app_secret_env: WS, puskesmas: [P1]}\n",
+         {"WA": "t", "WS": "s", "WHATSAPP_PHONE_NUMBER_ID": "111", "WHATSAPP_ACCESS_TOKEN": "x", "WHATSAPP_APP_SECRET": "y"},
+         "whatsapp.accounts[0].phone_number_id: the same number as WHATSAPP_PHONE_NUMBER_ID (the account default)"),
+    ],
+)
+def test_a_bad_account_stops_the_start_naming_its_key(tmp_path, accounts, env, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(accounts)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env=env)
+    assert str(error.value).startswith(message), str(error.value)

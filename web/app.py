@@ -33,7 +33,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -70,7 +70,7 @@ def webhook_path(webhook_url: str) -> str:
 def build_app(
     *, db, telegram=None, telegram_config=None, whatsapp=None, channels: Mapping[str, Any] | None = None,
     dispatching: bool = True, disk_path: str | None = None, disk_usage: Callable = shutil.disk_usage,
-    settings=None, metrics: Metrics | None = None, clock: Callable[[], datetime] = utcnow,
+    settings=None, metrics: Metrics | None = None, clock: Callable[[], datetime] = utcnow, accounts: Sequence[Any] = (),
 ) -> web.Application:
     """The aiohttp application with the routes of the channels that are configured.
 
@@ -82,6 +82,9 @@ def build_app(
     WhatsApp channel and a webhook Telegram channel given here are among them. ``dispatching``: the
     dispatcher runs (reminders on), so its lag is checked. ``disk_path``: where free space is measured
     (default: the SQLite file's directory, else the working directory); ``disk_usage`` measures it.
+    ``accounts``: the channels of the other accounts (``config.ChannelAccount``; a Telegram one only in webhook
+    mode), each with its own webhook (``/telegram/<name>`` with its secret token, ``/whatsapp/<name>`` with its
+    app secret's signature), watched by the health check as ``<channel>:<name>``.
     """
     app = web.Application(client_max_size=MAX_BODY)
     watched = {name: channel for name, channel in (channels or {}).items() if channel is not None}
@@ -89,6 +92,8 @@ def build_app(
         watched.setdefault("whatsapp", whatsapp)
     if telegram is not None:
         watched.setdefault("telegram", telegram)
+    for channel in accounts:
+        watched[f"{'whatsapp' if hasattr(channel, 'on_webhook') else 'telegram'}:{channel.account}"] = channel
     disk_path = disk_path or _data_directory(getattr(db, "url", ""))
 
     async def database() -> tuple[bool, Any]:
@@ -130,6 +135,12 @@ def build_app(
     if whatsapp is not None:
         app.router.add_get(whatsapp.config.webhook_path, _whatsapp_verify(whatsapp.config.verify_token))
         app.router.add_post(whatsapp.config.webhook_path, _whatsapp_webhook(whatsapp))
+    for channel in accounts:
+        if hasattr(channel, "on_webhook"):  # WhatsApp
+            app.router.add_get(channel.config.webhook_path, _whatsapp_verify(channel.config.verify_token))
+            app.router.add_post(channel.config.webhook_path, _whatsapp_webhook(channel))
+        else:
+            app.router.add_post(webhook_path(channel.config.webhook_url), _telegram_webhook(channel, channel.config.webhook_secret))
     return app
 
 
