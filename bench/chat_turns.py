@@ -222,11 +222,13 @@ def fixed(args: argparse.Namespace) -> None:
           f"then {args.turns} measured, {args.preload} families pre-loaded, seed 1 for every run"
           + (f", under callgrind ({args.callgrind})" if args.callgrind else ""))
     print("trees: " + ", ".join(f"{name} = {path} ({_commit(path)})" for name, path in trees))
+    names = [(f"{name}:w{workers}" if workers else name, path) for name, path, workers in _variants(trees, args.workers, "ours")]
     rows: list[tuple[str, str, dict]] = []
     for repeat in range(args.repeat):
         for database in databases:
-            for name, path in trees[::1 if repeat % 2 == 0 else -1]:
-                r = _e2e_run(args, "ours", database, 0.0, 0, path, name)
+            for tree_name, path, workers in _variants(trees, args.workers, "ours")[::1 if repeat % 2 == 0 else -1]:
+                name = f"{tree_name}:w{workers}" if workers else tree_name
+                r = _e2e_run(args, "ours", database, 0.0, 0, path, tree_name, workers)
                 if r is None:
                     continue
                 rows.append((name, database, r))
@@ -237,25 +239,25 @@ def fixed(args: argparse.Namespace) -> None:
                 for sample in r["error_samples"]:
                     print(f"    error: {sample}")
     print()
-    print(f"{'database':<12}{'tree':<8}{'runs':>5}{'cpu ms/turn min':>17}{'median':>9}{'max':>9}{'errors':>8}"
+    print(f"{'database':<12}{'tree':<12}{'runs':>5}{'cpu ms/turn min':>17}{'median':>9}{'max':>9}{'errors':>8}"
           + (f"{'M instr/turn min':>18}{'max':>8}" if args.callgrind else ""))
     mins: dict[tuple[str, str], tuple[float, float]] = {}
     for database in databases:
-        for name, _path in trees:
+        for name, _path in names:
             runs = [r for n, d, r in rows if n == name and d == database]
             if not runs:
                 continue
             cpu = sorted(r["bot_cpu_ms_per_turn"] for r in runs)
-            line = (f"{database:<12}{name:<8}{len(runs):>5}{cpu[0]:>17.3f}{statistics.median(cpu):>9.3f}{cpu[-1]:>9.3f}"
+            line = (f"{database:<12}{name:<12}{len(runs):>5}{cpu[0]:>17.3f}{statistics.median(cpu):>9.3f}{cpu[-1]:>9.3f}"
                     f"{sum(r['errors'] for r in runs):>8}")
             instr = sorted(r.get("instructions_per_turn", 0.0) for r in runs)
             if args.callgrind:
                 line += f"{instr[0] / 1e6:>18.3f}{instr[-1] / 1e6:>8.3f}"
             print(line)
             mins[database, name] = (cpu[0], instr[0])
-    base = trees[0][0]
+    base = names[0][0]
     for database in databases:
-        for name, _path in trees[1:]:
+        for name, _path in names[1:]:
             if (database, base) in mins and (database, name) in mins:
                 (new_cpu, new_instr), (old_cpu, old_instr) = mins[database, name], mins[database, base]
                 line = (f"{database}: {name} against {base}, least CPU per turn {new_cpu:.3f} against {old_cpu:.3f} ms: "
