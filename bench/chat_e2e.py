@@ -98,6 +98,8 @@ class LoadFake(FakeTelegram):
     alive), in place of being queued for getUpdates."""
 
     webhook = False
+    #: the connections the webhook's deliveries may hold at once when setWebhook named none (Telegram's 40)
+    connections = 40
 
     def reset(self) -> None:
         super().reset()
@@ -118,7 +120,7 @@ class LoadFake(FakeTelegram):
         from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
         if self._http is None:
-            limit = int(self.webhook_params.get("max_connections", 40))
+            limit = int(self.webhook_params.get("max_connections", self.connections))
             self._http = ClientSession(timeout=ClientTimeout(total=120), connector=TCPConnector(limit=limit))
         try:
             status = await self.deliver_webhook(update)
@@ -458,11 +460,12 @@ class BotUnderTest:
 
 async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float, warmup: float, new_share: float,
                   think: float, seed: int = 1, profile: str | None = None, tree: Path = ROOT, label: str = "",
-                  workers: int = 0) -> dict[str, Any]:
+                  workers: int = 0, connections: int = 40) -> dict[str, Any]:
     """One measurement: ``users`` chatting with bot ``which`` (of ``tree``) for ``warmup`` + ``seconds``."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as log_dir:
         async with LoadFake() as fake:
+            fake.connections = connections
             bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree, label, workers=workers)
             await bot.start()
             try:
@@ -520,7 +523,8 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
 
 async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, warmup_turns: int, new_share: float,
                     seed: int = 1, tree: Path = ROOT, label: str = "", callgrind: str | None = None,
-                    turn_timeout: float = TURN_TIMEOUT, profile: str | None = None, workers: int = 0) -> dict[str, Any]:
+                    turn_timeout: float = TURN_TIMEOUT, profile: str | None = None, workers: int = 0,
+                    connections: int = 40) -> dict[str, Any]:
     """Fixed work: ``users`` in a closed loop (no think time) do ``warmup_turns`` turns, stop until every
     answer is in, then exactly ``turns`` more (each user takes a turn from the shared count before it
     acts); the bot's CPU (user + system) is read at the two quiet points between, so start-up and warm-up
@@ -530,6 +534,7 @@ async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, w
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as log_dir:
         async with LoadFake() as fake:
+            fake.connections = connections
             bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree=tree, label=label, callgrind=callgrind,
                                profile_signals=True, workers=workers)
             await bot.start()

@@ -344,10 +344,10 @@ def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, re
             return asyncio.run(run_fixed(bot, url, users=args.users, turns=args.turns, warmup_turns=args.warmup_turns,
                                          new_share=args.new_share, seed=1, tree=tree, label=tree_name,
                                          callgrind=args.callgrind, turn_timeout=args.turn_timeout, profile=args.profile,
-                                         workers=workers))
+                                         workers=workers, connections=args.connections))
         return asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
                                    new_share=args.new_share, think=think, seed=repeat + 1, profile=args.profile,
-                                   tree=tree, label=tree_name, workers=workers))
+                                   tree=tree, label=tree_name, workers=workers, connections=args.connections))
     finally:
         if name:
             asyncio.run(drop_pg(args.pg, name))
@@ -388,6 +388,8 @@ def main() -> None:
     e2e_args.add_argument("--turn-timeout", type=float, default=30.0, help="seconds a user waits for an answer")
     e2e_args.add_argument("--workers", metavar="N[,N...]",
                           help="our bot in webhook mode with web.workers N (several: side by side, e.g. 1,2)")
+    e2e_args.add_argument("--connections", type=int, default=40,
+                          help="with --workers: webhook connections at once (Telegram's default 40, at most 100)")
     e2e_args.add_argument("--tree", action="append", metavar="[NAME=]DIR",
                           help="run our bot from this tree (repeat for side by side; the first is the base of the comparison)")
     args = parser.parse_args()
