@@ -6,6 +6,7 @@ kernel spreads the incoming connections over them), starts again a worker that e
 (at once, or after a pause that doubles while it keeps ending within :data:`QUICK_END_S`, up to
 :data:`RESTART_PAUSE_MAX_S`), and on SIGTERM or SIGINT stops them all: each gets SIGTERM and stops as a
 single bot does (the webhooks in hand are answered); one still running after ``grace`` seconds is killed.
+A parent that is itself killed takes its workers with it (each gets SIGTERM: ``PR_SET_PDEATHSIG``).
 
 Worker 0 also runs what must run once: Telegram's webhook registration and command menu, the reminders
 (planner, dispatcher, retention), the SATUSEHAT sync and the register imports; the others answer the
@@ -22,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +36,8 @@ QUICK_END_S = 10.0
 RESTART_PAUSE_MAX_S = 30.0
 #: how often the parent looks at its workers
 TICK_S = 0.2
+#: prctl's option: the signal a process gets when its parent ends
+PR_SET_PDEATHSIG = 1
 #: the environment variable of prometheus-client's multiprocess mode
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -101,7 +105,8 @@ class Supervisor:
                         _ending(code), lived, f" in {pause:.0f} s" if pause else "")
         if now < self.next_start.get(index, 0.0) or self.stopping:
             return
-        self.processes[index] = subprocess.Popen([*self.command, str(index)], env=self.env, stdin=subprocess.DEVNULL)
+        self.processes[index] = subprocess.Popen([*self.command, str(index)], env=self.env, stdin=subprocess.DEVNULL,
+                                                 preexec_fn=_stop_with_parent)
         self.started_at[index] = now
 
     def _stop_all(self) -> None:
@@ -121,6 +126,17 @@ class Supervisor:
                 log.warning("worker %d (pid %d) ended with %s", index, process.pid, _ending(code))
         self.processes.clear()
         log.info("workers stopped")
+
+
+def _stop_with_parent() -> None:
+    """In a worker about to start (Linux): SIGTERM when the parent ends, however it ends (killed too), so
+    that no worker serves on without the parent that restarts and stops them (``PR_SET_PDEATHSIG``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _ending(code: int) -> str:

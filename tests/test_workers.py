@@ -102,6 +102,30 @@ async def test_two_workers_share_the_port_a_killed_one_is_replaced_and_sigterm_s
         assert "Traceback" not in bot.log.read_text()
 
 
+async def test_workers_stop_when_their_parent_is_killed(demo_db, db_url):
+    """The parent killed (SIGKILL: no chance to stop them): each worker gets SIGTERM and ends."""
+    async with FakeTelegram() as fake:
+        bot = BotProcess(fake, db_url, ILPBOT_TELEGRAM_MODE="webhook", ILPBOT_TELEGRAM_WEBHOOK_SECRET=SECRET,
+                         ILPBOT_WEB_WORKERS="2")
+        bot.env["ILPBOT_TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{bot.port}/telegram/webhook"
+        await _spawn(bot)
+        try:
+            await _until(lambda: len(_workers(bot)) == 2 or bot.process.returncode is not None, 180)
+            pids = list(_workers(bot).values())
+        finally:
+            await bot.kill()
+        await _until(lambda: not any(_running(pid) for pid in pids), 60)
+        assert port_taken("127.0.0.1", bot.port) is None
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (an ended worker of a killed parent is reaped by init, or is a zombie)."""
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
 def test_a_port_in_use_is_named_and_a_free_one_is_not(tmp_path):
     import socket
 
