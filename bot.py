@@ -220,9 +220,14 @@ def command_menus(settings: Settings) -> dict[str, tuple[tuple[str, str], ...]]:
     return menus
 
 
-async def serve_channels(settings: Settings, db: Database, engine: Engine, started: asyncio.Event, stop: asyncio.Event) -> None:
+async def serve_channels(settings: Settings, db: Database, engine: Engine, started: asyncio.Event, stop: asyncio.Event,
+                         worker: int | None = None) -> None:
     """Runs Telegram (polling or webhook) and/or WhatsApp, the web app, the reminders and the SATUSEHAT sync
     until ``stop``.
+
+    ``worker``: this process's index among ``web.workers`` (``workers.py``): the port is shared
+    (SO_REUSEPORT), and only worker 0 registers the webhook and runs the reminders, the SATUSEHAT sync and
+    the register imports.
 
     ``started`` is set once everything runs; a stop before that cancels the start (see :func:`run`).
     Whatever was started is stopped again, in reverse order, however this ends.
@@ -265,18 +270,22 @@ async def serve_channels(settings: Settings, db: Database, engine: Engine, start
         for channel in telegrams.values():
             await channel.initialize()
         await runner.setup()
-        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+        await web.TCPSite(runner, settings.web.host, settings.web.port, reuse_port=worker is not None).start()
+        primary = worker is None or worker == 0  # the one process that runs the timers and the imports
         lanes: dict = {}  # (channel, account) -> its send path: each account sends to its own chats
         for name, channel in telegrams.items():
-            await channel.start()  # polling: one loop per bot token
+            await channel.start(register=primary)  # polling: one loop per bot token
             lanes[("telegram", name)] = channel.send_one
         for name, channel in whatsapps.items():
             lanes[("whatsapp", name)] = channel.send_one
-        timers = await start_timers(settings, db, engine, lanes)
         senders = {kind: routed(db, kind, {name: send for (c, name), send in lanes.items() if c == kind})
                    for kind in ("telegram", "whatsapp") if any(c == kind for c, _name in lanes)}
-        imports = start_imports(settings, db, senders, {kind: media[kind] for kind in senders})
-        log.info("channels %s; web on %s:%s", ", ".join(senders), settings.web.host, settings.web.port)
+        if primary:
+            timers = await start_timers(settings, db, engine, lanes)
+            imports = start_imports(settings, db, senders, {kind: media[kind] for kind in senders})
+        log.info("channels %s; web on %s:%s%s", ", ".join(senders), settings.web.host, settings.web.port,
+                 "" if worker is None else f"; worker {worker} of {settings.web.workers}, pid {os.getpid()}"
+                 + (", with the reminders, SATUSEHAT sync and imports" if primary else ""))
         started.set()
         await stop.wait()
     finally:
@@ -317,7 +326,7 @@ async def serve_local(settings: Settings, db: Database, engine: Engine) -> None:
         await runner.cleanup()
 
 
-async def run(settings: Settings, *, local: bool) -> None:
+async def run(settings: Settings, *, local: bool, worker: int | None = None) -> None:
     """Builds the database and engine, then serves the chosen channel.
 
     The channels run until SIGINT or SIGTERM, which are taken over first: a stop while the bot starts
@@ -334,7 +343,7 @@ async def run(settings: Settings, *, local: bool) -> None:
             await serve_local(settings, db, Engine(db, settings))
         else:
             engine = Engine(db, settings)
-            await _until_stopped(lambda started, stop: serve_channels(settings, db, engine, started, stop))
+            await _until_stopped(lambda started, stop: serve_channels(settings, db, engine, started, stop, worker))
     finally:
         await db.dispose()
 
@@ -488,7 +497,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bot.py", description="ILP posyandu chat bot")
     p.add_argument("--config", help="configuration file (default: config.yaml)")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
-    sub.add_parser("run", help="start the bot: Telegram if TELEGRAM_BOT_TOKEN is set, WhatsApp if WHATSAPP_* are set, else the local chat")
+    run_cmd = sub.add_parser("run", help="start the bot: Telegram if TELEGRAM_BOT_TOKEN is set, WhatsApp if WHATSAPP_* are set, else the local chat")
+    run_cmd.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # one of web.workers, started by serve_workers
     sub.add_parser("chat", help="chat with the bot in this terminal as a family")
     db_cmd = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True, metavar="db_command")
     db_cmd.add_parser("upgrade", help="apply the migrations")
@@ -545,6 +555,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def serve_workers(settings: Settings, config: str | None) -> int:
+    """``run`` with ``web.workers`` > 1: this process starts the workers and keeps them running
+    (``workers.Supervisor``); it serves nothing itself."""
+    from workers import Supervisor, port_taken
+
+    taken = port_taken(settings.web.host, settings.web.port)
+    if taken:
+        print(f"web.port: {settings.web.host}:{settings.web.port} is taken ({taken}): is the bot already running?", file=sys.stderr)
+        return 2
+    command = [sys.executable, os.path.abspath(__file__), *(["--config", config] if config else []), "run", "--worker"]
+    return Supervisor(command, settings.web.workers, grace=3 * STOP_GRACE_S).run()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parses the command line and runs the command."""
     args = parser().parse_args(argv)
@@ -593,9 +616,12 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "demo":
         added = asyncio.run(demo(settings, args.force))
         print(f"demo data: {added} posyandu added" if added else "demo data: database not empty, nothing added")
+    elif (args.command == "run" and args.worker is None and settings.web.workers > 1
+          and (settings.telegram.token or settings.whatsapp.enabled)):
+        return serve_workers(settings, args.config)
     else:
         try:
-            asyncio.run(run(settings, local=args.command == "chat"))
+            asyncio.run(run(settings, local=args.command == "chat", worker=getattr(args, "worker", None)))
         except KeyboardInterrupt:  # Ctrl-C ends the local chat
             pass
     return 0

@@ -28,6 +28,8 @@ DEFAULT_FILE = ROOT / "config.yaml"
 ENV_PREFIX = "ILPBOT_"
 #: the languages the bot has words in: those of content.i18n, which holds their catalogues
 SUPPORTED_LOCALES = tuple(LANGUAGES)
+#: the most processes ``web.workers`` may start (each holds its own database connections)
+MAX_WORKERS = 64
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -148,6 +150,9 @@ class WebConfig:
     base_url: str = "http://127.0.0.1:8080"
     #: the addresses (or CIDR networks) that may read ``/metrics``; anyone else gets 403
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: processes ``bot.py run`` serves chat turns with, sharing ``port`` (webhook mode; README "Several
+    #: processes"); one of them also runs the reminders, the SATUSEHAT sync and the register imports
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "locale": ("default", "available"),
     "timezone": ("default",),
     "telegram": ("mode", "base_url", "base_file_url", "webhook_url", "webhook_secret"),
-    "web": ("host", "port", "base_url", "metrics_allow"),
+    "web": ("host", "port", "base_url", "metrics_allow", "workers"),
     "care": ("je",),
     "reminders": tuple(f.name for f in fields(RemindersConfig)),
     "privacy": ("retention_days", "outbox_keep_days"),
@@ -494,7 +499,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
 
     web_reader = reader("web")
     web = WebConfig(host=web_reader.str("host"), port=web_reader.int("port", 1, 65535),
-                    base_url=web_reader.str("base_url").rstrip("/"), metrics_allow=web_reader.list("metrics_allow"))
+                    base_url=web_reader.str("base_url").rstrip("/"), metrics_allow=web_reader.list("metrics_allow"),
+                    workers=web_reader.int("workers", 1, MAX_WORKERS))
     if not web.host:
         raise web_reader.fail("host", "expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
     if not re.match(r"^https?://[^/\s]+", web.base_url):
@@ -505,6 +511,10 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         except ValueError:
             raise web_reader.fail("metrics_allow", f"expected addresses or networks such as 127.0.0.1 or 10.0.0.0/8, got {network!r}") from None
 
+    if web.workers > 1 and (telegram.token or telegram.accounts) and telegram.mode == "polling":
+        raise web_reader.fail("workers", f"{web.workers} processes need telegram.mode: webhook (only one process may poll a "
+                                         "bot token; Telegram refuses a second getUpdates): set telegram.mode to webhook, "
+                                         "or workers to 1")
     care_reader = reader("care")
     overrides = care_reader.get("overrides") or {}
     if not isinstance(overrides, dict):

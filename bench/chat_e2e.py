@@ -91,11 +91,43 @@ REGISTERED: list[Step] = [
 
 
 class LoadFake(FakeTelegram):
-    """The fake Bot API with one waiter per chat, resolved by the call that answers the user's action."""
+    """The fake Bot API with one waiter per chat, resolved by the call that answers the user's action.
+
+    With ``webhook`` (the bot in webhook mode, ``--workers``) an update is POSTed to the bot's webhook as
+    Telegram does, over at most ``max_connections`` connections at once (setWebhook's, by default 40, kept
+    alive), in place of being queued for getUpdates."""
+
+    webhook = False
+    #: the connections the webhook's deliveries may hold at once when setWebhook named none (Telegram's 40)
+    connections = 40
 
     def reset(self) -> None:
         super().reset()
         self.waiters: dict[int, tuple[Callable[[str, dict], bool], asyncio.Future]] = {}
+        self.webhook_errors: list[str] = []
+        self._deliveries: set[asyncio.Task] = set()
+
+    def send_update(self, update: dict) -> None:
+        """The user's update to the bot: queued for polling, or delivered to the webhook."""
+        if not self.webhook:
+            self.push_update(update)
+            return
+        task = asyncio.ensure_future(self._deliver(update))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, update: dict) -> None:
+        from aiohttp import ClientSession, ClientTimeout, TCPConnector
+
+        if self._http is None:
+            limit = int(self.webhook_params.get("max_connections", self.connections))
+            self._http = ClientSession(timeout=ClientTimeout(total=120), connector=TCPConnector(limit=limit))
+        try:
+            status = await self.deliver_webhook(update)
+        except Exception as exc:  # noqa: BLE001 - counted, the user's turn then times out
+            status = type(exc).__name__
+        if status != 200 and len(self.webhook_errors) < 1000:
+            self.webhook_errors.append(str(status))
 
     def _record(self, method, chat_id, params, files, result) -> None:
         super()._record(method, chat_id, params, files, result)
@@ -161,16 +193,16 @@ class User:
         fake.waiters[chat] = (echo_answer(kind) if self.echo else shows(expect), future)
         started = time.perf_counter()
         if kind == "text":
-            fake.push_text(chat, value)
+            fake.send_update(fake.text_update(chat, value))
         elif self.echo:
-            fake.push_callback(chat, value[:64], check_button=False)
+            fake.send_update(fake.callback_update(chat, value[:64], check_button=False))
         else:
             data = _button(fake, chat, value)
             if data is None:
                 _error(stats, f"{chat}: no button {value!r} on the last message")
                 self.plan, self.position = self.again, 0
                 return None
-            fake.push_callback(chat, data)
+            fake.send_update(fake.callback_update(chat, data))
         try:
             done = await asyncio.wait_for(future, timeout)
         except TimeoutError:
@@ -314,7 +346,8 @@ class BotUnderTest:
     """``bot.py run`` of ``tree`` (ours) or this tree's ``bench/echo_bot.py`` as a child process polling the fake."""
 
     def __init__(self, fake: FakeTelegram, which: str, db_url: str | None, log_dir: str, profile: str | None = None,
-                 tree: Path = ROOT, label: str = "", callgrind: str | None = None, profile_signals: bool = False) -> None:
+                 tree: Path = ROOT, label: str = "", callgrind: str | None = None, profile_signals: bool = False,
+                 workers: int = 0) -> None:
         self.tree = tree if which == "ours" else ROOT
         script = self.tree / "bot.py" if which == "ours" else ROOT / "bench/echo_bot.py"
         self.profile_out = f"{profile}.{which}{'.' + label if label else ''}.prof" if profile else None
@@ -343,6 +376,13 @@ class BotUnderTest:
             self.env |= {f"ILPBOT_DATABASE_{key}_TIMEOUT_S": "3600" for key in ("CONNECT", "STATEMENT", "POOL")}
         if db_url:
             self.env["ILPBOT_DATABASE_URL"] = db_url
+        self.workers = workers if which == "ours" else 0
+        if self.workers:  # webhook mode, web.workers processes sharing the port
+            port = self.env["ILPBOT_WEB_PORT"]
+            self.env |= {"ILPBOT_TELEGRAM_MODE": "webhook", "ILPBOT_TELEGRAM_WEBHOOK_SECRET": "bench",
+                         "ILPBOT_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
+                         "ILPBOT_WEB_WORKERS": str(self.workers)}
+            fake.webhook = True
         self.fake = fake
         self.log = Path(log_dir) / f"{which}.log"
         self.process: asyncio.subprocess.Process | None = None
@@ -353,14 +393,45 @@ class BotUnderTest:
             *self.argv, cwd=str(self.tree), env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=self._logfile, stderr=self._logfile,
         )
-        await self.fake.wait_for(lambda: self.fake.calls["getUpdates"] > 0 or self.process.returncode is not None,
-                                 timeout=600 if self.callgrind_out else 60)
+        timeout = 600 if self.callgrind_out else 180
+        if self.workers:  # every worker says it serves (worker 0 registers the webhook)
+            wanted = 1 if self.workers == 1 else self.workers
+            deadline = time.monotonic() + timeout
+            while (len(self._serving()) < wanted and self.process.returncode is None and time.monotonic() < deadline):
+                await asyncio.sleep(0.2)
+            if len(self._serving()) < wanted and self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+        else:
+            await self.fake.wait_for(lambda: self.fake.calls["getUpdates"] > 0 or self.process.returncode is not None,
+                                     timeout=timeout)
         if self.process.returncode is not None:
             raise RuntimeError(f"the bot did not start:\n{self.log.read_text()[-3000:]}")
-        print(f"  {self.argv[-1] if self.argv[-1] != 'run' else 'bot.py run'} started, pid {self.process.pid}", flush=True)
+        workers = f", {self.workers} worker(s) (pids {', '.join(map(str, self.pids()[1:] or self.pids()))})" if self.workers else ""
+        print(f"  {self.argv[-1] if self.argv[-1] != 'run' else 'bot.py run'} started, pid {self.process.pid}{workers}", flush=True)
+
+    def _serving(self) -> list[str]:
+        """The log lines of the workers serving (one line with no worker number for a single process)."""
+        text = self.log.read_text(errors="replace")
+        return [line for line in text.splitlines() if "channels telegram; web on" in line]
+
+    def pids(self) -> list[int]:
+        """The bot's process and its children (the workers of ``web.workers``)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [self.process.pid, *(int(pid) for pid in children.read_text().split())]
+        except OSError:
+            return [self.process.pid]
 
     def cpu(self) -> float:
-        return cpu_seconds(self.process.pid)
+        """CPU of the bot so far: its process and its workers together."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                total += cpu_seconds(pid)
+            except (OSError, IndexError, ValueError):
+                continue
+        return total
 
     async def callgrind(self, *options: str) -> None:
         """``callgrind_control OPTIONS PID`` (``-i on``: count from now, ``-z``: zero the counts, ``-d``: dump
@@ -388,12 +459,14 @@ class BotUnderTest:
 
 
 async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float, warmup: float, new_share: float,
-                  think: float, seed: int = 1, profile: str | None = None, tree: Path = ROOT, label: str = "") -> dict[str, Any]:
+                  think: float, seed: int = 1, profile: str | None = None, tree: Path = ROOT, label: str = "",
+                  workers: int = 0, connections: int = 40) -> dict[str, Any]:
     """One measurement: ``users`` chatting with bot ``which`` (of ``tree``) for ``warmup`` + ``seconds``."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as log_dir:
         async with LoadFake() as fake:
-            bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree, label)
+            fake.connections = connections
+            bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree, label, workers=workers)
             await bot.start()
             try:
                 stats = Stats()
@@ -437,7 +510,7 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
         "p90_ms": lat[max(0, int(len(lat) * 0.90) - 1)] * 1000 if lat else float("nan"),
         "max_ms": lat[-1] * 1000 if lat else float("nan"),
         "errors": stats.errors,
-        "error_samples": stats.error_samples,
+        "error_samples": stats.error_samples + [f"webhook answered {status}" for status in sorted(set(fake.webhook_errors))],
         "detail": stats.detail,
         "bot_cpu_pct": 100 * bot_cpu / seconds,
         "bot_cpu_ms_per_turn": 1000 * bot_cpu / max(1, stats.completed),
@@ -450,7 +523,8 @@ async def run_e2e(which: str, db_url: str | None, *, users: int, seconds: float,
 
 async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, warmup_turns: int, new_share: float,
                     seed: int = 1, tree: Path = ROOT, label: str = "", callgrind: str | None = None,
-                    turn_timeout: float = TURN_TIMEOUT, profile: str | None = None) -> dict[str, Any]:
+                    turn_timeout: float = TURN_TIMEOUT, profile: str | None = None, workers: int = 0,
+                    connections: int = 40) -> dict[str, Any]:
     """Fixed work: ``users`` in a closed loop (no think time) do ``warmup_turns`` turns, stop until every
     answer is in, then exactly ``turns`` more (each user takes a turn from the shared count before it
     acts); the bot's CPU (user + system) is read at the two quiet points between, so start-up and warm-up
@@ -460,8 +534,9 @@ async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, w
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as log_dir:
         async with LoadFake() as fake:
+            fake.connections = connections
             bot = BotUnderTest(fake, which, db_url, log_dir, profile, tree=tree, label=label, callgrind=callgrind,
-                               profile_signals=True)
+                               profile_signals=True, workers=workers)
             await bot.start()
             try:
                 stats = Stats()
@@ -513,7 +588,7 @@ async def run_fixed(which: str, db_url: str | None, *, users: int, turns: int, w
     result: dict[str, Any] = {
         "turns": stats.completed,
         "errors": stats.errors,
-        "error_samples": stats.error_samples,
+        "error_samples": stats.error_samples + [f"webhook answered {status}" for status in sorted(set(fake.webhook_errors))],
         "wall_s": wall,
         "turns_per_s": stats.completed / wall,
         "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),

@@ -35,6 +35,12 @@ with ``--turns``: cProfile in the bot over the N measured turns only (``bench/pr
     python bench/chat_turns.py --e2e --turns 600 --warmup-turns 100 --users 10 --turn-timeout 600 --callgrind /tmp/cg \
         --repeat 2 --tree old=../old --tree new=.
 
+Several processes (``--workers 1,2``): our bot in webhook mode with ``web.workers`` N (the fake POSTs each
+update to the shared port over at most 40 kept-alive connections, as Telegram does), each N side by side
+in one run (alternating as the trees do); the bot's CPU is that of all its processes together:
+
+    python bench/chat_turns.py --e2e --bots ours --databases postgresql --workers 1,2 --think 0 --repeat 2
+
 Closed loop: with no think time each user sends again the moment the answer arrives, so 500 users keep
 500 messages waiting and the latency is 500 / throughput for any bot (Little's law); that run measures
 capacity (turns per second). The latency target is measured with users pausing ``--think`` seconds on
@@ -160,9 +166,11 @@ def e2e(args: argparse.Namespace) -> None:
         for think in thinks:
             for bot in args.bots.split(","):
                 for database in (args.databases.split(",") if bot == "ours" else ["-"]):
-                    for name, path in (trees if bot == "ours" else [("", None)])[::1 if repeat % 2 == 0 else -1]:
+                    for name, path, workers in _variants(trees, args.workers, bot)[::1 if repeat % 2 == 0 else -1]:
                         label = f"{bot}:{name}" if name and len(trees) > 1 else bot
-                        result = _e2e_run(args, bot, database, think, repeat, path, name)
+                        if workers:
+                            label += f":w{workers}"
+                        result = _e2e_run(args, bot, database, think, repeat, path, name, workers)
                         if result is not None:
                             rows.append((think, label, database, result))
                             _print_e2e(think, label, database, result)
@@ -177,12 +185,13 @@ def e2e(args: argparse.Namespace) -> None:
         _side_by_side(rows, thinks, args.databases.split(","), [name for name, _path in trees])
     for think in thinks:
         echo = [r for t, bot, _db, r in rows if t == think and bot == "echo"]
-        for database in args.databases.split(","):
-            ours = [r for t, bot, db_name, r in rows if t == think and bot == "ours" and db_name == database]
+        labels = list(dict.fromkeys(bot for _t, bot, _db, _r in rows if bot == "ours" or bot.startswith("ours:w")))
+        for database, label in ((database, label) for database in args.databases.split(",") for label in labels):
+            ours = [r for t, bot, db_name, r in rows if t == think and bot == label and db_name == database]
             if not ours:
                 continue
             rate = statistics.mean(r["turns_per_s"] for r in ours)
-            line = f"think {think} s, ours on {database}: {rate:.0f} turns/s"
+            line = f"think {think} s, {label} on {database}: {rate:.0f} turns/s (best {max(r['turns_per_s'] for r in ours):.0f}, worst {min(r['turns_per_s'] for r in ours):.0f})"
             if echo:
                 echo_rate = statistics.mean(r["turns_per_s"] for r in echo)
                 line += f" = {rate / echo_rate:.2f} x the echo bot's {echo_rate:.0f}"
@@ -191,6 +200,15 @@ def e2e(args: argparse.Namespace) -> None:
                 line += f", echo's {max(r['p99_ms'] for r in echo):.0f} ms"
             print(line)
     print("targets: at think 0 (capacity) at least 0.5 x the echo bot's turns/s; at a paced think time p99 <= 250 ms")
+
+
+def _variants(trees: list[tuple[str, Path]], workers: str | None, bot: str) -> list[tuple[str, Path | None, int]]:
+    """(tree name, tree, web.workers) of each run of one round: each tree with each ``--workers`` count
+    (0: polling, as before ``--workers``); the echo bot once."""
+    if bot != "ours":
+        return [("", None, 0)]
+    counts = [int(n) for n in workers.split(",")] if workers else [0]
+    return [(name, path, n) for name, path in trees for n in counts]
 
 
 def fixed(args: argparse.Namespace) -> None:
@@ -204,11 +222,13 @@ def fixed(args: argparse.Namespace) -> None:
           f"then {args.turns} measured, {args.preload} families pre-loaded, seed 1 for every run"
           + (f", under callgrind ({args.callgrind})" if args.callgrind else ""))
     print("trees: " + ", ".join(f"{name} = {path} ({_commit(path)})" for name, path in trees))
+    names = [(f"{name}:w{workers}" if workers else name, path) for name, path, workers in _variants(trees, args.workers, "ours")]
     rows: list[tuple[str, str, dict]] = []
     for repeat in range(args.repeat):
         for database in databases:
-            for name, path in trees[::1 if repeat % 2 == 0 else -1]:
-                r = _e2e_run(args, "ours", database, 0.0, 0, path, name)
+            for tree_name, path, workers in _variants(trees, args.workers, "ours")[::1 if repeat % 2 == 0 else -1]:
+                name = f"{tree_name}:w{workers}" if workers else tree_name
+                r = _e2e_run(args, "ours", database, 0.0, 0, path, tree_name, workers)
                 if r is None:
                     continue
                 rows.append((name, database, r))
@@ -219,25 +239,25 @@ def fixed(args: argparse.Namespace) -> None:
                 for sample in r["error_samples"]:
                     print(f"    error: {sample}")
     print()
-    print(f"{'database':<12}{'tree':<8}{'runs':>5}{'cpu ms/turn min':>17}{'median':>9}{'max':>9}{'errors':>8}"
+    print(f"{'database':<12}{'tree':<12}{'runs':>5}{'cpu ms/turn min':>17}{'median':>9}{'max':>9}{'errors':>8}"
           + (f"{'M instr/turn min':>18}{'max':>8}" if args.callgrind else ""))
     mins: dict[tuple[str, str], tuple[float, float]] = {}
     for database in databases:
-        for name, _path in trees:
+        for name, _path in names:
             runs = [r for n, d, r in rows if n == name and d == database]
             if not runs:
                 continue
             cpu = sorted(r["bot_cpu_ms_per_turn"] for r in runs)
-            line = (f"{database:<12}{name:<8}{len(runs):>5}{cpu[0]:>17.3f}{statistics.median(cpu):>9.3f}{cpu[-1]:>9.3f}"
+            line = (f"{database:<12}{name:<12}{len(runs):>5}{cpu[0]:>17.3f}{statistics.median(cpu):>9.3f}{cpu[-1]:>9.3f}"
                     f"{sum(r['errors'] for r in runs):>8}")
             instr = sorted(r.get("instructions_per_turn", 0.0) for r in runs)
             if args.callgrind:
                 line += f"{instr[0] / 1e6:>18.3f}{instr[-1] / 1e6:>8.3f}"
             print(line)
             mins[database, name] = (cpu[0], instr[0])
-    base = trees[0][0]
+    base = names[0][0]
     for database in databases:
-        for name, _path in trees[1:]:
+        for name, _path in names[1:]:
             if (database, base) in mins and (database, name) in mins:
                 (new_cpu, new_instr), (old_cpu, old_instr) = mins[database, name], mins[database, base]
                 line = (f"{database}: {name} against {base}, least CPU per turn {new_cpu:.3f} against {old_cpu:.3f} ms: "
@@ -301,7 +321,7 @@ def _side_by_side(rows: list[tuple[float, str, str, dict]], thinks: list[float],
 
 
 def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, repeat: int,
-             tree: Path | None = None, tree_name: str = "") -> dict | None:
+             tree: Path | None = None, tree_name: str = "", workers: int = 0) -> dict | None:
     """One run on a fresh database (none for the echo bot), made by the code of ``tree`` (ours)."""
     from chat_e2e import ROOT, prepare_in, run_e2e, run_fixed
 
@@ -323,10 +343,11 @@ def _e2e_run(args: argparse.Namespace, bot: str, database: str, think: float, re
         if args.turns:
             return asyncio.run(run_fixed(bot, url, users=args.users, turns=args.turns, warmup_turns=args.warmup_turns,
                                          new_share=args.new_share, seed=1, tree=tree, label=tree_name,
-                                         callgrind=args.callgrind, turn_timeout=args.turn_timeout, profile=args.profile))
+                                         callgrind=args.callgrind, turn_timeout=args.turn_timeout, profile=args.profile,
+                                         workers=workers, connections=args.connections))
         return asyncio.run(run_e2e(bot, url, users=args.users, seconds=args.seconds, warmup=args.warmup,
                                    new_share=args.new_share, think=think, seed=repeat + 1, profile=args.profile,
-                                   tree=tree, label=tree_name))
+                                   tree=tree, label=tree_name, workers=workers, connections=args.connections))
     finally:
         if name:
             asyncio.run(drop_pg(args.pg, name))
@@ -365,6 +386,10 @@ def main() -> None:
     e2e_args.add_argument("--warmup-turns", type=int, default=500, help="fixed work: turns before the measured ones")
     e2e_args.add_argument("--callgrind", metavar="PATH", help="fixed work: the bot under callgrind, counting the measured turns")
     e2e_args.add_argument("--turn-timeout", type=float, default=30.0, help="seconds a user waits for an answer")
+    e2e_args.add_argument("--workers", metavar="N[,N...]",
+                          help="our bot in webhook mode with web.workers N (several: side by side, e.g. 1,2)")
+    e2e_args.add_argument("--connections", type=int, default=40,
+                          help="with --workers: webhook connections at once (Telegram's default 40, at most 100)")
     e2e_args.add_argument("--tree", action="append", metavar="[NAME=]DIR",
                           help="run our bot from this tree (repeat for side by side; the first is the base of the comparison)")
     args = parser.parse_args()

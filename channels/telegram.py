@@ -779,8 +779,10 @@ class TelegramChannel:
         if self.me is None:
             self.me = await self.api.call("getMe", {})
 
-    async def start(self) -> None:
-        """Initialises the bot and starts polling, or registers the webhook.
+    async def start(self, *, register: bool = True) -> None:
+        """Initialises the bot and starts polling, or registers the webhook. ``register=False``: a process
+        of several sharing one webhook (``web.workers``) that leaves the webhook and the command menu to
+        the one that registers them (it only answers the webhook's POSTs).
 
         With ``freeze_gc`` the objects the program holds once started (modules, classes, tables) leave
         the cyclic garbage collector's view (``gc.freeze``, after collecting the start-up's garbage): a
@@ -791,11 +793,14 @@ class TelegramChannel:
         the bot starts serving.
         """
         await self.initialize()
-        await self.set_default_commands()
+        if register:
+            await self.set_default_commands()
         if self.freeze_gc:
             gc.collect()
             gc.freeze()
             gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        if self.config.mode == "webhook" and not register:
+            return
         if self.config.mode == "webhook":
             webhook: dict[str, Any] = {"url": self.config.webhook_url, "allowed_updates": ALLOWED_UPDATES}
             if self.config.webhook_secret:

@@ -98,3 +98,19 @@ async def test_register_check_runs_the_real_reader_and_importer(demo_db):
     text, errors, ok = await check(b"%PDF-1.4 not a register", "surat.csv", puskesmas_id=puskesmas_id, apply=False,
                                    actor="chat:1", actor_id=None, lang="id")
     assert not ok and errors is None and text
+
+
+def test_run_with_several_workers_refuses_a_port_in_use(monkeypatch, capsys):
+    """``web.workers`` > 1: the workers would share a port with SO_REUSEPORT, so a bot already listening there
+    is found first (exit 2, the key and the address named) and no worker starts."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        for name, value in {"ILPBOT_WEB_WORKERS": "2", "ILPBOT_WEB_PORT": str(port), "TELEGRAM_BOT_TOKEN": "1:a",
+                            "ILPBOT_TELEGRAM_MODE": "webhook", "ILPBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret",
+                            "ILPBOT_TELEGRAM_WEBHOOK_URL": "https://bot.example/tg"}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(bot, "setup_logging", lambda: None)  # the test's logging stays as it is
+        assert bot.main(["run"]) == 2
+    assert f"web.port: 127.0.0.1:{port} is taken" in capsys.readouterr().err

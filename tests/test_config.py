@@ -46,6 +46,9 @@ def test_environment_overrides_every_section():
         ({"ILPBOT_TELEGRAM_MODE": "poll"}, "telegram.mode"),
         ({"ILPBOT_WEB_PORT": "eighty"}, "web.port"),
         ({"ILPBOT_WEB_PORT": "70000"}, "web.port"),
+        ({"ILPBOT_WEB_WORKERS": "two"}, "web.workers"),
+        ({"ILPBOT_WEB_WORKERS": "0"}, "web.workers"),
+        ({"ILPBOT_WEB_WORKERS": "65"}, "web.workers"),
         ({"ILPBOT_DATABASE_URL": "mysql://x/y"}, "database.url"),
         ({"ILPBOT_LOCALE_DEFAULT": "fr"}, "locale.default"),
         ({"ILPBOT_TIMEZONE_DEFAULT": "Mars/Olympus"}, "timezone.default"),
@@ -451,3 +454,17 @@ def test_a_bad_account_stops_the_start_naming_its_key(tmp_path, accounts, env, m
     with pytest.raises(ConfigError) as error:
         load_settings(path, env=env)
     assert str(error.value).startswith(message), str(error.value)
+
+
+def test_several_workers_need_telegram_webhooks_not_polling():
+    """Only one process may poll a bot token: web.workers > 1 with Telegram polling is refused, naming both keys;
+    webhook mode, or no Telegram at all (WhatsApp's webhooks), is taken."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={"ILPBOT_WEB_WORKERS": "2", "TELEGRAM_BOT_TOKEN": "1:a"})
+    assert str(info.value).startswith("web.workers: 2 processes need telegram.mode: webhook")
+    assert "ILPBOT_WEB_WORKERS" in str(info.value)
+    webhook = {"ILPBOT_TELEGRAM_MODE": "webhook", "ILPBOT_TELEGRAM_WEBHOOK_URL": "https://bot.example/tg",
+               "ILPBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret", "TELEGRAM_BOT_TOKEN": "1:a"}
+    assert load_settings(env={**webhook, "ILPBOT_WEB_WORKERS": "4"}).web.workers == 4
+    assert load_settings(env={"ILPBOT_WEB_WORKERS": "3"}).web.workers == 3
+    assert load_settings(env={}).web.workers == 1

@@ -150,7 +150,7 @@ def _staff_web(app: web.Application, *, db, settings, metrics: Metrics, clock: C
     render.setup(app)
     auth.add_routes(app)
     pages.add_routes(app)
-    scrape = monitoring.Scrape(metrics, settings.web.metrics_allow)
+    scrape = monitoring.Scrape(metrics, settings.web.metrics_allow, os.environ.get(monitoring.MULTIPROC_DIR))
     app.router.add_get("/metrics", monitoring.handler(scrape, db, clock, dispatch_lag))
 
 
