@@ -232,3 +232,36 @@ async def test_the_overview_shows_a_new_record_after_a_cached_reading(client, en
     await _measured(demo_db, "Putu Putra", KENANGA, (date(2026, 11, 6), 7.5, None))
     async with client.get("/") as after:
         assert _cells(await after.text())["d-s", putra.id][1:] == (before[1] + 1, before[2])
+
+
+async def test_the_cache_serves_the_kept_page_while_one_reader_reads_the_version():
+    """Readers that come while one reader reads the version (a query of some 40 ms on a large database)
+    get the kept page rather than queue; once the version is found changed, readers wait for the new page."""
+    import asyncio
+
+    from web.pws import Cache
+
+    now, computed = [0.0], []
+    reading, go = asyncio.Event(), asyncio.Event()
+
+    async def compute():
+        computed.append(1)
+        return f"page {len(computed)}"
+
+    async def same():
+        return ("v", 1)
+
+    async def slow_changed():
+        reading.set()
+        await go.wait()
+        return ("v", 2)
+
+    cache = Cache(fresh=1.0, clock=lambda: now[0])
+    assert await cache.get("a", same, compute) == "page 1"
+    now[0] = 5.0
+    checking = asyncio.create_task(cache.get("a", slow_changed, compute))
+    await reading.wait()
+    assert await cache.get("a", same, compute) == "page 1"  # served the kept page at once
+    go.set()
+    assert await checking == "page 2"
+    assert await cache.get("a", same, compute) == "page 2" and len(computed) == 2
