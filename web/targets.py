@@ -7,8 +7,9 @@ id of the puskesmas's: another one is not found), ``status`` (due, overdue, miss
 (``reminders.targets.KINDS``), ``dusun`` and ``rt``; ``format=csv`` or ``format=xlsx`` downloads exactly
 the rows shown. A person stays on the filtered list with the reasons that match.
 
-:func:`target_list` computes the page's rows (no handler SQL); :func:`page` draws them; each view and
-download is audited (``targets.viewed`` with ``via: web``, as the chat audits its view).
+:func:`target_list` computes the page's rows (no handler SQL); :func:`page` draws them; each download is
+audited (``targets.downloaded``), and a view once per session and filters in ``web.auth.VIEW_AUDIT_EVERY``
+(``targets.viewed`` with ``via: web``, as the chat audits its view; a reload within that time writes nothing).
 """
 from __future__ import annotations
 
