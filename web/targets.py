@@ -385,6 +385,6 @@ def add_routes(app: web.Application) -> None:
     app[CACHE] = Cache()
     # what is derived from the list is checked against the list's stamp at every reading (free: no query)
     app[LISTINGS] = Cache(size=256, fresh=0.0)
-    app[MATCHES] = Cache(size=64, fresh=0.0)
+    app[MATCHES] = Cache(size=16, fresh=0.0)  # a filtered list of 19,000 people holds a few MB
     app[DIRECTORIES] = Cache(size=64)
     app.router.add_get("/sasaran", page, name="targets")
