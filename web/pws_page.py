@@ -25,7 +25,7 @@ from web import charts, pws
 from web.auth import staff_page
 from web.context import DB, SETTINGS, Staff, staff_of
 from web.local_day import staff_today
-from web.render import language_of, message_page, not_found, render
+from web.render import language_of, message_page, not_found, render, render_kept
 
 #: the district's schedule (content/care with care.overrides), compiled once per app
 SCHEDULE = web.AppKey("pws_schedule", object)
@@ -149,9 +149,10 @@ async def overview(request: web.Request) -> web.Response:
             return data, _tables(request, data, first)
         data, tables = await request.app[CACHE].get((staff.puskesmas_id, first, language_of(request)),
                                                     lambda: coverage.data_version(session), compute)
-    return render(request, "overview.html", {
+    # the same for every reader of the puskesmas but for the CSRF token: drawn once per kept tables and month
+    return render_kept(request, "overview.html", {
         "pws": data, "tables": tables, "month_value": f"{first:%Y-%m}", "max_month": f"{this:%Y-%m}",
-        "lights": LIGHTS, "near_points": format_number(pws.NEAR_POINTS, 0)})
+        "lights": LIGHTS, "near_points": format_number(pws.NEAR_POINTS, 0)}, key=(staff.puskesmas_id, tables, first, this))
 
 
 @staff_page
