@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from db.models import Identity, WebLink, WebSession
+from db.models import Identity, Puskesmas, WebLink, WebSession
 
 #: a sign-in link works this long after it was made, once
 LINK_VALID = timedelta(minutes=10)
@@ -126,18 +126,43 @@ async def session_of(session, token: str, now: datetime) -> WebSession | None:
     return found
 
 
-async def read_session(session, token: str, now: datetime) -> tuple[WebSession | None, bool]:
-    """:func:`session_of` without writing, for a read transaction: ``(session, False)`` for a live session
-    that needs nothing written, ``(None, False)`` for no live session, ``(None, True)`` when the session is
-    to be touched or ended (the caller then calls :func:`session_of` in a write transaction). Most requests
-    of a signed-in reader need no write: on SQLite they no longer queue for the write lock."""
-    found = (await session.scalars(select(WebSession).where(WebSession.token_hash == token_hash(token)))).one_or_none()
-    if found is None or found.ended_at is not None:
+@dataclass(frozen=True)
+class LiveSession:
+    """A live session as a page needs it, with its puskesmas's name, code and stored time zone."""
+
+    id: int
+    identity_id: int | None
+    puskesmas_id: int
+    language: str
+    csrf: str
+    puskesmas_name: str
+    puskesmas_code: str
+    timezone: str
+
+
+async def read_live(session, token: str, now: datetime) -> tuple[LiveSession | None, bool]:
+    """:func:`session_of` without writing, for a read transaction, in one query (the session, its puskesmas
+    and whether its staff member is still staff of it): ``(live, False)`` for a live session that needs
+    nothing written, ``(None, False)`` for no live session, ``(None, True)`` when the session is to be
+    touched or ended (the caller then calls :func:`session_of` in a write transaction). Most requests of a
+    signed-in reader need no write: on SQLite they do not queue for the write lock."""
+    row = (await session.execute(
+        select(WebSession.id, WebSession.identity_id, WebSession.puskesmas_id, WebSession.language, WebSession.csrf,
+               WebSession.last_seen_at, WebSession.ended_at, Puskesmas.name, Puskesmas.code, Puskesmas.timezone,
+               Identity.id, Identity.role, Identity.puskesmas_id)
+        .join(Puskesmas, Puskesmas.id == WebSession.puskesmas_id)
+        .outerjoin(Identity, Identity.id == WebSession.identity_id)
+        .where(WebSession.token_hash == token_hash(token)))).one_or_none()
+    if row is None:
         return None, False
-    if found.last_seen_at + IDLE <= now or now - found.last_seen_at >= TOUCH_EVERY \
-            or not await _still_staff(session, found.identity_id, found.puskesmas_id):
+    (session_id, identity_id, puskesmas_id, language, csrf, last_seen_at, ended_at, name, code, timezone,
+     found_identity, role, identity_puskesmas) = row
+    if ended_at is not None:
+        return None, False
+    still_staff = identity_id is None or (found_identity is not None and role == "staff" and identity_puskesmas == puskesmas_id)
+    if last_seen_at + IDLE <= now or now - last_seen_at >= TOUCH_EVERY or not still_staff:
         return None, True
-    return found, False
+    return LiveSession(session_id, identity_id, puskesmas_id, language, csrf, name, code, timezone), False
 
 
 async def end_session(session, web_session: WebSession, now: datetime) -> None:

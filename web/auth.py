@@ -12,21 +12,25 @@ A page is a handler wrapped in :func:`staff_page`: it runs only for a live sessi
 sent to ``/masuk``), with ``request[web.context.STAFF]`` set (``web.context.staff_of``); a POST without the
 session's CSRF token gets a 403 page. A page that takes a file is wrapped in ``staff_page(upload=N)``: its
 ``multipart/form-data`` form is read as a stream with a limit (``web.uploads``). Every change a page makes
-is audited with :func:`audit`.
+is audited with :func:`audit`; a page that only shows may audit its views with :func:`audit_view`, which
+writes one row per session, page and what was asked per :data:`VIEW_AUDIT_EVERY` (a reload is not
+written again; a change or a download is always audited, at once, with :func:`audit`).
 """
 from __future__ import annotations
 
 import hmac
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import datetime, timedelta
 from functools import wraps
 
 from aiohttp import web
 
 from content.i18n import LANGUAGES, _, n_
 from db.models import AuditLog, Puskesmas, WebSession
-from db.web_auth import EXPIRED, LINK_VALID, REFUSED, SIGN_IN_PATH, USED, check_link, end_session, read_session, redeem_link, session_of
+from db.web_auth import EXPIRED, LINK_VALID, REFUSED, SIGN_IN_PATH, USED, check_link, end_session, read_live, redeem_link, session_of
 from web.context import CLOCK, DB, METRICS, SETTINGS, STAFF, Staff, staff_of
 from web.render import CSRF_FIELD, message_page, render
 from web.uploads import FORM, BadForm, read_form
@@ -39,6 +43,9 @@ TRUSTED_PROXIES = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+#: a view of the same page with the same filters by the same session is audited once in this time
+VIEW_AUDIT_EVERY = timedelta(minutes=10)
+
 
 def audit(session, staff: Staff, action: str, target_type: str | None, target_id: int | None, now, **detail) -> None:
     """Writes who did what to which record from the web (as ``handlers.kader.audit`` does for the chat);
@@ -46,6 +53,45 @@ def audit(session, staff: Staff, action: str, target_type: str | None, target_id
     extra = {"via": "web"} if staff.identity_id is not None else {"via": "web", "by": "administrator"}
     session.add(AuditLog(at=now, actor_id=staff.identity_id, action=action, target_type=target_type, target_id=target_id,
                          detail={**extra, **detail}))
+
+
+class AuditedViews:
+    """When each (session, action, what was asked) last had its view audited, by the app's clock; at most
+    ``size`` kept (the oldest forgotten first: it is then audited again)."""
+
+    def __init__(self, every: timedelta = VIEW_AUDIT_EVERY, size: int = 20_000) -> None:
+        self.every, self.size = every, size
+        self._last: OrderedDict[Hashable, datetime] = OrderedDict()
+
+    def due(self, key: Hashable, now: datetime) -> bool:
+        """Whether a view of ``key`` at ``now`` is to be written (none written in the last :attr:`every`)."""
+        last = self._last.get(key)
+        return last is None or not (now - self.every < last <= now)
+
+    def written(self, key: Hashable, now: datetime) -> None:
+        self._last[key] = now
+        self._last.move_to_end(key)
+        while len(self._last) > self.size:
+            self._last.popitem(last=False)
+
+
+#: the app's :class:`AuditedViews`
+VIEWS = web.AppKey("audited_views", AuditedViews)
+
+
+async def audit_view(request: web.Request, staff: Staff, action: str, target_type: str | None, target_id: int | None,
+                     now, *, key: Hashable, **detail) -> bool:
+    """Audits a view (:func:`audit` in a transaction of its own) unless the same session's view of ``action``
+    with the same ``key`` (the filters asked for) was audited within :data:`VIEW_AUDIT_EVERY`; whether a row
+    was written. A view needs no write transaction on each reload (on SQLite they queue for its one writer)."""
+    views = request.app[VIEWS]
+    seen = (staff.session_id, action, target_type, target_id, key)
+    if not views.due(seen, now):
+        return False
+    async with request.app[DB].write() as session:
+        audit(session, staff, action, target_type, target_id, now, **detail)
+    views.written(seen, now)
+    return True
 
 
 def over_https(request: web.Request) -> bool:
@@ -64,9 +110,10 @@ def _address(remote: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
         return None
 
 
-def _staff(web_session: WebSession, puskesmas_name: str) -> Staff:
+def _staff(web_session, puskesmas_name: str, code: str | None = None, timezone: str | None = None) -> Staff:
     return Staff(identity_id=web_session.identity_id, puskesmas_id=web_session.puskesmas_id, puskesmas_name=puskesmas_name,
-                 language=web_session.language, session_id=web_session.id, csrf=web_session.csrf)
+                 language=web_session.language, session_id=web_session.id, csrf=web_session.csrf, puskesmas_code=code,
+                 timezone=timezone)
 
 
 async def current_staff(request: web.Request) -> Staff | None:
@@ -75,19 +122,18 @@ async def current_staff(request: web.Request) -> Staff | None:
     if not token:
         return None
     now = request.app[CLOCK]()
-    async with request.app[DB].read() as session:
-        found, write = await read_session(session, token, now)
-        if found is not None:
-            name = await session.get(Puskesmas, found.puskesmas_id)
-            return _staff(found, name.name)
+    async with request.app[DB].read() as session:  # one query: the session, its puskesmas, still staff
+        live, write = await read_live(session, token, now)
+    if live is not None:
+        return _staff(live, live.puskesmas_name, live.puskesmas_code, live.timezone)
     if not write:
         return None
     async with request.app[DB].write() as session:  # to be touched, or ended
         found = await session_of(session, token, now)
         if found is None:
             return None
-        name = await session.get(Puskesmas, found.puskesmas_id)
-        return _staff(found, name.name)
+        puskesmas = await session.get(Puskesmas, found.puskesmas_id)
+        return _staff(found, puskesmas.name, puskesmas.code, puskesmas.timezone)
 
 
 def csrf_ok(staff: Staff, given: str | None) -> bool:
@@ -227,6 +273,7 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     """The sign-in, sign-out and language routes."""
+    app[VIEWS] = AuditedViews()
     app.router.add_get("/masuk", sign_in_help)
     app.router.add_get(SIGN_IN_PATH + "{token}", sign_in_page)
     app.router.add_post(SIGN_IN_PATH + "{token}", sign_in)

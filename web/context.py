@@ -36,6 +36,9 @@ class Staff:
     language: str
     session_id: int
     csrf: str
+    #: the puskesmas's code and stored time zone (``config.zone_of`` gives its zone); None when not read
+    puskesmas_code: str | None = None
+    timezone: str | None = None
 
 
 #: where ``web.auth.staff_page`` puts the signed-in staff member of a request

@@ -255,6 +255,7 @@ class _Kept:
     value: object
     computed: float  # time.monotonic()
     checked: float  # when the version was last read and found equal
+    checking: bool = False  # a reader is reading the version now
 
 
 class Cache:
@@ -263,7 +264,10 @@ class Cache:
     memory. One computation per key at a time: readers of a page being computed wait for it rather
     than compute it again. The version is read at most every :attr:`fresh` seconds per key, and an entry
     is recomputed after :attr:`max_age` seconds whatever the version says (an edit the version does not
-    see shows within that time). At most :attr:`size` entries, the least recently read dropped first."""
+    see shows within that time). While one reader reads the version of a kept entry, the others are served
+    the kept value rather than queueing behind it (it was current :attr:`fresh` seconds ago); once the
+    version is found changed, readers wait for the new value. At most :attr:`size` entries, the least
+    recently read dropped first."""
 
     def __init__(self, size: int = 64, fresh: float = 2.0, max_age: float = 600.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -273,8 +277,8 @@ class Cache:
 
     async def get(self, key: Hashable, version: Callable[[], Awaitable[tuple]], compute: Callable[[], Awaitable[object]]):
         kept, now = self._kept.get(key), self.clock()
-        if kept is not None and now - kept.computed < self.max_age and now - kept.checked < self.fresh:
-            self._kept.move_to_end(key)  # checked a moment ago: no need to queue behind a reader checking it
+        if kept is not None and now - kept.computed < self.max_age and (now - kept.checked < self.fresh or kept.checking):
+            self._kept.move_to_end(key)  # checked a moment ago, or being checked: no need to queue behind that reader
             return kept.value
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -283,7 +287,11 @@ class Cache:
                 if now - kept.checked < self.fresh:
                     self._kept.move_to_end(key)
                     return kept.value
-                current = await version()
+                kept.checking = True
+                try:
+                    current = await version()
+                finally:
+                    kept.checking = False
                 if current == kept.version:
                     kept.checked = self.clock()
                     self._kept.move_to_end(key)

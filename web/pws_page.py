@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -19,15 +18,14 @@ from markupsafe import Markup
 from care.coverage import month_bounds
 from care.history import label
 from care.rules_file import apply_overrides
-from config import zone_of
 from content.i18n import N_, _, format_date, format_number, use_locale
 from db import coverage
-from db.models import Puskesmas
 from handlers.describe import age_text
 from web import charts, pws
 from web.auth import staff_page
-from web.context import CLOCK, DB, SETTINGS, staff_of
-from web.render import language_of, message_page, not_found, render
+from web.context import DB, SETTINGS, Staff, staff_of
+from web.local_day import staff_today
+from web.render import language_of, message_page, not_found, render, render_kept
 
 #: the district's schedule (content/care with care.overrides), compiled once per app
 SCHEDULE = web.AppKey("pws_schedule", object)
@@ -87,11 +85,9 @@ def _schedule(app: web.Application):
     return app[SCHEDULE]
 
 
-async def _this_month(request: web.Request, session, puskesmas_id: int) -> date:
+async def _this_month(request: web.Request, session, staff: Staff) -> date:
     """The first day of this month in the puskesmas's time zone."""
-    puskesmas = await session.get(Puskesmas, puskesmas_id)
-    zone = zone_of(request.app[SETTINGS], puskesmas.code, puskesmas.timezone)
-    return request.app[CLOCK]().astimezone(ZoneInfo(zone)).date().replace(day=1)
+    return (await staff_today(request, session, staff)).replace(day=1)
 
 
 def _month(value: str | None, this: date) -> date | None:
@@ -142,7 +138,7 @@ async def overview(request: web.Request) -> web.Response:
     staff = staff_of(request)
     settings = request.app[SETTINGS]
     async with request.app[DB].read() as session:
-        this = await _this_month(request, session, staff.puskesmas_id)
+        this = await _this_month(request, session, staff)
         first = _month(request.query.get("bulan"), this)
         if first is None:
             return _bad_month(request)
@@ -153,9 +149,10 @@ async def overview(request: web.Request) -> web.Response:
             return data, _tables(request, data, first)
         data, tables = await request.app[CACHE].get((staff.puskesmas_id, first, language_of(request)),
                                                     lambda: coverage.data_version(session), compute)
-    return render(request, "overview.html", {
+    # the same for every reader of the puskesmas but for the CSRF token: drawn once per kept tables and month
+    return render_kept(request, "overview.html", {
         "pws": data, "tables": tables, "month_value": f"{first:%Y-%m}", "max_month": f"{this:%Y-%m}",
-        "lights": LIGHTS, "near_points": format_number(pws.NEAR_POINTS, 0)})
+        "lights": LIGHTS, "near_points": format_number(pws.NEAR_POINTS, 0)}, key=(staff.puskesmas_id, tables, first, this))
 
 
 @staff_page
@@ -168,7 +165,7 @@ async def people(request: web.Request) -> web.Response:
         return not_found(request)
     year = request.query.get("tahun") == "1"
     async with request.app[DB].read() as session:
-        this = await _this_month(request, session, staff.puskesmas_id)
+        this = await _this_month(request, session, staff)
         first = _month(request.query.get("bulan"), this)
         if first is None:
             return _bad_month(request)

@@ -8,6 +8,9 @@ on. The stylesheet is ``web/static/web.css`` (no script is needed by any page; n
 """
 from __future__ import annotations
 
+import secrets
+from collections import OrderedDict
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,12 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 #: the name of the form field that carries the CSRF token (``web.auth`` checks it on every POST)
 CSRF_FIELD = "csrf"
+#: what stands for the session's CSRF token in a page kept drawn (:func:`render_kept`): hex, so escaping
+#: leaves it as it is, as it leaves a token (``secrets.token_urlsafe``)
+_STAND_IN = "csrf" + secrets.token_hex(16)
+#: pages kept drawn (:func:`render_kept`), the least recently read dropped first
+KEPT_PAGES = web.AppKey("kept_pages", OrderedDict)
+KEPT_SIZE = 16
 
 
 def setup(app: web.Application) -> None:
@@ -34,6 +43,7 @@ def setup(app: web.Application) -> None:
                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(_=_, n_=n_, format_date=format_date, format_number=format_number, languages=LANGUAGES)
     app.router.add_static("/static/", STATIC, name="static")
+    app[KEPT_PAGES] = OrderedDict()
 
 
 def language_of(request: web.Request) -> str:
@@ -49,11 +59,14 @@ def language_of(request: web.Request) -> str:
     return settings.locale.default
 
 
-def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:
-    """The page ``template`` with ``context`` in the reader's language."""
+def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           csrf: str | None = None) -> web.Response:
+    """The page ``template`` with ``context`` in the reader's language (``csrf``: the token its forms carry,
+    by default the session's)."""
     staff = request.get(STAFF)
     lang = language_of(request)
-    csrf = staff.csrf if staff is not None else ""
+    if csrf is None:
+        csrf = staff.csrf if staff is not None else ""
     routes = request.app.router.named_resources()
     nav = [(str(routes[name].url_for()), label) for name, label in PAGES if name in routes] if staff is not None else []
     values = {"staff": staff, "csrf": csrf, "lang": lang, "path": request.path, "nav": nav,
@@ -64,6 +77,30 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def render_kept(request: web.Request, template: str, context: dict[str, Any], key: Hashable) -> web.Response:
+    """:func:`render` of a page that differs between the readers of a puskesmas only by their session's CSRF
+    token (the PWS overview: 565 KB of tables, whose drawing and encoding cost more than the rest of a
+    reading): drawn once per ``key``, which must tell apart every ``context`` that draws differently (the
+    template, language, path, puskesmas name and whether one is signed in are added), and kept as bytes; each
+    reading gets them with its session's token put in."""
+    staff = request.get(STAFF)
+    kept = request.app[KEPT_PAGES]
+    full = (template, key, language_of(request), request.path, staff.puskesmas_name if staff is not None else None)
+    body = kept.get(full)
+    if body is None:
+        body = kept[full] = render(request, template, context, csrf=_STAND_IN).body
+        while len(kept) > KEPT_SIZE:
+            kept.popitem(last=False)
+    kept.move_to_end(full)
+    csrf = staff.csrf if staff is not None else ""
+    response = web.Response(body=body.replace(_STAND_IN.encode(), str(escape(csrf)).encode()), content_type="text/html",
+                            charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -7,11 +7,13 @@ id of the puskesmas's: another one is not found), ``status`` (due, overdue, miss
 (``reminders.targets.KINDS``), ``dusun`` and ``rt``; ``format=csv`` or ``format=xlsx`` downloads exactly
 the rows shown. A person stays on the filtered list with the reasons that match.
 
-:func:`target_list` computes the page's rows (no handler SQL); :func:`page` draws them; each view and
-download is audited (``targets.viewed`` with ``via: web``, as the chat audits its view).
+:func:`target_list` computes the page's rows (no handler SQL); :func:`page` draws them; each download is
+audited (``targets.downloaded``), and a view once per session and filters in ``web.auth.VIEW_AUDIT_EVERY``
+(``targets.viewed`` with ``via: web``, as the chat audits its view; a reload within that time writes nothing).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,8 +35,9 @@ from handlers.targets import place_of, reason_text
 from registers.sheets import csv_bytes, xlsx_bytes
 from reminders.rules import policy_from
 from reminders.targets import KINDS, STATUSES, Target, kind_of, status_of, targets_of
-from web.auth import audit, staff_page
+from web.auth import audit, audit_view, staff_page
 from web.context import CLOCK, DB, SETTINGS, staff_of
+from web.local_day import staff_today
 from web.pws import Cache
 from web.render import language_of, message_page, not_found, render
 
@@ -42,8 +45,12 @@ from web.render import language_of, message_page, not_found, render
 SCHEDULE = web.AppKey("targets_schedule", Any)
 #: the puskesmas's whole list per day, by the version of the data it was computed on
 CACHE = web.AppKey("targets_cache", Cache)
-#: the drawn list of a page (per filters, page, language and kaders), by the same version
+#: the drawn list of a page (per filters, page, language and kaders), kept with the list it was drawn from
 LISTINGS = web.AppKey("targets_listings", Cache)
+#: the people that match a reader's filters, kept with the list they were filtered from
+MATCHES = web.AppKey("targets_matches", Cache)
+#: the puskesmas's posyandu and their kaders (:class:`Directory`), read again at most every 2 s
+DIRECTORIES = web.AppKey("targets_directories", Cache)
 
 STATUS_LABELS = {"due": N_("Jatuh tempo bulan ini"), "overdue": N_("Terlambat"), "missed": N_("Tidak datang ke posyandu")}
 KIND_LABELS = {"imunisasi": N_("Imunisasi anak"), "kehamilan": N_("Kehamilan dan nifas"), "layanan": N_("Layanan lain"),
@@ -134,16 +141,66 @@ class Rows(Sequence):
         return self._homes
 
 
+_stamps = itertools.count(1)
+
+
 @dataclass(frozen=True)
 class Everyone:
     """The puskesmas's whole list of a day (what the cache keeps): the targets with all their reasons, in
-    all and per posyandu, how many need a home visit, and the dusun and RT on it."""
+    all and per posyandu, how many need a home visit, and the dusun and RT on it. ``stamp`` tells one
+    computation from another: what is kept derived from it (filtered, drawn) is kept by its stamp."""
 
     targets: list[Target]
     pairs: dict[int | None, list[tuple[Target, tuple]]]  # None: every posyandu
     homes: dict[int | None, int]
     dusun: tuple[str, ...]
     rts: tuple[str, ...]
+    stamp: int = field(default_factory=lambda: next(_stamps), compare=False)
+
+    async def version(self) -> tuple:
+        """The version of what is derived from this list (for :class:`web.pws.Cache`): its stamp."""
+        return (self.stamp,)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A puskesmas's posyandu (by name) and the kaders of each (identity id, family name)."""
+
+    places: tuple[Posyandu, ...]
+    kaders: dict[int, tuple[tuple[int, str | None], ...]]
+
+    def key(self) -> tuple:
+        """What the page shows or computes from: a changed posyandu or kader gives another key."""
+        columns = [c.key for c in Posyandu.__table__.columns]
+        return (tuple(tuple(getattr(p, c) for c in columns) for p in self.places), tuple(sorted(self.kaders.items())))
+
+
+async def directory_of(session, puskesmas_id: int) -> Directory:
+    """The puskesmas's posyandu and their kaders, read (two queries)."""
+    places = await posyandu_of(session, puskesmas_id)
+    kaders: dict[int, list] = {p.id: [] for p in places}
+    for identity_id, posyandu_id, name in (await session.execute(
+            select(Identity.id, Identity.posyandu_id, Family.name).outerjoin(Family, Family.id == Identity.family_id)
+            .where(Identity.role == "kader", Identity.posyandu_id.in_([p.id for p in places] or [0]))
+            .order_by(Identity.id))).all():
+        kaders[posyandu_id].append((identity_id, name))
+    return Directory(tuple(places), {pid: tuple(found) for pid, found in kaders.items()})
+
+
+async def kept_directory(session, puskesmas_id: int, cache: Cache | None) -> Directory:
+    """:func:`directory_of`, through ``cache`` when given: read at most every ``cache.fresh`` seconds (2 s),
+    the kept one served while it reads the same (so that what is drawn from it stays kept)."""
+    if cache is None:
+        return await directory_of(session, puskesmas_id)
+    read: list[Directory] = []
+
+    async def version() -> tuple:
+        read.append(await directory_of(session, puskesmas_id))
+        return read[-1].key()
+
+    async def compute() -> Directory:
+        return read[-1]
+    return await cache.get(puskesmas_id, version, compute)
 
 
 async def everyone_of(session, places: list[Posyandu], today: date, settings, schedule) -> Everyone:
@@ -164,6 +221,11 @@ class TargetList:
     places: tuple[Posyandu, ...]  # the puskesmas's posyandu, for the form
     dusun: tuple[str, ...] = field(default=())  # the dusun on the unfiltered list, for the form
     rts: tuple[str, ...] = field(default=())
+    stamp: int = 0  # the stamp of the whole list it was filtered from (``Everyone.stamp``)
+
+    async def version(self) -> tuple:
+        """The version of what is drawn from it (for :class:`web.pws.Cache`): the whole list's stamp."""
+        return (self.stamp,)
 
     @property
     def home_visits(self) -> int:
@@ -183,32 +245,43 @@ async def today_of(session, puskesmas_id: int, settings, now) -> date:
     return now.astimezone(ZoneInfo(zone_of(settings, puskesmas.code, puskesmas.timezone))).date()
 
 
+
 async def target_list(session, puskesmas_id: int, today: date, settings, schedule, filters: Filters,
-                      cache: Cache | None = None) -> TargetList | None:
+                      cache: Cache | None = None, *, directories: Cache | None = None,
+                      matches: Cache | None = None) -> TargetList | None:
     """This month's list of the puskesmas's posyandu, filtered; None when the filter names a posyandu
     that is not the puskesmas's. With ``cache``, the whole list of the puskesmas on ``today`` is computed
     once per version of the data it reads (``db.coverage.targets_version``; computing it for 8,000 families
-    takes seconds) and each reading filters it."""
-    places = await posyandu_of(session, puskesmas_id)
+    takes seconds) and each reading filters it; with ``matches`` too, a filtering is kept with the list it
+    filtered; with ``directories``, the posyandu and kaders are read at most every 2 s
+    (:func:`kept_directory`)."""
+    directory = await kept_directory(session, puskesmas_id, directories)
+    places = list(directory.places)
     if filters.posyandu_id is not None and not any(p.id == filters.posyandu_id for p in places):
         return None
-    kaders: dict[int, list] = {p.id: [] for p in places}
-    for identity_id, posyandu_id, name in (await session.execute(
-            select(Identity.id, Identity.posyandu_id, Family.name).outerjoin(Family, Family.id == Identity.family_id)
-            .where(Identity.role == "kader", Identity.posyandu_id.in_([p.id for p in places] or [0]))
-            .order_by(Identity.id))).all():
-        kaders[posyandu_id].append((identity_id, name))
     if cache is None:
         whole = await everyone_of(session, [p for p in places if filters.posyandu_id in (None, p.id)], today, settings, schedule)
     else:
         whole = await cache.get((puskesmas_id, today), lambda: targets_version(session),
                                 lambda: everyone_of(session, places, today, settings, schedule))
-    status, kind, dusun, rt, place = filters.status, filters.kind, filters.dusun, filters.rt, filters.posyandu_id
+    place = filters.posyandu_id
     names = {p.id: p.name for p in places}
-    kader_text = {pid: kader_names(k) for pid, k in kaders.items()}
-    if status is None and kind is None and dusun is None and rt is None:  # the page as it opens, or one posyandu
+    kader_text = {pid: kader_names(k) for pid, k in directory.kaders.items()}
+    if filters.status is None and filters.kind is None and filters.dusun is None and filters.rt is None:  # the page as it opens
         return TargetList(today, Rows(whole.pairs.get(place, []), names, kader_text, whole.homes.get(place, 0)), tuple(places),
-                          whole.dusun, whole.rts)
+                          whole.dusun, whole.rts, whole.stamp)
+    if matches is None:
+        matched, homes = _matching(whole, filters, schedule)
+    else:
+        matched, homes = await matches.get((puskesmas_id, today, filters), whole.version,
+                                           lambda: _async(_matching, whole, filters, schedule))
+    return TargetList(today, Rows(matched, names, kader_text, homes), tuple(places), whole.dusun, whole.rts, whole.stamp)
+
+
+def _matching(whole: Everyone, filters: Filters, schedule) -> tuple[list[tuple[Target, tuple]], int]:
+    """The people of the whole list that match the filters, each with the reasons that match, and how many
+    of them need a home visit."""
+    status, kind, dusun, rt, place = filters.status, filters.kind, filters.dusun, filters.rt, filters.posyandu_id
     dusun = dusun.casefold() if dusun is not None else None
     matched: list[tuple[Target, tuple]] = []
     for target, _reasons in whole.pairs.get(place, []):
@@ -223,7 +296,7 @@ async def target_list(session, puskesmas_id: int, today: date, settings, schedul
                             if (status is None or status_of(r) == status) and (kind is None or kind_of(r, schedule) == kind))
         if reasons:
             matched.append((target, reasons))
-    return TargetList(today, Rows(matched, names, kader_text), tuple(places), whole.dusun, whole.rts)
+    return matched, sum(1 for target, _reasons in matched if target.home)
 
 
 def sheet(data: TargetList) -> list[list]:
@@ -247,21 +320,25 @@ async def page(request: web.Request) -> web.StreamResponse:
     app = request.app
     now = app[CLOCK]()
     async with app[DB].read() as session:
-        today = await today_of(session, staff.puskesmas_id, app[SETTINGS], now)
-        data = await target_list(session, staff.puskesmas_id, today, app[SETTINGS], app[SCHEDULE], filters, app[CACHE])
-        if data is None:  # another puskesmas's posyandu: not there for this reader
-            return not_found(request)
-        if wanted is None:
-            pages = max(1, -(-len(data.rows) // PAGE_ROWS))
-            number = _page_number(request.query.get("halaman"), pages)
-            # drawn once per list, page, language and kaders (their names are on it), while the data is the same
-            key = (staff.puskesmas_id, today, language_of(request), tuple(sorted(filters.query().items())), number,
-                   tuple(sorted(data.rows.kaders.items())))
-            listing = await app[LISTINGS].get(key, lambda: targets_version(session),
-                                              lambda: _async(_listing, request, data, filters, number, pages))
-    async with app[DB].write() as session:
-        audit(session, staff, "targets.viewed" if wanted is None else "targets.downloaded", "puskesmas", staff.puskesmas_id, now,
-              rows=len(data.rows), **filters.query(), **({"format": wanted} if wanted else {}))
+        today = await staff_today(request, session, staff)
+        data = await target_list(session, staff.puskesmas_id, today, app[SETTINGS], app[SCHEDULE], filters, app[CACHE],
+                                 directories=app[DIRECTORIES], matches=app[MATCHES])
+    if data is None:  # another puskesmas's posyandu: not there for this reader
+        return not_found(request)
+    if wanted is None:
+        pages = max(1, -(-len(data.rows) // PAGE_ROWS))
+        number = _page_number(request.query.get("halaman"), pages)
+        # drawn once per list, page, language and kaders (their names are on it), while the list is the same
+        key = (staff.puskesmas_id, today, language_of(request), tuple(sorted(filters.query().items())), number,
+               tuple(sorted(data.rows.kaders.items())))
+        listing = await app[LISTINGS].get(key, data.version, lambda: _async(_listing, request, data, filters, number, pages))
+        # a view is audited once per session and filters in web.auth.VIEW_AUDIT_EVERY (a reload is not written again)
+        await audit_view(request, staff, "targets.viewed", "puskesmas", staff.puskesmas_id, now, key=filters,
+                         rows=len(data.rows), **filters.query())
+    else:
+        async with app[DB].write() as session:  # each download is audited
+            audit(session, staff, "targets.downloaded", "puskesmas", staff.puskesmas_id, now,
+                  rows=len(data.rows), **filters.query(), format=wanted)
     if wanted is not None:
         stem = f"sasaran-{today:%Y-%m}"
         if wanted == "csv":
@@ -306,5 +383,8 @@ def add_routes(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[SCHEDULE] = apply_overrides({"je": settings.care.je, **settings.care.overrides})
     app[CACHE] = Cache()
-    app[LISTINGS] = Cache(size=256)
+    # what is derived from the list is checked against the list's stamp at every reading (free: no query)
+    app[LISTINGS] = Cache(size=256, fresh=0.0)
+    app[MATCHES] = Cache(size=16, fresh=0.0)  # a filtered list of 19,000 people holds a few MB
+    app[DIRECTORIES] = Cache(size=64)
     app.router.add_get("/sasaran", page, name="targets")

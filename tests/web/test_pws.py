@@ -232,3 +232,65 @@ async def test_the_overview_shows_a_new_record_after_a_cached_reading(client, en
     await _measured(demo_db, "Putu Putra", KENANGA, (date(2026, 11, 6), 7.5, None))
     async with client.get("/") as after:
         assert _cells(await after.text())["d-s", putra.id][1:] == (before[1] + 1, before[2])
+
+
+async def test_the_cache_serves_the_kept_page_while_one_reader_reads_the_version():
+    """Readers that come while one reader reads the version (a query of some 40 ms on a large database)
+    get the kept page rather than queue; once the version is found changed, readers wait for the new page."""
+    import asyncio
+
+    from web.pws import Cache
+
+    now, computed = [0.0], []
+    reading, go = asyncio.Event(), asyncio.Event()
+
+    async def compute():
+        computed.append(1)
+        return f"page {len(computed)}"
+
+    async def same():
+        return ("v", 1)
+
+    async def slow_changed():
+        reading.set()
+        await go.wait()
+        return ("v", 2)
+
+    cache = Cache(fresh=1.0, clock=lambda: now[0])
+    assert await cache.get("a", same, compute) == "page 1"
+    now[0] = 5.0
+    checking = asyncio.create_task(cache.get("a", slow_changed, compute))
+    await reading.wait()
+    assert await cache.get("a", same, compute) == "page 1"  # served the kept page at once
+    go.set()
+    assert await checking == "page 2"
+    assert await cache.get("a", same, compute) == "page 2" and len(computed) == 2
+
+
+async def test_the_overview_is_drawn_once_and_each_reader_gets_their_own_csrf_token(client, engine, demo_db, monkeypatch):
+    """The overview is the same for every reader of the puskesmas but for the CSRF token of its forms: it
+    is drawn once (web.render.render_kept) and each session's token put into it."""
+    import web.render as render_module
+    from db.models import WebSession
+    from tests.web.site import csrf_of
+
+    await three_posyandu(demo_db)
+    drawn = []
+    real = render_module.render
+
+    def counting(*args, **kwargs):
+        drawn.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(render_module, "render", counting)
+    first, second = await staff_member(engine, demo_db), await staff_member(engine, demo_db, "staff-web-2")
+    pages = {}
+    for identity in (first, second):
+        client.session.cookie_jar.clear()
+        pages[identity] = await sign_in(client, demo_db, identity)
+        assert (await client.get("/")).status == 200
+    assert drawn.count("overview.html") == 1
+    async with demo_db.read() as session:
+        tokens = {s.identity_id: s.csrf for s in (await session.scalars(select(WebSession))).all()}
+    assert {identity: csrf_of(html) for identity, html in pages.items()} == tokens and len(set(tokens.values())) == 2
+    assert pages[first].replace(tokens[first], "") == pages[second].replace(tokens[second], "")

@@ -15,7 +15,7 @@ from content.i18n import use_locale
 from db.models import AuditLog, Family, Person, Posyandu, Referral
 from handlers.targets import reasons_text
 from reminders.targets import KIND_IMMUNISATION, KIND_PREGNANCY, Reason, kind_of, status_of
-from tests.helpers import DEFAULT_NOW, invited_chat, make_family
+from tests.helpers import DEFAULT_NOW, chat_as, invited_chat, make_family
 from tests.web.browser import needs_browser, shot
 from tests.web.site import sign_in, staff_member
 from web.targets import SCHEDULE
@@ -230,3 +230,54 @@ async def test_a_long_list_comes_in_pages_and_the_download_holds_it_all(client, 
     assert rows_of(last) == names[4:] and 'rel="prev"' in last and 'rel="next"' not in last
     assert rows_of(await (await client.get("/sasaran?halaman=99")).text()) == names[4:]  # past the end: the last page
     assert rows_of(await (await client.get("/sasaran?halaman=x")).text()) == names[:2]
+
+
+async def test_a_reload_is_audited_once_in_ten_minutes_and_other_filters_at_once(client, engine, demo_db, clock):
+    """A view is audited once per session and filters in web.auth.VIEW_AUDIT_EVERY (a reload writes
+    nothing); other filters, a download, and the same view ten minutes later are audited at once."""
+    from web.auth import VIEW_AUDIT_EVERY
+
+    await a_month_of_targets(demo_db)
+    staff = await staff_member(engine, demo_db)
+    await sign_in(client, demo_db, staff)
+
+    async def audited() -> list[tuple[str, str | None, str | None]]:
+        async with demo_db.read() as session:
+            rows = (await session.scalars(select(AuditLog).where(AuditLog.action.in_(("targets.viewed", "targets.downloaded")))
+                                          .order_by(AuditLog.id))).all()
+        return [(r.action, r.detail.get("status"), r.detail.get("format")) for r in rows]
+
+    for _ in range(3):
+        assert (await client.get("/sasaran?status=due")).status == 200
+    assert await audited() == [("targets.viewed", "due", None)]
+    await client.get("/sasaran?status=missed")
+    await client.get("/sasaran?status=due&format=csv")
+    await client.get("/sasaran?status=due&format=csv")
+    assert await audited() == [("targets.viewed", "due", None), ("targets.viewed", "missed", None),
+                               ("targets.downloaded", "due", "csv"), ("targets.downloaded", "due", "csv")]
+    clock.advance(seconds=VIEW_AUDIT_EVERY.total_seconds() - 1)
+    await client.get("/sasaran?status=due")
+    assert len(await audited()) == 4
+    clock.advance(seconds=1)
+    await client.get("/sasaran?status=due")
+    assert (await audited())[4:] == [("targets.viewed", "due", None)]
+
+
+async def test_a_renamed_posyandu_a_new_kader_and_new_data_show_on_a_filtered_page(client, engine, demo_db):
+    """The posyandu and kaders are kept (read again at most every 2 s) and so is a filtered list (kept
+    with the whole list it was filtered from): each shows what changed once read again."""
+    import web.targets as page
+
+    await a_month_of_targets(demo_db)
+    await sign_in(client, demo_db, await staff_member(engine, demo_db))
+    mawar = await posyandu_id(demo_db, MAWAR)
+    before = await (await client.get("/sasaran?status=missed&dusun=Banjar+Kaja")).text()
+    assert "Posyandu Mawar ·" in before and "Kader: belum ada kader" in before and "Hana Baru" not in rows_of(before)
+    async with demo_db.write() as session:
+        (await session.get(Posyandu, mawar)).name = "Posyandu Mawar Sari"
+    await chat_as(engine, demo_db, "kader", "kader-mawar")
+    await family_at(demo_db, dusun="Banjar Kaja", rt="004", name="Baru", members=(("Hana Baru", "F", date(2026, 9, 1)),))
+    client.app[page.DIRECTORIES].fresh = client.app[page.CACHE].fresh = 0.0  # read again at every reading from now on
+    after = await (await client.get("/sasaran?status=missed&dusun=Banjar+Kaja")).text()
+    assert "Posyandu Mawar Sari ·" in after and "Kader: kader #" in after and "belum ada kader" not in after
+    assert "Hana Baru" in rows_of(after)
