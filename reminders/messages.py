@@ -14,6 +14,10 @@ from reminders.rules import Item
 
 
 _LABELS: dict[tuple[str, str, str], str] = {}
+#: (language, today, kind, subject, overdue, latest) -> (label, when): a district's items repeat a few
+#: thousand of these, and the words of one (Babel's dates, the catalogue) cost more than a message's rest
+_WORDS: dict[tuple, tuple[str, str]] = {}
+_WORDS_LIMIT = 50_000
 
 
 def _item_label(item: Item) -> str:
@@ -31,6 +35,17 @@ def _make_label(item: Item) -> str:
     if item.kind == "dose":
         return _(DOSE_LABELS.get(code, code))
     return _(SERVICE_LABELS.get(code, code))
+
+
+def _words(item: Item, today: date, lang: str) -> tuple[str, str]:
+    """An item's label and when, in the current language ``lang`` (remembered: see ``_WORDS``)."""
+    key = (lang, today, item.kind, item.subject, item.overdue, item.latest)
+    words = _WORDS.get(key)
+    if words is None:
+        if len(_WORDS) >= _WORDS_LIMIT:
+            _WORDS.clear()
+        words = _WORDS[key] = (_item_label(item), _when(item, today))
+    return words
 
 
 def _when(item: Item, today: date) -> str:
@@ -63,7 +78,7 @@ def daily_text(family_name: str, posyandu_name: str, items: Sequence[Item], toda
                     lines.append("\u2022 " + _("{day} hari posyandu di {posyandu}. Bawa buku KIA.", day=_day_words(item.due_on, today), posyandu=posyandu_name))
                 continue
             doses, services = members.setdefault(item.person_name or "", ([], []))
-            (doses if item.kind == "dose" else services).append((_item_label(item), _when(item, today)))
+            (doses if item.kind == "dose" else services).append(_words(item, today, lang))
         for name, (doses, services) in members.items():
             parts = [_("imunisasi {doses}", doses=grouped(doses))] if doses else []
             parts += [grouped(services)] if services else []
