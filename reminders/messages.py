@@ -18,6 +18,9 @@ _LABELS: dict[tuple[str, str, str], str] = {}
 #: thousand of these, and the words of one (Babel's dates, the catalogue) cost more than a message's rest
 _WORDS: dict[tuple, tuple[str, str]] = {}
 _WORDS_LIMIT = 50_000
+#: (language, date, with the year) -> the date in words: the last days of a district's windows span
+#: years of births, more dates than ``format_date``'s own cache keeps
+_ENDS: dict[tuple[str, date, bool], str] = {}
 
 
 def _item_label(item: Item) -> str:
@@ -53,7 +56,12 @@ def _when(item: Item, today: date) -> str:
     ``terlambat, masih bisa dikejar sampai 5 Jan``."""
     end = None
     if item.latest is not None:
-        end = format_date(item.latest, "d MMM y" if item.latest.year != today.year else "d MMM")
+        key = (current_language(), item.latest, item.latest.year != today.year)
+        end = _ENDS.get(key)
+        if end is None:
+            if len(_ENDS) >= _WORDS_LIMIT:
+                _ENDS.clear()
+            end = _ENDS[key] = format_date(item.latest, "d MMM y" if key[2] else "d MMM")
     if item.kind == "dose" and item.subject.endswith(":again"):  # given too early or too soon: give it again
         return _("perlu diulang, sampai {end}", end=end) if end else _("perlu diulang")
     if item.overdue and item.kind == "dose":  # a catch-up dose: late, still worth giving
