@@ -1,6 +1,11 @@
-"""Plans one day of reminders for a synthetic district on SQLite: wall time, peak memory, rows written.
+"""Plans one day of reminders for a synthetic district on SQLite or PostgreSQL: wall time, peak memory, rows written.
 
     python bench/plan_reminders.py [--families 250000] [--date 2026-12-04] [--db var/bench-district.sqlite3] [--keep]
+    python bench/plan_reminders.py --families 2500000 --db postgresql+asyncpg://postgres@127.0.0.1/province
+
+On PostgreSQL ``--db`` names an empty database: it is migrated and the district streamed into it with COPY,
+10,000 families at a time (a province of 10 million people in bounded memory); ``--keep`` plans a database
+generated before.
 
 A district of about 1,000,000 people in 250,000 families (an Indonesian age mix, about 2% pregnant, some
 doses missing) is generated once into the SQLite file (reused when it exists with --keep), then the day is
