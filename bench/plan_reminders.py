@@ -1,6 +1,11 @@
-"""Plans one day of reminders for a synthetic district on SQLite: wall time, peak memory, rows written.
+"""Plans one day of reminders for a synthetic district on SQLite or PostgreSQL: wall time, peak memory, rows written.
 
     python bench/plan_reminders.py [--families 250000] [--date 2026-12-04] [--db var/bench-district.sqlite3] [--keep]
+    python bench/plan_reminders.py --families 2500000 --db postgresql+asyncpg://postgres@127.0.0.1/province
+
+On PostgreSQL ``--db`` names an empty database: it is migrated and the district streamed into it with COPY,
+10,000 families at a time (a province of 10 million people in bounded memory); ``--keep`` plans a database
+generated before.
 
 A district of about 1,000,000 people in 250,000 families (an Indonesian age mix, about 2% pregnant, some
 doses missing) is generated once into the SQLite file (reused when it exists with --keep), then the day is
@@ -24,7 +29,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,48 +99,22 @@ def history(rng: random.Random, day: date, years: float, sex: str, birth: date, 
             yield f"ANC{n}", on, "day", "kader"
 
 
-def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
-    """Writes the district into a migrated SQLite file; returns counts."""
-    from db.migrate import upgrade
-    from db.demo import load_demo
-    from db.database import Database
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-
-    async def demo() -> None:
-        db = Database(url)
-        await load_demo(db)
-        await db.dispose()
-
-    asyncio.run(demo())
-    rng = random.Random(seed)
-    now = datetime(2026, 11, 23).isoformat(sep=" ")
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=OFF")
-    posyandu = [row[0] for row in con.execute("SELECT id FROM posyandu")]
-    people = doses = 0
+def district(rng: random.Random, families: int, day: date, posyandu: list[int], now, text: bool,
+             batch: int = 10_000):
+    """The district's rows, ``batch`` families at a time: (families, identities, people, care records),
+    each a list of tuples in the column order of the inserts of :func:`generate`. Dates are ISO text for
+    SQLite's executemany when ``text``, else dates (PostgreSQL's COPY). Only one batch is held at a time, so
+    a province generates in bounded memory. A person's records are distinct by (code, date), as the
+    table's unique key wants."""
+    iso = (lambda d: d and d.isoformat()) if text else (lambda d: d)
     person_id = 0
     batch_f, batch_i, batch_p, batch_d = [], [], [], []
-
-    def flush() -> None:
-        con.executemany("INSERT INTO family (id, posyandu_id, code, name, dusun, rt, rw, registered_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_f)
-        con.executemany("INSERT INTO identity (id, channel, address, language, role, family_id, consent, consent_version, consent_at, created_at, reminder_slot) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch_i)
-        con.executemany("INSERT INTO person (id, family_id, name, sex, birth_date, hpht, due_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)", batch_p)
-        con.executemany("INSERT OR IGNORE INTO care_record (person_id, code, done_on, precision, source, created_at) VALUES (?,?,?,?,?,?)", batch_d)
-        batch_f.clear(), batch_i.clear(), batch_p.clear(), batch_d.clear()
-
     for fid in range(1, families + 1):
         batch_f.append((fid, posyandu[fid % len(posyandu)], f"K-B{fid:07d}", f"Keluarga {fid}", "Banjar", "001", "002", now, now, now))
         batch_i.append((fid, "telegram", str(10_000_000 + fid), "id" if rng.random() < 0.9 else "en", "family", fid,
                         "given", "2026-11", now, now, "morning" if rng.random() < 0.7 else "afternoon"))
         for _ in range(rng.choice((2, 3, 4, 4, 5, 6))):
             person_id += 1
-            people += 1
             years = age_years(rng)
             birth = day - timedelta(days=int(years * 365.25))
             sex = rng.choice("MF")
@@ -143,17 +122,107 @@ def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
             if sex == "F" and 18 <= years <= 40 and rng.random() < 0.09:  # about 2% of everyone
                 hpht = day - timedelta(days=rng.randint(14, 280))
                 due = hpht + timedelta(days=280)
-            batch_p.append((person_id, fid, f"Anggota {person_id}", sex, birth.isoformat(), hpht and hpht.isoformat(), due and due.isoformat(), now, now))
+            batch_p.append((person_id, fid, f"Anggota {person_id}", sex, iso(birth), iso(hpht), iso(due), now, now))
+            seen = set()
             for code, on, precision, source in history(rng, day, years, sex, birth, hpht):
-                batch_d.append((person_id, code, on.isoformat(), precision, source, now))
-                doses += code in DOSE_CODES
-        if fid % 10_000 == 0:
-            flush()
-    flush()
+                if (code, on) not in seen:
+                    seen.add((code, on))
+                    batch_d.append((person_id, code, iso(on), precision, source, now))
+        if fid % batch == 0 or fid == families:
+            yield batch_f, batch_i, batch_p, batch_d
+            batch_f, batch_i, batch_p, batch_d = [], [], [], []
+
+
+def _demo(url: str) -> list[int]:
+    """Migrates ``url``, loads the demo's puskesmas and posyandu; returns the posyandu ids."""
+    from sqlalchemy import select
+
+    from db.database import Database
+    from db.demo import load_demo
+    from db.migrate import upgrade
+    from db.models import Posyandu
+
+    upgrade(url)
+
+    async def demo() -> list[int]:
+        db = Database(url)
+        await load_demo(db)
+        async with db.read() as session:
+            ids = list((await session.scalars(select(Posyandu.id).order_by(Posyandu.id))).all())
+        await db.dispose()
+        return ids
+
+    return asyncio.run(demo())
+
+
+def generate(path: Path, families: int, day: date, seed: int = 7) -> dict:
+    """Writes the district into a migrated SQLite file; returns counts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    _demo(f"sqlite+aiosqlite:///{path}")
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 23).isoformat(sep=" ")
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    posyandu = [row[0] for row in con.execute("SELECT id FROM posyandu")]
+    people = doses = 0
+    for batch_f, batch_i, batch_p, batch_d in district(rng, families, day, posyandu, now, text=True):
+        con.executemany("INSERT INTO family (id, posyandu_id, code, name, dusun, rt, rw, registered_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_f)
+        con.executemany("INSERT INTO identity (id, channel, address, language, role, family_id, consent, consent_version, consent_at, created_at, reminder_slot) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch_i)
+        con.executemany("INSERT INTO person (id, family_id, name, sex, birth_date, hpht, due_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)", batch_p)
+        con.executemany("INSERT OR IGNORE INTO care_record (person_id, code, done_on, precision, source, created_at) VALUES (?,?,?,?,?,?)", batch_d)
+        people += len(batch_p)
+        doses += sum(row[1] in DOSE_CODES for row in batch_d)
     con.commit()
     records = con.execute("SELECT count(*) FROM care_record").fetchone()[0]
     con.close()
     return {"families": families, "people": people, "doses": doses, "care records": records}
+
+
+COPY_COLUMNS = {
+    "family": ("id", "posyandu_id", "code", "name", "dusun", "rt", "rw", "registered_at", "created_at", "updated_at"),
+    "identity": ("id", "channel", "address", "language", "role", "family_id", "consent", "consent_version", "consent_at",
+                 "created_at", "reminder_slot"),
+    "person": ("id", "family_id", "name", "sex", "birth_date", "hpht", "due_date", "created_at", "updated_at"),
+    "care_record": ("person_id", "code", "done_on", "precision", "source", "created_at"),
+}
+
+
+def generate_postgresql(url: str, families: int, day: date, seed: int = 7) -> dict:
+    """Writes the same district into the (empty) PostgreSQL database ``url`` with COPY, streaming: one batch of
+    10,000 families in memory at a time, so a province of 2.5 million families fits. Returns counts."""
+    import asyncpg
+
+    posyandu = _demo(url)
+
+    async def copy() -> dict:
+        rng = random.Random(seed)
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        con = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        people = records = 0
+        start = time.perf_counter()
+        try:
+            await con.execute("SET synchronous_commit = off")
+            for batch in district(rng, families, day, posyandu, now, text=False):
+                async with con.transaction():
+                    for name, rows in zip(COPY_COLUMNS, batch):
+                        await con.copy_records_to_table(name, records=rows, columns=COPY_COLUMNS[name])
+                people += len(batch[2])
+                records += len(batch[3])
+                done = batch[0][-1][0]
+                if done % 100_000 == 0:
+                    print(f"  {done} families, {people} people, {records} records, {time.perf_counter() - start:.0f} s",
+                          flush=True)
+            for name in ("family", "identity", "person", "care_record"):
+                await con.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
+            await con.execute("ANALYZE")
+        finally:
+            await con.close()
+        return {"families": families, "people": people, "care records": records}
+
+    return asyncio.run(copy())
 
 
 def tree_rss_mb(root: int) -> float:
@@ -180,15 +249,16 @@ def tree_rss_mb(root: int) -> float:
     return sum(rss.get(pid, 0) for pid in tree) / 2**20
 
 
-def plan(path: Path, day: date) -> None:
-    """Plans ``day`` (child process): prints wall time, peak RSS and rows written."""
+def plan(where: str, day: date) -> None:
+    """Plans ``day`` (child process) in the SQLite file or PostgreSQL URL ``where``: prints wall time, peak
+    RSS and rows written."""
     from dataclasses import replace
 
     from config import load_settings
     from db.database import Database
     from reminders.planner import Planner
 
-    url = f"sqlite+aiosqlite:///{path}"
+    url = where if "://" in where else f"sqlite+aiosqlite:///{where}"
     base = load_settings(env={})
     settings = replace(base, database=replace(base.database, url=url))
 
@@ -205,13 +275,13 @@ def plan(path: Path, day: date) -> None:
     sampler.start()
 
     async def run() -> None:
-        db = Database(url)
-        counts_before = _counts(path)
+        db = Database(url, statement_timeout_s=3600)
+        counts_before = await _counts(db)
         start = time.perf_counter()
         result = await Planner(db, settings, workers=WORKERS).plan_day(day)
         wall = time.perf_counter() - start
+        counts_after = await _counts(db)
         await db.dispose()
-        counts_after = _counts(path)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"planned {day}: {result.messages} messages for {result.families_with_items} of {result.families} families; items {dict(result.items)}")
         print(f"rows written: outbox {counts_after[0] - counts_before[0]}, reminder_item {counts_after[1] - counts_before[1]}")
@@ -221,19 +291,22 @@ def plan(path: Path, day: date) -> None:
     asyncio.run(run())
 
 
-def _counts(path: Path) -> tuple[int, int]:
-    con = sqlite3.connect(path)
-    try:
-        return con.execute("SELECT count(*) FROM outbox").fetchone()[0], con.execute("SELECT count(*) FROM reminder_item").fetchone()[0]
-    finally:
-        con.close()
+async def _counts(db) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from db.models import Outbox, ReminderItem
+
+    async with db.read() as session:
+        return (await session.scalar(select(func.count()).select_from(Outbox)),
+                await session.scalar(select(func.count()).select_from(ReminderItem)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", type=int, default=250_000)
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 12, 4))
-    parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench-district.sqlite3")
+    parser.add_argument("--db", default=str(ROOT / "var" / "bench-district.sqlite3"),
+                        help="a SQLite file, or a PostgreSQL URL (postgresql+asyncpg://...) of an empty database")
     parser.add_argument("--keep", action="store_true", help="reuse an existing generated district")
     parser.add_argument("--plan-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -241,14 +314,19 @@ def main() -> None:
         plan(args.db, args.date)
         return
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}, {platform.platform()}")
-    print(f"command: python bench/plan_reminders.py --families {args.families} --date {args.date}")
-    if not (args.keep and args.db.exists()):
+    print(f"command: python bench/plan_reminders.py --families {args.families} --date {args.date}"
+          f"{' --db postgresql' if args.db.startswith('postgresql') else ''}")
+    postgresql = args.db.startswith("postgresql")
+    if not (args.keep and (postgresql or Path(args.db).exists())):
         start = time.perf_counter()
-        counts = generate(args.db, args.families, args.date)
+        if postgresql:
+            counts = generate_postgresql(args.db, args.families, args.date)
+        else:
+            counts = generate(Path(args.db), args.families, args.date)
         print(f"generated {counts} in {time.perf_counter() - start:.0f} s")
     for attempt in ("first run (the day's items are new)", "second run (same day again: adds nothing)"):
         print(f"-- {attempt}")
-        subprocess.run([sys.executable, __file__, "--plan-only", "--db", str(args.db), "--date", args.date.isoformat()], check=True)
+        subprocess.run([sys.executable, __file__, "--plan-only", "--db", args.db, "--date", args.date.isoformat()], check=True)
 
 
 if __name__ == "__main__":

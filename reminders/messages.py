@@ -14,6 +14,13 @@ from reminders.rules import Item
 
 
 _LABELS: dict[tuple[str, str, str], str] = {}
+#: (language, today, kind, subject, overdue, latest) -> (label, when): a district's items repeat a few
+#: thousand of these, and the words of one (Babel's dates, the catalogue) cost more than a message's rest
+_WORDS: dict[tuple, tuple[str, str]] = {}
+_WORDS_LIMIT = 50_000
+#: (language, date, with the year) -> the date in words: the last days of a district's windows span
+#: years of births, more dates than ``format_date``'s own cache keeps
+_ENDS: dict[tuple[str, date, bool], str] = {}
 
 
 def _item_label(item: Item) -> str:
@@ -33,12 +40,28 @@ def _make_label(item: Item) -> str:
     return _(SERVICE_LABELS.get(code, code))
 
 
+def _words(item: Item, today: date, lang: str) -> tuple[str, str]:
+    """An item's label and when, in the current language ``lang`` (remembered: see ``_WORDS``)."""
+    key = (lang, today, item.kind, item.subject, item.overdue, item.latest)
+    words = _WORDS.get(key)
+    if words is None:
+        if len(_WORDS) >= _WORDS_LIMIT:
+            _WORDS.clear()
+        words = _WORDS[key] = (_item_label(item), _when(item, today))
+    return words
+
+
 def _when(item: Item, today: date) -> str:
     """When an item is due, in words: ``sampai 5 Jan``, ``terlambat``, ``perlu diulang, sampai 5 Jan``,
     ``terlambat, masih bisa dikejar sampai 5 Jan``."""
     end = None
     if item.latest is not None:
-        end = format_date(item.latest, "d MMM y" if item.latest.year != today.year else "d MMM")
+        key = (current_language(), item.latest, item.latest.year != today.year)
+        end = _ENDS.get(key)
+        if end is None:
+            if len(_ENDS) >= _WORDS_LIMIT:
+                _ENDS.clear()
+            end = _ENDS[key] = format_date(item.latest, "d MMM y" if key[2] else "d MMM")
     if item.kind == "dose" and item.subject.endswith(":again"):  # given too early or too soon: give it again
         return _("perlu diulang, sampai {end}", end=end) if end else _("perlu diulang")
     if item.overdue and item.kind == "dose":  # a catch-up dose: late, still worth giving
@@ -63,7 +86,7 @@ def daily_text(family_name: str, posyandu_name: str, items: Sequence[Item], toda
                     lines.append("\u2022 " + _("{day} hari posyandu di {posyandu}. Bawa buku KIA.", day=_day_words(item.due_on, today), posyandu=posyandu_name))
                 continue
             doses, services = members.setdefault(item.person_name or "", ([], []))
-            (doses if item.kind == "dose" else services).append((_item_label(item), _when(item, today)))
+            (doses if item.kind == "dose" else services).append(_words(item, today, lang))
         for name, (doses, services) in members.items():
             parts = [_("imunisasi {doses}", doses=grouped(doses))] if doses else []
             parts += [grouped(services)] if services else []

@@ -17,6 +17,7 @@ a worker process reads the database (:func:`_worker_rows`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -197,8 +198,20 @@ def range_data(ident_rows, record_rows, person_rows, seen_rows) -> dict:
 
 
 def plan_range(job: RangeJob) -> RangeOut:
-    """A worker's task: reads one range of families and decides it."""
-    return decide_range(job, range_data(*_worker_rows(job.bounds)))
+    """A worker's task: reads one range of families and decides it.
+
+    Python's cyclic collector is off meanwhile: a range's rows, members and items are a few hundred
+    thousand live objects, none in a cycle, that it would walk again and again (most of a worker's time,
+    bench/RESULTS.md); what the range leaves is freed by reference counts as it returns, and the collector
+    runs again between ranges.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return decide_range(job, range_data(*_worker_rows(job.bounds)))
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def decide_range(job: RangeJob, data: dict) -> RangeOut:

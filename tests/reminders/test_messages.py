@@ -46,3 +46,22 @@ def test_a_late_dose_without_an_end_and_a_dose_to_repeat_without_one():
     items = [Item("dose", "BCG", BIRTH, 2, "Kadek", True, None), Item("dose", "OPV1:again", BIRTH, 2, "Kadek", True, None)]
     text = daily_text("Keluarga", "Posyandu Mawar", items, TODAY, "id")
     assert "BCG \u2013 terlambat, masih bisa dikejar" in text and "Polio tetes 1 \u2013 perlu diulang" in text
+
+
+def test_remembered_words_follow_the_language_and_the_day():
+    """An item's words are remembered per language and day: the same item in the other language, or on a
+    day of another year, is worded anew."""
+    from reminders import messages
+
+    messages._WORDS.clear()
+    messages._ENDS.clear()
+    first_id = daily_text("Komang Ariawan", "Posyandu Mawar", ITEMS, TODAY, "id")
+    first_en = daily_text("Komang Ariawan", "Posyandu Mawar", ITEMS, TODAY, "en")
+    assert daily_text("Komang Ariawan", "Posyandu Mawar", ITEMS, TODAY, "id") == first_id
+    assert daily_text("Komang Ariawan", "Posyandu Mawar", ITEMS, TODAY, "en") == first_en
+    with use_locale("en"):
+        assert _("sampai {end}", end="19 Sep 2027") in first_en
+    pcv = [ITEMS[1]]
+    with use_locale("id"):
+        assert _("sampai {end}", end="19 Sep") in daily_text("K", "P", pcv, date(2027, 1, 4), "id")
+        assert _("sampai {end}", end="19 Sep 2027") in daily_text("K", "P", pcv, TODAY, "id")
